@@ -1,0 +1,39 @@
+/* testing.h — build NodeDefs in C and run one op through the real engine (for kernel tests).
+ *
+ * td_test_node_new("MatMul") returns a heap NodeDef; add attrs with the td_test_attr_*
+ * helpers; td_test_run_op() wraps it in a GraphDef with one Placeholder per input
+ * (named "in0", "in1", ...; the node's inputs are set automatically), imports, prunes and
+ * runs it, and returns every output (owned tensors) in outputs[0..nout). The NodeDef is freed
+ * by td_test_node_free. Not for production paths. Thread affinity: test thread.
+ */
+#ifndef TD_ENGINE_TESTING_H
+#define TD_ENGINE_TESTING_H
+
+#include <stdint.h>
+
+#include "engine/engine.h"
+
+Tensorflow__NodeDef *td_test_node_new(const char *op);
+void td_test_node_free(Tensorflow__NodeDef *nd);
+void td_test_attr_int(Tensorflow__NodeDef *nd, const char *name, int64_t v);
+void td_test_attr_float(Tensorflow__NodeDef *nd, const char *name, float v);
+void td_test_attr_bool(Tensorflow__NodeDef *nd, const char *name, int v);
+void td_test_attr_type(Tensorflow__NodeDef *nd, const char *name, td_dtype v);
+void td_test_attr_str(Tensorflow__NodeDef *nd, const char *name, const char *v);
+void td_test_attr_ints(Tensorflow__NodeDef *nd, const char *name, const int64_t *v, size_t n);
+void td_test_attr_types(Tensorflow__NodeDef *nd, const char *name, const td_dtype *v, size_t n);
+/* rank -1 = unknown rank. */
+void td_test_attr_shape(Tensorflow__NodeDef *nd, const char *name, int rank, const int64_t *dims);
+void td_test_attr_shapes(Tensorflow__NodeDef *nd, const char *name, size_t n, const int *ranks,
+                         const int64_t *const *dims);
+/* Attr holding a tensor (e.g. Const's "value"); the tensor is encoded as a TensorProto. */
+void td_test_attr_tensor(Tensorflow__NodeDef *nd, const char *name, const td_tensor *t);
+
+/* Runs nd on inputs; fetches outputs 0..nout-1. */
+td_code td_test_run_op(const Tensorflow__NodeDef *nd, const td_tensor *inputs, int nin,
+                       td_tensor *outputs, int nout, td_status *st);
+
+/* Convenience: an owned tensor from values (data copied; for STRING pass const char *[]). */
+td_tensor td_test_tensor(td_dtype dt, int rank, const int64_t *dims, const void *values);
+
+#endif

@@ -1,0 +1,63 @@
+/* model.h — a loaded SavedModel: its session, restored variables and runnable signatures.
+ *
+ * td_model_load() follows TF's loader protocol exactly: pick the MetaGraphDef by tag set,
+ * import its graph, run saver_def.restore_op_name with the checkpoint prefix
+ * <dir>/variables/variables fed (when variables/ exists), run the init op
+ * (__saved_model_init_op → saved_model_main_op → legacy_init_op) with every asset tensor fed
+ * <dir>/assets/<file>, freeze variables when no signature writes state, then prepare one
+ * callable per signature (pruned and constant-folded).
+ *
+ * Ownership: td_model owns everything it points to; td_signature pointers are valid until
+ * td_model_free. Thread safety: td_model_run may be called concurrently from any thread.
+ */
+#ifndef TD_MODEL_MODEL_H
+#define TD_MODEL_MODEL_H
+
+#include "engine/engine.h"
+#include "util/status.h"
+
+typedef struct td_model td_model;
+
+typedef struct td_sig_tensor {
+  const char *alias;       /* key in the SignatureDef's inputs/outputs map */
+  const char *tensor_name; /* "node:index" */
+  td_dtype dtype;          /* TD_DT_INVALID when the SignatureDef does not record it */
+  td_shape shape;          /* rank -1 when unknown */
+} td_sig_tensor;
+
+typedef struct td_signature {
+  const char *key;         /* "serving_default", ... */
+  const char *method_name; /* "tensorflow/serving/predict", ... */
+  int num_inputs;
+  const td_sig_tensor *inputs;  /* sorted by alias */
+  int num_outputs;
+  const td_sig_tensor *outputs; /* sorted by alias */
+  /* private */
+  const Tensorflow__SignatureDef *_def;
+  td_callable *_callable;
+  const td_tensor *_defaults; /* per input: SignatureDef.defaults value, dtype INVALID if none */
+} td_signature;
+
+typedef struct td_model_options {
+  int intra_op_threads; /* 0 = library default */
+} td_model_options;
+
+/* tags: e.g. {"serve"}; ntags 0 means {"serve"}. opt may be NULL. */
+td_code td_model_load(const char *dir, const char *const *tags, int ntags,
+                      const td_model_options *opt, td_model **out, td_status *st) TD_MUST_CHECK;
+void td_model_free(td_model *m);
+
+int td_model_num_signatures(const td_model *m);
+/* Signatures sorted by key (excluding "__saved_model_init_op"). */
+const td_signature *td_model_signature(const td_model *m, int i);
+const td_signature *td_model_find_signature(const td_model *m, const char *key);
+/* The MetaGraphDef the model was loaded from (for metadata / show). */
+const Tensorflow__MetaGraphDef *td_model_meta_graph(const td_model *m);
+
+/* Runs a signature. inputs[i] feeds sig->inputs[i]; a tensor with dtype TD_DT_INVALID means
+ * "not provided" (the SignatureDef default is used, else INVALID_ARGUMENT). On success
+ * outputs[j] holds an owned tensor for sig->outputs[j]. */
+td_code td_model_run(td_model *m, const td_signature *sig, const td_tensor *inputs,
+                     td_tensor *outputs, td_status *st) TD_MUST_CHECK;
+
+#endif
