@@ -1,0 +1,212 @@
+/* callable.c — turns (feeds, fetches, targets) into an execution plan, like TF's
+ * Session::MakeCallable: prune to what is needed (stopping at fed tensors), order
+ * topologically, constant-fold every node whose inputs are all constant (variable reads
+ * count as constant once the session is frozen), then lay out value slots and compute when
+ * each slot dies. The result is immutable and shared by concurrent runs. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/session.h"
+#include "util/mem.h"
+
+enum { UNSEEN, VISITING, DONE };
+
+typedef struct builder {
+  td_session *s;
+  td_callable *c;
+  unsigned char *mark;
+  int *order;
+  int norder;
+} builder;
+
+static int feed_index(const td_callable *c, td_edge e) {
+  for (int i = 0; i < c->nfeeds; i++)
+    if (c->feeds[i].node == e.node && c->feeds[i].index == e.index) return i;
+  return -1;
+}
+
+static td_code visit(builder *b, int id, td_status *st) {
+  if (b->mark[id] == DONE) return TD_OK;
+  const td_node *n = b->s->g->nodes[id];
+  if (b->mark[id] == VISITING)
+    return td_status_set(st, TD_INVALID_ARGUMENT, "Graph has a cycle through node '%s'", n->name);
+  b->mark[id] = VISITING;
+  for (int i = 0; i < n->ninputs; i++)
+    if (feed_index(b->c, n->inputs[i]) < 0) TD_TRY(visit(b, n->inputs[i].node, st));
+  for (int i = 0; i < n->nctrl; i++) TD_TRY(visit(b, n->ctrl[i], st));
+  b->mark[id] = DONE;
+  b->order[b->norder++] = id;
+  return TD_OK;
+}
+
+typedef struct node_value {
+  int kind; /* SRC_SLOT (step output base) or SRC_CONST (const base) or -1 */
+  int base;
+} node_value;
+
+static int foldable(const td_session *s, const td_node *n, const node_value *nv, const td_callable *c) {
+  int flags = n->def->flags;
+  if ((flags & TD_OPF_STATEFUL) && !(s->frozen && (flags & TD_OPF_READS_VAR))) return 0;
+  if (flags & TD_OPF_WRITES_VAR) return 0;
+  for (int i = 0; i < n->ninputs; i++)
+    if (feed_index(c, n->inputs[i]) >= 0 || nv[n->inputs[i].node].kind != SRC_CONST) return 0;
+  for (int i = 0; i < n->nctrl; i++)
+    if (nv[n->ctrl[i]].kind != SRC_CONST) return 0;
+  return 1;
+}
+
+static td_src source_of(const td_callable *c, const node_value *nv, td_edge e) {
+  int f = feed_index(c, e);
+  if (f >= 0) return (td_src){SRC_FEED, f};
+  return (td_src){nv[e.node].kind, nv[e.node].base + e.index};
+}
+
+/* Evaluates a foldable node now; on kernel failure leaves it to run (and fail) at run time. */
+static int try_fold(builder *b, const td_node *n, node_value *nv) {
+  td_callable *c = b->c;
+  const td_tensor **in = td_xcalloc((size_t)n->ninputs + 1, sizeof *in);
+  for (int i = 0; i < n->ninputs; i++) in[i] = &c->consts[nv[n->inputs[i].node].base + n->inputs[i].index];
+  td_tensor *out = td_xcalloc((size_t)n->noutputs + 1, sizeof *out);
+  td_step step = {.node = n, .nin = n->ninputs, .nout = n->noutputs};
+  step.out_used = td_xcalloc((size_t)n->noutputs + 1, 1);
+  memset(step.out_used, 1, (size_t)n->noutputs);
+  pthread_mutex_init(&step.state_mu, NULL);
+  td_status st;
+  td_code code = td_exec_fold(b->s, &step, in, out, &st);
+  td_step_release_state(&step);
+  free(step.out_used);
+  free(in);
+  if (code != TD_OK) {
+    for (int i = 0; i < n->noutputs; i++) td_tensor_release(&out[i]);
+    free(out);
+    return 0;
+  }
+  c->consts = td_xrealloc(c->consts, (size_t)(c->nconsts + n->noutputs + 1) * sizeof *c->consts);
+  nv[n->id] = (node_value){SRC_CONST, c->nconsts};
+  for (int i = 0; i < n->noutputs; i++) c->consts[c->nconsts++] = out[i];
+  free(out);
+  return 1;
+}
+
+static td_code build(builder *b, const char *const *feeds, int nfeeds, const char *const *fetches, int nfetches,
+                     const char *const *targets, int ntargets, td_status *st) {
+  td_callable *c = b->c;
+  td_graph *g = b->s->g;
+  c->nfeeds = nfeeds;
+  c->feeds = td_xcalloc((size_t)nfeeds + 1, sizeof *c->feeds);
+  for (int i = 0; i < nfeeds; i++) TD_TRY(td_graph_resolve_tensor(g, feeds[i], &c->feeds[i], st));
+  td_edge *fetch_edges = td_xcalloc((size_t)nfetches + 1, sizeof *fetch_edges);
+  int *target_ids = td_xcalloc((size_t)ntargets + 1, sizeof *target_ids);
+  td_code code = TD_OK;
+  for (int i = 0; i < nfetches && code == TD_OK; i++) code = td_graph_resolve_tensor(g, fetches[i], &fetch_edges[i], st);
+  for (int i = 0; i < ntargets && code == TD_OK; i++) code = td_graph_resolve_target(g, targets[i], &target_ids[i], st);
+  if (code == TD_OK) { /* the graph is complete for this callable: order it */
+    b->mark = td_xcalloc(g->nnodes + 1, 1);
+    b->order = td_xcalloc(g->nnodes + 1, sizeof *b->order);
+    for (int i = 0; i < nfetches && code == TD_OK; i++)
+      if (feed_index(c, fetch_edges[i]) < 0) code = visit(b, fetch_edges[i].node, st);
+    for (int i = 0; i < ntargets && code == TD_OK; i++) code = visit(b, target_ids[i], st);
+  }
+  if (code != TD_OK) {
+    free(fetch_edges);
+    free(target_ids);
+    return code;
+  }
+  node_value *nv = td_xcalloc(g->nnodes + 1, sizeof *nv);
+  for (size_t i = 0; i < g->nnodes; i++) nv[i].kind = -1;
+  c->steps = td_xcalloc((size_t)b->norder + 1, sizeof *c->steps);
+  for (int k = 0; k < b->norder; k++) {
+    const td_node *n = g->nodes[b->order[k]];
+    if (foldable(b->s, n, nv, c) && try_fold(b, n, nv)) continue;
+    td_step *sp = &c->steps[c->nsteps++];
+    sp->node = n;
+    sp->nin = n->ninputs;
+    sp->in = td_xcalloc((size_t)n->ninputs + 1, sizeof *sp->in);
+    for (int i = 0; i < n->ninputs; i++) sp->in[i] = source_of(c, nv, n->inputs[i]);
+    sp->out_base = c->nslots;
+    sp->nout = n->noutputs;
+    sp->out_used = td_xcalloc((size_t)n->noutputs + 1, 1);
+    pthread_mutex_init(&sp->state_mu, NULL);
+    nv[n->id] = (node_value){SRC_SLOT, c->nslots};
+    c->nslots += n->noutputs;
+  }
+  c->nfetch = nfetches;
+  c->fetch = td_xcalloc((size_t)nfetches + 1, sizeof *c->fetch);
+  for (int i = 0; i < nfetches; i++) c->fetch[i] = source_of(c, nv, fetch_edges[i]);
+  /* liveness: the last step reading each slot */
+  c->slot_last_use = td_xcalloc((size_t)c->nslots + 1, sizeof *c->slot_last_use);
+  c->slot_fetched = td_xcalloc((size_t)c->nslots + 1, sizeof *c->slot_fetched);
+  for (int i = 0; i < c->nslots; i++) c->slot_last_use[i] = -1;
+  for (int k = 0; k < c->nsteps; k++)
+    for (int i = 0; i < c->steps[k].nin; i++)
+      if (c->steps[k].in[i].kind == SRC_SLOT) c->slot_last_use[c->steps[k].in[i].idx] = k;
+  for (int i = 0; i < nfetches; i++)
+    if (c->fetch[i].kind == SRC_SLOT) c->slot_fetched[c->fetch[i].idx] = 1;
+  for (int k = 0; k < c->nsteps; k++) {
+    td_step *sp = &c->steps[k];
+    for (int o = 0; o < sp->nout; o++) {
+      int slot = sp->out_base + o;
+      sp->out_used[o] = c->slot_fetched[slot] || c->slot_last_use[slot] >= 0;
+    }
+  }
+  for (int slot = 0; slot < c->nslots; slot++) {
+    if (c->slot_fetched[slot]) continue;
+    int k = c->slot_last_use[slot];
+    if (k < 0) { /* never read: dies right after its producer */
+      for (k = 0; k < c->nsteps; k++)
+        if (slot >= c->steps[k].out_base && slot < c->steps[k].out_base + c->steps[k].nout) break;
+    }
+    td_step *sp = &c->steps[k];
+    sp->release = td_xrealloc(sp->release, (size_t)(sp->nrelease + 1) * sizeof *sp->release);
+    sp->release[sp->nrelease++] = slot;
+  }
+  free(nv);
+  free(fetch_edges);
+  free(target_ids);
+  return TD_OK;
+}
+
+td_code td_session_make_callable(td_session *s, const char *const *feeds, int nfeeds, const char *const *fetches,
+                                 int nfetches, const char *const *targets, int ntargets, td_callable **out,
+                                 td_status *st) {
+  *out = NULL;
+  td_callable *c = td_xcalloc(1, sizeof *c);
+  c->s = s;
+  pthread_mutex_init(&c->plan_mu, NULL);
+  builder b = {.s = s, .c = c};
+  pthread_mutex_lock(&s->mu);
+  td_code code = build(&b, feeds, nfeeds, fetches, nfetches, targets, ntargets, st);
+  pthread_mutex_unlock(&s->mu);
+  free(b.mark);
+  free(b.order);
+  if (code != TD_OK) {
+    td_callable_free(c);
+    return code;
+  }
+  *out = c;
+  return TD_OK;
+}
+
+void td_callable_free(td_callable *c) {
+  if (!c) return;
+  for (int k = 0; k < c->nsteps; k++) {
+    td_step *sp = &c->steps[k];
+    td_step_release_state(sp);
+    pthread_mutex_destroy(&sp->state_mu);
+    free(sp->in);
+    free(sp->out_used);
+    free(sp->release);
+  }
+  for (int i = 0; i < c->nconsts; i++) td_tensor_release(&c->consts[i]);
+  td_exec_free_plans(c);
+  pthread_mutex_destroy(&c->plan_mu);
+  free(c->consts);
+  free(c->steps);
+  free(c->feeds);
+  free(c->fetch);
+  free(c->slot_fetched);
+  free(c->slot_last_use);
+  free(c);
+}
+
+int td_callable_num_steps(const td_callable *c) { return c->nsteps; }

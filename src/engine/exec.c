@@ -1,0 +1,200 @@
+/* exec.c — the executor: runs a callable's steps in order on the calling thread, and the
+ * td_kctx services kernels use. Per-run state (value slots, status) lives on the caller's
+ * stack or heap, so any number of runs may proceed concurrently on one callable.
+ * Value slots hold owned or borrowed tensors; a slot is released right after its last reader.
+ * TF1 reference tensors (dtype *_REF, element = td_variable*) are dereferenced for every
+ * kernel that does not declare TD_OPF_REF_INPUTS, and when fetched. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/session.h"
+#include "util/mem.h"
+
+struct td_kctx {
+  td_session *s;
+  td_step *step;
+  const td_tensor *const *in;
+  td_tensor *out; /* step outputs: nout entries */
+  td_status *st;
+};
+
+int td_k_num_inputs(const td_kctx *c) { return c->step->nin; }
+const td_tensor *td_k_input(const td_kctx *c, int i) { return c->in[i]; }
+int td_k_num_outputs(const td_kctx *c) { return c->step->nout; }
+int td_k_output_used(const td_kctx *c, int i) { return c->step->out_used[i]; }
+const td_node *td_k_node(const td_kctx *c) { return c->step->node; }
+const td_checkpoint_reader *td_k_checkpoint(const td_kctx *c) { return &c->s->opt.checkpoint; }
+int td_k_threads(const td_kctx *c) { return c->s->opt.intra_op_threads > 0 ? c->s->opt.intra_op_threads : 1; }
+
+td_code td_k_fail(td_kctx *c, td_code code, const char *fmt, ...) {
+  if (c->st) {
+    va_list ap;
+    va_start(ap, fmt);
+    c->st->code = code;
+    vsnprintf(c->st->msg, sizeof c->st->msg, fmt, ap);
+    va_end(ap);
+  }
+  return code;
+}
+
+static int check_out(td_kctx *c, int i) {
+  if (i >= 0 && i < c->step->nout) return 1;
+  td_k_fail(c, TD_INTERNAL, "kernel %s wrote output %d of %d", c->step->node->op, i, c->step->nout);
+  return 0;
+}
+
+td_code td_k_alloc_output(td_kctx *c, int i, td_dtype dt, const td_shape *shape, td_tensor **out) {
+  *out = NULL;
+  if (!check_out(c, i)) return TD_INTERNAL;
+  td_tensor_release(&c->out[i]);
+  TD_TRY(td_tensor_alloc(&c->out[i], dt, shape, c->st));
+  *out = &c->out[i];
+  return TD_OK;
+}
+
+void td_k_set_output(td_kctx *c, int i, const td_tensor *t) {
+  if (!check_out(c, i)) return;
+  td_tensor copy = td_tensor_ref(t);
+  td_tensor_release(&c->out[i]);
+  c->out[i] = copy;
+}
+
+td_code td_k_forward(td_kctx *c, int in, int out, const td_shape *shape) {
+  if (!check_out(c, out)) return TD_INTERNAL;
+  const td_tensor *src = c->in[in];
+  td_tensor t = td_tensor_ref(src);
+  if (shape) {
+    if (td_shape_num_elements(shape) != td_tensor_num_elements(src)) {
+      td_tensor_release(&t);
+      return td_k_fail(c, TD_INVALID_ARGUMENT, "cannot view a tensor of %lld elements with a shape of %lld",
+                       (long long)td_tensor_num_elements(src), (long long)td_shape_num_elements(shape));
+    }
+    t.shape = *shape;
+  }
+  td_tensor_release(&c->out[out]);
+  c->out[out] = t;
+  return TD_OK;
+}
+
+td_code td_k_resource(td_kctx *c, const char *key, td_code (*create)(void *arg, td_resource **r, td_status *st),
+                      void *arg, td_resource **out) {
+  return td_session_resource(c->s, key, create, arg, out, c->st);
+}
+
+td_code td_k_state(td_kctx *c, td_code (*create)(td_kctx *c, void **state), void (*destroy)(void *state),
+                   void **out) {
+  td_step *sp = c->step;
+  pthread_mutex_lock(&sp->state_mu);
+  td_code code = TD_OK;
+  if (!sp->state_ready) {
+    code = create(c, &sp->state);
+    if (code == TD_OK) {
+      sp->state_ready = 1;
+      sp->state_destroy = destroy;
+    }
+  }
+  pthread_mutex_unlock(&sp->state_mu);
+  *out = code == TD_OK ? sp->state : NULL;
+  return code;
+}
+
+void td_step_release_state(td_step *sp) {
+  if (sp->state_ready && sp->state_destroy) sp->state_destroy(sp->state);
+  sp->state_ready = 0;
+  sp->state = NULL;
+}
+
+void td_exec_free_plans(td_callable *c) { (void)c; }
+
+/* Dereferences a TF1 variable reference into *tmp (a new reference to its value). */
+static td_code deref(const td_tensor *ref, td_tensor *tmp, td_status *st) {
+  td_variable *v = (td_variable *)td_res(ref)[0];
+  if (!v) return td_status_set(st, TD_INTERNAL, "null variable reference");
+  return td_variable_read(v, tmp, st);
+}
+
+/* Runs one step's kernel: dereferences refs, calls it, checks outputs, tags errors. */
+static td_code run_kernel(td_session *s, td_step *sp, const td_tensor *const *in, td_tensor *out, td_status *st) {
+  const td_node *n = sp->node;
+  const td_tensor *args[64];
+  const td_tensor **argv = sp->nin <= 64 ? args : td_xcalloc((size_t)sp->nin, sizeof *argv);
+  td_tensor tmp[8];
+  int ntmp = 0;
+  td_code code = TD_OK;
+  for (int i = 0; i < sp->nin; i++) {
+    argv[i] = in[i];
+    if (td_dtype_is_ref(in[i]->dtype) && !(n->def->flags & TD_OPF_REF_INPUTS)) {
+      if (ntmp == 8) { code = td_status_set(st, TD_UNIMPLEMENTED, "too many reference inputs"); break; }
+      code = deref(in[i], &tmp[ntmp], st);
+      if (code != TD_OK) break;
+      argv[i] = &tmp[ntmp++];
+    }
+  }
+  if (code == TD_OK) {
+    td_kctx ctx = {.s = s, .step = sp, .in = argv, .out = out, .st = st};
+    code = n->def->fn(&ctx);
+    for (int i = 0; code == TD_OK && i < sp->nout; i++)
+      if (sp->out_used[i] && out[i].dtype == TD_DT_INVALID)
+        code = td_status_set(st, TD_INTERNAL, "kernel %s did not produce output %d", n->op, i);
+  }
+  for (int i = 0; i < ntmp; i++) td_tensor_release(&tmp[i]);
+  if (argv != args) free(argv);
+  if (code != TD_OK && st) {
+    if (st->code == TD_OK) td_status_set(st, code, "%s failed", n->op);
+    size_t len = strlen(st->msg);
+    snprintf(st->msg + len, sizeof st->msg - len, "\n\t [[{{node %s}}]]", n->name);
+  }
+  return code;
+}
+
+td_code td_exec_fold(td_session *s, td_step *step, const td_tensor *const *inputs, td_tensor *outputs,
+                     td_status *st) {
+  return run_kernel(s, step, inputs, outputs, st);
+}
+
+static const td_tensor *source(const td_callable *c, const td_tensor *feeds, const td_tensor *slots, td_src src) {
+  switch (src.kind) {
+    case SRC_FEED: return &feeds[src.idx];
+    case SRC_CONST: return &c->consts[src.idx];
+    default: return &slots[src.idx];
+  }
+}
+
+td_code td_callable_run(td_callable *c, const td_tensor *feeds, td_tensor *fetched, td_status *st) {
+  td_status local;
+  if (!st) st = &local;
+  td_tensor small[64];
+  td_tensor *slots = c->nslots <= 64 ? small : calloc((size_t)c->nslots, sizeof *slots);
+  if (!slots) return td_status_set(st, TD_RESOURCE_EXHAUSTED, "out of memory");
+  memset(slots, 0, sizeof *slots * (size_t)(c->nslots < 64 ? 64 : c->nslots));
+  const td_tensor *inbuf[64];
+  td_code code = TD_OK;
+  for (int k = 0; k < c->nsteps && code == TD_OK; k++) {
+    td_step *sp = &c->steps[k];
+    const td_tensor **in = sp->nin <= 64 ? inbuf : td_xcalloc((size_t)sp->nin, sizeof *in);
+    for (int i = 0; i < sp->nin; i++) in[i] = source(c, feeds, slots, sp->in[i]);
+    code = run_kernel(c->s, sp, in, &slots[sp->out_base], st);
+    if (in != inbuf) free(in);
+    for (int r = 0; r < sp->nrelease; r++) td_tensor_release(&slots[sp->release[r]]);
+  }
+  int done = 0;
+  for (; code == TD_OK && done < c->nfetch; done++) {
+    const td_tensor *t = source(c, feeds, slots, c->fetch[done]);
+    if (td_dtype_is_ref(t->dtype))
+      code = deref(t, &fetched[done], st);
+    else if (t->dtype == TD_DT_INVALID)
+      code = td_status_set(st, TD_INTERNAL, "fetch %d was not produced", done);
+    else if (t->buf)
+      fetched[done] = td_tensor_ref(t);
+    else
+      code = td_tensor_copy(&fetched[done], t, st);
+    if (code != TD_OK) break;
+  }
+  if (code != TD_OK)
+    for (int i = 0; i < done; i++) td_tensor_release(&fetched[i]);
+  for (int i = 0; i < c->nslots; i++) td_tensor_release(&slots[i]);
+  if (slots != small) free(slots);
+  return code;
+}

@@ -1,0 +1,179 @@
+/* testing.c — helpers for kernel unit tests: build NodeDefs in C and run one op through the
+ * real import → prune → fold → execute path. Not used on production paths. */
+#include "engine/testing.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/mem.h"
+
+Tensorflow__NodeDef *td_test_node_new(const char *op) {
+  Tensorflow__NodeDef *nd = td_xmalloc(sizeof *nd);
+  tensorflow__node_def__init(nd);
+  nd->name = td_xstrdup("op");
+  nd->op = td_xstrdup(op);
+  return nd;
+}
+
+void td_test_node_free(Tensorflow__NodeDef *nd) { tensorflow__node_def__free_unpacked(nd, NULL); }
+
+static Tensorflow__AttrValue *new_attr(Tensorflow__NodeDef *nd, const char *name) {
+  Tensorflow__NodeDef__AttrEntry *e = td_xmalloc(sizeof *e);
+  tensorflow__node_def__attr_entry__init(e);
+  e->key = td_xstrdup(name);
+  e->value = td_xmalloc(sizeof *e->value);
+  tensorflow__attr_value__init(e->value);
+  nd->attr = td_xrealloc(nd->attr, (nd->n_attr + 1) * sizeof *nd->attr);
+  nd->attr[nd->n_attr++] = e;
+  return e->value;
+}
+
+static Tensorflow__AttrValue__ListValue *new_list(Tensorflow__NodeDef *nd, const char *name) {
+  Tensorflow__AttrValue *a = new_attr(nd, name);
+  a->value_case = TENSORFLOW__ATTR_VALUE__VALUE_LIST;
+  a->list = td_xmalloc(sizeof *a->list);
+  tensorflow__attr_value__list_value__init(a->list);
+  return a->list;
+}
+
+void td_test_attr_int(Tensorflow__NodeDef *nd, const char *name, int64_t v) {
+  Tensorflow__AttrValue *a = new_attr(nd, name);
+  a->value_case = TENSORFLOW__ATTR_VALUE__VALUE_I;
+  a->i = v;
+}
+
+void td_test_attr_float(Tensorflow__NodeDef *nd, const char *name, float v) {
+  Tensorflow__AttrValue *a = new_attr(nd, name);
+  a->value_case = TENSORFLOW__ATTR_VALUE__VALUE_F;
+  a->f = v;
+}
+
+void td_test_attr_bool(Tensorflow__NodeDef *nd, const char *name, int v) {
+  Tensorflow__AttrValue *a = new_attr(nd, name);
+  a->value_case = TENSORFLOW__ATTR_VALUE__VALUE_B;
+  a->b = v != 0;
+}
+
+void td_test_attr_type(Tensorflow__NodeDef *nd, const char *name, td_dtype v) {
+  Tensorflow__AttrValue *a = new_attr(nd, name);
+  a->value_case = TENSORFLOW__ATTR_VALUE__VALUE_TYPE;
+  a->type = (Tensorflow__DataType)v;
+}
+
+void td_test_attr_str(Tensorflow__NodeDef *nd, const char *name, const char *v) {
+  Tensorflow__AttrValue *a = new_attr(nd, name);
+  a->value_case = TENSORFLOW__ATTR_VALUE__VALUE_S;
+  a->s.len = strlen(v);
+  a->s.data = (uint8_t *)td_xstrdup(v);
+}
+
+void td_test_attr_ints(Tensorflow__NodeDef *nd, const char *name, const int64_t *v, size_t n) {
+  Tensorflow__AttrValue__ListValue *l = new_list(nd, name);
+  l->n_i = n;
+  l->i = td_xcalloc(n + 1, sizeof *l->i);
+  if (n) memcpy(l->i, v, n * sizeof *v);
+}
+
+void td_test_attr_types(Tensorflow__NodeDef *nd, const char *name, const td_dtype *v, size_t n) {
+  Tensorflow__AttrValue__ListValue *l = new_list(nd, name);
+  l->n_type = n;
+  l->type = td_xcalloc(n + 1, sizeof *l->type);
+  for (size_t i = 0; i < n; i++) l->type[i] = (Tensorflow__DataType)v[i];
+}
+
+static Tensorflow__TensorShapeProto *new_shape(int rank, const int64_t *dims) {
+  Tensorflow__TensorShapeProto *s = td_xmalloc(sizeof *s);
+  tensorflow__tensor_shape_proto__init(s);
+  if (rank < 0) {
+    s->unknown_rank = 1;
+    return s;
+  }
+  s->n_dim = (size_t)rank;
+  s->dim = td_xcalloc((size_t)rank + 1, sizeof *s->dim);
+  for (int i = 0; i < rank; i++) {
+    s->dim[i] = td_xmalloc(sizeof *s->dim[i]);
+    tensorflow__tensor_shape_proto__dim__init(s->dim[i]);
+    s->dim[i]->size = dims[i];
+  }
+  return s;
+}
+
+void td_test_attr_shape(Tensorflow__NodeDef *nd, const char *name, int rank, const int64_t *dims) {
+  Tensorflow__AttrValue *a = new_attr(nd, name);
+  a->value_case = TENSORFLOW__ATTR_VALUE__VALUE_SHAPE;
+  a->shape = new_shape(rank, dims);
+}
+
+void td_test_attr_shapes(Tensorflow__NodeDef *nd, const char *name, size_t n, const int *ranks,
+                         const int64_t *const *dims) {
+  Tensorflow__AttrValue__ListValue *l = new_list(nd, name);
+  l->n_shape = n;
+  l->shape = td_xcalloc(n + 1, sizeof *l->shape);
+  for (size_t i = 0; i < n; i++) l->shape[i] = new_shape(ranks[i], dims[i]);
+}
+
+void td_test_attr_tensor(Tensorflow__NodeDef *nd, const char *name, const td_tensor *t) {
+  Tensorflow__AttrValue *a = new_attr(nd, name);
+  a->value_case = TENSORFLOW__ATTR_VALUE__VALUE_TENSOR;
+  if (td_tensor_to_proto(t, t->dtype != TD_DT_STRING, &a->tensor, NULL) != TD_OK) abort();
+}
+
+td_code td_test_run_op(const Tensorflow__NodeDef *nd, const td_tensor *inputs, int nin, td_tensor *outputs,
+                       int nout, td_status *st) {
+  /* Placeholders in0..in{n-1}, then a shallow copy of nd wired to them. */
+  Tensorflow__NodeDef **nodes = td_xcalloc((size_t)nin + 2, sizeof *nodes);
+  char **names = td_xcalloc((size_t)nin + 1, sizeof *names);
+  for (int i = 0; i < nin; i++) {
+    names[i] = td_xasprintf("in%d", i);
+    nodes[i] = td_test_node_new("Placeholder");
+    free(nodes[i]->name);
+    nodes[i]->name = td_xstrdup(names[i]);
+    td_test_attr_type(nodes[i], "dtype", inputs[i].dtype);
+  }
+  Tensorflow__NodeDef op = *nd;
+  op.n_input = (size_t)nin;
+  op.input = names;
+  nodes[nin] = &op;
+  Tensorflow__GraphDef gd;
+  tensorflow__graph_def__init(&gd);
+  gd.n_node = (size_t)nin + 1;
+  gd.node = nodes;
+  char **feeds = td_xcalloc((size_t)nin + 1, sizeof *feeds);
+  char **fetches = td_xcalloc((size_t)nout + 1, sizeof *fetches);
+  for (int i = 0; i < nin; i++) feeds[i] = td_xasprintf("in%d:0", i);
+  for (int i = 0; i < nout; i++) fetches[i] = td_xasprintf("%s:%d", nd->name, i);
+  td_graph *g;
+  td_session *s = NULL;
+  td_code code = td_graph_import(&gd, &g, st);
+  if (code == TD_OK) code = td_session_new(g, NULL, &s, st);
+  if (code == TD_OK)
+    code = td_session_run(s, (const char *const *)feeds, inputs, nin, (const char *const *)fetches, outputs, nout,
+                          NULL, 0, st);
+  td_session_free(s);
+  for (int i = 0; i < nin; i++) {
+    td_test_node_free(nodes[i]);
+    free(names[i]);
+    free(feeds[i]);
+  }
+  for (int i = 0; i < nout; i++) free(fetches[i]);
+  free(feeds);
+  free(fetches);
+  free(names);
+  free(nodes);
+  return code;
+}
+
+td_tensor td_test_tensor(td_dtype dt, int rank, const int64_t *dims, const void *values) {
+  td_tensor t;
+  td_shape s = td_shape_make(rank, dims);
+  if (td_tensor_alloc(&t, dt, &s, NULL) != TD_OK) abort();
+  int64_t n = td_tensor_num_elements(&t);
+  if (dt == TD_DT_STRING) {
+    const char *const *v = values;
+    for (int64_t i = 0; i < n; i++) td_tensor_set_string(&t, i, v[i], strlen(v[i]));
+  } else if (values && n > 0) {
+    memcpy(t.data, values, td_tensor_nbytes(&t));
+  }
+  return t;
+}
