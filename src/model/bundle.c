@@ -1,0 +1,547 @@
+/* bundle.c — TensorBundle reader: the index table, lazily opened data shards, tensor decoding,
+ * RestoreV2 slice specs, and the prefix-keyed bundle cache.
+ *
+ * Invariants: entries[] is sorted strictly by key bytes (the sstable scan rejects anything
+ * else) and immutable after open; a shard's fd/size are written once under `mu`; no read ever
+ * touches bytes outside [offset, offset+size) of a data file whose size was checked first, and
+ * every tensor handed out passed its crc32c check.
+ */
+#include "model/bundle.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "model/sstable.h"
+#include "util/crc32c.h"
+#include "util/file.h"
+#include "util/mem.h"
+#include "util/strmap.h"
+
+#define BUNDLE_VERSION 1     /* kTensorBundleVersion */
+#define BUNDLE_MAX_SHARDS 100000
+
+typedef struct bundle_entry {
+  char *key; /* NUL-terminated copy */
+  size_t key_len;
+  Tensorflow__BundleEntryProto *proto;
+} bundle_entry;
+
+typedef struct shard_file {
+  int fd; /* -1 until opened */
+  int64_t size;
+} shard_file;
+
+struct td_bundle {
+  char *prefix;
+  char *index_path;
+  int num_shards;
+  bundle_entry *entries;
+  size_t num_entries, entries_cap;
+  int have_header;
+  pthread_mutex_t mu; /* guards shards[].fd / size on first open */
+  shard_file *shards;
+};
+
+/* ---- open: index table ---- */
+
+static td_code check_header(td_bundle *b, const uint8_t *value, size_t len, td_status *st) {
+  Tensorflow__BundleHeaderProto *h = tensorflow__bundle_header_proto__unpack(NULL, len, value);
+  if (!h) return td_status_set(st, TD_DATA_LOSS, "%s: cannot parse the BundleHeaderProto", b->index_path);
+  td_code rc = TD_OK;
+  const Tensorflow__VersionDef *v = h->version;
+  if (h->endianness != TENSORFLOW__BUNDLE_HEADER_PROTO__ENDIANNESS__LITTLE) {
+    rc = td_status_set(st, TD_UNIMPLEMENTED,
+                       "%s: reading a big-endian checkpoint is not implemented (only little-endian "
+                       "TensorBundles are supported)",
+                       b->index_path);
+  } else if (h->num_shards <= 0 || h->num_shards > BUNDLE_MAX_SHARDS) {
+    rc = td_status_set(st, TD_DATA_LOSS, "%s: invalid num_shards %d in the bundle header", b->index_path,
+                       (int)h->num_shards);
+  } else if (v && v->min_consumer > BUNDLE_VERSION) {
+    rc = td_status_set(st, TD_INVALID_ARGUMENT,
+                       "%s: checkpoint min consumer version %d above current version %d for checkpoint",
+                       b->index_path, (int)v->min_consumer, BUNDLE_VERSION);
+  } else if (v && v->producer < 0) {
+    rc = td_status_set(st, TD_INVALID_ARGUMENT, "%s: checkpoint producer version %d below min producer 0",
+                       b->index_path, (int)v->producer);
+  } else {
+    for (size_t i = 0; v && i < v->n_bad_consumers; i++)
+      if (v->bad_consumers[i] == BUNDLE_VERSION)
+        rc = td_status_set(st, TD_INVALID_ARGUMENT, "%s: checkpoint disallows consumer version %d",
+                           b->index_path, BUNDLE_VERSION);
+  }
+  if (rc == TD_OK) {
+    b->num_shards = h->num_shards;
+    b->have_header = 1;
+  }
+  tensorflow__bundle_header_proto__free_unpacked(h, NULL);
+  return rc;
+}
+
+static td_code visit_index_entry(void *arg, const uint8_t *key, size_t key_len, const uint8_t *value,
+                                 size_t value_len, td_status *st) {
+  td_bundle *b = arg;
+  if (key_len == 0) return check_header(b, value, value_len, st);
+  if (!b->have_header)
+    return td_status_set(st, TD_DATA_LOSS, "%s: the bundle header entry (empty key) is missing", b->index_path);
+  Tensorflow__BundleEntryProto *e = tensorflow__bundle_entry_proto__unpack(NULL, value_len, value);
+  if (!e)
+    return td_status_set(st, TD_DATA_LOSS, "%s: cannot parse the BundleEntryProto of key '%.*s'",
+                         b->index_path, (int)key_len, (const char *)key);
+  TD_GROW(b->entries, b->entries_cap, b->num_entries + 1);
+  bundle_entry *be = &b->entries[b->num_entries++];
+  be->key = td_xstrndup((const char *)key, key_len);
+  be->key_len = key_len;
+  be->proto = e;
+  return TD_OK;
+}
+
+td_code td_bundle_open(const char *prefix, td_bundle **out, td_status *st) {
+  *out = NULL;
+  td_bundle *b = td_xcalloc(1, sizeof *b);
+  b->prefix = td_xstrdup(prefix);
+  b->index_path = td_xasprintf("%s.index", prefix);
+  pthread_mutex_init(&b->mu, NULL);
+  char *data = NULL;
+  size_t len = 0;
+  td_code rc = td_read_file(b->index_path, &data, &len, st);
+  if (rc == TD_OK) rc = td_sstable_scan(b->index_path, (const uint8_t *)data, len, visit_index_entry, b, st);
+  free(data);
+  if (rc == TD_OK && !b->have_header)
+    rc = td_status_set(st, TD_DATA_LOSS, "%s: the bundle header entry (empty key) is missing", b->index_path);
+  if (rc != TD_OK) {
+    td_bundle_close(b);
+    return rc;
+  }
+  b->shards = td_xmalloc((size_t)b->num_shards * sizeof *b->shards);
+  for (int i = 0; i < b->num_shards; i++) b->shards[i] = (shard_file){.fd = -1, .size = 0};
+  *out = b;
+  return TD_OK;
+}
+
+void td_bundle_close(td_bundle *b) {
+  if (!b) return;
+  for (size_t i = 0; i < b->num_entries; i++) {
+    free(b->entries[i].key);
+    tensorflow__bundle_entry_proto__free_unpacked(b->entries[i].proto, NULL);
+  }
+  free(b->entries);
+  for (int i = 0; b->shards && i < b->num_shards; i++)
+    if (b->shards[i].fd >= 0) close(b->shards[i].fd);
+  free(b->shards);
+  pthread_mutex_destroy(&b->mu);
+  free(b->prefix);
+  free(b->index_path);
+  free(b);
+}
+
+const char *td_bundle_prefix(const td_bundle *b) { return b->prefix; }
+int td_bundle_num_shards(const td_bundle *b) { return b->num_shards; }
+int td_bundle_num_entries(const td_bundle *b) { return (int)b->num_entries; }
+const char *td_bundle_key(const td_bundle *b, int i) {
+  return i >= 0 && (size_t)i < b->num_entries ? b->entries[i].key : NULL;
+}
+
+const Tensorflow__BundleEntryProto *td_bundle_entry(const td_bundle *b, const char *key) {
+  size_t klen = strlen(key), lo = 0, hi = b->num_entries;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    const bundle_entry *e = &b->entries[mid];
+    size_t n = e->key_len < klen ? e->key_len : klen;
+    int c = n ? memcmp(e->key, key, n) : 0;
+    if (!c) c = e->key_len < klen ? -1 : e->key_len > klen;
+    if (c == 0) return e->proto;
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return NULL;
+}
+
+/* ---- data shards ---- */
+
+static td_code shard_get(td_bundle *b, int shard, shard_file *out, td_status *st) {
+  if (shard < 0 || shard >= b->num_shards)
+    return td_status_set(st, TD_DATA_LOSS, "%s: entry refers to shard %d but the bundle has %d shard(s)",
+                         b->index_path, shard, b->num_shards);
+  td_code rc = TD_OK;
+  pthread_mutex_lock(&b->mu);
+  shard_file *sf = &b->shards[shard];
+  if (sf->fd < 0) {
+    char *path = td_xasprintf("%s.data-%05d-of-%05d", b->prefix, shard, b->num_shards);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0) {
+      rc = td_status_set(st, errno == ENOENT ? TD_NOT_FOUND : TD_PERMISSION_DENIED, "%s: %s", path,
+                         strerror(errno));
+    } else if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+      close(fd);
+      rc = td_status_set(st, TD_FAILED_PRECONDITION, "%s: not a regular file", path);
+    } else {
+      sf->fd = fd;
+      sf->size = (int64_t)sb.st_size;
+    }
+    free(path);
+  }
+  *out = *sf;
+  pthread_mutex_unlock(&b->mu);
+  return rc;
+}
+
+static td_code pread_full(const td_bundle *b, int shard, int fd, void *dst, size_t n, int64_t off,
+                          td_status *st) {
+  uint8_t *p = dst;
+  while (n > 0) {
+    ssize_t got = pread(fd, p, n, (off_t)off);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0)
+      return td_status_set(st, TD_DATA_LOSS, "%s.data-%05d-of-%05d: %s at offset %" PRId64, b->prefix, shard,
+                           b->num_shards, got < 0 ? strerror(errno) : "unexpected end of file", off);
+    p += got;
+    n -= (size_t)got;
+    off += got;
+  }
+  return TD_OK;
+}
+
+/* ---- decoding one entry ---- */
+
+static td_code entry_shape(const td_bundle *b, const char *key, const Tensorflow__BundleEntryProto *e,
+                           td_shape *shape, int64_t *nelem, td_status *st) {
+  const Tensorflow__TensorShapeProto *sp = e->shape;
+  memset(shape, 0, sizeof *shape);
+  *nelem = 1;
+  if (!sp) return TD_OK; /* absent message = scalar */
+  if (sp->unknown_rank)
+    return td_status_set(st, TD_DATA_LOSS, "%s: entry '%s' has a shape of unknown rank", b->index_path, key);
+  if (sp->n_dim > TD_MAX_RANK)
+    return td_status_set(st, TD_UNIMPLEMENTED, "%s: entry '%s' has rank %zu; at most %d is supported",
+                         b->index_path, key, sp->n_dim, TD_MAX_RANK);
+  shape->rank = (int)sp->n_dim;
+  for (size_t i = 0; i < sp->n_dim; i++) {
+    int64_t d = sp->dim[i]->size;
+    if (d < 0)
+      return td_status_set(st, TD_DATA_LOSS, "%s: entry '%s' has a negative dimension %" PRId64, b->index_path,
+                           key, d);
+    if (d && *nelem > INT64_MAX / d)
+      return td_status_set(st, TD_DATA_LOSS, "%s: entry '%s' has an impossibly large shape", b->index_path, key);
+    shape->dim[i] = d;
+    *nelem *= d;
+  }
+  return TD_OK;
+}
+
+static td_code check_crc(const td_bundle *b, const char *key, const Tensorflow__BundleEntryProto *e,
+                         uint32_t actual, td_status *st) {
+  uint32_t stored = td_crc32c_unmask(e->crc32c);
+  if (stored == actual) return TD_OK;
+  return td_status_set(st, TD_DATA_LOSS,
+                       "TensorBundle at %s shard %d (%" PRId64 " bytes): Checksum does not match: stored %08u vs. "
+                       "calculated on the restored bytes %u (key %s)",
+                       b->prefix, (int)e->shard_id, e->size, stored, actual, key);
+}
+
+/* DT_STRING layout: varint64 len[n] · masked crc32c of the lengths (each hashed as uint32 LE, or
+ * uint64 LE if > UINT32_MAX) · string bytes. The entry crc covers lengths (as hashed), the 4 raw
+ * checksum bytes and the string bytes. */
+static td_code decode_strings(const td_bundle *b, const char *key, const uint8_t *buf, size_t size, td_tensor *t,
+                              int64_t n, uint32_t *crc, td_status *st) {
+  *crc = 0;
+  if (size == 0) return TD_OK; /* TF: nothing stored, elements stay empty */
+  uint64_t *lens = td_xmalloc((size_t)(n ? n : 1) * sizeof *lens);
+  const uint8_t *p = buf, *end = buf + size;
+  td_code rc = TD_OK;
+  for (int64_t i = 0; i < n && rc == TD_OK; i++) {
+    if (!td_varint64_decode(&p, end, &lens[i])) {
+      rc = td_status_set(st, TD_DATA_LOSS, "%s: string lengths of '%s' run past the entry's %zu bytes",
+                         b->prefix, key, size);
+    } else if (lens[i] <= UINT32_MAX) {
+      uint8_t le[4] = {(uint8_t)lens[i], (uint8_t)(lens[i] >> 8), (uint8_t)(lens[i] >> 16),
+                       (uint8_t)(lens[i] >> 24)};
+      *crc = td_crc32c_extend(*crc, le, 4);
+    } else {
+      uint8_t le[8];
+      for (int k = 0; k < 8; k++) le[k] = (uint8_t)(lens[i] >> (8 * k));
+      *crc = td_crc32c_extend(*crc, le, 8);
+    }
+  }
+  if (rc == TD_OK && end - p < 4)
+    rc = td_status_set(st, TD_DATA_LOSS, "%s: string tensor '%s' is truncated (no length checksum)", b->prefix,
+                       key);
+  if (rc == TD_OK) {
+    uint32_t raw = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    if (td_crc32c_unmask(raw) != *crc)
+      rc = td_status_set(st, TD_DATA_LOSS,
+                         "%s: The length checksum does not match: expected %08u but actual is %08u (key %s)",
+                         b->prefix, td_crc32c_unmask(raw), *crc, key);
+    *crc = td_crc32c_extend(*crc, p, 4);
+    p += 4;
+  }
+  for (int64_t i = 0; i < n && rc == TD_OK; i++) {
+    if (lens[i] > (uint64_t)(end - p)) {
+      rc = td_status_set(st, TD_DATA_LOSS, "%s: string %" PRId64 " of '%s' runs past the entry's %zu bytes",
+                         b->prefix, i, key, size);
+      break;
+    }
+    td_tensor_set_string(t, i, (const char *)p, (size_t)lens[i]);
+    *crc = td_crc32c_extend(*crc, p, (size_t)lens[i]);
+    p += lens[i];
+  }
+  free(lens);
+  return rc;
+}
+
+static td_code read_entry(td_bundle *b, const char *key, const Tensorflow__BundleEntryProto *e, td_tensor *out,
+                          td_status *st) {
+  td_dtype dt = (td_dtype)e->dtype;
+  if (dt == TD_DT_VARIANT)
+    return td_status_set(st, TD_UNIMPLEMENTED, "%s: reading DT_VARIANT checkpoint entries ('%s') is not implemented",
+                         b->prefix, key);
+  if (!td_dtype_valid(dt) || dt == TD_DT_RESOURCE)
+    return td_status_set(st, TD_DATA_LOSS, "%s: entry '%s' has unsupported dtype %d", b->index_path, key, (int)dt);
+  td_shape shape;
+  int64_t nelem;
+  TD_TRY(entry_shape(b, key, e, &shape, &nelem, st));
+  shard_file sf = {.fd = -1, .size = 0};
+  TD_TRY(shard_get(b, e->shard_id, &sf, st));
+  if (e->offset < 0 || e->size < 0 || e->offset > sf.size || e->size > sf.size - e->offset)
+    return td_status_set(st, TD_DATA_LOSS,
+                         "%s: entry '%s' (offset %" PRId64 ", size %" PRId64 ") lies outside data shard %d (%" PRId64
+                         " bytes); the checkpoint is truncated or corrupted",
+                         b->index_path, key, e->offset, e->size, (int)e->shard_id, sf.size);
+  size_t size = (size_t)e->size;
+  uint32_t crc = 0;
+  td_code rc;
+  if (dt != TD_DT_STRING) {
+    size_t esize = td_dtype_size(dt);
+    if ((uint64_t)nelem > SIZE_MAX / esize || (size_t)nelem * esize != size)
+      return td_status_set(st, TD_DATA_LOSS,
+                           "%s: entry '%s' stores %" PRId64 " bytes but its %s shape needs %" PRId64 " elements of %zu bytes",
+                           b->index_path, key, e->size, td_dtype_name(dt), nelem, esize);
+    TD_TRY(td_tensor_alloc(out, dt, &shape, st));
+    rc = pread_full(b, e->shard_id, sf.fd, out->data, size, e->offset, st);
+    if (rc == TD_OK) crc = td_crc32c(out->data, size);
+  } else {
+    if (size > 0 && (uint64_t)nelem > size) /* every element needs at least one length byte */
+      return td_status_set(st, TD_DATA_LOSS, "%s: string entry '%s' has %" PRId64 " elements in only %zu bytes",
+                           b->index_path, key, nelem, size);
+    TD_TRY(td_tensor_alloc(out, dt, &shape, st));
+    uint8_t *buf = td_xmalloc(size ? size : 1);
+    rc = pread_full(b, e->shard_id, sf.fd, buf, size, e->offset, st);
+    if (rc == TD_OK) rc = decode_strings(b, key, buf, size, out, nelem, &crc, st);
+    free(buf);
+  }
+  if (rc == TD_OK) rc = check_crc(b, key, e, crc, st);
+  if (rc != TD_OK) td_tensor_release(out);
+  return rc;
+}
+
+td_code td_bundle_read(td_bundle *b, const char *key, td_tensor *out, td_status *st) {
+  return td_bundle_read_slice(b, key, "", out, st);
+}
+
+/* ---- slices (RestoreV2 shape_and_slices) ---- */
+
+typedef struct slice_spec {
+  td_shape full;          /* the "d0 d1 ..." part */
+  int64_t start[TD_MAX_RANK];
+  int64_t length[TD_MAX_RANK]; /* -1 = whole dimension */
+  int num_extents;
+} slice_spec;
+
+static int parse_int64(const char *s, size_t n, int64_t *out) {
+  char tmp[32];
+  if (n == 0 || n >= sizeof tmp) return 0;
+  memcpy(tmp, s, n);
+  tmp[n] = 0;
+  char *endp;
+  errno = 0;
+  long long v = strtoll(tmp, &endp, 10);
+  if (errno || *endp || endp == tmp) return 0;
+  *out = v;
+  return 1;
+}
+
+/* One "start,length" or "-" item of the slice string. */
+static td_code parse_extent(const char *item, size_t n, const char *spec, int64_t *start, int64_t *length,
+                            td_status *st) {
+  if (n == 1 && item[0] == '-') {
+    *start = 0;
+    *length = -1;
+    return TD_OK;
+  }
+  const char *comma = memchr(item, ',', n);
+  if (!comma || !parse_int64(item, (size_t)(comma - item), start) ||
+      !parse_int64(comma + 1, n - (size_t)(comma - item) - 1, length))
+    return td_status_set(st, TD_INVALID_ARGUMENT, "Expected a pair of numbers or '-' but got '%.*s': string = %s",
+                         (int)n, item, spec);
+  if (*start < 0 || *length <= 0)
+    return td_status_set(st, TD_INVALID_ARGUMENT,
+                         "Expected non-negative start and positive length but got start = %" PRId64
+                         ", length = %" PRId64 ": string = %s",
+                         *start, *length, spec);
+  return TD_OK;
+}
+
+static td_code parse_slice_spec(const char *spec, slice_spec *out, td_status *st) {
+  memset(out, 0, sizeof *out);
+  const char *last_space = strrchr(spec, ' ');
+  if (!last_space)
+    return td_status_set(st, TD_INVALID_ARGUMENT, "Need least two parts in shape_and_slice: %s", spec);
+  for (const char *p = spec;;) { /* dims: split on every single space, like TF */
+    const char *sp = strchr(p, ' ');
+    if (out->full.rank == TD_MAX_RANK)
+      return td_status_set(st, TD_UNIMPLEMENTED, "shape_and_slice '%s' has more than %d dimensions", spec,
+                           TD_MAX_RANK);
+    if (!parse_int64(p, (size_t)(sp - p), &out->full.dim[out->full.rank]) || out->full.dim[out->full.rank] < 0)
+      return td_status_set(st, TD_INVALID_ARGUMENT, "Non numerical dimension in shape_and_slice: %s", spec);
+    out->full.rank++;
+    if (sp == last_space) break;
+    p = sp + 1;
+  }
+  for (const char *p = last_space + 1; *p;) { /* extents: split on ':' skipping empty pieces */
+    size_t n = strcspn(p, ":");
+    if (n > 0) {
+      if (out->num_extents == TD_MAX_RANK)
+        return td_status_set(st, TD_INVALID_ARGUMENT, "Mismatching ranks in shape_and_slice: %s", spec);
+      TD_TRY(parse_extent(p, n, spec, &out->start[out->num_extents], &out->length[out->num_extents], st));
+      out->num_extents++;
+    }
+    p += n;
+    if (*p == ':') p++;
+  }
+  if (out->num_extents != out->full.rank)
+    return td_status_set(st, TD_INVALID_ARGUMENT, "Mismatching ranks: shape and slice in shape_and_slice '%s'",
+                         spec);
+  for (int d = 0; d < out->full.rank; d++) {
+    if (out->length[d] < 0) {
+      out->length[d] = out->full.dim[d];
+    } else if (out->start[d] > out->full.dim[d] || out->length[d] > out->full.dim[d] - out->start[d]) {
+      return td_status_set(st, TD_INVALID_ARGUMENT, "Extent in dimension %d out of bounds in shape_and_slice '%s'",
+                           d, spec);
+    }
+  }
+  return TD_OK;
+}
+
+/* Copies the hyper-rectangle s of src (shape s->full) into a new tensor. */
+static td_code copy_slice(const td_tensor *src, const slice_spec *s, td_tensor *out, td_status *st) {
+  td_shape shape = {.rank = s->full.rank};
+  for (int d = 0; d < shape.rank; d++) shape.dim[d] = s->length[d];
+  TD_TRY(td_tensor_alloc(out, src->dtype, &shape, st));
+  int r = shape.rank;
+  int64_t rows = 1, stride[TD_MAX_RANK];
+  for (int d = 0; d < r - 1; d++) rows *= shape.dim[d];
+  stride[r - 1] = 1;
+  for (int d = r - 2; d >= 0; d--) stride[d] = stride[d + 1] * s->full.dim[d + 1];
+  int64_t run = shape.dim[r - 1], idx[TD_MAX_RANK] = {0};
+  if (run == 0) return TD_OK;
+  size_t esize = td_dtype_size(src->dtype);
+  for (int64_t row = 0; row < rows; row++) {
+    int64_t from = s->start[r - 1];
+    for (int d = 0; d < r - 1; d++) from += (s->start[d] + idx[d]) * stride[d];
+    int64_t to = row * run;
+    if (src->dtype == TD_DT_STRING) {
+      for (int64_t k = 0; k < run; k++)
+        td_tensor_set_string(out, to + k, td_str(src)[from + k].data, td_str(src)[from + k].len);
+    } else {
+      memcpy((char *)out->data + (size_t)to * esize, (const char *)src->data + (size_t)from * esize,
+             (size_t)run * esize);
+    }
+    for (int d = r - 2; d >= 0 && ++idx[d] == shape.dim[d]; d--) idx[d] = 0;
+  }
+  return TD_OK;
+}
+
+td_code td_bundle_read_slice(td_bundle *b, const char *key, const char *slice_spec_str, td_tensor *out,
+                             td_status *st) {
+  memset(out, 0, sizeof *out);
+  const Tensorflow__BundleEntryProto *e = td_bundle_entry(b, key);
+  if (!e) return td_status_set(st, TD_NOT_FOUND, "Key %s not found in checkpoint", key);
+  if (e->n_slices > 0)
+    return td_status_set(st, TD_UNIMPLEMENTED,
+                         "%s: '%s' is stored as %zu partitioned slices; reading partitioned variables is not "
+                         "implemented",
+                         b->prefix, key, e->n_slices);
+  if (!slice_spec_str || !*slice_spec_str) return read_entry(b, key, e, out, st);
+
+  slice_spec s;
+  td_code rc = parse_slice_spec(slice_spec_str, &s, st);
+  if (rc != TD_OK) return td_status_prefix(st, "tensor_name = %s", key);
+  td_shape stored;
+  int64_t nelem;
+  TD_TRY(entry_shape(b, key, e, &stored, &nelem, st));
+  if (!td_shape_equal(&stored, &s.full)) {
+    char a[256], c[256];
+    return td_status_set(st, TD_INVALID_ARGUMENT,
+                         "tensor_name = %s; shape in shape_and_slice spec %s does not match the shape stored in "
+                         "checkpoint: %s",
+                         key, td_shape_str(&s.full, a, sizeof a), td_shape_str(&stored, c, sizeof c));
+  }
+  int whole = 1;
+  for (int d = 0; d < s.full.rank; d++) whole &= s.start[d] == 0 && s.length[d] == s.full.dim[d];
+  if (whole) return read_entry(b, key, e, out, st);
+  td_tensor full;
+  TD_TRY(read_entry(b, key, e, &full, st));
+  rc = copy_slice(&full, &s, out, st);
+  td_tensor_release(&full);
+  return rc;
+}
+
+/* ---- cache + checkpoint reader ---- */
+
+struct td_bundle_cache {
+  pthread_mutex_t mu;
+  td_strmap bundles; /* prefix → td_bundle* */
+};
+
+td_bundle_cache *td_bundle_cache_new(void) {
+  td_bundle_cache *c = td_xcalloc(1, sizeof *c);
+  pthread_mutex_init(&c->mu, NULL);
+  td_strmap_init(&c->bundles);
+  return c;
+}
+
+void td_bundle_cache_free(td_bundle_cache *c) {
+  if (!c) return;
+  const char *k;
+  void *v;
+  for (size_t it = 0; td_strmap_next(&c->bundles, &it, &k, &v);) td_bundle_close(v);
+  td_strmap_release(&c->bundles);
+  pthread_mutex_destroy(&c->mu);
+  free(c);
+}
+
+td_code td_bundle_cache_get(td_bundle_cache *c, const char *prefix, td_bundle **out, td_status *st) {
+  td_code rc = TD_OK;
+  pthread_mutex_lock(&c->mu);
+  *out = td_strmap_get(&c->bundles, prefix);
+  if (!*out) {
+    rc = td_bundle_open(prefix, out, st);
+    if (rc == TD_OK) td_strmap_put(&c->bundles, prefix, *out);
+  }
+  pthread_mutex_unlock(&c->mu);
+  return rc;
+}
+
+static td_code cache_reader_read(void *self, const char *prefix, const char *name, const char *slice_spec_str,
+                                 td_dtype expected, td_tensor *out, td_status *st) {
+  memset(out, 0, sizeof *out);
+  td_bundle *b;
+  TD_TRY(td_bundle_cache_get(self, prefix, &b, st));
+  const Tensorflow__BundleEntryProto *e = td_bundle_entry(b, name);
+  if (!e) return td_status_set(st, TD_NOT_FOUND, "Key %s not found in checkpoint", name);
+  if ((td_dtype)e->dtype != expected)
+    return td_status_set(st, TD_INVALID_ARGUMENT, "tensor_name = %s; expected dtype %s does not equal original dtype %s",
+                         name, td_dtype_name(expected), td_dtype_name((td_dtype)e->dtype));
+  return td_bundle_read_slice(b, name, slice_spec_str, out, st);
+}
+
+td_checkpoint_reader td_bundle_checkpoint_reader(td_bundle_cache *c) {
+  return (td_checkpoint_reader){.self = c, .read = cache_reader_read};
+}
