@@ -210,3 +210,9 @@ void td_callable_free(td_callable *c) {
 }
 
 int td_callable_num_steps(const td_callable *c) { return c->nsteps; }
+
+int td_callable_writes_state(const td_callable *c) {
+  for (int k = 0; k < c->nsteps; k++)
+    if (c->steps[k].node->def->flags & TD_OPF_WRITES_VAR) return 1;
+  return 0;
+}

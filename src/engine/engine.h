@@ -67,6 +67,10 @@ td_code td_session_make_callable(td_session *s, const char *const *feeds, int nf
 td_code td_callable_run(td_callable *c, const td_tensor *feeds, td_tensor *fetched,
                         td_status *st) TD_MUST_CHECK;
 void td_callable_free(td_callable *c);
+/* 1 if running the callable may write variables or tables. */
+int td_callable_writes_state(const td_callable *c);
+/* Total arena bytes of the callable's memory plans (and how many plans); for tests/tools. */
+size_t td_callable_arena_bytes(const td_callable *c, int *nplans);
 /* Number of nodes the callable executes per run (after pruning and folding); for tests/tools. */
 int td_callable_num_steps(const td_callable *c);
 

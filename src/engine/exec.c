@@ -18,6 +18,8 @@ struct td_kctx {
   const td_tensor *const *in;
   td_tensor *out; /* step outputs: nout entries */
   td_status *st;
+  td_callable *c;  /* NULL when constant folding */
+  td_run_mem *mem; /* NULL when constant folding */
 };
 
 int td_k_num_inputs(const td_kctx *c) { return c->step->nin; }
@@ -49,33 +51,64 @@ td_code td_k_alloc_output(td_kctx *c, int i, td_dtype dt, const td_shape *shape,
   *out = NULL;
   if (!check_out(c, i)) return TD_INTERNAL;
   td_tensor_release(&c->out[i]);
+  if (c->mem) {
+    int64_t n = td_shape_num_elements(shape);
+    size_t esize = td_dtype_size(dt);
+    if (n >= 0 && esize && (uint64_t)n < ((uint64_t)1 << 40) / esize) {
+      void *p = td_mem_slot(c->c, c->mem, c->step->out_base + i, dt, (size_t)n * esize);
+      if (p) {
+        c->out[i] = td_tensor_borrow(dt, shape, p);
+        *out = &c->out[i];
+        return TD_OK;
+      }
+    }
+  }
   TD_TRY(td_tensor_alloc(&c->out[i], dt, shape, c->st));
   *out = &c->out[i];
   return TD_OK;
 }
 
+/* The slot backing input `in`'s memory (-1 if it is not planned arena memory). */
+static int input_root(const td_kctx *c, int in) {
+  if (!c->mem) return -1;
+  td_src src = c->step->in[in];
+  return src.kind == SRC_SLOT ? c->mem->root[src.idx] : -1;
+}
+
+/* Stores t (a view of input `in`, or in < 0 for a kernel-owned tensor) as output `out`. */
+static td_code store_output(td_kctx *c, int out, const td_tensor *t, int in) {
+  int root = in >= 0 ? input_root(c, in) : -1;
+  td_tensor v;
+  if (c->mem && !td_mem_forward_ok(c->mem, c->step->out_base + out, root)) {
+    TD_TRY(td_tensor_copy(&v, t, c->st)); /* the plan did not foresee this alias */
+    root = -1;
+  } else {
+    v = td_tensor_ref(t);
+  }
+  td_tensor_release(&c->out[out]);
+  c->out[out] = v;
+  if (c->mem) c->mem->root[c->step->out_base + out] = root;
+  return TD_OK;
+}
+
 void td_k_set_output(td_kctx *c, int i, const td_tensor *t) {
   if (!check_out(c, i)) return;
-  td_tensor copy = td_tensor_ref(t);
-  td_tensor_release(&c->out[i]);
-  c->out[i] = copy;
+  int in = -1;
+  for (int k = 0; k < c->step->nin; k++)
+    if (c->in[k]->data == t->data && c->in[k]->buf == t->buf) in = k;
+  (void)store_output(c, i, t, in);
 }
 
 td_code td_k_forward(td_kctx *c, int in, int out, const td_shape *shape) {
   if (!check_out(c, out)) return TD_INTERNAL;
-  const td_tensor *src = c->in[in];
-  td_tensor t = td_tensor_ref(src);
+  td_tensor t = *c->in[in];
   if (shape) {
-    if (td_shape_num_elements(shape) != td_tensor_num_elements(src)) {
-      td_tensor_release(&t);
+    if (td_shape_num_elements(shape) != td_tensor_num_elements(&t))
       return td_k_fail(c, TD_INVALID_ARGUMENT, "cannot view a tensor of %lld elements with a shape of %lld",
-                       (long long)td_tensor_num_elements(src), (long long)td_shape_num_elements(shape));
-    }
+                       (long long)td_tensor_num_elements(&t), (long long)td_shape_num_elements(shape));
     t.shape = *shape;
   }
-  td_tensor_release(&c->out[out]);
-  c->out[out] = t;
-  return TD_OK;
+  return store_output(c, out, &t, in);
 }
 
 td_code td_k_resource(td_kctx *c, const char *key, td_code (*create)(void *arg, td_resource **r, td_status *st),
@@ -106,8 +139,6 @@ void td_step_release_state(td_step *sp) {
   sp->state = NULL;
 }
 
-void td_exec_free_plans(td_callable *c) { (void)c; }
-
 /* Dereferences a TF1 variable reference into *tmp (a new reference to its value). */
 static td_code deref(const td_tensor *ref, td_tensor *tmp, td_status *st) {
   td_variable *v = (td_variable *)td_res(ref)[0];
@@ -116,7 +147,8 @@ static td_code deref(const td_tensor *ref, td_tensor *tmp, td_status *st) {
 }
 
 /* Runs one step's kernel: dereferences refs, calls it, checks outputs, tags errors. */
-static td_code run_kernel(td_session *s, td_step *sp, const td_tensor *const *in, td_tensor *out, td_status *st) {
+static td_code run_kernel(td_session *s, td_step *sp, const td_tensor *const *in, td_tensor *out, td_callable *c,
+                          td_run_mem *mem, td_status *st) {
   const td_node *n = sp->node;
   const td_tensor *args[64];
   const td_tensor **argv = sp->nin <= 64 ? args : td_xcalloc((size_t)sp->nin, sizeof *argv);
@@ -133,7 +165,7 @@ static td_code run_kernel(td_session *s, td_step *sp, const td_tensor *const *in
     }
   }
   if (code == TD_OK) {
-    td_kctx ctx = {.s = s, .step = sp, .in = argv, .out = out, .st = st};
+    td_kctx ctx = {.s = s, .step = sp, .in = argv, .out = out, .st = st, .c = c, .mem = mem};
     code = n->def->fn(&ctx);
     for (int i = 0; code == TD_OK && i < sp->nout; i++)
       if (sp->out_used[i] && out[i].dtype == TD_DT_INVALID)
@@ -151,7 +183,7 @@ static td_code run_kernel(td_session *s, td_step *sp, const td_tensor *const *in
 
 td_code td_exec_fold(td_session *s, td_step *step, const td_tensor *const *inputs, td_tensor *outputs,
                      td_status *st) {
-  return run_kernel(s, step, inputs, outputs, st);
+  return run_kernel(s, step, inputs, outputs, NULL, NULL, st);
 }
 
 static const td_tensor *source(const td_callable *c, const td_tensor *feeds, const td_tensor *slots, td_src src) {
@@ -171,11 +203,13 @@ td_code td_callable_run(td_callable *c, const td_tensor *feeds, td_tensor *fetch
   memset(slots, 0, sizeof *slots * (size_t)(c->nslots < 64 ? 64 : c->nslots));
   const td_tensor *inbuf[64];
   td_code code = TD_OK;
+  td_run_mem mem;
+  td_mem_begin(c, feeds, &mem);
   for (int k = 0; k < c->nsteps && code == TD_OK; k++) {
     td_step *sp = &c->steps[k];
     const td_tensor **in = sp->nin <= 64 ? inbuf : td_xcalloc((size_t)sp->nin, sizeof *in);
     for (int i = 0; i < sp->nin; i++) in[i] = source(c, feeds, slots, sp->in[i]);
-    code = run_kernel(c->s, sp, in, &slots[sp->out_base], st);
+    code = run_kernel(c->s, sp, in, &slots[sp->out_base], c, &mem, st);
     if (in != inbuf) free(in);
     for (int r = 0; r < sp->nrelease; r++) td_tensor_release(&slots[sp->release[r]]);
   }
@@ -196,5 +230,6 @@ td_code td_callable_run(td_callable *c, const td_tensor *feeds, td_tensor *fetch
     for (int i = 0; i < done; i++) td_tensor_release(&fetched[i]);
   for (int i = 0; i < c->nslots; i++) td_tensor_release(&slots[i]);
   if (slots != small) free(slots);
+  td_mem_end(c, &mem, code == TD_OK);
   return code;
 }

@@ -16,6 +16,7 @@
 #include "engine/kernels/array.def"
 #include "engine/kernels/parse.def"
 #include "engine/kernels/table.def"
+#include "engine/kernels/random.def"
 #undef TD_OP
 
 typedef struct op_row {
@@ -32,6 +33,7 @@ static const op_row op_rows[] = {
 #include "engine/kernels/array.def"
 #include "engine/kernels/parse.def"
 #include "engine/kernels/table.def"
+#include "engine/kernels/random.def"
 #undef TD_OP
 };
 #define NUM_ROWS (sizeof op_rows / sizeof op_rows[0])

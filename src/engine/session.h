@@ -69,7 +69,21 @@ void td_step_release_state(td_step *step);
 td_code td_session_resource(td_session *s, const char *key,
                             td_code (*create)(void *arg, td_resource **r, td_status *st), void *arg,
                             td_resource **out, td_status *st);
-/* Releases the callable's memory plans (exec.c). */
+/* ---- memory plans (memplan.c) ---- */
+typedef struct td_run_mem {
+  td_mem_plan *plan; /* plan in use, or NULL */
+  char *arena;
+  int recording;     /* 1: this run records sizes for a new plan */
+  size_t *size;      /* recording: bytes per slot */
+  int *root;         /* per slot: the slot whose planned allocation backs it, or -1 */
+  uint64_t key;
+} td_run_mem;
+void td_mem_begin(td_callable *c, const td_tensor *feeds, td_run_mem *m);
+/* Arena storage for a slot's new output, or NULL to use the heap. */
+void *td_mem_slot(td_callable *c, td_run_mem *m, int slot, td_dtype dt, size_t nbytes);
+/* 1 if out_slot may alias memory backed by slot `root` (-1 = not arena memory). */
+int td_mem_forward_ok(const td_run_mem *m, int out_slot, int root);
+void td_mem_end(td_callable *c, td_run_mem *m, int ok);
 void td_exec_free_plans(td_callable *c);
 
 #endif

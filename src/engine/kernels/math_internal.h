@@ -1,0 +1,102 @@
+/* math_internal.h — shared plumbing of the math kernel family (kernels/math_*.c).
+ *
+ *  - dtype lists: X-macros that stamp one typed loop per element type. Floating types carry a
+ *    storage type and a compute type with load/store conversions (half and bfloat16 compute in
+ *    float); integer types carry a wide unsigned type used for wrapping arithmetic (signed
+ *    overflow is never evaluated, so UBSan stays quiet and results wrap like TF's).
+ *  - td_bcast: numpy broadcasting of up to 3 operands, collapsed to the fewest dims so the
+ *    inner loop runs over a contiguous row (same-shape, scalar and bias cases become a single
+ *    row or rows with one operand held fixed).
+ *  - small helpers for TF-worded errors.
+ * Invariants: collapsed ranks are >= 1; inner strides are 0 (operand repeated) or 1. Kernels
+ * never index outside the shapes td_bcast computed. Not thread-affine; everything is
+ * reentrant.
+ */
+#ifndef TD_KERNELS_MATH_INTERNAL_H
+#define TD_KERNELS_MATH_INTERNAL_H
+
+#include <stdint.h>
+
+#include "engine/kernel.h"
+
+/* Tables indexed directly by td_dtype value (all real dtypes are < 24). */
+#define TD_MATH_NDT 24
+
+#define TD_MATH_ID(x) (x)
+#define TD_MATH_H2F(x) td_half_to_float(x)
+#define TD_MATH_F2H(x) td_float_to_half((float)(x))
+#define TD_MATH_B2F(x) td_bf16_to_float(x)
+#define TD_MATH_F2B(x) td_float_to_bf16((float)(x))
+
+/* X(arg, tag, dtype, storage type, compute type, load, store) */
+#define TD_MATH_FLOATS(X, arg)                                                          \
+  X(arg, f32, TD_DT_FLOAT, float, float, TD_MATH_ID, TD_MATH_ID)                        \
+  X(arg, f64, TD_DT_DOUBLE, double, double, TD_MATH_ID, TD_MATH_ID)                     \
+  X(arg, f16, TD_DT_HALF, uint16_t, float, TD_MATH_H2F, TD_MATH_F2H)                    \
+  X(arg, bf16, TD_DT_BFLOAT16, uint16_t, float, TD_MATH_B2F, TD_MATH_F2B)
+
+/* X(arg, tag, dtype, type, wide unsigned type, is signed) */
+#define TD_MATH_INTS(X, arg)                                                            \
+  X(arg, i32, TD_DT_INT32, int32_t, uint32_t, 1)                                        \
+  X(arg, i64, TD_DT_INT64, int64_t, uint64_t, 1)                                        \
+  X(arg, i8, TD_DT_INT8, int8_t, uint32_t, 1)                                           \
+  X(arg, i16, TD_DT_INT16, int16_t, uint32_t, 1)                                        \
+  X(arg, u8, TD_DT_UINT8, uint8_t, uint32_t, 0)                                         \
+  X(arg, u16, TD_DT_UINT16, uint16_t, uint32_t, 0)                                      \
+  X(arg, u32, TD_DT_UINT32, uint32_t, uint32_t, 0)                                      \
+  X(arg, u64, TD_DT_UINT64, uint64_t, uint64_t, 0)
+
+static inline int td_math_is_float(td_dtype dt) {
+  return dt == TD_DT_FLOAT || dt == TD_DT_DOUBLE || dt == TD_DT_HALF || dt == TD_DT_BFLOAT16;
+}
+static inline int td_math_is_int(td_dtype dt) {
+  switch (dt) {
+    case TD_DT_INT32: case TD_DT_INT64: case TD_DT_INT8: case TD_DT_INT16:
+    case TD_DT_UINT8: case TD_DT_UINT16: case TD_DT_UINT32: case TD_DT_UINT64:
+      return 1;
+    default:
+      return 0;
+  }
+}
+static inline int td_math_dt_index_ok(td_dtype dt) { return dt > 0 && dt < TD_MATH_NDT; }
+
+/* ---- broadcasting ---- */
+#define TD_BCAST_MAX_OPS 3
+
+typedef struct td_bcast {
+  td_shape out;                               /* full broadcast output shape */
+  int64_t nout;                               /* elements in out */
+  int rank;                                   /* collapsed rank, >= 1 */
+  int64_t dim[TD_MAX_RANK];                   /* collapsed output dims */
+  int64_t stride[TD_BCAST_MAX_OPS][TD_MAX_RANK]; /* element strides; 0 = broadcast */
+  int nops;
+} td_bcast;
+
+/* Broadcasts shapes[0..nops) numpy-style. Returns 0, or -1 if they are incompatible. */
+int td_bcast_init(td_bcast *b, int nops, const td_shape *const *shapes);
+
+/* Per-row callback: in[k] points at operand k's row start, inner[k] is 0 (hold element 0) or 1
+ * (advance); out points at n contiguous output elements. Nonzero return stops the walk. */
+typedef int (*td_bcast_row_fn)(void *arg, const void *const *in, const int *inner, void *out,
+                               int64_t n);
+
+/* Walks all output rows. in[k] are operand base pointers with element sizes esize[k]. Returns
+ * the first nonzero callback result, else 0. */
+int td_bcast_rows(const td_bcast *b, const void *const *in, const size_t *esize, void *out,
+                  size_t out_esize, td_bcast_row_fn fn, void *arg);
+
+/* For a 2-operand broadcast: off[k][i] = element offset in operand k for output element i
+ * (off arrays hold b->nout entries). Used for batch dims of BatchMatMul. */
+void td_bcast_offsets(const td_bcast *b, int64_t *off0, int64_t *off1);
+
+/* ---- error helpers ---- */
+/* "[2,3]" into buf (must hold 200 bytes). */
+const char *td_math_shape_str(const td_shape *s, char *buf);
+#define TD_MATH_SHAPE_BUF 200
+/* INVALID_ARGUMENT in TF's wording for a dtype the op has no kernel for. */
+td_code td_math_fail_dtype(td_kctx *c, const char *attr, td_dtype dt);
+/* Reads an integer axis/index tensor (int32 or int64) into v (up to max values); returns the
+ * count or -1 (and fails the kernel) on bad dtype / too many values. */
+int td_math_read_axes(td_kctx *c, const td_tensor *t, int64_t *v, int max);
+
+#endif

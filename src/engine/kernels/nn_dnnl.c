@@ -1,0 +1,416 @@
+/* nn_dnnl.c — oneDNN (2.6 C API) convolution with per-node cached plans.
+ *
+ * A plan is built per geometry (input shape + filter shape; the node's attrs are fixed): the
+ * convolution primitive is created with format_tag_any so oneDNN picks its blocked layouts, plus
+ * reorders from/to the caller's NHWC/NCHW tensors and TF's HWIO filter. Reordered weights are
+ * cached in the plan together with a hash of the filter they came from; a run whose filter
+ * hashes differently (a fed or re-assigned filter) re-reorders and replaces them.
+ *
+ * Concurrency: the node state holds a mutex guarding its MRU plan list and every refcount. Runs
+ * take references on the plan and its weights under the lock and execute without it: primitives
+ * are immutable, every run creates its own stream, memory objects and (user-mode) scratchpad.
+ * Evicted or replaced objects are freed by whoever drops the last reference.
+ */
+#include <oneapi/dnnl/dnnl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/kernels/nn.h"
+#include "util/mem.h"
+
+#define CONV_MAX_PLANS 8
+#define DNNL_ALIGN 64
+
+static atomic_int g_dnnl_on = 1;
+void td_nn_set_dnnl_enabled(int on) { atomic_store(&g_dnnl_on, on ? 1 : 0); }
+int td_nn_dnnl_enabled(void) { return atomic_load(&g_dnnl_on); }
+
+static pthread_once_t g_engine_once = PTHREAD_ONCE_INIT;
+static dnnl_engine_t g_engine; /* process-wide CPU engine; never freed */
+static void engine_init(void) {
+  if (dnnl_engine_create(&g_engine, dnnl_cpu, 0) != dnnl_success) g_engine = NULL;
+}
+
+/* A primitive with the scratchpad it wants (user scratchpad mode: thread-safe reuse). */
+typedef struct dnnl_step {
+  dnnl_primitive_t prim; /* NULL = step not needed (layouts already match) */
+  dnnl_memory_desc_t scratch;
+} dnnl_step;
+
+typedef struct conv_weights {
+  int refs;          /* guarded by the state lock */
+  uint64_t hash;     /* of the user filter these were made from */
+  void *data;        /* in the primitive's weights layout */
+} conv_weights;
+
+typedef struct conv_plan {
+  int refs; /* guarded by the state lock; the MRU list holds one */
+  td_nn_conv geom;
+  dnnl_memory_desc_t user_src, user_wei, user_dst, src, wei, dst;
+  dnnl_step conv, src_reorder, wei_reorder, dst_reorder;
+  conv_weights *weights; /* NULL until first run, or when no weights reorder is needed */
+} conv_plan;
+
+typedef struct conv_state {
+  pthread_mutex_t lock;
+  conv_plan *plans[CONV_MAX_PLANS]; /* most recently used first */
+  int nplans;
+} conv_state;
+
+/* ---- small helpers ---- */
+
+static void *aligned_buf(size_t n) {
+  if (n == 0) n = DNNL_ALIGN;
+  size_t rounded = (n + DNNL_ALIGN - 1) / DNNL_ALIGN * DNNL_ALIGN;
+  return rounded < n ? NULL : aligned_alloc(DNNL_ALIGN, rounded);
+}
+
+static uint64_t filter_hash(const float *f, size_t n) {
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+  for (size_t i = 0; i < n; i++) {
+    uint32_t bits;
+    memcpy(&bits, f + i, sizeof bits);
+    h ^= bits;
+    h *= 0x100000001b3ull;
+    h ^= h >> 29;
+  }
+  return h;
+}
+
+static int geom_equal(const td_nn_conv *a, const td_nn_conv *b) {
+  const td_nn_window *x = &a->w, *y = &b->w;
+  return x->n == y->n && x->ih == y->ih && x->iw == y->iw && x->ic == y->ic && x->kh == y->kh &&
+         x->kw == y->kw && x->sh == y->sh && x->sw == y->sw && x->dh == y->dh && x->dw == y->dw &&
+         x->pad_t == y->pad_t && x->pad_b == y->pad_b && x->pad_l == y->pad_l &&
+         x->pad_r == y->pad_r && x->oh == y->oh && x->ow == y->ow && x->nchw == y->nchw &&
+         a->oc == b->oc && a->groups == b->groups;
+}
+
+static void step_destroy(dnnl_step *s) {
+  if (s->prim) dnnl_primitive_destroy(s->prim);
+  s->prim = NULL;
+}
+
+static void weights_unref(conv_weights *w) { /* caller holds the lock (or is the only owner) */
+  if (w && --w->refs == 0) {
+    free(w->data);
+    free(w);
+  }
+}
+
+static void plan_unref(conv_plan *p) { /* caller holds the lock (or is the only owner) */
+  if (!p || --p->refs > 0) return;
+  step_destroy(&p->conv);
+  step_destroy(&p->src_reorder);
+  step_destroy(&p->wei_reorder);
+  step_destroy(&p->dst_reorder);
+  weights_unref(p->weights);
+  free(p);
+}
+
+/* Creates the primitive for pd-creating `desc` (op desc or NULL for a reorder src→dst). */
+static int step_make(dnnl_step *s, const void *op_desc, const dnnl_memory_desc_t *src,
+                     const dnnl_memory_desc_t *dst, dnnl_primitive_desc_t *keep_pd) {
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_primitive_desc_t pd = NULL;
+  int ok = dnnl_primitive_attr_create(&attr) == dnnl_success &&
+           dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) ==
+               dnnl_success;
+  if (ok && op_desc)
+    ok = dnnl_primitive_desc_create(&pd, op_desc, attr, g_engine, NULL) == dnnl_success;
+  else if (ok)
+    ok = dnnl_reorder_primitive_desc_create(&pd, src, g_engine, dst, g_engine, attr) ==
+         dnnl_success;
+  if (ok) ok = dnnl_primitive_create(&s->prim, pd) == dnnl_success;
+  if (ok) s->scratch = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+  if (attr) dnnl_primitive_attr_destroy(attr);
+  if (ok && keep_pd) *keep_pd = pd;
+  else if (pd) dnnl_primitive_desc_destroy(pd);
+  if (!ok) s->prim = NULL;
+  return ok ? 0 : -1;
+}
+
+/* A reorder step only when the layouts differ. */
+static int reorder_make(dnnl_step *s, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to) {
+  if (dnnl_memory_desc_equal(from, to)) return 0;
+  return step_make(s, NULL, from, to, NULL);
+}
+
+static int md_strided(dnnl_memory_desc_t *md, int nd, const dnnl_dims_t dims,
+                      const dnnl_dims_t strides) {
+  return dnnl_memory_desc_init_by_strides(md, nd, dims, dnnl_f32, strides) == dnnl_success ? 0 : -1;
+}
+
+static int md_any(dnnl_memory_desc_t *md, int nd, const dnnl_dims_t dims) {
+  return dnnl_memory_desc_init_by_tag(md, nd, dims, dnnl_f32, dnnl_format_tag_any) == dnnl_success
+             ? 0
+             : -1;
+}
+
+/* User-layout descriptors: activations in NHWC/NCHW (logical dims N,C,H,W), filter HWIO
+ * (logical O,I,H,W, or G,O/G,I/G,H,W when grouped). */
+static int plan_user_mds(conv_plan *p, dnnl_dims_t src_d, dnnl_dims_t dst_d, dnnl_dims_t wei_d,
+                         int *wei_nd) {
+  const td_nn_window *w = &p->geom.w;
+  int64_t oc = p->geom.oc, groups = p->geom.groups, ig = w->ic / groups, og = oc / groups;
+  dnnl_dims_t s_in = {0}, s_out = {0}, s_wei = {0};
+  src_d[0] = w->n, src_d[1] = w->ic, src_d[2] = w->ih, src_d[3] = w->iw;
+  dst_d[0] = w->n, dst_d[1] = oc, dst_d[2] = w->oh, dst_d[3] = w->ow;
+  if (w->nchw) {
+    s_in[0] = w->ic * w->ih * w->iw, s_in[1] = w->ih * w->iw, s_in[2] = w->iw, s_in[3] = 1;
+    s_out[0] = oc * w->oh * w->ow, s_out[1] = w->oh * w->ow, s_out[2] = w->ow, s_out[3] = 1;
+  } else {
+    s_in[0] = w->ih * w->iw * w->ic, s_in[1] = 1, s_in[2] = w->iw * w->ic, s_in[3] = w->ic;
+    s_out[0] = w->oh * w->ow * oc, s_out[1] = 1, s_out[2] = w->ow * oc, s_out[3] = oc;
+  }
+  if (md_strided(&p->user_src, 4, src_d, s_in) || md_strided(&p->user_dst, 4, dst_d, s_out))
+    return -1;
+  if (groups == 1) { /* logical O, I, H, W over HWIO memory */
+    wei_d[0] = oc, wei_d[1] = w->ic, wei_d[2] = w->kh, wei_d[3] = w->kw;
+    s_wei[0] = 1, s_wei[1] = oc, s_wei[2] = w->kw * w->ic * oc, s_wei[3] = w->ic * oc;
+    *wei_nd = 4;
+  } else { /* logical G, O/G, I/G, H, W over HWIO memory (o = g * og + j) */
+    wei_d[0] = groups, wei_d[1] = og, wei_d[2] = ig, wei_d[3] = w->kh, wei_d[4] = w->kw;
+    s_wei[0] = og, s_wei[1] = 1, s_wei[2] = oc, s_wei[3] = w->kw * ig * oc, s_wei[4] = ig * oc;
+    *wei_nd = 5;
+  }
+  return md_strided(&p->user_wei, *wei_nd, wei_d, s_wei);
+}
+
+static conv_plan *plan_create(const td_nn_conv *g) {
+  if (g->w.dh < 1 || g->w.dw < 1) return NULL;
+  conv_plan *p = td_xcalloc(1, sizeof *p);
+  p->refs = 1;
+  p->geom = *g;
+  const td_nn_window *w = &g->w;
+  dnnl_dims_t src_d = {0}, dst_d = {0}, wei_d = {0};
+  int wei_nd = 4;
+  dnnl_memory_desc_t src_any, wei_any, dst_any;
+  dnnl_convolution_desc_t cd;
+  dnnl_primitive_desc_t pd = NULL;
+  dnnl_dims_t strides = {w->sh, w->sw}, dil = {w->dh - 1, w->dw - 1};
+  dnnl_dims_t pad_l = {w->pad_t, w->pad_l}, pad_r = {w->pad_b, w->pad_r};
+  int ok = plan_user_mds(p, src_d, dst_d, wei_d, &wei_nd) == 0 && md_any(&src_any, 4, src_d) == 0 &&
+           md_any(&dst_any, 4, dst_d) == 0 && md_any(&wei_any, wei_nd, wei_d) == 0;
+  ok = ok && dnnl_dilated_convolution_forward_desc_init(
+                 &cd, dnnl_forward_inference, dnnl_convolution_direct, &src_any, &wei_any, NULL,
+                 &dst_any, strides, dil, pad_l, pad_r) == dnnl_success;
+  ok = ok && step_make(&p->conv, &cd, NULL, NULL, &pd) == 0;
+  if (ok) {
+    p->src = *dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
+    p->wei = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    p->dst = *dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
+    dnnl_primitive_desc_destroy(pd);
+    ok = reorder_make(&p->src_reorder, &p->user_src, &p->src) == 0 &&
+         reorder_make(&p->wei_reorder, &p->user_wei, &p->wei) == 0 &&
+         reorder_make(&p->dst_reorder, &p->dst, &p->user_dst) == 0;
+  }
+  if (!ok) {
+    plan_unref(p);
+    return NULL;
+  }
+  return p;
+}
+
+/* ---- execution ---- */
+
+typedef struct exec_arg_list {
+  dnnl_exec_arg_t a[4];
+  int n;
+} exec_arg_list;
+
+/* Memory objects created for one run; all released by run_mems_free. */
+typedef struct run_mems {
+  dnnl_memory_t m[12];
+  int n;
+} run_mems;
+
+static dnnl_memory_t mem_wrap(run_mems *ms, const dnnl_memory_desc_t *md, void *data) {
+  dnnl_memory_t m = NULL;
+  if (ms->n >= (int)(sizeof ms->m / sizeof ms->m[0])) return NULL;
+  if (dnnl_memory_create(&m, md, g_engine, data) != dnnl_success) return NULL;
+  ms->m[ms->n++] = m;
+  return m;
+}
+
+static void run_mems_free(run_mems *ms) {
+  for (int i = 0; i < ms->n; i++) dnnl_memory_destroy(ms->m[i]);
+  ms->n = 0;
+}
+
+/* Executes a step; src/dst are (arg, memory) pairs; scratch is the run's shared buffer. */
+static int step_exec(const dnnl_step *s, dnnl_stream_t stream, run_mems *ms, void *scratch,
+                     exec_arg_list *args) {
+  if (dnnl_memory_desc_get_size(&s->scratch) > 0) {
+    dnnl_memory_t sm = mem_wrap(ms, &s->scratch, scratch);
+    if (!sm) return -1;
+    args->a[args->n++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, sm};
+  }
+  return dnnl_primitive_execute(s->prim, stream, args->n, args->a) == dnnl_success ? 0 : -1;
+}
+
+static int reorder_exec(const dnnl_step *s, dnnl_stream_t stream, run_mems *ms, void *scratch,
+                        dnnl_memory_t from, dnnl_memory_t to) {
+  exec_arg_list args = {{{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}}, 2};
+  return step_exec(s, stream, ms, scratch, &args);
+}
+
+static size_t plan_scratch_bytes(const conv_plan *p) {
+  const dnnl_step *steps[4] = {&p->conv, &p->src_reorder, &p->wei_reorder, &p->dst_reorder};
+  size_t max = 0;
+  for (int i = 0; i < 4; i++) {
+    if (!steps[i]->prim) continue;
+    size_t n = dnnl_memory_desc_get_size(&steps[i]->scratch);
+    if (n > max) max = n;
+  }
+  return max;
+}
+
+/* New weights for filter f in the plan's layout (refs = 1), or NULL on failure. */
+static conv_weights *weights_make(const conv_plan *p, const float *f, uint64_t hash) {
+  conv_weights *w = td_xcalloc(1, sizeof *w);
+  w->refs = 1;
+  w->hash = hash;
+  w->data = aligned_buf(dnnl_memory_desc_get_size(&p->wei));
+  void *scratch = aligned_buf(plan_scratch_bytes(p));
+  dnnl_stream_t stream = NULL;
+  run_mems ms = {0};
+  int ok = w->data && scratch && dnnl_stream_create(&stream, g_engine, dnnl_stream_default_flags) ==
+                                      dnnl_success;
+  if (ok) {
+    dnnl_memory_t from = mem_wrap(&ms, &p->user_wei, (void *)f), to = mem_wrap(&ms, &p->wei, w->data);
+    ok = from && to && reorder_exec(&p->wei_reorder, stream, &ms, scratch, from, to) == 0 &&
+         dnnl_stream_wait(stream) == dnnl_success;
+  }
+  if (stream) dnnl_stream_destroy(stream);
+  run_mems_free(&ms);
+  free(scratch);
+  if (!ok) {
+    weights_unref(w);
+    return NULL;
+  }
+  return w;
+}
+
+static int plan_run(const conv_plan *p, const float *in, const void *wei, float *out) {
+  void *scratch = aligned_buf(plan_scratch_bytes(p));
+  void *src_buf = p->src_reorder.prim ? aligned_buf(dnnl_memory_desc_get_size(&p->src)) : NULL;
+  void *dst_buf = p->dst_reorder.prim ? aligned_buf(dnnl_memory_desc_get_size(&p->dst)) : NULL;
+  dnnl_stream_t stream = NULL;
+  run_mems ms = {0};
+  int ok = scratch && (src_buf || !p->src_reorder.prim) && (dst_buf || !p->dst_reorder.prim) &&
+           dnnl_stream_create(&stream, g_engine, dnnl_stream_default_flags) == dnnl_success;
+  dnnl_memory_t user_src = NULL, src = NULL, weights = NULL, dst = NULL, user_dst = NULL;
+  if (ok) {
+    user_src = mem_wrap(&ms, &p->user_src, (void *)in);
+    src = src_buf ? mem_wrap(&ms, &p->src, src_buf) : user_src;
+    weights = mem_wrap(&ms, &p->wei, (void *)wei);
+    user_dst = mem_wrap(&ms, &p->user_dst, out);
+    dst = dst_buf ? mem_wrap(&ms, &p->dst, dst_buf) : user_dst;
+    ok = user_src && src && weights && user_dst && dst;
+  }
+  if (ok && src_buf) ok = reorder_exec(&p->src_reorder, stream, &ms, scratch, user_src, src) == 0;
+  if (ok) {
+    exec_arg_list args = {
+        {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}}, 3};
+    ok = step_exec(&p->conv, stream, &ms, scratch, &args) == 0;
+  }
+  if (ok && dst_buf) ok = reorder_exec(&p->dst_reorder, stream, &ms, scratch, dst, user_dst) == 0;
+  if (ok) ok = dnnl_stream_wait(stream) == dnnl_success;
+  if (stream) dnnl_stream_destroy(stream);
+  run_mems_free(&ms);
+  free(scratch);
+  free(src_buf);
+  free(dst_buf);
+  return ok ? 0 : -1;
+}
+
+/* ---- per-node state ---- */
+
+static td_code state_create(td_kctx *c, void **out) {
+  conv_state *s = td_xcalloc(1, sizeof *s);
+  pthread_mutex_init(&s->lock, NULL);
+  *out = s;
+  return TD_OK;
+}
+
+static void state_destroy(void *v) {
+  conv_state *s = v;
+  for (int i = 0; i < s->nplans; i++) plan_unref(s->plans[i]);
+  pthread_mutex_destroy(&s->lock);
+  free(s);
+}
+
+/* Moves plans[i] to the front. Caller holds the lock. */
+static void state_touch(conv_state *s, int i) {
+  conv_plan *p = s->plans[i];
+  memmove(s->plans + 1, s->plans, (size_t)i * sizeof s->plans[0]);
+  s->plans[0] = p;
+}
+
+/* A referenced plan for g: cached, or newly built and inserted. NULL if oneDNN declines. */
+static conv_plan *state_plan(conv_state *s, const td_nn_conv *g) {
+  pthread_mutex_lock(&s->lock);
+  for (int i = 0; i < s->nplans; i++) {
+    if (!geom_equal(&s->plans[i]->geom, g)) continue;
+    state_touch(s, i);
+    conv_plan *p = s->plans[0];
+    p->refs++;
+    pthread_mutex_unlock(&s->lock);
+    return p;
+  }
+  pthread_mutex_unlock(&s->lock);
+  conv_plan *p = plan_create(g); /* slow: outside the lock; a racing twin is harmless */
+  if (!p) return NULL;
+  pthread_mutex_lock(&s->lock);
+  if (s->nplans == CONV_MAX_PLANS) plan_unref(s->plans[--s->nplans]);
+  s->plans[s->nplans++] = p;
+  state_touch(s, s->nplans - 1);
+  p->refs++;
+  pthread_mutex_unlock(&s->lock);
+  return p;
+}
+
+/* A referenced weights object for filter f (cached when the hash matches). */
+static conv_weights *state_weights(conv_state *s, conv_plan *p, const float *f) {
+  const td_nn_window *w = &p->geom.w;
+  size_t n = (size_t)(w->kh * w->kw * (w->ic / p->geom.groups) * p->geom.oc);
+  uint64_t h = filter_hash(f, n);
+  pthread_mutex_lock(&s->lock);
+  conv_weights *cw = p->weights;
+  if (cw && cw->hash == h) {
+    cw->refs++;
+    pthread_mutex_unlock(&s->lock);
+    return cw;
+  }
+  pthread_mutex_unlock(&s->lock);
+  cw = weights_make(p, f, h);
+  if (!cw) return NULL;
+  pthread_mutex_lock(&s->lock);
+  weights_unref(p->weights);
+  p->weights = cw;
+  cw->refs++;
+  pthread_mutex_unlock(&s->lock);
+  return cw;
+}
+
+int td_nn_conv_dnnl(td_kctx *c, const td_nn_conv *g, const float *in, const float *filter,
+                    float *out) {
+  pthread_once(&g_engine_once, engine_init);
+  if (!g_engine) return -1;
+  void *sv = NULL;
+  if (td_k_state(c, state_create, state_destroy, &sv) != TD_OK || !sv) return -1;
+  conv_state *s = sv;
+  conv_plan *p = state_plan(s, g);
+  if (!p) return -1;
+  conv_weights *cw = p->wei_reorder.prim ? state_weights(s, p, filter) : NULL;
+  int rc = -1;
+  if (cw || !p->wei_reorder.prim) rc = plan_run(p, in, cw ? cw->data : filter, out);
+  pthread_mutex_lock(&s->lock);
+  weights_unref(cw);
+  plan_unref(p);
+  pthread_mutex_unlock(&s->lock);
+  return rc;
+}

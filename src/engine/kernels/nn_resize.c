@@ -1,0 +1,171 @@
+/* nn_resize.c — ResizeBilinear and ResizeNearestNeighbor (NHWC images, size = [h, w] int32).
+ *
+ * Coordinate mapping follows TF's image_resizer_state.h / resize_*_op.cc in float arithmetic:
+ *   scale = (align_corners && out > 1) ? (in-1)/(out-1) : in/out
+ *   bilinear: src = half_pixel ? (i+0.5)*scale-0.5 : i*scale; lower = max(floor(src), 0),
+ *             upper = min(ceil(src), in-1), lerp = src - floor(src)
+ *   nearest:  src = half_pixel ? (i+0.5)*scale : i*scale; idx = min(align ? round : floor, in-1),
+ *             clamped at 0 when half_pixel.
+ * Bilinear reads any real dtype (converted to float once) and always outputs float; nearest
+ * copies elements of any fixed-size dtype unchanged.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/kernels/nn.h"
+
+typedef struct resize_geom {
+  int64_t n, ih, iw, c, oh, ow;
+  float sy, sx;
+  int align, half_pixel;
+} resize_geom;
+
+typedef struct lerp_tap {
+  int64_t lower, upper;
+  float lerp;
+} lerp_tap;
+
+static float resize_scale(int64_t in, int64_t out, int align) {
+  return (align && out > 1) ? (float)(in - 1) / (float)(out - 1) : (float)in / (float)out;
+}
+
+/* TF's ImageResizerState::ValidateAndCalculateOutputSize. */
+static td_code resize_setup(td_kctx *c, resize_geom *g) {
+  const td_node *n = td_k_node(c);
+  const td_tensor *in = td_k_input(c, 0), *size = td_k_input(c, 1);
+  char sbuf[96];
+  g->align = td_attr_bool(n, "align_corners", false);
+  g->half_pixel = td_attr_bool(n, "half_pixel_centers", false);
+  if (g->align && g->half_pixel)
+    return td_k_fail(c, TD_INVALID_ARGUMENT,
+                     "If half_pixel_centers is True, align_corners must be False.");
+  if (in->shape.rank != 4)
+    return td_k_fail(c, TD_INVALID_ARGUMENT, "input must be 4-dimensional%s",
+                     td_shape_str(&in->shape, sbuf, sizeof sbuf));
+  if (size->shape.rank != 1)
+    return td_k_fail(c, TD_INVALID_ARGUMENT, "shape_t must be 1-dimensional%s",
+                     td_shape_str(&size->shape, sbuf, sizeof sbuf));
+  if (size->shape.dim[0] != 2)
+    return td_k_fail(c, TD_INVALID_ARGUMENT, "shape_t must have two elements%s",
+                     td_shape_str(&size->shape, sbuf, sizeof sbuf));
+  if (size->dtype != TD_DT_INT32)
+    return td_k_fail(c, TD_INVALID_ARGUMENT, "size must be int32, got %s",
+                     td_dtype_name(size->dtype));
+  g->n = in->shape.dim[0];
+  g->ih = in->shape.dim[1];
+  g->iw = in->shape.dim[2];
+  g->c = in->shape.dim[3];
+  if (g->ih > INT32_MAX || g->iw > INT32_MAX)
+    return td_k_fail(c, TD_INVALID_ARGUMENT, "input sizes must be between 0 and max int32");
+  g->oh = td_i32(size)[0];
+  g->ow = td_i32(size)[1];
+  if (g->oh <= 0 || g->ow <= 0)
+    return td_k_fail(c, TD_INVALID_ARGUMENT, "output dimensions must be positive");
+  if (g->c <= 0 || g->ih <= 0 || g->iw <= 0)
+    return td_k_fail(c, TD_INVALID_ARGUMENT, "input image must be of non-zero size");
+  if ((double)g->n * (double)g->c * (double)g->oh * (double)g->ow > 4e18)
+    return td_k_fail(c, TD_INVALID_ARGUMENT, "output size is too large");
+  g->sy = resize_scale(g->ih, g->oh, g->align);
+  g->sx = resize_scale(g->iw, g->ow, g->align);
+  return TD_OK;
+}
+
+static void lerp_taps(int64_t out, int64_t in, float scale, int half_pixel, lerp_tap *t) {
+  for (int64_t i = 0; i < out; i++) {
+    float src = half_pixel ? ((float)i + 0.5f) * scale - 0.5f : (float)i * scale;
+    float f = floorf(src);
+    int64_t up = (int64_t)ceilf(src);
+    t[i].lower = f > 0 ? (int64_t)f : 0;
+    t[i].upper = up < in - 1 ? up : in - 1;
+    t[i].lerp = src - f;
+  }
+}
+
+static int64_t nearest_index(int64_t i, int64_t in, float scale, const resize_geom *g) {
+  float src = g->half_pixel ? ((float)i + 0.5f) * scale : (float)i * scale;
+  int64_t idx = (int64_t)(g->align ? roundf(src) : floorf(src));
+  if (idx > in - 1) idx = in - 1;
+  if (g->half_pixel && idx < 0) idx = 0;
+  return idx;
+}
+
+td_code td_k_nn_resize_bilinear(td_kctx *c) {
+  resize_geom g;
+  TD_TRY(resize_setup(c, &g));
+  const td_tensor *in = td_k_input(c, 0);
+  if (in->dtype == TD_DT_STRING || in->dtype == TD_DT_RESOURCE || in->dtype == TD_DT_VARIANT ||
+      in->dtype == TD_DT_COMPLEX64 || in->dtype == TD_DT_COMPLEX128)
+    return td_k_fail(c, TD_INVALID_ARGUMENT, "ResizeBilinear: unsupported images type %s",
+                     td_dtype_name(in->dtype));
+  int64_t dims[4] = {g.n, g.oh, g.ow, g.c};
+  td_shape oshape = td_shape_make(4, dims);
+  td_tensor *out = NULL;
+  TD_TRY(td_k_alloc_output(c, 0, TD_DT_FLOAT, &oshape, &out));
+  if (g.n == 0) return TD_OK;
+  const float *src = in->dtype == TD_DT_FLOAT ? td_f32(in) : NULL;
+  float *converted = NULL;
+  lerp_tap *ys = malloc((size_t)g.oh * sizeof *ys), *xs = malloc((size_t)g.ow * sizeof *xs);
+  if (!src) {
+    int64_t total = td_tensor_num_elements(in);
+    converted = malloc((size_t)total * sizeof *converted);
+    if (converted)
+      for (int64_t i = 0; i < total; i++) converted[i] = (float)td_tensor_get_double(in, i);
+    src = converted;
+  }
+  if (!ys || !xs || !src) {
+    free(ys), free(xs), free(converted);
+    return td_k_fail(c, TD_RESOURCE_EXHAUSTED, "ResizeBilinear: out of memory");
+  }
+  lerp_taps(g.oh, g.ih, g.sy, g.half_pixel, ys);
+  lerp_taps(g.ow, g.iw, g.sx, g.half_pixel, xs);
+  float *o = td_f32(out);
+  for (int64_t b = 0; b < g.n; b++) {
+    const float *img = src + b * g.ih * g.iw * g.c;
+    for (int64_t y = 0; y < g.oh; y++) {
+      const float *top = img + ys[y].lower * g.iw * g.c, *bot = img + ys[y].upper * g.iw * g.c;
+      float yl = ys[y].lerp;
+      for (int64_t x = 0; x < g.ow; x++, o += g.c) {
+        int64_t l = xs[x].lower * g.c, r = xs[x].upper * g.c;
+        float xl = xs[x].lerp;
+        for (int64_t ch = 0; ch < g.c; ch++) {
+          float t = top[l + ch] + (top[r + ch] - top[l + ch]) * xl;
+          float bt = bot[l + ch] + (bot[r + ch] - bot[l + ch]) * xl;
+          o[ch] = t + (bt - t) * yl;
+        }
+      }
+    }
+  }
+  free(ys), free(xs), free(converted);
+  return TD_OK;
+}
+
+td_code td_k_nn_resize_nearest(td_kctx *c) {
+  resize_geom g;
+  TD_TRY(resize_setup(c, &g));
+  const td_tensor *in = td_k_input(c, 0);
+  size_t esz = td_dtype_size(in->dtype);
+  if (esz == 0 || in->dtype == TD_DT_STRING || in->dtype == TD_DT_RESOURCE ||
+      in->dtype == TD_DT_VARIANT)
+    return td_k_fail(c, TD_INVALID_ARGUMENT, "ResizeNearestNeighbor: unsupported images type %s",
+                     td_dtype_name(in->dtype));
+  int64_t dims[4] = {g.n, g.oh, g.ow, g.c};
+  td_shape oshape = td_shape_make(4, dims);
+  td_tensor *out = NULL;
+  TD_TRY(td_k_alloc_output(c, 0, in->dtype, &oshape, &out));
+  if (g.n == 0) return TD_OK;
+  int64_t *xs = malloc((size_t)g.ow * sizeof *xs);
+  if (!xs) return td_k_fail(c, TD_RESOURCE_EXHAUSTED, "ResizeNearestNeighbor: out of memory");
+  for (int64_t x = 0; x < g.ow; x++) xs[x] = nearest_index(x, g.iw, g.sx, &g);
+  size_t pix = (size_t)g.c * esz;
+  const unsigned char *src = in->data;
+  unsigned char *o = out->data;
+  for (int64_t b = 0; b < g.n; b++)
+    for (int64_t y = 0; y < g.oh; y++) {
+      const unsigned char *row = src + ((size_t)(b * g.ih + nearest_index(y, g.ih, g.sy, &g)) *
+                                        (size_t)g.iw) * pix;
+      for (int64_t x = 0; x < g.ow; x++, o += pix) memcpy(o, row + (size_t)xs[x] * pix, pix);
+    }
+  free(xs);
+  return TD_OK;
+}

@@ -1,0 +1,832 @@
+/* parse_example.c — ParseExample (V1) and ParseExampleV2: serialized tf.Example → tensors.
+ *
+ * The Example wire format is walked directly (no protobuf-c unpack): Example{features=1} →
+ * Features{feature=1 map entries} → entry{key=1, value=2} → Feature{bytes_list=1 |
+ * float_list=2 | int64_list=3} → list{value=1, packed or unpacked}. Proto semantics hold:
+ * unknown fields are skipped, repeated `features` fields merge, a later map entry for the same
+ * key wins, and a oneof's last kind wins (same-kind repeats concatenate). Example/Features/
+ * entry structure is validated for every example ("Could not parse example input"); a Feature's
+ * contents only for configured keys ("Can't parse serialized Example."), as TF does.
+ *
+ * Semantics follow TF's FastParseExample (vector input) and FastParseSingleExample (V2 with a
+ * scalar input: outputs lose the batch dim, messages lose "Name:/Index:"), including TF's
+ * error texts. Invariants: every read is bounds-checked against the input slice; values of
+ * accumulated features (sparse, ragged, variable-length dense) are buffered per run and
+ * copied into outputs at the end; string values are slices into the (immutable) input.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/kernel.h"
+#include "util/mem.h"
+
+/* ---------------------------------------------------------------- wire reader */
+
+typedef struct wire {
+  const uint8_t *p, *end;
+} wire;
+
+typedef struct slice {
+  const char *p;
+  size_t n;
+} slice;
+
+enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
+
+static int wire_varint(wire *w, uint64_t *out) {
+  uint64_t v = 0;
+  for (int shift = 0; shift < 70; shift += 7) {
+    if (w->p >= w->end) return 0;
+    uint8_t b = *w->p++;
+    v |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      *out = v;
+      return 1;
+    }
+  }
+  return 0; /* more than 10 bytes */
+}
+
+static int wire_tag(wire *w, uint32_t *field, uint32_t *wt) {
+  uint64_t t;
+  if (!wire_varint(w, &t) || t > UINT32_MAX || (t >> 3) == 0) return 0;
+  *field = (uint32_t)(t >> 3);
+  *wt = (uint32_t)(t & 7);
+  return 1;
+}
+
+static int wire_bytes(wire *w, wire *sub) {
+  uint64_t n;
+  if (!wire_varint(w, &n) || n > (uint64_t)(w->end - w->p)) return 0;
+  sub->p = w->p;
+  sub->end = w->p + n;
+  w->p += n;
+  return 1;
+}
+
+/* Skips one value of wire type wt (groups are rejected, like TF's fast parser). */
+static int wire_skip(wire *w, uint32_t wt) {
+  uint64_t v;
+  wire sub;
+  switch (wt) {
+    case WT_VARINT: return wire_varint(w, &v);
+    case WT_LEN: return wire_bytes(w, &sub);
+    case WT_I64:
+      if (w->end - w->p < 8) return 0;
+      w->p += 8;
+      return 1;
+    case WT_I32:
+      if (w->end - w->p < 4) return 0;
+      w->p += 4;
+      return 1;
+    default: return 0;
+  }
+}
+
+/* ---------------------------------------------------------------- value sinks */
+
+/* Collects values: writes while n < cap, grows when growable, always counts. */
+typedef struct sink {
+  char *data;
+  size_t n, cap, esz;
+  int growable;
+} sink;
+
+static inline void sink_push(sink *s, const void *elem) {
+  if (s->n >= s->cap && s->growable) td_grow((void **)&s->data, s->esz, &s->cap, s->n + 1);
+  if (s->n < s->cap) memcpy(s->data + s->n * s->esz, elem, s->esz);
+  s->n++;
+}
+
+enum feature_kind { FK_NONE = 0, FK_BYTES = 1, FK_FLOAT = 2, FK_INT64 = 3 };
+
+static td_dtype kind_dtype(int kind) {
+  static const td_dtype dt[] = {TD_DT_INVALID, TD_DT_STRING, TD_DT_FLOAT, TD_DT_INT64};
+  return dt[kind];
+}
+
+/* A Feature's resolved oneof: its kind and where the run of that kind starts. */
+typedef struct fview {
+  int kind;
+  const uint8_t *from, *end;
+} fview;
+
+static int feature_view(slice f, fview *v) {
+  wire w = {(const uint8_t *)f.p, (const uint8_t *)f.p + f.n};
+  v->kind = FK_NONE;
+  v->end = w.end;
+  while (w.p < w.end) {
+    const uint8_t *start = w.p;
+    uint32_t field, wt;
+    if (!wire_tag(&w, &field, &wt)) return 0;
+    if (field >= FK_BYTES && field <= FK_INT64 && wt == WT_LEN && (int)field != v->kind) {
+      v->kind = (int)field;
+      v->from = start;
+    }
+    if (!wire_skip(&w, wt)) return 0;
+  }
+  return 1;
+}
+
+static int list_values(wire list, int kind, sink *s) {
+  while (list.p < list.end) {
+    uint32_t field, wt;
+    if (!wire_tag(&list, &field, &wt)) return 0;
+    if (field != 1) {
+      if (!wire_skip(&list, wt)) return 0;
+      continue;
+    }
+    if (kind == FK_BYTES && wt == WT_LEN) {
+      wire b;
+      if (!wire_bytes(&list, &b)) return 0;
+      slice sl = {(const char *)b.p, (size_t)(b.end - b.p)};
+      sink_push(s, &sl);
+    } else if (kind == FK_FLOAT && wt == WT_LEN) {
+      wire b;
+      if (!wire_bytes(&list, &b) || (b.end - b.p) % 4) return 0;
+      for (; b.p < b.end; b.p += 4) {
+        uint32_t bits = (uint32_t)b.p[0] | (uint32_t)b.p[1] << 8 | (uint32_t)b.p[2] << 16 |
+                        (uint32_t)b.p[3] << 24;
+        float f;
+        memcpy(&f, &bits, 4);
+        sink_push(s, &f);
+      }
+    } else if (kind == FK_FLOAT && wt == WT_I32) {
+      if (list.end - list.p < 4) return 0;
+      uint32_t bits = (uint32_t)list.p[0] | (uint32_t)list.p[1] << 8 |
+                      (uint32_t)list.p[2] << 16 | (uint32_t)list.p[3] << 24;
+      float f;
+      memcpy(&f, &bits, 4);
+      sink_push(s, &f);
+      list.p += 4;
+    } else if (kind == FK_INT64 && wt == WT_LEN) {
+      wire b;
+      if (!wire_bytes(&list, &b)) return 0;
+      while (b.p < b.end) {
+        uint64_t u;
+        if (!wire_varint(&b, &u)) return 0;
+        int64_t i = (int64_t)u;
+        sink_push(s, &i);
+      }
+    } else if (kind == FK_INT64 && wt == WT_VARINT) {
+      uint64_t u;
+      if (!wire_varint(&list, &u)) return 0;
+      int64_t i = (int64_t)u;
+      sink_push(s, &i);
+    } else if (!wire_skip(&list, wt)) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* Pushes every value of the view's kind into s. */
+static int feature_values(const fview *v, sink *s) {
+  if (v->kind == FK_NONE) return 1;
+  wire w = {v->from, v->end};
+  while (w.p < w.end) {
+    uint32_t field, wt;
+    if (!wire_tag(&w, &field, &wt)) return 0;
+    if ((int)field == v->kind && wt == WT_LEN) {
+      wire list;
+      if (!wire_bytes(&w, &list) || !list_values(list, v->kind, s)) return 0;
+    } else if (!wire_skip(&w, wt)) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* ---------------------------------------------------------------- configuration */
+
+typedef enum { CF_SPARSE, CF_DENSE, CF_RAGGED } config_kind;
+
+typedef struct feature {
+  slice key;
+  config_kind kind;
+  td_dtype dtype;
+  int next_same_key; /* chain of features sharing a key, -1 = end */
+  /* dense */
+  int varlen;
+  td_shape shape;     /* dense_shapes[i] as given (dim 0 may be -1) */
+  int64_t stride;     /* elements per example (fixed) or per row (variable length) */
+  const td_tensor *dflt;
+  td_tensor out;      /* fixed dense output being filled */
+  /* ragged */
+  td_dtype split_dtype;
+  /* output slots */
+  int out_indices, out_values, out_shapes, out_splits;
+  /* accumulated values (sparse, ragged, variable-length dense) and per-example end offsets */
+  sink acc;
+  int64_t *ends;
+  /* this example */
+  int present;
+  slice found;
+} feature;
+
+typedef struct parse_job {
+  td_kctx *ctx;
+  int single;          /* scalar serialized input (V2): no batch dim */
+  int64_t batch;
+  const td_tensor *serialized, *names;
+  feature *f;
+  int nf;
+  int *slots; /* key hash table: feature index or -1 */
+  size_t nslots;
+  sink scratch; /* fixed dense string values of one example */
+} parse_job;
+
+static uint64_t key_hash(const char *p, size_t n) {
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)p[i]) * 1099511628211ull;
+  return h;
+}
+
+static void index_keys(parse_job *j) {
+  size_t cap = 8;
+  while (cap < (size_t)j->nf * 2) cap *= 2;
+  j->nslots = cap;
+  j->slots = td_xmalloc(cap * sizeof *j->slots);
+  for (size_t i = 0; i < cap; i++) j->slots[i] = -1;
+  for (int i = 0; i < j->nf; i++) {
+    feature *f = &j->f[i];
+    f->next_same_key = -1;
+    for (size_t s = key_hash(f->key.p, f->key.n) & (cap - 1);; s = (s + 1) & (cap - 1)) {
+      int o = j->slots[s];
+      if (o < 0) {
+        j->slots[s] = i;
+        break;
+      }
+      if (j->f[o].key.n == f->key.n && memcmp(j->f[o].key.p, f->key.p, f->key.n) == 0) {
+        while (j->f[o].next_same_key >= 0) o = j->f[o].next_same_key;
+        j->f[o].next_same_key = i;
+        break;
+      }
+    }
+  }
+}
+
+static int lookup_key(const parse_job *j, const char *p, size_t n) {
+  size_t mask = j->nslots - 1;
+  for (size_t s = key_hash(p, n) & mask;; s = (s + 1) & mask) {
+    int o = j->slots[s];
+    if (o < 0) return -1;
+    if (j->f[o].key.n == n && memcmp(j->f[o].key.p, p, n) == 0) return o;
+  }
+}
+
+/* Partial shape as TF's PartialTensorShape::DebugString: "[?,2]", "[]". */
+static const char *shape_debug(const td_shape *s, char *buf, size_t n) {
+  if (s->rank < 0) {
+    snprintf(buf, n, "<unknown>");
+    return buf;
+  }
+  size_t at = 0;
+  at += (size_t)snprintf(buf + at, n - at, "[");
+  for (int i = 0; i < s->rank && at < n; i++) {
+    if (s->dim[i] < 0) at += (size_t)snprintf(buf + at, n - at, "%s?", i ? "," : "");
+    else at += (size_t)snprintf(buf + at, n - at, "%s%" PRId64, i ? "," : "", s->dim[i]);
+  }
+  if (at < n) snprintf(buf + at, n - at, "]");
+  return buf;
+}
+
+static const char *list_type_name(td_dtype dt) {
+  return dt == TD_DT_STRING ? "bytes" : td_dtype_name(dt);
+}
+
+/* ---------------------------------------------------------------- per-example parsing */
+
+static int walk_entry(parse_job *j, wire e) {
+  slice key = {"", 0}, value = {NULL, 0};
+  while (e.p < e.end) {
+    uint32_t field, wt;
+    if (!wire_tag(&e, &field, &wt)) return 0;
+    if ((field == 1 || field == 2) && wt == WT_LEN) {
+      wire b;
+      if (!wire_bytes(&e, &b)) return 0;
+      slice s = {(const char *)b.p, (size_t)(b.end - b.p)};
+      if (field == 1) key = s;
+      else value = s;
+    } else if (!wire_skip(&e, wt)) {
+      return 0;
+    }
+  }
+  for (int i = lookup_key(j, key.p, key.n); i >= 0; i = j->f[i].next_same_key) {
+    j->f[i].present = 1;
+    j->f[i].found = value;
+  }
+  return 1;
+}
+
+static int walk_example(parse_job *j, slice ex) {
+  wire w = {(const uint8_t *)ex.p, (const uint8_t *)ex.p + ex.n};
+  while (w.p < w.end) {
+    uint32_t field, wt;
+    if (!wire_tag(&w, &field, &wt)) return 0;
+    if (field != 1 || wt != WT_LEN) {
+      if (!wire_skip(&w, wt)) return 0;
+      continue;
+    }
+    wire feats;
+    if (!wire_bytes(&w, &feats)) return 0;
+    while (feats.p < feats.end) {
+      if (!wire_tag(&feats, &field, &wt)) return 0;
+      if (field == 1 && wt == WT_LEN) {
+        wire entry;
+        if (!wire_bytes(&feats, &entry) || !walk_entry(j, entry)) return 0;
+      } else if (!wire_skip(&feats, wt)) {
+        return 0;
+      }
+    }
+  }
+  return 1;
+}
+
+static td_string example_at(const parse_job *j, int64_t e) { return td_str(j->serialized)[e]; }
+
+/* The example's debug name: names[e] when names were given, else "<unknown>". */
+static slice example_name(const parse_job *j, int64_t e) {
+  if (td_tensor_num_elements(j->names) == 0) return (slice){"<unknown>", 9};
+  td_string s = td_str(j->names)[e];
+  return (slice){s.data ? s.data : "", s.len};
+}
+
+/* "Name: n, Key: k, Index: e.  " (batch) or "Key: k.  " (single). */
+static td_code example_fail(parse_job *j, int64_t e, const feature *f, const char *fmt, ...)
+    TD_PRINTF(4, 5);
+static td_code example_fail(parse_job *j, int64_t e, const feature *f, const char *fmt, ...) {
+  char suffix[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(suffix, sizeof suffix, fmt, ap);
+  va_end(ap);
+  if (j->single)
+    return td_k_fail(j->ctx, TD_INVALID_ARGUMENT, "Key: %.*s.  %s", (int)f->key.n, f->key.p,
+                     suffix);
+  slice name = example_name(j, e);
+  return td_k_fail(j->ctx, TD_INVALID_ARGUMENT, "Name: %.*s, Key: %.*s, Index: %" PRId64 ".  %s",
+                   (int)name.n, name.p, (int)f->key.n, f->key.p, e, suffix);
+}
+
+static td_code copy_dense_default(parse_job *j, feature *f, int64_t e) {
+  const td_tensor *d = f->dflt;
+  if (f->dtype == TD_DT_STRING) {
+    for (int64_t i = 0; i < f->stride; i++) {
+      td_string s = td_str(d)[i];
+      td_tensor_set_string(&f->out, e * f->stride + i, s.data, s.len);
+    }
+  } else {
+    size_t esz = td_dtype_size(f->dtype);
+    memcpy((char *)f->out.data + (size_t)(e * f->stride) * esz, d->data, (size_t)f->stride * esz);
+  }
+  return TD_OK;
+}
+
+static td_code parse_fixed_dense(parse_job *j, feature *f, int64_t e, const fview *v) {
+  char shp[128];
+  size_t count;
+  if (f->dtype == TD_DT_STRING) {
+    j->scratch.n = 0;
+    if (!feature_values(v, &j->scratch)) return example_fail(j, e, f, "Can't parse serialized Example.");
+    count = j->scratch.n;
+    if ((int64_t)count == f->stride) {
+      const slice *vals = (const slice *)j->scratch.data;
+      for (int64_t i = 0; i < f->stride; i++)
+        td_tensor_set_string(&f->out, e * f->stride + i, vals[i].p, vals[i].n);
+      return TD_OK;
+    }
+  } else {
+    size_t esz = td_dtype_size(f->dtype);
+    sink s = {(char *)f->out.data + (size_t)(e * f->stride) * esz, 0, (size_t)f->stride, esz, 0};
+    if (!feature_values(v, &s)) return example_fail(j, e, f, "Can't parse serialized Example.");
+    count = s.n;
+    if ((int64_t)count == f->stride) return TD_OK;
+  }
+  return example_fail(j, e, f, "Number of %s values != expected.  Values size: %zu but output shape: %s",
+                      list_type_name(f->dtype), count, shape_debug(&f->shape, shp, sizeof shp));
+}
+
+static td_code parse_one_feature(parse_job *j, feature *f, int64_t e) {
+  fview v = {FK_NONE, NULL, NULL};
+  if (f->present && !feature_view(f->found, &v))
+    return example_fail(j, e, f, "Can't parse serialized Example.");
+  td_dtype got = kind_dtype(v.kind);
+  char shp[128];
+
+  if (f->kind == CF_DENSE && !f->varlen) {
+    if (got == TD_DT_INVALID) {
+      if (td_tensor_num_elements(f->dflt) == 0) {
+        if (j->single)
+          return td_k_fail(j->ctx, TD_INVALID_ARGUMENT,
+                           "Feature: %.*s (data type: %s) is required but could not be found.",
+                           (int)f->key.n, f->key.p, td_dtype_name(f->dtype));
+        slice name = example_name(j, e);
+        return td_k_fail(j->ctx, TD_INVALID_ARGUMENT,
+                         "Name: %.*s, Feature: %.*s (data type: %s) is required but could not be found.",
+                         (int)name.n, name.p, (int)f->key.n, f->key.p, td_dtype_name(f->dtype));
+      }
+      return copy_dense_default(j, f, e);
+    }
+    if (got != f->dtype)
+      return example_fail(j, e, f, "Data types don't match. Data type: %s but expected type: %s",
+                          td_dtype_name(got), td_dtype_name(f->dtype));
+    return parse_fixed_dense(j, f, e, &v);
+  }
+
+  if (got != TD_DT_INVALID && got != f->dtype) {
+    if (f->kind == CF_DENSE)
+      return example_fail(j, e, f, "Data types don't match. Data type: %s but expected type: %s",
+                          td_dtype_name(got), td_dtype_name(f->dtype));
+    return example_fail(j, e, f, "Data types don't match. Expected type: %s, Actual type: %s",
+                        td_dtype_name(f->dtype), td_dtype_name(got));
+  }
+  size_t before = f->acc.n;
+  if (!feature_values(&v, &f->acc)) return example_fail(j, e, f, "Can't parse serialized Example.");
+  size_t count = f->acc.n - before;
+  if (f->kind == CF_DENSE && (f->stride == 0 ? count != 0 : count % (size_t)f->stride != 0))
+    return example_fail(j, e, f,
+                        "Number of %s values is not a multiple of stride length. Saw %zu values "
+                        "but output shape is: %s",
+                        list_type_name(f->dtype), count, shape_debug(&f->shape, shp, sizeof shp));
+  f->ends[e] = (int64_t)f->acc.n;
+  return TD_OK;
+}
+
+/* ---------------------------------------------------------------- outputs */
+
+static td_code alloc_out(parse_job *j, int idx, td_dtype dt, const td_shape *shape, td_tensor *out) {
+  if (dt == TD_DT_STRING) {
+    td_status st;
+    if (td_tensor_alloc(out, dt, shape, &st) != TD_OK) return td_k_fail(j->ctx, st.code, "%s", st.msg);
+    return TD_OK;
+  }
+  td_tensor *t;
+  TD_TRY(td_k_alloc_output(j->ctx, idx, dt, shape, &t));
+  *out = *t;
+  out->buf = NULL; /* borrowed view; the output slot owns the storage */
+  return TD_OK;
+}
+
+static void publish_string(parse_job *j, int idx, td_tensor *t) {
+  if (t->dtype == TD_DT_STRING) {
+    td_k_set_output(j->ctx, idx, t);
+    td_tensor_release(t);
+  }
+}
+
+/* Copies accumulated values [from, to) into out starting at element `at`. */
+static void copy_values(const feature *f, td_tensor *out, int64_t at, size_t from, size_t to) {
+  if (f->dtype == TD_DT_STRING) {
+    const slice *v = (const slice *)f->acc.data;
+    for (size_t i = from; i < to; i++) td_tensor_set_string(out, at++, v[i].p, v[i].n);
+  } else if (to > from) {
+    memcpy((char *)out->data + (size_t)at * f->acc.esz, f->acc.data + from * f->acc.esz,
+           (to - from) * f->acc.esz);
+  }
+}
+
+static td_code emit_sparse(parse_job *j, feature *f) {
+  int64_t n = (int64_t)f->acc.n, max = 0, start = 0;
+  for (int64_t e = 0; e < j->batch; e++) {
+    if (f->ends[e] - start > max) max = f->ends[e] - start;
+    start = f->ends[e];
+  }
+  int64_t idims[2] = {n, j->single ? 1 : 2};
+  td_shape ishape = td_shape_make(2, idims), vshape = td_shape_vector(n);
+  td_shape sshape = td_shape_vector(j->single ? 1 : 2);
+  td_tensor ind, val, shp;
+  TD_TRY(alloc_out(j, f->out_indices, TD_DT_INT64, &ishape, &ind));
+  TD_TRY(alloc_out(j, f->out_values, f->dtype, &vshape, &val));
+  td_code rc = alloc_out(j, f->out_shapes, TD_DT_INT64, &sshape, &shp);
+  if (rc != TD_OK) {
+    if (val.dtype == TD_DT_STRING) td_tensor_release(&val);
+    return rc;
+  }
+  int64_t *ip = td_i64(&ind);
+  start = 0;
+  for (int64_t e = 0; e < j->batch; e++) {
+    for (int64_t k = start; k < f->ends[e]; k++) {
+      if (j->single) {
+        *ip++ = k - start;
+      } else {
+        *ip++ = e;
+        *ip++ = k - start;
+      }
+    }
+    start = f->ends[e];
+  }
+  copy_values(f, &val, 0, 0, f->acc.n);
+  if (j->single) {
+    td_i64(&shp)[0] = n;
+  } else {
+    td_i64(&shp)[0] = j->batch;
+    td_i64(&shp)[1] = max;
+  }
+  publish_string(j, f->out_values, &val);
+  return TD_OK;
+}
+
+static td_code emit_ragged(parse_job *j, feature *f) {
+  td_shape vshape = td_shape_vector((int64_t)f->acc.n);
+  td_shape sshape = td_shape_vector(j->single ? 0 : j->batch + 1);
+  td_tensor val, splits;
+  if (f->split_dtype == TD_DT_INT32 && f->acc.n > INT32_MAX)
+    return td_k_fail(j->ctx, TD_INVALID_ARGUMENT, "Ragged feature %.*s has too many values for int32 row_splits",
+                     (int)f->key.n, f->key.p);
+  TD_TRY(alloc_out(j, f->out_values, f->dtype, &vshape, &val));
+  td_code rc = alloc_out(j, f->out_splits, f->split_dtype, &sshape, &splits);
+  if (rc != TD_OK) {
+    if (val.dtype == TD_DT_STRING) td_tensor_release(&val);
+    return rc;
+  }
+  copy_values(f, &val, 0, 0, f->acc.n);
+  if (!j->single) {
+    for (int64_t e = 0; e <= j->batch; e++) {
+      int64_t v = e == 0 ? 0 : f->ends[e - 1];
+      if (f->split_dtype == TD_DT_INT32) td_i32(&splits)[e] = (int32_t)v;
+      else td_i64(&splits)[e] = v;
+    }
+  }
+  publish_string(j, f->out_values, &val);
+  return TD_OK;
+}
+
+static td_code emit_varlen_dense(parse_job *j, feature *f) {
+  int64_t max_rows = 0, start = 0;
+  for (int64_t e = 0; e < j->batch; e++) {
+    int64_t rows = f->stride ? (f->ends[e] - start) / f->stride : 0;
+    if (rows > max_rows) max_rows = rows;
+    start = f->ends[e];
+  }
+  td_shape shape;
+  shape.rank = 0;
+  if (!j->single) shape.dim[shape.rank++] = j->batch;
+  shape.dim[shape.rank++] = max_rows;
+  for (int i = 1; i < f->shape.rank; i++) shape.dim[shape.rank++] = f->shape.dim[i];
+  td_tensor out;
+  TD_TRY(alloc_out(j, f->out_values, f->dtype, &shape, &out));
+  int64_t per_example = max_rows * f->stride, total = j->batch * per_example;
+  /* Pad everything with the default's single element, then copy each example's values. */
+  if (f->dtype == TD_DT_STRING) {
+    td_string d = td_str(f->dflt)[0];
+    for (int64_t i = 0; i < total; i++) td_tensor_set_string(&out, i, d.data, d.len);
+  } else {
+    size_t esz = td_dtype_size(f->dtype);
+    for (int64_t i = 0; i < total; i++) memcpy((char *)out.data + (size_t)i * esz, f->dflt->data, esz);
+  }
+  start = 0;
+  for (int64_t e = 0; e < j->batch; e++) {
+    copy_values(f, &out, e * per_example, (size_t)start, (size_t)f->ends[e]);
+    start = f->ends[e];
+  }
+  publish_string(j, f->out_values, &out);
+  return TD_OK;
+}
+
+/* ---------------------------------------------------------------- setup and driver */
+
+static td_code check_dense_config(parse_job *j, int d, feature *f,
+                                  const Tensorflow__TensorShapeProto *sp) {
+  td_kctx *c = j->ctx;
+  td_status st;
+  char a[128], b[128];
+  if (td_shape_from_proto(sp, &f->shape, &st) != TD_OK) return td_k_fail(c, st.code, "%s", st.msg);
+  int ok = f->shape.rank >= 0;
+  for (int i = 1; ok && i < f->shape.rank; i++) ok = f->shape.dim[i] >= 0;
+  if (!ok)
+    return td_k_fail(c, TD_INVALID_ARGUMENT,
+                     "dense_shapes[%d] has unknown rank or unknown inner dimensions: %s", d,
+                     shape_debug(&f->shape, a, sizeof a));
+  if (f->shape.rank + 1 > TD_MAX_RANK)
+    return td_k_fail(c, TD_UNIMPLEMENTED, "dense_shapes[%d] has rank %d; at most %d supported", d,
+                     f->shape.rank, TD_MAX_RANK - 1);
+  f->varlen = f->shape.rank > 0 && f->shape.dim[0] < 0;
+  f->stride = 1;
+  for (int i = f->varlen ? 1 : 0; i < f->shape.rank; i++) f->stride *= f->shape.dim[i];
+  const td_tensor *dv = f->dflt;
+  if (dv->dtype != f->dtype)
+    return td_k_fail(c, TD_INVALID_ARGUMENT, "dense_defaults[%d].dtype() == %s != dense_types_[%d] == %s",
+                     d, td_dtype_name(dv->dtype), d, td_dtype_name(f->dtype));
+  if (f->dtype != TD_DT_FLOAT && f->dtype != TD_DT_INT64 && f->dtype != TD_DT_STRING)
+    return td_k_fail(c, TD_INVALID_ARGUMENT, "Unsupported dense type %s for feature %.*s",
+                     td_dtype_name(f->dtype), (int)f->key.n, f->key.p);
+  int64_t n = td_tensor_num_elements(dv);
+  if (f->varlen) {
+    if (n != 1)
+      return td_k_fail(c, TD_INVALID_ARGUMENT,
+                       "dense_shape[%d] is a variable length shape: %s, therefore def_value[%d] must "
+                       "contain a single element (the padding element).  But its shape is: %s",
+                       d, shape_debug(&f->shape, a, sizeof a), d, shape_debug(&dv->shape, b, sizeof b));
+  } else if (n > 0) {
+    int compatible = dv->shape.rank == f->shape.rank;
+    for (int i = 0; compatible && i < f->shape.rank; i++) compatible = dv->shape.dim[i] == f->shape.dim[i];
+    if (!compatible)
+      return td_k_fail(c, TD_INVALID_ARGUMENT, "def_value[%d].shape() == %s is not compatible with dense_shapes_[%d]: %s",
+                       d, shape_debug(&dv->shape, a, sizeof a), d, shape_debug(&f->shape, b, sizeof b));
+  }
+  return TD_OK;
+}
+
+static td_code check_sparse_type(parse_job *j, feature *f, const char *what) {
+  if (f->dtype == TD_DT_FLOAT || f->dtype == TD_DT_INT64 || f->dtype == TD_DT_STRING) return TD_OK;
+  return td_k_fail(j->ctx, TD_INVALID_ARGUMENT, "Unsupported %s type %s for feature %.*s", what,
+                   td_dtype_name(f->dtype), (int)f->key.n, f->key.p);
+}
+
+static td_code run_parse(parse_job *j) {
+  td_code rc = TD_OK;
+  index_keys(j);
+  j->scratch = (sink){NULL, 0, 0, sizeof(slice), 1};
+  for (int i = 0; i < j->nf && rc == TD_OK; i++) {
+    feature *f = &j->f[i];
+    if (f->kind == CF_DENSE && !f->varlen) {
+      td_shape s;
+      s.rank = 0;
+      if (!j->single) s.dim[s.rank++] = j->batch;
+      for (int k = 0; k < f->shape.rank; k++) s.dim[s.rank++] = f->shape.dim[k];
+      rc = alloc_out(j, f->out_values, f->dtype, &s, &f->out);
+    } else {
+      f->acc = (sink){NULL, 0, 0, f->dtype == TD_DT_STRING ? sizeof(slice) : td_dtype_size(f->dtype), 1};
+      f->ends = td_xcalloc((size_t)(j->batch ? j->batch : 1), sizeof *f->ends);
+    }
+  }
+  for (int64_t e = 0; e < j->batch && rc == TD_OK; e++) {
+    td_string ex = example_at(j, e);
+    for (int i = 0; i < j->nf; i++) j->f[i].present = 0;
+    if (!walk_example(j, (slice){ex.data ? ex.data : "", ex.len})) {
+      rc = td_k_fail(j->ctx, TD_INVALID_ARGUMENT, "Could not parse example input, value: '%.*s'",
+                     (int)(ex.len > 512 ? 512 : ex.len), ex.data ? ex.data : "");
+      break;
+    }
+    for (int i = 0; i < j->nf && rc == TD_OK; i++) rc = parse_one_feature(j, &j->f[i], e);
+  }
+  for (int i = 0; i < j->nf && rc == TD_OK; i++) {
+    feature *f = &j->f[i];
+    if (f->kind == CF_SPARSE) rc = emit_sparse(j, f);
+    else if (f->kind == CF_RAGGED) rc = emit_ragged(j, f);
+    else if (f->varlen) rc = emit_varlen_dense(j, f);
+  }
+  for (int i = 0; i < j->nf; i++) {
+    feature *f = &j->f[i];
+    if (f->kind == CF_DENSE && !f->varlen && f->out.dtype == TD_DT_STRING) {
+      if (rc == TD_OK) td_k_set_output(j->ctx, f->out_values, &f->out);
+      td_tensor_release(&f->out);
+    }
+    free(f->acc.data);
+    free(f->ends);
+  }
+  free(j->scratch.data);
+  free(j->slots);
+  return rc;
+}
+
+static slice string_scalar(const td_tensor *t, int64_t i) {
+  td_string s = td_str(t)[i];
+  return (slice){s.data ? s.data : "", s.len};
+}
+
+static td_code check_serialized_and_names(parse_job *j, int allow_scalar) {
+  char a[128], b[128];
+  const td_tensor *s = j->serialized, *n = j->names;
+  if (s->dtype != TD_DT_STRING || n->dtype != TD_DT_STRING)
+    return td_k_fail(j->ctx, TD_INVALID_ARGUMENT, "serialized and names must be string tensors");
+  if (s->shape.rank != 1 && !(allow_scalar && s->shape.rank == 0))
+    return td_k_fail(j->ctx, TD_INVALID_ARGUMENT,
+                     allow_scalar ? "Expected serialized to be a scalar or vector, got shape: %s"
+                                  : "Expected serialized to be a vector, got shape: %s",
+                     shape_debug(&s->shape, a, sizeof a));
+  j->single = s->shape.rank == 0;
+  j->batch = j->single ? 1 : s->shape.dim[0];
+  if (td_tensor_num_elements(n) > 0) {
+    if (!allow_scalar && n->shape.rank != 1)
+      return td_k_fail(j->ctx, TD_INVALID_ARGUMENT, "Expected names to be a vector, got shape: %s",
+                       shape_debug(&n->shape, a, sizeof a));
+    if (!td_shape_equal(&n->shape, &s->shape))
+      return td_k_fail(j->ctx, TD_INVALID_ARGUMENT,
+                       "Expected len(names) == len(serialized), but got: %s vs. %s",
+                       shape_debug(&n->shape, a, sizeof a), shape_debug(&s->shape, b, sizeof b));
+  }
+  return TD_OK;
+}
+
+/* ParseExample: serialized, names, sparse_keys*Nsparse, dense_keys*Ndense, dense_defaults:Tdense
+ *   → sparse_indices*Nsparse, sparse_values:sparse_types, sparse_shapes*Nsparse, dense_values:Tdense */
+td_code td_k_parse_example(td_kctx *ctx) {
+  const td_node *node = td_k_node(ctx);
+  const int *sparse_types, *dense_types;
+  Tensorflow__TensorShapeProto *const *dense_shapes;
+  size_t ns = td_attr_list_type(node, "sparse_types", &sparse_types);
+  size_t nd = td_attr_list_type(node, "Tdense", &dense_types);
+  size_t nshapes = td_attr_list_shape(node, "dense_shapes", &dense_shapes);
+  if (nshapes != nd || td_k_num_inputs(ctx) != 2 + (int)(ns + 2 * nd) ||
+      td_k_num_outputs(ctx) != (int)(3 * ns + nd))
+    return td_k_fail(ctx, TD_INVALID_ARGUMENT,
+                     "ParseExample: inconsistent attrs (sparse_types %zu, Tdense %zu, dense_shapes %zu) "
+                     "for %d inputs / %d outputs",
+                     ns, nd, nshapes, td_k_num_inputs(ctx), td_k_num_outputs(ctx));
+  parse_job j = {ctx, 0, 0, td_k_input(ctx, 0), td_k_input(ctx, 1), NULL, (int)(ns + nd), NULL, 0, {0}};
+  TD_TRY(check_serialized_and_names(&j, 0));
+  j.f = td_xcalloc(ns + nd + 1, sizeof *j.f);
+  td_code rc = TD_OK;
+  char a[128];
+  for (size_t i = 0; i < ns + nd && rc == TD_OK; i++) {
+    feature *f = &j.f[i];
+    int dense = i >= ns;
+    size_t k = dense ? i - ns : i;
+    const td_tensor *key = td_k_input(ctx, (int)(2 + i));
+    if (key->dtype != TD_DT_STRING || key->shape.rank != 0) {
+      rc = td_k_fail(ctx, TD_INVALID_ARGUMENT, "Expected %s_keys[%zu] to be a scalar, got shape: %s",
+                     dense ? "dense" : "sparse", k, shape_debug(&key->shape, a, sizeof a));
+      break;
+    }
+    f->key = string_scalar(key, 0);
+    if (dense) {
+      f->kind = CF_DENSE;
+      f->dtype = (td_dtype)dense_types[k];
+      f->dflt = td_k_input(ctx, (int)(2 + ns + nd + k));
+      f->out_values = (int)(3 * ns + k);
+      rc = check_dense_config(&j, (int)k, f, dense_shapes[k]);
+    } else {
+      f->kind = CF_SPARSE;
+      f->dtype = (td_dtype)sparse_types[k];
+      f->out_indices = (int)k;
+      f->out_values = (int)(ns + k);
+      f->out_shapes = (int)(2 * ns + k);
+      rc = check_sparse_type(&j, f, "sparse");
+    }
+  }
+  if (rc == TD_OK) rc = run_parse(&j);
+  free(j.f);
+  return rc;
+}
+
+/* ParseExampleV2: serialized, names, sparse_keys[S], dense_keys[D], ragged_keys[R], dense_defaults:Tdense
+ *   → sparse_indices*S, sparse_values, sparse_shapes*S, dense_values, ragged_values, ragged_row_splits */
+td_code td_k_parse_example_v2(td_kctx *ctx) {
+  const td_node *node = td_k_node(ctx);
+  const int *sparse_types, *dense_types, *ragged_value_types, *ragged_split_types;
+  Tensorflow__TensorShapeProto *const *dense_shapes;
+  size_t ns = td_attr_list_type(node, "sparse_types", &sparse_types);
+  size_t nd = td_attr_list_type(node, "Tdense", &dense_types);
+  size_t nr = td_attr_list_type(node, "ragged_value_types", &ragged_value_types);
+  size_t nrs = td_attr_list_type(node, "ragged_split_types", &ragged_split_types);
+  size_t nshapes = td_attr_list_shape(node, "dense_shapes", &dense_shapes);
+  int64_t num_sparse = td_attr_int(node, "num_sparse", (int64_t)ns);
+  if (nshapes != nd || nrs != nr || num_sparse != (int64_t)ns ||
+      td_k_num_inputs(ctx) != 5 + (int)nd || td_k_num_outputs(ctx) != (int)(3 * ns + nd + 2 * nr))
+    return td_k_fail(ctx, TD_INVALID_ARGUMENT,
+                     "ParseExampleV2: inconsistent attrs (num_sparse %" PRId64 ", sparse_types %zu, "
+                     "Tdense %zu, dense_shapes %zu, ragged types %zu/%zu)",
+                     num_sparse, ns, nd, nshapes, nr, nrs);
+  parse_job j = {ctx, 0, 0, td_k_input(ctx, 0), td_k_input(ctx, 1), NULL, (int)(ns + nd + nr), NULL, 0, {0}};
+  TD_TRY(check_serialized_and_names(&j, 1));
+  static const char *const kKeyNames[3] = {"sparse_keys", "dense_keys", "ragged_keys"};
+  const size_t counts[3] = {ns, nd, nr};
+  char a[128];
+  for (int g = 0; g < 3; g++) {
+    const td_tensor *keys = td_k_input(ctx, 2 + g);
+    if (keys->dtype != TD_DT_STRING || keys->shape.rank != 1 || keys->shape.dim[0] != (int64_t)counts[g])
+      return td_k_fail(ctx, TD_INVALID_ARGUMENT, "Expected %s to be a vector of %zu strings, got %s shape: %s",
+                       kKeyNames[g], counts[g], td_dtype_name(keys->dtype), shape_debug(&keys->shape, a, sizeof a));
+  }
+  j.f = td_xcalloc(ns + nd + nr + 1, sizeof *j.f);
+  td_code rc = TD_OK;
+  for (size_t k = 0; k < ns && rc == TD_OK; k++) {
+    feature *f = &j.f[k];
+    f->key = string_scalar(td_k_input(ctx, 2), (int64_t)k);
+    f->kind = CF_SPARSE;
+    f->dtype = (td_dtype)sparse_types[k];
+    f->out_indices = (int)k;
+    f->out_values = (int)(ns + k);
+    f->out_shapes = (int)(2 * ns + k);
+    rc = check_sparse_type(&j, f, "sparse");
+  }
+  for (size_t k = 0; k < nd && rc == TD_OK; k++) {
+    feature *f = &j.f[ns + k];
+    f->key = string_scalar(td_k_input(ctx, 3), (int64_t)k);
+    f->kind = CF_DENSE;
+    f->dtype = (td_dtype)dense_types[k];
+    f->dflt = td_k_input(ctx, (int)(5 + k));
+    f->out_values = (int)(3 * ns + k);
+    rc = check_dense_config(&j, (int)k, f, dense_shapes[k]);
+  }
+  for (size_t k = 0; k < nr && rc == TD_OK; k++) {
+    feature *f = &j.f[ns + nd + k];
+    f->key = string_scalar(td_k_input(ctx, 4), (int64_t)k);
+    f->kind = CF_RAGGED;
+    f->dtype = (td_dtype)ragged_value_types[k];
+    f->split_dtype = (td_dtype)ragged_split_types[k];
+    f->out_values = (int)(3 * ns + nd + k);
+    f->out_splits = (int)(3 * ns + nd + nr + k);
+    rc = check_sparse_type(&j, f, "ragged value");
+    if (rc == TD_OK && f->split_dtype != TD_DT_INT32 && f->split_dtype != TD_DT_INT64)
+      rc = td_k_fail(ctx, TD_INVALID_ARGUMENT, "Unsupported ragged split type %s", td_dtype_name(f->split_dtype));
+  }
+  if (rc == TD_OK) rc = run_parse(&j);
+  free(j.f);
+  return rc;
+}

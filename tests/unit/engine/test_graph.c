@@ -1,0 +1,475 @@
+/* test_graph.c — the engine core end to end on hand-built graphs: TF2-style function
+ * inlining through StatefulPartitionedCall, restore through a checkpoint reader, TF1 ref
+ * variables, constant folding after freeze, memory plans, and clear errors. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine.h"
+#include "engine/testing.h"
+#include "util/mem.h"
+
+/* ---- building GraphDefs ---- */
+static void add_input(Tensorflow__NodeDef *nd, const char *in) {
+  nd->input = td_xrealloc(nd->input, (nd->n_input + 1) * sizeof *nd->input);
+  nd->input[nd->n_input++] = td_xstrdup(in);
+}
+
+static Tensorflow__NodeDef *node(const char *name, const char *op, ...) {
+  Tensorflow__NodeDef *nd = td_test_node_new(op);
+  free(nd->name);
+  nd->name = td_xstrdup(name);
+  va_list ap;
+  va_start(ap, op);
+  for (const char *in; (in = va_arg(ap, const char *));) add_input(nd, in);
+  va_end(ap);
+  return nd;
+}
+
+static Tensorflow__NodeDef *const_f32(const char *name, int rank, const int64_t *dims, const float *v) {
+  Tensorflow__NodeDef *nd = node(name, "Const", NULL);
+  td_tensor t = td_test_tensor(TD_DT_FLOAT, rank, dims, v);
+  td_test_attr_type(nd, "dtype", TD_DT_FLOAT);
+  td_test_attr_tensor(nd, "value", &t);
+  td_tensor_release(&t);
+  return nd;
+}
+
+static void attr_func(Tensorflow__NodeDef *nd, const char *fname) {
+  Tensorflow__NodeDef__AttrEntry *e = td_xmalloc(sizeof *e);
+  tensorflow__node_def__attr_entry__init(e);
+  e->key = td_xstrdup("f");
+  e->value = td_xmalloc(sizeof *e->value);
+  tensorflow__attr_value__init(e->value);
+  e->value->value_case = TENSORFLOW__ATTR_VALUE__VALUE_FUNC;
+  e->value->func = td_xmalloc(sizeof *e->value->func);
+  tensorflow__name_attr_list__init(e->value->func);
+  e->value->func->name = td_xstrdup(fname);
+  nd->attr = td_xrealloc(nd->attr, (nd->n_attr + 1) * sizeof *nd->attr);
+  nd->attr[nd->n_attr++] = e;
+}
+
+typedef struct gbuild {
+  Tensorflow__GraphDef gd;
+  Tensorflow__FunctionDefLibrary lib;
+} gbuild;
+
+static void gb_init(gbuild *b) {
+  tensorflow__graph_def__init(&b->gd);
+  tensorflow__function_def_library__init(&b->lib);
+}
+
+static void gb_add(gbuild *b, Tensorflow__NodeDef *nd) {
+  b->gd.node = td_xrealloc(b->gd.node, (b->gd.n_node + 1) * sizeof *b->gd.node);
+  b->gd.node[b->gd.n_node++] = nd;
+}
+
+static Tensorflow__OpDef__ArgDef *argdef(const char *name, td_dtype t) {
+  Tensorflow__OpDef__ArgDef *a = td_xmalloc(sizeof *a);
+  tensorflow__op_def__arg_def__init(a);
+  a->name = td_xstrdup(name);
+  a->type = (Tensorflow__DataType)t;
+  return a;
+}
+
+/* A function: inputs/outputs as "name:dtype-code" pairs, nodes, ret map "out=tensor". */
+static Tensorflow__FunctionDef *fn_new(gbuild *b, const char *name) {
+  Tensorflow__FunctionDef *f = td_xmalloc(sizeof *f);
+  tensorflow__function_def__init(f);
+  f->signature = td_xmalloc(sizeof *f->signature);
+  tensorflow__op_def__init(f->signature);
+  f->signature->name = td_xstrdup(name);
+  b->lib.function = td_xrealloc(b->lib.function, (b->lib.n_function + 1) * sizeof *b->lib.function);
+  b->lib.function[b->lib.n_function++] = f;
+  b->gd.library = &b->lib;
+  return f;
+}
+
+static void fn_in(Tensorflow__FunctionDef *f, const char *name, td_dtype t) {
+  Tensorflow__OpDef *s = f->signature;
+  s->input_arg = td_xrealloc(s->input_arg, (s->n_input_arg + 1) * sizeof *s->input_arg);
+  s->input_arg[s->n_input_arg++] = argdef(name, t);
+}
+
+static void fn_out(Tensorflow__FunctionDef *f, const char *name, td_dtype t, const char *tensor) {
+  Tensorflow__OpDef *s = f->signature;
+  s->output_arg = td_xrealloc(s->output_arg, (s->n_output_arg + 1) * sizeof *s->output_arg);
+  s->output_arg[s->n_output_arg++] = argdef(name, t);
+  Tensorflow__FunctionDef__RetEntry *r = td_xmalloc(sizeof *r);
+  tensorflow__function_def__ret_entry__init(r);
+  r->key = td_xstrdup(name);
+  r->value = td_xstrdup(tensor);
+  f->ret = td_xrealloc(f->ret, (f->n_ret + 1) * sizeof *f->ret);
+  f->ret[f->n_ret++] = r;
+}
+
+static void fn_node(Tensorflow__FunctionDef *f, Tensorflow__NodeDef *nd) {
+  f->node_def = td_xrealloc(f->node_def, (f->n_node_def + 1) * sizeof *f->node_def);
+  f->node_def[f->n_node_def++] = nd;
+}
+
+static void gb_free(gbuild *b) {
+  for (size_t i = 0; i < b->gd.n_node; i++) tensorflow__node_def__free_unpacked(b->gd.node[i], NULL);
+  free(b->gd.node);
+  for (size_t i = 0; i < b->lib.n_function; i++) tensorflow__function_def__free_unpacked(b->lib.function[i], NULL);
+  free(b->lib.function);
+}
+
+static td_session *session_for(gbuild *b, const td_session_options *opt) {
+  td_graph *g;
+  td_session *s;
+  td_status st = {0};
+  assert_int_equal(td_graph_import(&b->gd, &g, &st), TD_OK);
+  assert_int_equal(td_session_new(g, opt, &s, &st), TD_OK);
+  return s;
+}
+
+/* ---- a fake checkpoint: "w" = [1.5, -2], anything else NOT_FOUND ---- */
+static int ckpt_reads;
+static td_code fake_read(void *self, const char *prefix, const char *name, const char *slice, td_dtype expected,
+                         td_tensor *out, td_status *st) {
+  (void)self;
+  (void)slice;
+  ckpt_reads++;
+  if (strcmp(prefix, "/ckpt/variables")) return td_status_set(st, TD_NOT_FOUND, "bad prefix %s", prefix);
+  if (strcmp(name, "w") || expected != TD_DT_FLOAT) return td_status_set(st, TD_NOT_FOUND, "Key %s not found in checkpoint", name);
+  float v[2] = {1.5f, -2.0f};
+  int64_t dims[1] = {2};
+  *out = td_test_tensor(TD_DT_FLOAT, 1, dims, v);
+  return TD_OK;
+}
+
+/* TF2 layout: VarHandleOp + restore function + serving function reached through calls. */
+static void build_tf2(gbuild *b) {
+  gb_init(b);
+  Tensorflow__NodeDef *var = node("w", "VarHandleOp", NULL);
+  td_test_attr_type(var, "dtype", TD_DT_FLOAT);
+  td_test_attr_str(var, "shared_name", "w");
+  gb_add(b, var);
+  Tensorflow__NodeDef *x = node("serving_default_x", "Placeholder", NULL);
+  td_test_attr_type(x, "dtype", TD_DT_FLOAT);
+  gb_add(b, x);
+  Tensorflow__NodeDef *fname = node("saver_filename", "Placeholder", NULL);
+  td_test_attr_type(fname, "dtype", TD_DT_STRING);
+  gb_add(b, fname);
+  /* serving: outer wrapper → inner function reading the variable (IdentityN returns both) */
+  Tensorflow__FunctionDef *inner = fn_new(b, "__inference_inner_7");
+  fn_in(inner, "x", TD_DT_FLOAT);
+  fn_in(inner, "readvariableop_resource", TD_DT_RESOURCE);
+  Tensorflow__NodeDef *rd = node("ReadVariableOp", "ReadVariableOp", "readvariableop_resource", NULL);
+  td_test_attr_type(rd, "dtype", TD_DT_FLOAT);
+  fn_node(inner, rd);
+  Tensorflow__NodeDef *idn = node("IdentityN", "IdentityN", "x", "ReadVariableOp:value:0", NULL);
+  td_dtype two[2] = {TD_DT_FLOAT, TD_DT_FLOAT};
+  td_test_attr_types(idn, "T", two, 2);
+  fn_node(inner, idn);
+  fn_out(inner, "x_out", TD_DT_FLOAT, "IdentityN:output:0");
+  fn_out(inner, "w_out", TD_DT_FLOAT, "IdentityN:output:1");
+  Tensorflow__FunctionDef *outer = fn_new(b, "__inference_signature_wrapper_9");
+  fn_in(outer, "x", TD_DT_FLOAT);
+  fn_in(outer, "unknown", TD_DT_RESOURCE);
+  Tensorflow__NodeDef *call = node("StatefulPartitionedCall", "StatefulPartitionedCall", "x", "unknown", NULL);
+  attr_func(call, "__inference_inner_7");
+  fn_node(outer, call);
+  Tensorflow__NodeDef *id = node("Identity", "Identity", "StatefulPartitionedCall:output:1", NULL);
+  fn_node(outer, id);
+  fn_out(outer, "identity", TD_DT_FLOAT, "Identity:output:0");
+  fn_out(outer, "passthrough", TD_DT_FLOAT, "StatefulPartitionedCall:output:0");
+  Tensorflow__NodeDef *top = node("StatefulPartitionedCall", "StatefulPartitionedCall", "serving_default_x", "w", NULL);
+  attr_func(top, "__inference_signature_wrapper_9");
+  gb_add(b, top);
+  /* restore: RestoreV2 → Identity → AssignVariableOp on the resource argument */
+  Tensorflow__FunctionDef *rest = fn_new(b, "__inference__traced_restore_11");
+  fn_in(rest, "file_prefix", TD_DT_STRING);
+  fn_in(rest, "assignvariableop_resource", TD_DT_RESOURCE);
+  Tensorflow__NodeDef *names = node("RestoreV2/tensor_names", "Const", NULL);
+  const char *nm[1] = {"w"}, *sl[1] = {""};
+  int64_t one[1] = {1};
+  td_tensor tn = td_test_tensor(TD_DT_STRING, 1, one, nm), ts = td_test_tensor(TD_DT_STRING, 1, one, sl);
+  td_test_attr_tensor(names, "value", &tn);
+  td_test_attr_type(names, "dtype", TD_DT_STRING);
+  fn_node(rest, names);
+  Tensorflow__NodeDef *slices = node("RestoreV2/shape_and_slices", "Const", NULL);
+  td_test_attr_tensor(slices, "value", &ts);
+  td_test_attr_type(slices, "dtype", TD_DT_STRING);
+  fn_node(rest, slices);
+  td_tensor_release(&tn);
+  td_tensor_release(&ts);
+  Tensorflow__NodeDef *r2 = node("RestoreV2", "RestoreV2", "file_prefix", "RestoreV2/tensor_names:output:0",
+                                 "RestoreV2/shape_and_slices:output:0", NULL);
+  td_dtype f32[1] = {TD_DT_FLOAT};
+  td_test_attr_types(r2, "dtypes", f32, 1);
+  fn_node(rest, r2);
+  Tensorflow__NodeDef *ri = node("Identity", "Identity", "RestoreV2:tensors:0", NULL);
+  fn_node(rest, ri);
+  Tensorflow__NodeDef *assign = node("AssignVariableOp", "AssignVariableOp", "assignvariableop_resource",
+                                     "Identity:output:0", NULL);
+  td_test_attr_type(assign, "dtype", TD_DT_FLOAT);
+  fn_node(rest, assign);
+  Tensorflow__NodeDef *noop = node("NoOp", "NoOp", "^AssignVariableOp", NULL);
+  fn_node(rest, noop);
+  Tensorflow__NodeDef *ret = node("Identity_1", "Identity", "file_prefix", "^NoOp", NULL);
+  fn_node(rest, ret);
+  fn_out(rest, "identity_1", TD_DT_STRING, "Identity_1:output:0");
+  Tensorflow__NodeDef *rcall = node("StatefulPartitionedCall_1", "StatefulPartitionedCall", "saver_filename", "w", NULL);
+  attr_func(rcall, "__inference__traced_restore_11");
+  gb_add(b, rcall);
+}
+
+static void test_tf2_restore_inline_and_fold(void **state) {
+  (void)state;
+  gbuild b;
+  build_tf2(&b);
+  td_session_options opt = {.checkpoint = {.read = fake_read}};
+  td_session *s = session_for(&b, &opt);
+  td_status st = {0};
+  /* the wrapper returns (identity = w, passthrough = x): fetch x first */
+  const char *fetch[2] = {"StatefulPartitionedCall:1", "StatefulPartitionedCall:0"};
+  const char *feed[1] = {"serving_default_x:0"};
+  float xv[3] = {1, 2, 3};
+  int64_t d3[1] = {3};
+  td_tensor x = td_test_tensor(TD_DT_FLOAT, 1, d3, xv), out[2] = {0};
+  /* before restore: reading the variable fails with TF's message, tagged with the node */
+  assert_int_not_equal(td_session_run(s, feed, &x, 1, fetch, out, 2, NULL, 0, &st), TD_OK);
+  assert_int_equal(st.code, TD_FAILED_PRECONDITION);
+  assert_non_null(strstr(st.msg, "Error while reading resource variable"));
+  assert_non_null(strstr(st.msg, "[[{{node StatefulPartitionedCall/StatefulPartitionedCall/ReadVariableOp}}]]"));
+  /* restore: feed the prefix, target the call (its side effects run) */
+  const char *rfeed[1] = {"saver_filename:0"}, *rtarget[1] = {"StatefulPartitionedCall_1"};
+  const char *pfx[1] = {"/ckpt/variables"};
+  td_tensor p = td_test_tensor(TD_DT_STRING, 0, NULL, pfx);
+  ckpt_reads = 0;
+  assert_int_equal(td_session_run(s, rfeed, &p, 1, NULL, NULL, 0, rtarget, 1, &st), TD_OK);
+  assert_int_equal(ckpt_reads, 1);
+  /* serve: unfrozen, the variable read runs every time */
+  td_callable *c;
+  assert_int_equal(td_session_make_callable(s, feed, 1, fetch, 2, NULL, 0, &c, &st), TD_OK);
+  int unfrozen_steps = td_callable_num_steps(c);
+  assert_true(unfrozen_steps >= 2);
+  assert_int_equal(td_callable_run(c, &x, out, &st), TD_OK);
+  assert_int_equal(out[0].shape.dim[0], 3);
+  assert_memory_equal(out[0].data, xv, sizeof xv);
+  assert_true(td_f32(&out[1])[0] == 1.5f && td_f32(&out[1])[1] == -2.0f);
+  td_tensor_release(&out[0]);
+  td_tensor_release(&out[1]);
+  td_callable_free(c);
+  /* frozen: the read folds to a constant and no step remains for it */
+  td_session_freeze(s);
+  assert_int_equal(td_session_make_callable(s, feed, 1, fetch, 2, NULL, 0, &c, &st), TD_OK);
+  assert_true(td_callable_num_steps(c) < unfrozen_steps);
+  assert_int_equal(td_callable_run(c, &x, out, &st), TD_OK);
+  assert_true(td_f32(&out[1])[0] == 1.5f && td_f32(&out[1])[1] == -2.0f);
+  assert_memory_equal(out[0].data, xv, sizeof xv);
+  td_tensor_release(&out[0]);
+  td_tensor_release(&out[1]);
+  td_callable_free(c);
+  td_tensor_release(&x);
+  td_tensor_release(&p);
+  td_session_free(s);
+  gb_free(&b);
+}
+
+static void test_tf1_ref_variables(void **state) {
+  (void)state;
+  gbuild b;
+  gb_init(&b);
+  Tensorflow__NodeDef *v = node("v", "VariableV2", NULL);
+  td_test_attr_type(v, "dtype", TD_DT_FLOAT);
+  gb_add(&b, v);
+  float init[2] = {4, 5};
+  int64_t d2[1] = {2};
+  gb_add(&b, const_f32("v/initial_value", 1, d2, init));
+  gb_add(&b, node("v/Assign", "Assign", "v", "v/initial_value", NULL));
+  gb_add(&b, node("v/read", "Identity", "v", NULL));
+  gb_add(&b, node("init", "NoOp", "^v/Assign", NULL));
+  Tensorflow__NodeDef *inc = node("inc", "AssignAdd", "v", "v/initial_value", NULL);
+  gb_add(&b, inc);
+  td_session *s = session_for(&b, NULL);
+  td_status st = {0};
+  const char *fetch[1] = {"v/read"}, *target[1] = {"init"}, *incf[1] = {"inc:0"};
+  td_tensor out = {0};
+  assert_int_equal(td_session_run(s, NULL, NULL, 0, fetch, &out, 1, NULL, 0, &st), TD_FAILED_PRECONDITION);
+  assert_non_null(strstr(st.msg, "Attempting to use uninitialized value"));
+  assert_int_equal(td_session_run(s, NULL, NULL, 0, NULL, NULL, 0, target, 1, &st), TD_OK);
+  assert_int_equal(td_session_run(s, NULL, NULL, 0, fetch, &out, 1, NULL, 0, &st), TD_OK);
+  assert_true(td_f32(&out)[0] == 4 && td_f32(&out)[1] == 5);
+  td_tensor_release(&out);
+  /* fetching a ref output yields the value after the update */
+  assert_int_equal(td_session_run(s, NULL, NULL, 0, incf, &out, 1, NULL, 0, &st), TD_OK);
+  assert_int_equal(out.dtype, TD_DT_FLOAT);
+  assert_true(td_f32(&out)[0] == 8 && td_f32(&out)[1] == 10);
+  td_tensor_release(&out);
+  td_session_free(s);
+  gb_free(&b);
+}
+
+static void test_errors_name_op_and_node(void **state) {
+  (void)state;
+  gbuild b;
+  gb_init(&b);
+  Tensorflow__NodeDef *x = node("x", "Placeholder", NULL);
+  td_test_attr_type(x, "dtype", TD_DT_FLOAT);
+  int64_t dims[2] = {-1, 3};
+  td_test_attr_shape(x, "shape", 2, dims);
+  gb_add(&b, x);
+  gb_add(&b, node("weird", "FrobnicateV7", "x", NULL));
+  gb_add(&b, node("y", "Identity", "x", NULL));
+  gb_add(&b, node("loop_a", "Identity", "loop_b", NULL));
+  gb_add(&b, node("loop_b", "Identity", "loop_a", NULL));
+  gb_add(&b, node("dangling", "Identity", "nowhere:0", NULL));
+  td_session *s = session_for(&b, NULL);
+  td_status st = {0};
+  td_callable *c;
+  const char *f1[1] = {"weird:0"};
+  assert_int_equal(td_session_make_callable(s, NULL, 0, f1, 1, NULL, 0, &c, &st), TD_UNIMPLEMENTED);
+  assert_non_null(strstr(st.msg, "'FrobnicateV7'"));
+  assert_non_null(strstr(st.msg, "'weird'"));
+  const char *f2[1] = {"y:0"};
+  td_tensor out;
+  assert_int_equal(td_session_run(s, NULL, NULL, 0, f2, &out, 1, NULL, 0, &st), TD_INVALID_ARGUMENT);
+  assert_non_null(strstr(st.msg, "You must feed a value for placeholder tensor 'x' with dtype float and shape [?,3]"));
+  const char *f3[1] = {"loop_a:0"};
+  assert_int_equal(td_session_make_callable(s, NULL, 0, f3, 1, NULL, 0, &c, &st), TD_INVALID_ARGUMENT);
+  assert_non_null(strstr(st.msg, "cycle"));
+  const char *f4[1] = {"dangling:0"};
+  assert_int_equal(td_session_make_callable(s, NULL, 0, f4, 1, NULL, 0, &c, &st), TD_INVALID_ARGUMENT);
+  assert_non_null(strstr(st.msg, "nowhere"));
+  const char *f5[1] = {"y:3"};
+  assert_int_equal(td_session_make_callable(s, NULL, 0, f5, 1, NULL, 0, &c, &st), TD_INVALID_ARGUMENT);
+  /* the session still works after failures */
+  float xv[3] = {1, 2, 3};
+  int64_t d[2] = {1, 3};
+  td_tensor xt = td_test_tensor(TD_DT_FLOAT, 2, d, xv);
+  const char *feed[1] = {"x"};
+  assert_int_equal(td_session_run(s, feed, &xt, 1, f2, &out, 1, NULL, 0, &st), TD_OK);
+  assert_memory_equal(out.data, xv, sizeof xv);
+  td_tensor_release(&out);
+  td_tensor_release(&xt);
+  td_session_free(s);
+  gb_free(&b);
+}
+
+/* Memory plans: the second run with the same shapes uses a planned arena, and values that
+ * escape into state (a variable) are copied out of it, so later runs cannot clobber them. */
+static void test_memory_plan_and_escaping_values(void **state) {
+  (void)state;
+  gbuild b;
+  gb_init(&b);
+  Tensorflow__NodeDef *shape = node("shape", "Placeholder", NULL);
+  td_test_attr_type(shape, "dtype", TD_DT_INT32);
+  gb_add(&b, shape);
+  Tensorflow__NodeDef *seed = node("seed2", "Placeholder", NULL);
+  td_test_attr_type(seed, "dtype", TD_DT_INT32);
+  gb_add(&b, seed);
+  Tensorflow__NodeDef *r = node("r", "RandomUniform", "shape", NULL);
+  td_test_attr_type(r, "dtype", TD_DT_FLOAT);
+  td_test_attr_int(r, "seed", 7);
+  gb_add(&b, r);
+  Tensorflow__NodeDef *var = node("v", "VarHandleOp", NULL);
+  td_test_attr_type(var, "dtype", TD_DT_FLOAT);
+  gb_add(&b, var);
+  Tensorflow__NodeDef *assign = node("assign", "AssignVariableOp", "v", "r", NULL);
+  td_test_attr_type(assign, "dtype", TD_DT_FLOAT);
+  gb_add(&b, assign);
+  Tensorflow__NodeDef *read = node("read", "ReadVariableOp", "v", NULL);
+  td_test_attr_type(read, "dtype", TD_DT_FLOAT);
+  gb_add(&b, read);
+  td_session *s = session_for(&b, NULL);
+  td_status st = {0};
+  td_callable *c, *rc;
+  const char *feed[1] = {"shape"}, *target[1] = {"assign"}, *fetch[1] = {"read"};
+  assert_int_equal(td_session_make_callable(s, feed, 1, NULL, 0, target, 1, &c, &st), TD_OK);
+  assert_int_equal(td_session_make_callable(s, NULL, 0, fetch, 1, NULL, 0, &rc, &st), TD_OK);
+  int32_t dims[1] = {1000};
+  int64_t one[1] = {1};
+  td_tensor sh = td_test_tensor(TD_DT_INT32, 1, one, dims), v1, v2;
+  int nplans = 0;
+  assert_int_equal(td_callable_run(c, &sh, NULL, &st), TD_OK); /* records */
+  assert_int_equal(td_callable_arena_bytes(c, &nplans), 4000 + (4000 % 64 ? 64 - 4000 % 64 : 0));
+  assert_int_equal(nplans, 1);
+  assert_int_equal(td_callable_run(c, &sh, NULL, &st), TD_OK); /* planned */
+  assert_int_equal(td_callable_run(rc, NULL, &v1, &st), TD_OK);
+  assert_int_equal(td_callable_run(c, &sh, NULL, &st), TD_OK); /* reuses the pooled arena */
+  assert_int_equal(td_callable_run(rc, NULL, &v2, &st), TD_OK);
+  assert_int_equal(v1.shape.dim[0], 1000);
+  assert_memory_equal(v1.data, v2.data, 4000); /* same seed: same values */
+  float sum = 0;
+  for (int i = 0; i < 1000; i++) {
+    assert_true(td_f32(&v1)[i] >= 0 && td_f32(&v1)[i] < 1);
+    sum += td_f32(&v1)[i];
+  }
+  assert_true(sum > 400 && sum < 600);
+  /* same feed shapes but a value-dependent output size: the plan no longer fits, so the run
+   * falls back to the heap and stays correct */
+  dims[0] = 10;
+  td_tensor sh2 = td_test_tensor(TD_DT_INT32, 1, one, dims), v3;
+  assert_int_equal(td_callable_run(c, &sh2, NULL, &st), TD_OK);
+  td_callable_arena_bytes(c, &nplans);
+  assert_int_equal(nplans, 1);
+  assert_int_equal(td_callable_run(rc, NULL, &v3, &st), TD_OK);
+  assert_int_equal(v3.shape.dim[0], 10);
+  assert_memory_equal(v3.data, v1.data, 40); /* same seed: the same prefix */
+  assert_memory_equal(v1.data, v2.data, 4000); /* v1 was not clobbered by later runs */
+  td_tensor_release(&v3);
+  td_tensor_release(&v1);
+  td_tensor_release(&v2);
+  td_tensor_release(&sh);
+  td_tensor_release(&sh2);
+  td_callable_free(c);
+  td_callable_free(rc);
+  td_session_free(s);
+  gb_free(&b);
+}
+
+static void test_tensor_proto_rules(void **state) {
+  (void)state;
+  Tensorflow__TensorProto p = TENSORFLOW__TENSOR_PROTO__INIT;
+  Tensorflow__TensorShapeProto sp = TENSORFLOW__TENSOR_SHAPE_PROTO__INIT;
+  Tensorflow__TensorShapeProto__Dim d = TENSORFLOW__TENSOR_SHAPE_PROTO__DIM__INIT, *dp = &d;
+  d.size = 4;
+  sp.n_dim = 1;
+  sp.dim = &dp;
+  p.tensor_shape = &sp;
+  p.dtype = TENSORFLOW__DATA_TYPE__DT_FLOAT;
+  float vals[2] = {1.5f, 7.0f};
+  p.n_float_val = 2;
+  p.float_val = vals;
+  td_tensor t;
+  td_status st;
+  assert_int_equal(td_tensor_from_proto(&p, &t, &st), TD_OK); /* last value repeats */
+  float want[4] = {1.5f, 7, 7, 7};
+  assert_memory_equal(t.data, want, sizeof want);
+  Tensorflow__TensorProto *enc;
+  assert_int_equal(td_tensor_to_proto(&t, 1, &enc, &st), TD_OK);
+  td_tensor back;
+  assert_int_equal(td_tensor_from_proto(enc, &back, &st), TD_OK);
+  assert_memory_equal(back.data, want, sizeof want);
+  tensorflow__tensor_proto__free_unpacked(enc, NULL);
+  td_tensor_release(&back);
+  td_tensor_release(&t);
+  d.size = 1; /* more values than elements */
+  assert_int_equal(td_tensor_from_proto(&p, &t, &st), TD_INVALID_ARGUMENT);
+  p.n_float_val = 0; /* no values: zeros */
+  assert_int_equal(td_tensor_from_proto(&p, &t, &st), TD_OK);
+  assert_true(td_f32(&t)[0] == 0);
+  td_tensor_release(&t);
+  uint8_t raw[3] = {1, 2, 3}; /* content of the wrong size */
+  p.tensor_content.data = raw;
+  p.tensor_content.len = 3;
+  assert_int_equal(td_tensor_from_proto(&p, &t, &st), TD_INVALID_ARGUMENT);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_tf2_restore_inline_and_fold),
+      cmocka_unit_test(test_tf1_ref_variables),
+      cmocka_unit_test(test_errors_name_op_and_node),
+      cmocka_unit_test(test_memory_plan_and_escaping_values),
+      cmocka_unit_test(test_tensor_proto_rules),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
