@@ -3,6 +3,7 @@
  * topologically, constant-fold every node whose inputs are all constant (variable reads
  * count as constant once the session is frozen), then lay out value slots and compute when
  * each slot dies. The result is immutable and shared by concurrent runs. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +54,17 @@ static int foldable(const td_session *s, const td_node *n, const node_value *nv,
   for (int i = 0; i < n->nctrl; i++)
     if (nv[n->ctrl[i]].kind != SRC_CONST) return 0;
   return 1;
+}
+
+/* Identity-like nodes whose output is their input's value (not a TF1 reference, which an
+ * Identity dereferences). */
+static int is_alias(const td_graph *g, const td_node *n) {
+  static const char *const ops[] = {"Identity", "StopGradient", "Snapshot", "PreventGradient"};
+  int match = 0;
+  for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) match |= !strcmp(n->op, ops[i]);
+  if (!match || n->ninputs != 1) return 0;
+  const td_node *src = g->nodes[n->inputs[0].node];
+  return !(src->def->flags & TD_OPF_REF_INPUTS) && strncmp(src->op, "Variable", 8);
 }
 
 static td_src source_of(const td_callable *c, const node_value *nv, td_edge e) {
@@ -118,6 +130,15 @@ static td_code build(builder *b, const char *const *feeds, int nfeeds, const cha
   for (int k = 0; k < b->norder; k++) {
     const td_node *n = g->nodes[b->order[k]];
     if (foldable(b->s, n, nv, c) && try_fold(b, n, nv)) continue;
+    if (n->noutputs == 0 && !strcmp(n->op, "NoOp")) { /* ordering only: the step order has it */
+      nv[n->id] = (node_value){SRC_SLOT, c->nslots};
+      continue;
+    }
+    if (is_alias(g, n)) { /* Identity of a value: consumers read the input directly */
+      td_src src = source_of(c, nv, n->inputs[0]);
+      nv[n->id] = (node_value){src.kind, src.idx};
+      continue;
+    }
     td_step *sp = &c->steps[c->nsteps++];
     sp->node = n;
     sp->nin = n->ninputs;
@@ -215,4 +236,16 @@ int td_callable_writes_state(const td_callable *c) {
   for (int k = 0; k < c->nsteps; k++)
     if (c->steps[k].node->def->flags & TD_OPF_WRITES_VAR) return 1;
   return 0;
+}
+
+void td_callable_dump(const td_callable *c, FILE *f) {
+  fprintf(f, "callable: %d feeds, %d steps, %d slots, %d constants, %d fetches\n", c->nfeeds, c->nsteps, c->nslots,
+          c->nconsts, c->nfetch);
+  static const char *kinds[] = {"slot", "feed", "const"};
+  for (int k = 0; k < c->nsteps; k++) {
+    const td_step *sp = &c->steps[k];
+    fprintf(f, "  %3d %-24s %s (", k, sp->node->op, sp->node->name);
+    for (int i = 0; i < sp->nin; i++) fprintf(f, "%s%s %d", i ? ", " : "", kinds[sp->in[i].kind], sp->in[i].idx);
+    fprintf(f, ")\n");
+  }
 }

@@ -22,6 +22,8 @@
 #ifndef TD_ENGINE_ENGINE_H
 #define TD_ENGINE_ENGINE_H
 
+#include <stdio.h>
+
 #include "engine/tensor.h"
 #include "proto/tf.h"
 #include "util/status.h"
@@ -71,6 +73,8 @@ void td_callable_free(td_callable *c);
 int td_callable_writes_state(const td_callable *c);
 /* Total arena bytes of the callable's memory plans (and how many plans); for tests/tools. */
 size_t td_callable_arena_bytes(const td_callable *c, int *nplans);
+/* Prints the callable's steps (op, node, input sources), for debugging. */
+void td_callable_dump(const td_callable *c, FILE *f);
 /* Number of nodes the callable executes per run (after pruning and folding); for tests/tools. */
 int td_callable_num_steps(const td_callable *c);
 
