@@ -106,7 +106,13 @@ static td_code build(builder *b, const char *const *feeds, int nfeeds, const cha
   td_graph *g = b->s->g;
   c->nfeeds = nfeeds;
   c->feeds = td_xcalloc((size_t)nfeeds + 1, sizeof *c->feeds);
-  for (int i = 0; i < nfeeds; i++) TD_TRY(td_graph_resolve_tensor(g, feeds[i], &c->feeds[i], st));
+  c->feed_dtypes = td_xcalloc((size_t)nfeeds + 1, sizeof *c->feed_dtypes);
+  for (int i = 0; i < nfeeds; i++) {
+    TD_TRY(td_graph_resolve_tensor(g, feeds[i], &c->feeds[i], st));
+    const td_node *fn = g->nodes[c->feeds[i].node];
+    if (!strcmp(fn->op, "Placeholder") || !strcmp(fn->op, "PlaceholderWithDefault"))
+      c->feed_dtypes[i] = td_attr_type(fn, "dtype", TD_DT_INVALID);
+  }
   td_edge *fetch_edges = td_xcalloc((size_t)nfetches + 1, sizeof *fetch_edges);
   int *target_ids = td_xcalloc((size_t)ntargets + 1, sizeof *target_ids);
   td_code code = TD_OK;
@@ -224,6 +230,7 @@ void td_callable_free(td_callable *c) {
   free(c->consts);
   free(c->steps);
   free(c->feeds);
+  free(c->feed_dtypes);
   free(c->fetch);
   free(c->slot_fetched);
   free(c->slot_last_use);

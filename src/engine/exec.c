@@ -197,6 +197,10 @@ static const td_tensor *source(const td_callable *c, const td_tensor *feeds, con
 td_code td_callable_run(td_callable *c, const td_tensor *feeds, td_tensor *fetched, td_status *st) {
   td_status local;
   if (!st) st = &local;
+  for (int i = 0; i < c->nfeeds; i++)
+    if (c->feed_dtypes[i] != TD_DT_INVALID && feeds[i].dtype != c->feed_dtypes[i])
+      return td_status_set(st, TD_INVALID_ARGUMENT, "Expects arg[%d] to be %s but %s is provided", i,
+                           td_dtype_name(c->feed_dtypes[i]), td_dtype_name(feeds[i].dtype));
   td_tensor small[64];
   td_tensor *slots = c->nslots <= 64 ? small : calloc((size_t)c->nslots, sizeof *slots);
   if (!slots) return td_status_set(st, TD_RESOURCE_EXHAUSTED, "out of memory");

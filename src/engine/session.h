@@ -47,6 +47,7 @@ struct td_callable {
   td_session *s;
   int nfeeds;
   td_edge *feeds;
+  td_dtype *feed_dtypes; /* per feed: the placeholder's dtype, INVALID = unchecked */
   int nsteps;
   td_step *steps;
   int nslots;

@@ -230,21 +230,18 @@ td_code td_model_run(td_model *m, const td_signature *sig, const td_tensor *inpu
                      td_status *st) {
   (void)m;
   td_tensor small[16];
-  td_tensor *feeds = sig->num_inputs <= 16 ? small : td_xcalloc((size_t)sig->num_inputs, sizeof *feeds);
+  td_tensor *feed = sig->num_inputs <= 16 ? small : td_xcalloc((size_t)sig->num_inputs, sizeof *feed);
   td_code code = TD_OK;
   for (int i = 0; i < sig->num_inputs && code == TD_OK; i++) {
     const td_sig_tensor *in = &sig->inputs[i];
-    feeds[i] = inputs[i];
+    feed[i] = inputs[i];
     if (inputs[i].dtype == TD_DT_INVALID) {
       if (sig->_defaults[i].dtype == TD_DT_INVALID)
         code = td_status_set(st, TD_INVALID_ARGUMENT, "input '%s' of signature '%s' is missing", in->alias, sig->key);
-      feeds[i] = sig->_defaults[i];
-    } else if (in->dtype != TD_DT_INVALID && inputs[i].dtype != in->dtype) {
-      code = td_status_set(st, TD_INVALID_ARGUMENT, "Expects arg[%d] to be %s but %s is provided", i,
-                           td_dtype_name(in->dtype), td_dtype_name(inputs[i].dtype));
-    }
+      feed[i] = sig->_defaults[i];
+    } /* dtypes are checked against the graph's placeholders by the callable */
   }
-  if (code == TD_OK) code = td_callable_run(sig->_callable, feeds, outputs, st);
-  if (feeds != small) free(feeds);
+  if (code == TD_OK) code = td_callable_run(sig->_callable, feed, outputs, st);
+  if (feed != small) free(feed);
   return code;
 }

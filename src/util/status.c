@@ -34,7 +34,11 @@ td_code td_status_prefix(td_status *st, const char *fmt, ...) {
   vsnprintf(head, sizeof head, fmt, ap);
   va_end(ap);
   memcpy(old, st->msg, sizeof old);
-  snprintf(st->msg, sizeof st->msg, "%s: %s", head, old);
+  size_t n = strlen(head);
+  if (n > sizeof st->msg - 3) n = sizeof st->msg - 3; /* truncation of long messages is intended */
+  memcpy(st->msg, head, n);
+  memcpy(st->msg + n, ": ", 3);
+  strncat(st->msg + n + 2, old, sizeof st->msg - n - 3);
   return st->code;
 }
 

@@ -109,18 +109,24 @@ static td_code sparse_segment(td_kctx *c, seg_kind kind) {
   TD_TRY(td_array_checked_elements(c, &shape, &total));
   int64_t nrows = data->shape.dim[0], inner = td_array_dims_product(&data->shape, 1, data->shape.rank);
   size_t row_bytes = (size_t)inner * td_dtype_size(data->dtype);
-  /* Validate everything first: sorted segment ids in range, indices in range. */
-  for (int64_t i = 0; i < n; i++) {
-    int64_t s = td_array_index_at(seg, i), idx = td_array_index_at(indices, i);
-    if (i > 0 && s < td_array_index_at(seg, i - 1))
+  /* Validate everything first, in TF's order: segment by segment, ids increasing, then the
+   * id's range, then the segment's indices. */
+  for (int64_t start = 0; start < n;) {
+    int64_t s = td_array_index_at(seg, start), end = start + 1;
+    while (end < n && td_array_index_at(seg, end) == s) end++;
+    if (end < n && td_array_index_at(seg, end) < s)
       return td_k_fail(c, TD_INVALID_ARGUMENT, "segment ids are not increasing");
     if (s < 0 || s >= out_rows)
       return td_k_fail(c, TD_INVALID_ARGUMENT,
                        "Segment id %lld out of range [0, %lld), possibly because 'segment_ids' input is not sorted.",
                        (long long)s, (long long)out_rows);
-    if (idx < 0 || idx >= nrows)
-      return td_k_fail(c, TD_INVALID_ARGUMENT, "Bad: indices[%lld] == %lld out of range [0, %lld)", (long long)i,
-                       (long long)idx, (long long)nrows);
+    for (int64_t i = start; i < end; i++) {
+      int64_t idx = td_array_index_at(indices, i);
+      if (idx < 0 || idx >= nrows)
+        return td_k_fail(c, TD_INVALID_ARGUMENT, "Bad: indices[%lld] == %lld out of range [0, %lld)", (long long)i,
+                         (long long)idx, (long long)nrows);
+    }
+    start = end;
   }
   td_tensor *out;
   TD_TRY(td_k_alloc_output(c, 0, data->dtype, &shape, &out));

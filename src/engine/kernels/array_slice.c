@@ -115,6 +115,7 @@ td_code td_k_array_strided_slice(td_kctx *c) {
     if (s == 0) return td_k_fail(c, TD_INVALID_ARGUMENT, "strides[%d] must be non-zero", i);
     int64_t b, e;
     if (dshrink & (1 << i)) {
+      if (s <= 0) return td_k_fail(c, TD_INVALID_ARGUMENT, "only stride 1 allowed on non-range indexing.");
       b = begin[i] < 0 ? dim + begin[i] : begin[i];
       e = b + 1;
       if (b < 0 || b >= dim)

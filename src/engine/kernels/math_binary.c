@@ -6,7 +6,8 @@
  * each operand either advancing or held at element 0, so same-shape, scalar-vs-tensor and
  * bias-shaped broadcasts are each one tight loop. Tables map dtype -> row function; a NULL
  * entry means TF has no kernel for that dtype.
- * Semantics follow TF's CPU kernels: integer Div truncates, FloorDiv/FloorMod floor, integer
+ * Semantics follow TF's CPU kernels: integer Div truncates, FloorDiv/FloorMod floor, Mod and
+ * TruncateMod truncate (C's % / fmod), integer
  * division by zero fails with "Integer division by zero", integer overflow wraps, float
  * Maximum/Minimum propagate NaN. Expressions only read x/y and may set `err` (1 = division by
  * zero, 2 = negative integer power).
@@ -69,6 +70,7 @@ static inline int64_t floor_mod_s64(int64_t x, int64_t y) {
   if (r != 0 && ((r < 0) != (y < 0))) r += y;
   return r;
 }
+static inline int64_t trunc_mod_s64(int64_t x, int64_t y) { return y == -1 ? 0 : x % y; }
 static inline int is_negative(int64_t v) { return v < 0; }
 static inline uint64_t ipow_u64(uint64_t base, uint64_t e) {
   uint64_t r = 1;
@@ -88,6 +90,7 @@ static inline double floor_mod_f64(double x, double y) {
   return (r != 0 && ((y < 0) != (r < 0))) ? r + y : r;
 }
 #define TD_FLOOR_MOD(x, y) _Generic((x), double: floor_mod_f64, default: floor_mod_f32)(x, y)
+#define TD_FMOD(x, y) _Generic((x), double: fmod, default: fmodf)(x, y)
 #define TD_FLOOR(x) _Generic((x), double: floor, default: floorf)(x)
 #define TD_POW(x, y) _Generic((x), double: pow, default: powf)(x, y)
 
@@ -110,6 +113,10 @@ static inline double floor_mod_f64(double x, double y) {
 #define OPF_FLOORMOD(x, y) TD_FLOOR_MOD(x, y)
 #define OPI_FLOORMOD(x, y)                                                                    \
   INT_DIV_GUARD(y, td_SG ? (td_T)floor_mod_s64((int64_t)(x), (int64_t)(y))                  \
+                         : (td_T)((uint64_t)(x) % (uint64_t)(y)))
+#define OPF_TRUNCMOD(x, y) TD_FMOD(x, y)
+#define OPI_TRUNCMOD(x, y)                                                                    \
+  INT_DIV_GUARD(y, td_SG ? (td_T)trunc_mod_s64((int64_t)(x), (int64_t)(y))                  \
                          : (td_T)((uint64_t)(x) % (uint64_t)(y)))
 #define OPF_MAX(x, y) (((x) > (y) || isnan(x)) ? (x) : (y))
 #define OPI_MAX(x, y) ((x) > (y) ? (x) : (y))
@@ -186,6 +193,7 @@ ARITH_OP(MUL)
 ARITH_OP(DIV)
 ARITH_OP(FLOORDIV)
 ARITH_OP(FLOORMOD)
+ARITH_OP(TRUNCMOD)
 ARITH_OP(MAX)
 ARITH_OP(MIN)
 ARITH_OP(POW)
@@ -269,6 +277,7 @@ BINARY_KERNEL(td_k_math_real_div, rows_REALDIV, 0, 0)
 BINARY_KERNEL(td_k_math_div_no_nan, rows_DIVNONAN, 0, 0)
 BINARY_KERNEL(td_k_math_floor_div, rows_FLOORDIV, 0, 0)
 BINARY_KERNEL(td_k_math_floor_mod, rows_FLOORMOD, 0, 0)
+BINARY_KERNEL(td_k_math_truncate_mod, rows_TRUNCMOD, 0, 0)
 BINARY_KERNEL(td_k_math_maximum, rows_MAX, 0, 0)
 BINARY_KERNEL(td_k_math_minimum, rows_MIN, 0, 0)
 BINARY_KERNEL(td_k_math_pow, rows_POW, 0, 0)

@@ -19,6 +19,13 @@
 
 #include "engine/kernel.h"
 
+/* The element loops are written to be auto-vectorized; GCC's -O2 "very cheap" cost model
+ * refuses any loop that needs a runtime alias check, so the math files ask for the dynamic
+ * model (a per-file -O3 in CMake would do the same). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("vect-cost-model=dynamic")
+#endif
+
 /* Tables indexed directly by td_dtype value (all real dtypes are < 24). */
 #define TD_MATH_NDT 24
 

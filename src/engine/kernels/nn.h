@@ -59,6 +59,8 @@ td_code td_nn_window_solve(td_kctx *c, td_nn_window *w, td_nn_padding pad,
                            const int64_t explicit_pads[4]) TD_MUST_CHECK;
 /* Reads n/ih/iw/ic from a rank-4 shape in the window's layout. */
 void td_nn_window_input(td_nn_window *w, const td_shape *s);
+/* Fails if n*oh*ow*channels could overflow int64 (huge explicit pads / windows). */
+td_code td_nn_check_output_size(td_kctx *c, const td_nn_window *w, int64_t channels) TD_MUST_CHECK;
 /* Output shape [n, oh, ow, c] (or [n, c, oh, ow] when nchw). */
 td_shape td_nn_window_output(const td_nn_window *w, int64_t c);
 /* Requires a float32 tensor (message names the op and arg). */
@@ -81,5 +83,7 @@ int td_nn_conv_dnnl(td_kctx *c, const td_nn_conv *g, const float *in, const floa
 /* Test hook: 0 disables the oneDNN path process-wide (default 1). */
 void td_nn_set_dnnl_enabled(int on);
 int td_nn_dnnl_enabled(void);
+/* Test hook: how many times oneDNN weights were reordered (cache misses), process-wide. */
+long td_nn_dnnl_weight_reorders(void);
 
 #endif

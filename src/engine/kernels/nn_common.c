@@ -152,6 +152,14 @@ void td_nn_window_input(td_nn_window *w, const td_shape *s) {
   w->ic = s->dim[w->nchw ? 1 : 3];
 }
 
+td_code td_nn_check_output_size(td_kctx *c, const td_nn_window *w, int64_t channels) {
+  double total = (double)w->n * (double)w->oh * (double)w->ow * (double)channels;
+  if (total < 4e18) return TD_OK;
+  return td_k_fail(c, TD_INVALID_ARGUMENT, "%s: output size %lld x %lld x %lld x %lld is too large",
+                   td_node_op(td_k_node(c)), (long long)w->n, (long long)w->oh, (long long)w->ow,
+                   (long long)channels);
+}
+
 td_shape td_nn_window_output(const td_nn_window *w, int64_t c) {
   int64_t d[4] = {w->n, w->oh, w->ow, c};
   if (w->nchw) {

@@ -151,6 +151,7 @@ static td_code conv_setup(td_kctx *c, int depthwise, td_nn_conv *g) {
 static td_code conv_run(td_kctx *c, int depthwise) {
   td_nn_conv g;
   TD_TRY(conv_setup(c, depthwise, &g));
+  TD_TRY(td_nn_check_output_size(c, &g.w, g.oc));
   td_shape oshape = td_nn_window_output(&g.w, g.oc);
   td_tensor *out = NULL;
   TD_TRY(td_k_alloc_output(c, 0, TD_DT_FLOAT, &oshape, &out));

@@ -3,8 +3,14 @@
  * A plan is built per geometry (input shape + filter shape; the node's attrs are fixed): the
  * convolution primitive is created with format_tag_any so oneDNN picks its blocked layouts, plus
  * reorders from/to the caller's NHWC/NCHW tensors and TF's HWIO filter. Reordered weights are
- * cached in the plan together with a hash of the filter they came from; a run whose filter
- * hashes differently (a fed or re-assigned filter) re-reorders and replaces them.
+ * cached in the plan keyed by a fingerprint of the filter they came from: its address plus up
+ * to FINGERPRINT_SAMPLES evenly spaced values (O(1) per run; tensors are immutable once
+ * produced, so a new filter has a new address or, if the allocator reused the address,
+ * different values). A run whose fingerprint differs (a fed or re-assigned filter)
+ * re-reorders and replaces them.
+ *
+ * Plans whose weights layouts are equal share one weights object (refcounted), so serving many
+ * batch sizes does not multiply the node's weight memory.
  *
  * Concurrency: the node state holds a mutex guarding its MRU plan list and every refcount. Runs
  * take references on the plan and its weights under the lock and execute without it: primitives
@@ -22,10 +28,13 @@
 
 #define CONV_MAX_PLANS 8
 #define DNNL_ALIGN 64
+#define FINGERPRINT_SAMPLES 256
 
 static atomic_int g_dnnl_on = 1;
+static atomic_long g_weight_reorders; /* statistics for tests */
 void td_nn_set_dnnl_enabled(int on) { atomic_store(&g_dnnl_on, on ? 1 : 0); }
 int td_nn_dnnl_enabled(void) { return atomic_load(&g_dnnl_on); }
+long td_nn_dnnl_weight_reorders(void) { return atomic_load(&g_weight_reorders); }
 
 static pthread_once_t g_engine_once = PTHREAD_ONCE_INIT;
 static dnnl_engine_t g_engine; /* process-wide CPU engine; never freed */
@@ -41,7 +50,7 @@ typedef struct dnnl_step {
 
 typedef struct conv_weights {
   int refs;          /* guarded by the state lock */
-  uint64_t hash;     /* of the user filter these were made from */
+  uint64_t hash;     /* filter_fingerprint of the user filter these were made from */
   void *data;        /* in the primitive's weights layout */
 } conv_weights;
 
@@ -67,14 +76,25 @@ static void *aligned_buf(size_t n) {
   return rounded < n ? NULL : aligned_alloc(DNNL_ALIGN, rounded);
 }
 
-static uint64_t filter_hash(const float *f, size_t n) {
-  uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
-  for (size_t i = 0; i < n; i++) {
+static uint64_t mix(uint64_t h, uint64_t v) {
+  h ^= v;
+  h *= 0x100000001b3ull;
+  return h ^ (h >> 29);
+}
+
+/* Address, size and sampled values of filter f (n floats); always samples f[0] and f[n-1]. */
+static uint64_t filter_fingerprint(const float *f, size_t n) {
+  uint64_t h = mix(mix(0x9e3779b97f4a7c15ull, (uint64_t)(uintptr_t)f), n);
+  size_t step = n > FINGERPRINT_SAMPLES ? n / FINGERPRINT_SAMPLES : 1;
+  for (size_t i = 0; i < n; i += step) {
     uint32_t bits;
     memcpy(&bits, f + i, sizeof bits);
-    h ^= bits;
-    h *= 0x100000001b3ull;
-    h ^= h >> 29;
+    h = mix(h, bits);
+  }
+  if (n > 0) {
+    uint32_t last;
+    memcpy(&last, f + n - 1, sizeof last);
+    h = mix(h, last);
   }
   return h;
 }
@@ -270,6 +290,7 @@ static size_t plan_scratch_bytes(const conv_plan *p) {
 
 /* New weights for filter f in the plan's layout (refs = 1), or NULL on failure. */
 static conv_weights *weights_make(const conv_plan *p, const float *f, uint64_t hash) {
+  atomic_fetch_add(&g_weight_reorders, 1);
   conv_weights *w = td_xcalloc(1, sizeof *w);
   w->refs = 1;
   w->hash = hash;
@@ -373,13 +394,22 @@ static conv_plan *state_plan(conv_state *s, const td_nn_conv *g) {
   return p;
 }
 
-/* A referenced weights object for filter f (cached when the hash matches). */
+/* A referenced weights object for filter f (cached when the fingerprint matches). */
 static conv_weights *state_weights(conv_state *s, conv_plan *p, const float *f) {
   const td_nn_window *w = &p->geom.w;
   size_t n = (size_t)(w->kh * w->kw * (w->ic / p->geom.groups) * p->geom.oc);
-  uint64_t h = filter_hash(f, n);
+  uint64_t h = filter_fingerprint(f, n);
   pthread_mutex_lock(&s->lock);
   conv_weights *cw = p->weights;
+  /* Plans for other batch sizes usually share the weights layout: reuse their copy. */
+  for (int i = 0; (!cw || cw->hash != h) && i < s->nplans; i++) {
+    conv_plan *q = s->plans[i];
+    if (q == p || !q->weights || q->weights->hash != h || !dnnl_memory_desc_equal(&q->wei, &p->wei))
+      continue;
+    q->weights->refs++;
+    weights_unref(p->weights);
+    cw = p->weights = q->weights;
+  }
   if (cw && cw->hash == h) {
     cw->refs++;
     pthread_mutex_unlock(&s->lock);

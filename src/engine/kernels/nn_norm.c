@@ -1,4 +1,4 @@
-/* nn_norm.c — FusedBatchNorm / V2 / V3 (forward; inference and training statistics).
+/* nn_norm.c — FusedBatchNorm / V2 / V3 (forward; inference and training statistics) and LRN.
  *
  * x is rank 4 (NHWC / NCHW) or 5 (NDHWC / NCDHW) and viewed as [outer, C, inner]: channels-last
  * is inner = 1, channels-first is outer = N. x/y may be float, half or bfloat16 (converted through
@@ -10,6 +10,8 @@
  *     batch_variance is the unbiased variance; with exponential_avg_factor f != 1 the
  *     batch_mean/variance outputs are (1-f)*input + f*batch. reserve_space_1/2 hold the batch
  *     mean and biased variance. reserve_space_3 (V3) is TF's CPU dummy: a scalar 0.
+ *
+ * LRN (float NHWC): y = x / (bias + alpha * sum_{|d'-d| <= depth_radius} x[d']^2)^beta.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -102,10 +104,11 @@ static void bn_apply(const td_tensor *x, td_tensor *y, const bn_shape *bs, const
       }
 }
 
-/* Batch mean and biased variance per channel (two passes, double accumulators). */
-static void bn_moments(const td_tensor *x, const bn_shape *bs, float *mean, float *var) {
+/* Batch mean and biased variance per channel (two passes, double accumulators); -1 on OOM. */
+static int bn_moments(const td_tensor *x, const bn_shape *bs, float *mean, float *var) {
+  if (bs->c <= 0) return 0;
   double *acc = calloc((size_t)bs->c, sizeof *acc);
-  if (!acc && bs->c > 0) return; /* callers pre-fill NaN */
+  if (!acc) return -1;
   double count = (double)(bs->outer * bs->inner);
   int64_t i = 0;
   for (int64_t o = 0; o < bs->outer; o++)
@@ -121,6 +124,7 @@ static void bn_moments(const td_tensor *x, const bn_shape *bs, float *mean, floa
       }
   for (int64_t ch = 0; ch < bs->c; ch++) var[ch] = (float)(acc[ch] / count);
   free(acc);
+  return 0;
 }
 
 static td_code alloc_vec(td_kctx *c, int i, int64_t n, td_tensor **out) {
@@ -138,7 +142,8 @@ static td_code bn_training(td_kctx *c, const td_tensor *x, td_tensor *y, const b
   TD_TRY(alloc_vec(c, BN_RESERVE_2, ch, &r2));
   float *mean = td_f32(r1), *var = td_f32(r2);
   for (int64_t i = 0; i < ch; i++) mean[i] = var[i] = NAN;
-  if (count > 0) bn_moments(x, bs, mean, var);
+  if (count > 0 && bn_moments(x, bs, mean, var) != 0)
+    return td_k_fail(c, TD_RESOURCE_EXHAUSTED, "FusedBatchNorm: out of memory");
   const float *old_mean = td_f32(td_k_input(c, BN_MEAN)), *old_var = td_f32(td_k_input(c, BN_VAR));
   double adjust = (double)count / (double)(count > 1 ? count - 1 : 1);
   for (int64_t i = 0; i < ch; i++) {
@@ -200,3 +205,34 @@ static td_code bn_run(td_kctx *c, int v3) {
 
 td_code td_k_nn_fused_batch_norm(td_kctx *c) { return bn_run(c, 0); }
 td_code td_k_nn_fused_batch_norm_v3(td_kctx *c) { return bn_run(c, 1); }
+
+td_code td_k_nn_lrn(td_kctx *c) {
+  const td_node *n = td_k_node(c);
+  const td_tensor *x = td_k_input(c, 0);
+  char sbuf[96];
+  TD_TRY(td_nn_require_float(c, x, "input"));
+  if (x->shape.rank != 4)
+    return td_k_fail(c, TD_INVALID_ARGUMENT, "in must be 4-dimensional%s",
+                     td_shape_str(&x->shape, sbuf, sizeof sbuf));
+  int64_t radius = td_attr_int(n, "depth_radius", 5);
+  if (radius < 0 || radius > INT32_MAX)
+    return td_k_fail(c, TD_INVALID_ARGUMENT, "depth_radius = %lld out of range",
+                     (long long)radius);
+  float bias = td_attr_float(n, "bias", 1.0f), alpha = td_attr_float(n, "alpha", 1.0f);
+  float beta = td_attr_float(n, "beta", 0.5f);
+  td_tensor *y = NULL;
+  TD_TRY(td_k_alloc_output(c, 0, TD_DT_FLOAT, &x->shape, &y));
+  int64_t depth = x->shape.dim[3], rows = depth ? td_tensor_num_elements(x) / depth : 0;
+  for (int64_t r = 0; r < rows; r++) {
+    const float *in = td_f32(x) + r * depth;
+    float *out = td_f32(y) + r * depth;
+    for (int64_t d = 0; d < depth; d++) {
+      int64_t lo = d - radius > 0 ? d - radius : 0, hi = d + radius < depth - 1 ? d + radius : depth - 1;
+      float sum = 0;
+      for (int64_t k = lo; k <= hi; k++) sum += in[k] * in[k];
+      float base = bias + alpha * sum;
+      out[d] = in[d] * (beta == 0.5f ? 1.0f / sqrtf(base) : powf(base, -beta));
+    }
+  }
+  return TD_OK;
+}

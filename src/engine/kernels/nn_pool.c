@@ -108,6 +108,7 @@ static td_code pool_run(td_kctx *c, pool_kind kind, int v2) {
   if (pad == TD_NN_EXPLICIT) TD_TRY(td_nn_explicit_pads(c, w.nchw, pads));
   td_nn_window_input(&w, &in->shape);
   TD_TRY(td_nn_window_solve(c, &w, pad, pads));
+  TD_TRY(td_nn_check_output_size(c, &w, w.ic));
   td_shape oshape = td_nn_window_output(&w, w.ic);
   td_tensor *out = NULL;
   TD_TRY(td_k_alloc_output(c, 0, TD_DT_FLOAT, &oshape, &out));

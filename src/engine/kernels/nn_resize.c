@@ -62,7 +62,9 @@ static td_code resize_setup(td_kctx *c, resize_geom *g) {
   g->ow = td_i32(size)[1];
   if (g->oh <= 0 || g->ow <= 0)
     return td_k_fail(c, TD_INVALID_ARGUMENT, "output dimensions must be positive");
-  if (g->c <= 0 || g->ih <= 0 || g->iw <= 0)
+  if (g->c <= 0)
+    return td_k_fail(c, TD_INVALID_ARGUMENT, "image must have at least one channel");
+  if (g->ih <= 0 || g->iw <= 0)
     return td_k_fail(c, TD_INVALID_ARGUMENT, "input image must be of non-zero size");
   if ((double)g->n * (double)g->c * (double)g->oh * (double)g->ow > 4e18)
     return td_k_fail(c, TD_INVALID_ARGUMENT, "output size is too large");

@@ -1,4 +1,5 @@
-/* parse_example.c — ParseExample (V1) and ParseExampleV2: serialized tf.Example → tensors.
+/* parse_example.c — ParseExample (V1), ParseExampleV2 and ParseSingleExample: serialized
+ * tf.Example → tensors.
  *
  * The Example wire format is walked directly (no protobuf-c unpack): Example{features=1} →
  * Features{feature=1 map entries} → entry{key=1, value=2} → Feature{bytes_list=1 |
@@ -9,8 +10,8 @@
  * contents only for configured keys ("Can't parse serialized Example."), as TF does.
  *
  * Semantics follow TF's FastParseExample (vector input) and FastParseSingleExample (V2 with a
- * scalar input: outputs lose the batch dim, messages lose "Name:/Index:"), including TF's
- * error texts. Invariants: every read is bounds-checked against the input slice; values of
+ * scalar input, and ParseSingleExample: outputs lose the batch dim, messages lose
+ * "Name:/Index:"), including TF's error texts. Invariants: every read is bounds-checked against the input slice; values of
  * accumulated features (sparse, ragged, variable-length dense) are buffered per run and
  * copied into outputs at the end; string values are slices into the (immutable) input.
  */
@@ -278,22 +279,6 @@ static int lookup_key(const parse_job *j, const char *p, size_t n) {
   }
 }
 
-/* Partial shape as TF's PartialTensorShape::DebugString: "[?,2]", "[]". */
-static const char *shape_debug(const td_shape *s, char *buf, size_t n) {
-  if (s->rank < 0) {
-    snprintf(buf, n, "<unknown>");
-    return buf;
-  }
-  size_t at = 0;
-  at += (size_t)snprintf(buf + at, n - at, "[");
-  for (int i = 0; i < s->rank && at < n; i++) {
-    if (s->dim[i] < 0) at += (size_t)snprintf(buf + at, n - at, "%s?", i ? "," : "");
-    else at += (size_t)snprintf(buf + at, n - at, "%s%" PRId64, i ? "," : "", s->dim[i]);
-  }
-  if (at < n) snprintf(buf + at, n - at, "]");
-  return buf;
-}
-
 static const char *list_type_name(td_dtype dt) {
   return dt == TD_DT_STRING ? "bytes" : td_dtype_name(dt);
 }
@@ -407,7 +392,7 @@ static td_code parse_fixed_dense(parse_job *j, feature *f, int64_t e, const fvie
     if ((int64_t)count == f->stride) return TD_OK;
   }
   return example_fail(j, e, f, "Number of %s values != expected.  Values size: %zu but output shape: %s",
-                      list_type_name(f->dtype), count, shape_debug(&f->shape, shp, sizeof shp));
+                      list_type_name(f->dtype), count, td_shape_str(&f->shape, shp, sizeof shp));
 }
 
 static td_code parse_one_feature(parse_job *j, feature *f, int64_t e) {
@@ -451,7 +436,7 @@ static td_code parse_one_feature(parse_job *j, feature *f, int64_t e) {
     return example_fail(j, e, f,
                         "Number of %s values is not a multiple of stride length. Saw %zu values "
                         "but output shape is: %s",
-                        list_type_name(f->dtype), count, shape_debug(&f->shape, shp, sizeof shp));
+                        list_type_name(f->dtype), count, td_shape_str(&f->shape, shp, sizeof shp));
   f->ends[e] = (int64_t)f->acc.n;
   return TD_OK;
 }
@@ -600,7 +585,7 @@ static td_code check_dense_config(parse_job *j, int d, feature *f,
   if (!ok)
     return td_k_fail(c, TD_INVALID_ARGUMENT,
                      "dense_shapes[%d] has unknown rank or unknown inner dimensions: %s", d,
-                     shape_debug(&f->shape, a, sizeof a));
+                     td_shape_str(&f->shape, a, sizeof a));
   if (f->shape.rank + 1 > TD_MAX_RANK)
     return td_k_fail(c, TD_UNIMPLEMENTED, "dense_shapes[%d] has rank %d; at most %d supported", d,
                      f->shape.rank, TD_MAX_RANK - 1);
@@ -620,13 +605,13 @@ static td_code check_dense_config(parse_job *j, int d, feature *f,
       return td_k_fail(c, TD_INVALID_ARGUMENT,
                        "dense_shape[%d] is a variable length shape: %s, therefore def_value[%d] must "
                        "contain a single element (the padding element).  But its shape is: %s",
-                       d, shape_debug(&f->shape, a, sizeof a), d, shape_debug(&dv->shape, b, sizeof b));
+                       d, td_shape_str(&f->shape, a, sizeof a), d, td_shape_str(&dv->shape, b, sizeof b));
   } else if (n > 0) {
     int compatible = dv->shape.rank == f->shape.rank;
     for (int i = 0; compatible && i < f->shape.rank; i++) compatible = dv->shape.dim[i] == f->shape.dim[i];
     if (!compatible)
       return td_k_fail(c, TD_INVALID_ARGUMENT, "def_value[%d].shape() == %s is not compatible with dense_shapes_[%d]: %s",
-                       d, shape_debug(&dv->shape, a, sizeof a), d, shape_debug(&f->shape, b, sizeof b));
+                       d, td_shape_str(&dv->shape, a, sizeof a), d, td_shape_str(&f->shape, b, sizeof b));
   }
   return TD_OK;
 }
@@ -698,17 +683,17 @@ static td_code check_serialized_and_names(parse_job *j, int allow_scalar) {
     return td_k_fail(j->ctx, TD_INVALID_ARGUMENT,
                      allow_scalar ? "Expected serialized to be a scalar or vector, got shape: %s"
                                   : "Expected serialized to be a vector, got shape: %s",
-                     shape_debug(&s->shape, a, sizeof a));
+                     td_shape_str(&s->shape, a, sizeof a));
   j->single = s->shape.rank == 0;
   j->batch = j->single ? 1 : s->shape.dim[0];
   if (td_tensor_num_elements(n) > 0) {
     if (!allow_scalar && n->shape.rank != 1)
       return td_k_fail(j->ctx, TD_INVALID_ARGUMENT, "Expected names to be a vector, got shape: %s",
-                       shape_debug(&n->shape, a, sizeof a));
+                       td_shape_str(&n->shape, a, sizeof a));
     if (!td_shape_equal(&n->shape, &s->shape))
       return td_k_fail(j->ctx, TD_INVALID_ARGUMENT,
                        "Expected len(names) == len(serialized), but got: %s vs. %s",
-                       shape_debug(&n->shape, a, sizeof a), shape_debug(&s->shape, b, sizeof b));
+                       td_shape_str(&n->shape, a, sizeof a), td_shape_str(&s->shape, b, sizeof b));
   }
   return TD_OK;
 }
@@ -740,7 +725,7 @@ td_code td_k_parse_example(td_kctx *ctx) {
     const td_tensor *key = td_k_input(ctx, (int)(2 + i));
     if (key->dtype != TD_DT_STRING || key->shape.rank != 0) {
       rc = td_k_fail(ctx, TD_INVALID_ARGUMENT, "Expected %s_keys[%zu] to be a scalar, got shape: %s",
-                     dense ? "dense" : "sparse", k, shape_debug(&key->shape, a, sizeof a));
+                     dense ? "dense" : "sparse", k, td_shape_str(&key->shape, a, sizeof a));
       break;
     }
     f->key = string_scalar(key, 0);
@@ -791,7 +776,7 @@ td_code td_k_parse_example_v2(td_kctx *ctx) {
     const td_tensor *keys = td_k_input(ctx, 2 + g);
     if (keys->dtype != TD_DT_STRING || keys->shape.rank != 1 || keys->shape.dim[0] != (int64_t)counts[g])
       return td_k_fail(ctx, TD_INVALID_ARGUMENT, "Expected %s to be a vector of %zu strings, got %s shape: %s",
-                       kKeyNames[g], counts[g], td_dtype_name(keys->dtype), shape_debug(&keys->shape, a, sizeof a));
+                       kKeyNames[g], counts[g], td_dtype_name(keys->dtype), td_shape_str(&keys->shape, a, sizeof a));
   }
   j.f = td_xcalloc(ns + nd + nr + 1, sizeof *j.f);
   td_code rc = TD_OK;
@@ -825,6 +810,65 @@ td_code td_k_parse_example_v2(td_kctx *ctx) {
     rc = check_sparse_type(&j, f, "ragged value");
     if (rc == TD_OK && f->split_dtype != TD_DT_INT32 && f->split_dtype != TD_DT_INT64)
       rc = td_k_fail(ctx, TD_INVALID_ARGUMENT, "Unsupported ragged split type %s", td_dtype_name(f->split_dtype));
+  }
+  if (rc == TD_OK) rc = run_parse(&j);
+  free(j.f);
+  return rc;
+}
+
+/* The i-th entry of a list(string) attr, or an empty slice. */
+static slice attr_list_string(const td_node *node, const char *name, size_t i, size_t *count) {
+  const Tensorflow__AttrValue *a = td_node_attr(node, name);
+  size_t n = a && a->value_case == TENSORFLOW__ATTR_VALUE__VALUE_LIST && a->list ? a->list->n_s : 0;
+  if (count) *count = n;
+  if (i >= n) return (slice){"", 0};
+  return (slice){a->list->s[i].data ? (const char *)a->list->s[i].data : "", a->list->s[i].len};
+}
+
+/* ParseSingleExample: serialized (scalar), dense_defaults:Tdense; keys are attrs
+ *   → sparse_indices*num_sparse, sparse_values, sparse_shapes*num_sparse, dense_values */
+td_code td_k_parse_single_example(td_kctx *ctx) {
+  const td_node *node = td_k_node(ctx);
+  const int *sparse_types, *dense_types;
+  Tensorflow__TensorShapeProto *const *dense_shapes;
+  size_t ns = td_attr_list_type(node, "sparse_types", &sparse_types);
+  size_t nd = td_attr_list_type(node, "Tdense", &dense_types);
+  size_t nshapes = td_attr_list_shape(node, "dense_shapes", &dense_shapes), nskeys, ndkeys;
+  attr_list_string(node, "sparse_keys", 0, &nskeys);
+  attr_list_string(node, "dense_keys", 0, &ndkeys);
+  if (nshapes != nd || nskeys != ns || ndkeys != nd || td_k_num_inputs(ctx) != 1 + (int)nd ||
+      td_k_num_outputs(ctx) != (int)(3 * ns + nd))
+    return td_k_fail(ctx, TD_INVALID_ARGUMENT,
+                     "ParseSingleExample: inconsistent attrs (sparse_keys %zu, sparse_types %zu, dense_keys %zu, "
+                     "Tdense %zu, dense_shapes %zu)",
+                     nskeys, ns, ndkeys, nd, nshapes);
+  const td_tensor *serialized = td_k_input(ctx, 0);
+  char a[128];
+  if (serialized->dtype != TD_DT_STRING || serialized->shape.rank != 0)
+    return td_k_fail(ctx, TD_INVALID_ARGUMENT, "Expected serialized to be a scalar, got shape: %s",
+                     td_shape_str(&serialized->shape, a, sizeof a));
+  td_tensor no_names = td_tensor_borrow(TD_DT_STRING, &(td_shape){1, {0}}, NULL);
+  parse_job j = {ctx, 1, 1, serialized, &no_names, NULL, (int)(ns + nd), NULL, 0, {0}};
+  j.f = td_xcalloc(ns + nd + 1, sizeof *j.f);
+  td_code rc = TD_OK;
+  for (size_t k = 0; k < ns && rc == TD_OK; k++) {
+    feature *f = &j.f[k];
+    f->key = attr_list_string(node, "sparse_keys", k, NULL);
+    f->kind = CF_SPARSE;
+    f->dtype = (td_dtype)sparse_types[k];
+    f->out_indices = (int)k;
+    f->out_values = (int)(ns + k);
+    f->out_shapes = (int)(2 * ns + k);
+    rc = check_sparse_type(&j, f, "sparse");
+  }
+  for (size_t k = 0; k < nd && rc == TD_OK; k++) {
+    feature *f = &j.f[ns + k];
+    f->key = attr_list_string(node, "dense_keys", k, NULL);
+    f->kind = CF_DENSE;
+    f->dtype = (td_dtype)dense_types[k];
+    f->dflt = td_k_input(ctx, (int)(1 + k));
+    f->out_values = (int)(3 * ns + k);
+    rc = check_dense_config(&j, (int)k, f, dense_shapes[k]);
   }
   if (rc == TD_OK) rc = run_parse(&j);
   free(j.f);

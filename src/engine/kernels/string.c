@@ -8,16 +8,13 @@
  * the output slot with td_k_set_output; numeric outputs come from td_k_alloc_output.
  * Kernels are stateless and reentrant.
  */
-#include <ctype.h>
-#include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "engine/kernel.h"
+#include "engine/kernels/string_num.h"
 #include "util/farmhash.h"
 #include "util/mem.h"
 
@@ -196,63 +193,6 @@ td_code td_k_as_string(td_kctx *ctx) {
 
 /* ---------------------------------------------------------------- StringToNumber */
 
-static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'; }
-
-/* TF's safe_strto32/64: spaces, optional '-', decimal digits, spaces; range-checked. */
-static int parse_decimal(const char *p, size_t n, int64_t lo, int64_t hi, int64_t *out) {
-  size_t i = 0;
-  while (i < n && is_ws(p[i])) i++;
-  int neg = i < n && p[i] == '-';
-  if (neg) i++;
-  if (i >= n || p[i] < '0' || p[i] > '9') return 0;
-  uint64_t v = 0;
-  for (; i < n && p[i] >= '0' && p[i] <= '9'; i++) {
-    if (v > (UINT64_MAX - 9) / 10) return 0;
-    v = v * 10 + (uint64_t)(p[i] - '0');
-  }
-  while (i < n && is_ws(p[i])) i++;
-  if (i != n) return 0;
-  if (neg) {
-    if (v > (uint64_t)hi + 1 || (lo == 0 && v)) return 0;
-    *out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
-    return *out >= lo;
-  }
-  if (v > (uint64_t)hi) return 0;
-  *out = (int64_t)v;
-  return 1;
-}
-
-/* TF's safe_strtod/strtof (double-conversion with hex, surrounding spaces, case-insensitive
- * "inf"/"nan"; inputs of 32+ bytes are rejected). */
-static int parse_real(const char *p, size_t n, int is_float, double *out) {
-  if (n >= 32) return 0;
-  char buf[32];
-  size_t b = 0, e = n;
-  while (b < e && is_ws(p[b])) b++;
-  while (e > b && is_ws(p[e - 1])) e--;
-  if (b == e) return 0;
-  memcpy(buf, p + b, e - b);
-  buf[e - b] = 0;
-  const char *s = buf + (buf[0] == '+' || buf[0] == '-');
-  if (!strcasecmp(s, "inf") || !strcasecmp(s, "nan")) {
-    double v = tolower((unsigned char)s[0]) == 'i' ? INFINITY : NAN;
-    *out = buf[0] == '-' ? -v : v;
-    return 1;
-  }
-  for (const char *q = s; *q; q++) {
-    char c = (char)tolower((unsigned char)*q);
-    int hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
-    if (!(isdigit((unsigned char)c) || c == '.' || c == '+' || c == '-' || (!hex && c == 'e') ||
-          (hex && (c == 'x' || (c >= 'a' && c <= 'f')))))
-      return 0; /* excludes infinity, nan(...), hex floats */
-  }
-  char *end;
-  errno = 0;
-  if (is_float) *out = strtof(buf, &end);
-  else *out = strtod(buf, &end);
-  return end != buf && *end == 0;
-}
-
 td_code td_k_string_to_number(td_kctx *ctx) {
   TD_TRY(expect_string_input(ctx, 0, "string_tensor"));
   const td_tensor *in = td_k_input(ctx, 0);
@@ -268,13 +208,13 @@ td_code td_k_string_to_number(td_kctx *ctx) {
     int ok;
     if (dt == TD_DT_INT32 || dt == TD_DT_INT64) {
       int64_t v = 0;
-      ok = dt == TD_DT_INT32 ? parse_decimal(p, s.len, INT32_MIN, INT32_MAX, &v)
-                             : parse_decimal(p, s.len, INT64_MIN, INT64_MAX, &v);
+      ok = dt == TD_DT_INT32 ? td_parse_decimal(p, s.len, INT32_MIN, INT32_MAX, &v)
+                             : td_parse_decimal(p, s.len, INT64_MIN, INT64_MAX, &v);
       if (ok && dt == TD_DT_INT32) td_i32(out)[i] = (int32_t)v;
       else if (ok) td_i64(out)[i] = v;
     } else {
       double v = 0;
-      ok = parse_real(p, s.len, dt == TD_DT_FLOAT, &v);
+      ok = td_parse_real(p, s.len, dt == TD_DT_FLOAT, &v);
       if (ok && dt == TD_DT_FLOAT) td_f32(out)[i] = (float)v;
       else if (ok) td_f64(out)[i] = v;
     }
