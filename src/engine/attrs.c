@@ -80,6 +80,12 @@ size_t td_attr_list_int(const td_node *n, const char *name, const int64_t **v) {
   return l ? l->n_i : 0;
 }
 
+size_t td_attr_list_float(const td_node *n, const char *name, const float **v) {
+  const Tensorflow__AttrValue__ListValue *l = list_attr(n, name);
+  *v = l ? l->f : NULL;
+  return l ? l->n_f : 0;
+}
+
 size_t td_attr_list_type(const td_node *n, const char *name, const int **v) {
   const Tensorflow__AttrValue__ListValue *l = list_attr(n, name);
   *v = l ? (const int *)l->type : NULL;

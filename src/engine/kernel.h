@@ -78,6 +78,7 @@ const char *td_attr_str(const td_node *n, const char *name, size_t *len);
 int td_attr_str_eq(const td_node *n, const char *name, const char *s);
 /* List attrs: return the count (0 if absent) and point *v at the values. */
 size_t td_attr_list_int(const td_node *n, const char *name, const int64_t **v);
+size_t td_attr_list_float(const td_node *n, const char *name, const float **v);
 size_t td_attr_list_type(const td_node *n, const char *name, const int **v); /* TF DataType values */
 size_t td_attr_list_shape(const td_node *n, const char *name,
                           Tensorflow__TensorShapeProto *const **v);

@@ -75,6 +75,13 @@ void td_test_attr_ints(Tensorflow__NodeDef *nd, const char *name, const int64_t 
   if (n) memcpy(l->i, v, n * sizeof *v);
 }
 
+void td_test_attr_floats(Tensorflow__NodeDef *nd, const char *name, const float *v, size_t n) {
+  Tensorflow__AttrValue__ListValue *l = new_list(nd, name);
+  l->n_f = n;
+  l->f = td_xcalloc(n + 1, sizeof *l->f);
+  if (n) memcpy(l->f, v, n * sizeof *v);
+}
+
 void td_test_attr_types(Tensorflow__NodeDef *nd, const char *name, const td_dtype *v, size_t n) {
   Tensorflow__AttrValue__ListValue *l = new_list(nd, name);
   l->n_type = n;

@@ -21,6 +21,7 @@ void td_test_attr_bool(Tensorflow__NodeDef *nd, const char *name, int v);
 void td_test_attr_type(Tensorflow__NodeDef *nd, const char *name, td_dtype v);
 void td_test_attr_str(Tensorflow__NodeDef *nd, const char *name, const char *v);
 void td_test_attr_ints(Tensorflow__NodeDef *nd, const char *name, const int64_t *v, size_t n);
+void td_test_attr_floats(Tensorflow__NodeDef *nd, const char *name, const float *v, size_t n);
 void td_test_attr_types(Tensorflow__NodeDef *nd, const char *name, const td_dtype *v, size_t n);
 /* rank -1 = unknown rank. */
 void td_test_attr_shape(Tensorflow__NodeDef *nd, const char *name, int rank, const int64_t *dims);
