@@ -1,0 +1,109 @@
+/* api.h — the protocol-neutral service layer. REST (src/http) and gRPC (src/grpc) only
+ * translate their wire formats into these calls and the results back, so both answer the
+ * same way; every decision (which version, which signature, validation, error texts)
+ * lives here.
+ *
+ * A request is two steps, because REST must know the signature's input dtypes before it can
+ * parse its JSON:
+ *   td_api_begin(api, &spec, method, &call, st)  → resolves model, version, signature
+ *   td_api_predict / td_api_classify / td_api_regress (call, ...)
+ *   td_api_end(&call)                               → releases the version handle
+ * Metadata and status return the TF Serving protos directly (both front ends serialize them).
+ *
+ * Ownership: td_api borrows the serving map. Results are owned by the caller and freed with
+ * the matching *_free. Thread safety: all functions may run concurrently.
+ */
+#ifndef TD_API_API_H
+#define TD_API_API_H
+
+#include <stdint.h>
+
+#include "core/servables.h"
+#include "model/model.h"
+#include "proto/serving.h"
+#include "util/status.h"
+
+typedef struct td_api_options {
+  int enable_signature_method_name_check; /* --enable_signature_method_name_check */
+} td_api_options;
+
+typedef struct td_api {
+  td_servables *servables;
+  td_api_options opt;
+} td_api;
+
+typedef enum td_method { TD_METHOD_PREDICT, TD_METHOD_CLASSIFY, TD_METHOD_REGRESS } td_method;
+
+/* Which servable a request addresses (TF Serving's ModelSpec). */
+typedef struct td_model_spec {
+  const char *name;
+  int64_t version;            /* < 0: not given */
+  const char *version_label;  /* NULL or "": not given */
+  const char *signature_name; /* NULL or "": "serving_default" */
+} td_model_spec;
+
+/* A resolved request target. */
+typedef struct td_call {
+  td_handle handle;
+  const td_signature *sig;
+  td_method method;
+  const char *signature_name; /* the resolved key */
+} td_call;
+
+/* Resolves spec for method. Errors (TF Serving's texts): unknown model/version → NOT_FOUND
+ * "Servable not found for request: ..."; unknown label → INVALID_ARGUMENT; predict with an
+ * unknown signature → INVALID_ARGUMENT 'Serving signature name: "<sig>" not found in signature
+ * def'; classify/regress → INVALID_ARGUMENT "No signature was found with the name: <sig>";
+ * method name mismatch (only with the check enabled) → INVALID_ARGUMENT. */
+td_code td_api_begin(td_api *api, const td_model_spec *spec, td_method method, td_call *call,
+                     td_status *st) TD_MUST_CHECK;
+void td_api_end(td_call *call);
+
+/* ---- predict ---- */
+typedef struct td_named_tensor {
+  const char *name; /* borrowed */
+  td_tensor tensor; /* owned by whoever filled it */
+} td_named_tensor;
+
+/* inputs: by signature alias (any order; each alias at most once; unknown aliases are
+ * INVALID_ARGUMENT; missing ones use the SignatureDef default, else INVALID_ARGUMENT).
+ * output_filter: aliases to return (n_filter 0 = all), else INVALID_ARGUMENT for unknown ones.
+ * On success *outputs / *n_outputs hold owned tensors named by signature alias (borrowed
+ * names, valid until td_api_end), sorted by alias. */
+td_code td_api_predict(td_call *call, const td_named_tensor *inputs, int n_inputs, const char *const *output_filter,
+                       int n_filter, td_named_tensor **outputs, int *n_outputs, td_status *st) TD_MUST_CHECK;
+void td_api_outputs_free(td_named_tensor *outputs, int n);
+
+/* ---- classify / regress ---- */
+/* examples: a 1-D STRING tensor of serialized tf.Example (context already merged by the
+ * front end: bytes of context ++ bytes of example). */
+typedef struct td_class {
+  td_string label; /* points into `_labels` tensor (empty when the signature has no classes) */
+  float score;
+} td_class;
+
+typedef struct td_classify_result {
+  int n_examples, n_classes;
+  td_class *classes; /* n_examples * n_classes, row-major */
+  td_tensor _labels, _scores;
+} td_classify_result;
+
+td_code td_api_classify(td_call *call, const td_tensor *examples, td_classify_result *out,
+                        td_status *st) TD_MUST_CHECK;
+void td_classify_result_free(td_classify_result *r);
+
+td_code td_api_regress(td_call *call, const td_tensor *examples, float **values, int *n,
+                       td_status *st) TD_MUST_CHECK;
+
+/* ---- metadata / status ---- */
+/* GetModelMetadata (metadata_field "signature_def"): fills a new response (free with
+ * tensorflow__serving__get_model_metadata_response__free_unpacked(r, NULL)); model_spec
+ * carries the resolved version. */
+td_code td_api_get_model_metadata(td_api *api, const td_model_spec *spec,
+                                  Tensorflow__Serving__GetModelMetadataResponse **out, td_status *st) TD_MUST_CHECK;
+/* GetModelStatus: all versions (newest first) unless spec->version >= 0. Labels are not
+ * resolved (TF Serving returns all versions for a label). */
+td_code td_api_get_model_status(td_api *api, const td_model_spec *spec,
+                                Tensorflow__Serving__GetModelStatusResponse **out, td_status *st) TD_MUST_CHECK;
+
+#endif

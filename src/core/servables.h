@@ -1,0 +1,83 @@
+/* servables.h — the serving map: which model versions exist, their states, and
+ * reference-counted handles to the loaded ones (TF Serving's ServableStateMonitor +
+ * serving map, in one place).
+ *
+ * Loaders publish AVAILABLE versions; requests take a td_handle, which pins that version's
+ * td_model until td_handle_release. Retiring a version removes it from lookups at once; its
+ * model is freed by whichever of the retirer or the last request lets go of it last, so an
+ * in-flight request always finishes on the version it started on.
+ *
+ * Thread safety: every function may be called from any thread (one rwlock inside).
+ */
+#ifndef TD_CORE_SERVABLES_H
+#define TD_CORE_SERVABLES_H
+
+#include <stdint.h>
+
+#include "model/model.h"
+#include "util/status.h"
+
+typedef struct td_servables td_servables;
+
+/* Version states, numbered as tensorflow.serving.ModelVersionStatus.State. */
+typedef enum td_version_state {
+  TD_VERSION_UNKNOWN = 0,
+  TD_VERSION_START = 10,
+  TD_VERSION_LOADING = 20,
+  TD_VERSION_AVAILABLE = 30,
+  TD_VERSION_UNLOADING = 40,
+  TD_VERSION_END = 50,
+} td_version_state;
+
+/* A pinned, loaded model version. */
+typedef struct td_handle {
+  td_model *model;
+  int64_t version;
+  const char *name; /* valid while the handle is held */
+  void *_ref;
+} td_handle;
+
+typedef struct td_version_status {
+  int64_t version;
+  td_version_state state;
+  td_code error_code;
+  char error_message[256];
+} td_version_status;
+
+td_servables *td_servables_new(void);
+/* Frees every model; no handle may be outstanding. */
+void td_servables_free(td_servables *s);
+
+/* Looks up a version: label != NULL → the version the label names; else version >= 0 → that
+ * version; else the highest AVAILABLE version. Errors use TF Serving's texts:
+ *   NOT_FOUND "Servable not found for request: Latest(<name>)" / "Specific(<name>, <v>)",
+ *   INVALID_ARGUMENT "Unrecognized servable version label: <label>". */
+td_code td_servables_get(td_servables *s, const char *name, int64_t version, const char *label, td_handle *out,
+                         td_status *st) TD_MUST_CHECK;
+void td_handle_release(td_handle *h);
+
+/* Loader side. publish: version becomes AVAILABLE and takes ownership of m. */
+void td_servables_publish(td_servables *s, const char *name, int64_t version, td_model *m);
+/* Records a state (START/LOADING/UNLOADING/END) for the status API; END with an error for
+ * failed loads. */
+void td_servables_set_state(td_servables *s, const char *name, int64_t version, td_version_state state,
+                            td_code code, const char *message);
+/* Removes an AVAILABLE version from lookups (state → UNLOADING, then END once freed). */
+void td_servables_retire(td_servables *s, const char *name, int64_t version);
+/* Replaces a model's label map (labels[i] → versions[i]). */
+void td_servables_set_labels(td_servables *s, const char *name, const char *const *labels, const int64_t *versions,
+                             int n);
+/* 1 if the model name is known (configured), even with no version loaded yet. */
+int td_servables_has_model(td_servables *s, const char *name);
+/* Declares a model name as configured (so status can say "no versions yet"). */
+void td_servables_add_model(td_servables *s, const char *name);
+/* AVAILABLE versions of a model, ascending; returns the count written (up to max). */
+int td_servables_available(td_servables *s, const char *name, int64_t *versions, int max);
+
+/* Status of one version (version >= 0) or all versions, newest first. Errors:
+ * NOT_FOUND "Could not find any versions of model <name>" /
+ * "Could not find version <v> of model <name>". *out is heap (free()). */
+td_code td_servables_status(td_servables *s, const char *name, int64_t version, td_version_status **out, int *n,
+                            td_status *st) TD_MUST_CHECK;
+
+#endif
