@@ -675,7 +675,7 @@ static slice string_scalar(const td_tensor *t, int64_t i) {
 }
 
 static td_code check_serialized_and_names(parse_job *j, int allow_scalar) {
-  char a[128], b[128];
+  char a[128];
   const td_tensor *s = j->serialized, *n = j->names;
   if (s->dtype != TD_DT_STRING || n->dtype != TD_DT_STRING)
     return td_k_fail(j->ctx, TD_INVALID_ARGUMENT, "serialized and names must be string tensors");
@@ -692,8 +692,8 @@ static td_code check_serialized_and_names(parse_job *j, int allow_scalar) {
                        td_shape_str(&n->shape, a, sizeof a));
     if (!td_shape_equal(&n->shape, &s->shape))
       return td_k_fail(j->ctx, TD_INVALID_ARGUMENT,
-                       "Expected len(names) == len(serialized), but got: %s vs. %s",
-                       td_shape_str(&n->shape, a, sizeof a), td_shape_str(&s->shape, b, sizeof b));
+                       "Expected len(names) == len(serialized), but got: %" PRId64 " vs. %" PRId64,
+                       td_tensor_num_elements(n), td_tensor_num_elements(s));
   }
   return TD_OK;
 }
