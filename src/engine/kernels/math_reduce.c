@@ -2,8 +2,8 @@
  *
  * Axes are normalized (negative axes, duplicates rejected like TF), size-1 dims dropped and
  * neighbouring dims merged into alternating kept/reduced groups. Each pass reduces the
- * innermost reduced group of a [O, R, I] view with a stamped loop (I == 1: 4 accumulators
- * over a contiguous row; I > 1: accumulate whole rows of I, contiguous); patterns with several
+ * innermost reduced group of a [O, R, I] view with a stamped loop (I == 1: 16 accumulator
+ * lanes over a contiguous row; I > 1: accumulate whole rows of I, contiguous); patterns with several
  * reduced groups take several passes through scratch buffers. Mean divides by the total count
  * in the last pass (integer Mean truncates like TF). Empty reductions give the identity (0,
  * 1, -inf / +inf or the integer extreme, true / false; Mean of nothing is NaN for floats).
@@ -32,16 +32,13 @@ typedef void (*reduce_fn)(const void *x, void *y, int64_t O, int64_t R, int64_t 
     if (I == 1) {                                                                            \
       for (int64_t o = 0; o < O; o++) {                                                      \
         const S *row = x + o * R;                                                            \
-        C a0 = INIT, a1 = INIT, a2 = INIT, a3 = INIT;                                        \
+        C lane[16], acc = INIT; /* 16 independent lanes: the j loop vectorizes */            \
+        for (int j = 0; j < 16; j++) lane[j] = INIT;                                         \
         int64_t r = 0;                                                                       \
-        for (; r + 4 <= R; r += 4) {                                                         \
-          a0 = ACC(a0, LD(row[r]));                                                          \
-          a1 = ACC(a1, LD(row[r + 1]));                                                      \
-          a2 = ACC(a2, LD(row[r + 2]));                                                      \
-          a3 = ACC(a3, LD(row[r + 3]));                                                      \
-        }                                                                                    \
-        for (; r < R; r++) a0 = ACC(a0, LD(row[r]));                                         \
-        C acc = ACC(ACC(a0, a1), ACC(a2, a3));                                               \
+        for (; r + 16 <= R; r += 16)                                                         \
+          for (int j = 0; j < 16; j++) lane[j] = ACC(lane[j], LD(row[r + j]));               \
+        for (int j = 0; j < 16; j++) acc = ACC(acc, lane[j]);                                \
+        for (; r < R; r++) acc = ACC(acc, LD(row[r]));                                       \
         y[o] = ST(divisor > 0 ? DIV(acc, divisor) : acc);                                    \
       }                                                                                      \
       return;                                                                                \

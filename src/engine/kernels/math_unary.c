@@ -33,6 +33,8 @@ typedef void (*td_math_row1)(const void *x, void *y, int64_t n, double p);
 #define FN1(fn, v) _Generic((v), double: fn, default: fn##f)(v)
 static inline int is_negative(int64_t v) { return v < 0; }
 
+static inline double sigmoid_f64(double v) { return 1 / (1 + exp(-v)); }
+
 static const double kSeluScale = 1.0507009873554804934193349852946;
 static const double kSeluAlpha = 1.6732632423543772848170429916717;
 
@@ -66,12 +68,12 @@ static inline double softplus_f64(double v) {
 #define OPI_ROUND(v) (v)
 #define OPF_SQRT(v) FN1(sqrt, v)
 #define OPF_RSQRT(v) (1 / FN1(sqrt, v))
-#define OPF_EXP(v) FN1(exp, v)
+#define OPF_EXP(v) _Generic((v), double: exp, default: td_math_expf)(v)
 #define OPF_EXPM1(v) FN1(expm1, v)
 #define OPF_LOG(v) FN1(log, v)
 #define OPF_LOG1P(v) FN1(log1p, v)
-#define OPF_TANH(v) FN1(tanh, v)
-#define OPF_SIGMOID(v) (1 / (1 + FN1(exp, -(v))))
+#define OPF_TANH(v) _Generic((v), double: tanh, default: td_math_tanhf)(v)
+#define OPF_SIGMOID(v) _Generic((v), double: sigmoid_f64, default: td_math_sigmoidf)(v)
 #define OPF_ELU(v) ((v) < 0 ? FN1(expm1, v) : (v))
 #define OPF_SELU(v) \
   ((v) < 0 ? (__typeof__(v))(kSeluScale * kSeluAlpha) * FN1(expm1, v) : (__typeof__(v))kSeluScale * (v))
@@ -86,6 +88,15 @@ static inline double softplus_f64(double v) {
 #define OPF_SIN(v) FN1(sin, v)
 #define OPF_COS(v) FN1(cos, v)
 #define OPF_TAN(v) FN1(tan, v)
+#define OPF_ASIN(v) FN1(asin, v)
+#define OPF_ACOS(v) FN1(acos, v)
+#define OPF_ATAN(v) FN1(atan, v)
+#define OPF_SINH(v) FN1(sinh, v)
+#define OPF_COSH(v) FN1(cosh, v)
+#define OPF_ASINH(v) FN1(asinh, v)
+#define OPF_ACOSH(v) FN1(acosh, v)
+#define OPF_ATANH(v) FN1(atanh, v)
+#define OPF_ERFC(v) FN1(erfc, v)
 #define OPF_ISNAN(v) isnan(v)
 #define OPF_ISINF(v) isinf(v)
 #define OPF_ISFINITE(v) isfinite(v)
@@ -137,6 +148,15 @@ UNARY_F(ERF)
 UNARY_F(SIN)
 UNARY_F(COS)
 UNARY_F(TAN)
+UNARY_F(ASIN)
+UNARY_F(ACOS)
+UNARY_F(ATAN)
+UNARY_F(SINH)
+UNARY_F(COSH)
+UNARY_F(ASINH)
+UNARY_F(ACOSH)
+UNARY_F(ATANH)
+UNARY_F(ERFC)
 UNARY_FB(ISNAN)
 UNARY_FB(ISINF)
 UNARY_FB(ISFINITE)
@@ -182,6 +202,15 @@ UNARY_KERNEL(td_k_math_erf, rows_ERF, 0)
 UNARY_KERNEL(td_k_math_sin, rows_SIN, 0)
 UNARY_KERNEL(td_k_math_cos, rows_COS, 0)
 UNARY_KERNEL(td_k_math_tan, rows_TAN, 0)
+UNARY_KERNEL(td_k_math_asin, rows_ASIN, 0)
+UNARY_KERNEL(td_k_math_acos, rows_ACOS, 0)
+UNARY_KERNEL(td_k_math_atan, rows_ATAN, 0)
+UNARY_KERNEL(td_k_math_sinh, rows_SINH, 0)
+UNARY_KERNEL(td_k_math_cosh, rows_COSH, 0)
+UNARY_KERNEL(td_k_math_asinh, rows_ASINH, 0)
+UNARY_KERNEL(td_k_math_acosh, rows_ACOSH, 0)
+UNARY_KERNEL(td_k_math_atanh, rows_ATANH, 0)
+UNARY_KERNEL(td_k_math_erfc, rows_ERFC, 0)
 UNARY_KERNEL(td_k_math_is_nan, rows_ISNAN, 1)
 UNARY_KERNEL(td_k_math_is_inf, rows_ISINF, 1)
 UNARY_KERNEL(td_k_math_is_finite, rows_ISFINITE, 1)
@@ -206,12 +235,12 @@ typedef void (*softmax_fn)(const void *x, void *y, int64_t rows, int64_t n, int 
       }                                                                                      \
       C sum = 0;                                                                             \
       if (log_mode) {                                                                        \
-        for (int64_t i = 0; i < n; i++) sum += FN1(exp, LD(x[i]) - m);                       \
+        for (int64_t i = 0; i < n; i++) sum += OPF_EXP(LD(x[i]) - m);                        \
         C ls = FN1(log, sum);                                                                \
         for (int64_t i = 0; i < n; i++) y[i] = ST((LD(x[i]) - m) - ls);                      \
       } else {                                                                               \
         for (int64_t i = 0; i < n; i++) {                                                    \
-          C e = FN1(exp, LD(x[i]) - m);                                                      \
+          C e = OPF_EXP(LD(x[i]) - m);                                                       \
           sum += e;                                                                          \
           y[i] = ST(e);                                                                      \
         }                                                                                    \
