@@ -151,7 +151,7 @@ static td_code split_axis(td_kctx *c, const td_tensor *in, int input_index, int 
 
 td_code td_k_array_split(td_kctx *c) {
   const td_tensor *in = td_k_input(c, 1);
-  int n = td_k_num_outputs(c), axis;
+  int n = td_k_num_outputs(c), axis = 0;
   TD_TRY(split_axis(c, in, 0, &axis));
   if (n <= 0) return td_k_fail(c, TD_INVALID_ARGUMENT, "Number of ways to split should be > 0, but got %d", n);
   if (in->shape.dim[axis] % n != 0)
@@ -168,7 +168,7 @@ td_code td_k_array_split(td_kctx *c) {
 
 td_code td_k_array_split_v(td_kctx *c) {
   const td_tensor *in = td_k_input(c, 0), *st = td_k_input(c, 1);
-  int n = td_k_num_outputs(c), axis;
+  int n = td_k_num_outputs(c), axis = 0;
   if (st->shape.rank != 1 || td_tensor_num_elements(st) != n || !td_array_is_index_dtype(st->dtype))
     return td_k_fail(c, TD_INVALID_ARGUMENT,
                      "size of the split_tensor must be 1-D and have the same elements as outputs got %d -D and %lld elements",

@@ -65,7 +65,7 @@ static td_code output_resource(td_kctx *c, td_dtype dt, td_resource *r) {
 
 td_code td_k_variable_v2(td_kctx *c) {
   char key[1024];
-  td_variable *v;
+  td_variable *v = NULL;
   TD_TRY(td_k_variable(c, resource_key(td_k_node(c), key, sizeof key), &v));
   td_dtype dt = td_attr_type(td_k_node(c), "dtype", TD_DT_FLOAT);
   return output_resource(c, (td_dtype)(td_dtype_base(dt) + TD_DT_REF_OFFSET), &v->base);
@@ -73,7 +73,7 @@ td_code td_k_variable_v2(td_kctx *c) {
 
 td_code td_k_var_handle(td_kctx *c) {
   char key[1024];
-  td_variable *v;
+  td_variable *v = NULL;
   TD_TRY(td_k_variable(c, resource_key(td_k_node(c), key, sizeof key), &v));
   return output_resource(c, TD_DT_RESOURCE, &v->base);
 }
@@ -101,7 +101,7 @@ static td_code read_var(td_kctx *c, td_variable *v, td_tensor *out) {
 }
 
 td_code td_k_read_variable(td_kctx *c) {
-  td_variable *v;
+  td_variable *v = NULL;
   td_tensor t;
   TD_TRY(input_variable(c, 0, &v));
   TD_TRY(read_var(c, v, &t));
@@ -111,7 +111,7 @@ td_code td_k_read_variable(td_kctx *c) {
 }
 
 td_code td_k_assign_variable(td_kctx *c) {
-  td_variable *v;
+  td_variable *v = NULL;
   TD_TRY(input_variable(c, 0, &v));
   td_variable_assign(v, td_k_input(c, 1));
   return TD_OK;
@@ -142,13 +142,13 @@ static td_code update_var(td_kctx *c, td_variable *v, const td_tensor *delta, in
 }
 
 td_code td_k_assign_add_variable(td_kctx *c) {
-  td_variable *v;
+  td_variable *v = NULL;
   TD_TRY(input_variable(c, 0, &v));
   return update_var(c, v, td_k_input(c, 1), 1);
 }
 
 td_code td_k_assign_sub_variable(td_kctx *c) {
-  td_variable *v;
+  td_variable *v = NULL;
   TD_TRY(input_variable(c, 0, &v));
   return update_var(c, v, td_k_input(c, 1), -1);
 }
@@ -162,7 +162,7 @@ static td_code output_bool(td_kctx *c, int value) {
 }
 
 td_code td_k_var_is_initialized(td_kctx *c) {
-  td_variable *v;
+  td_variable *v = NULL;
   TD_TRY(input_variable(c, 0, &v));
   td_tensor t;
   int ok = td_variable_read(v, &t, NULL) == TD_OK;
@@ -173,7 +173,7 @@ td_code td_k_var_is_initialized(td_kctx *c) {
 td_code td_k_is_variable_initialized(td_kctx *c) { return td_k_var_is_initialized(c); }
 
 td_code td_k_assign(td_kctx *c) {
-  td_variable *v;
+  td_variable *v = NULL;
   TD_TRY(input_variable(c, 0, &v));
   const td_tensor *value = td_k_input(c, 1);
   if (td_dtype_is_ref(value->dtype)) return td_k_fail(c, TD_INVALID_ARGUMENT, "Assign of a reference value");
@@ -182,14 +182,14 @@ td_code td_k_assign(td_kctx *c) {
 }
 
 td_code td_k_assign_add(td_kctx *c) {
-  td_variable *v;
+  td_variable *v = NULL;
   TD_TRY(input_variable(c, 0, &v));
   TD_TRY(update_var(c, v, td_k_input(c, 1), 1));
   return td_k_forward(c, 0, 0, NULL);
 }
 
 td_code td_k_assign_sub(td_kctx *c) {
-  td_variable *v;
+  td_variable *v = NULL;
   TD_TRY(input_variable(c, 0, &v));
   TD_TRY(update_var(c, v, td_k_input(c, 1), -1));
   return td_k_forward(c, 0, 0, NULL);
