@@ -22,18 +22,21 @@
 
 typedef enum td_nn_padding { TD_NN_VALID, TD_NN_SAME, TD_NN_EXPLICIT } td_nn_padding;
 
-/* A 2-D sliding window over an NHWC-ordered image batch. */
+/* A 2-D or 3-D sliding window over an N[D]HWC-ordered batch. 2-D windows keep the depth fields
+ * at their neutral values (id = kd = sd = dd = od = 1, no depth padding), so one loop nest
+ * serves both; td_nn_window_reset sets those defaults. */
 typedef struct td_nn_window {
-  int64_t n, ih, iw, ic;          /* input batch, height, width, channels */
-  int64_t kh, kw;                 /* window (filter) size */
-  int64_t sh, sw;                 /* strides */
-  int64_t dh, dw;                 /* dilations (1 = none) */
-  int64_t pad_t, pad_b, pad_l, pad_r;
-  int64_t oh, ow;                 /* output height, width */
-  int nchw;                       /* caller tensors are NCHW (else NHWC) */
+  int spatial;                    /* 2 or 3 spatial dims */
+  int64_t n, id, ih, iw, ic;      /* input batch, depth, height, width, channels */
+  int64_t kd, kh, kw;             /* window (filter) size */
+  int64_t sd, sh, sw;             /* strides */
+  int64_t dd, dh, dw;             /* dilations (1 = none) */
+  int64_t pad_front, pad_back, pad_t, pad_b, pad_l, pad_r;
+  int64_t od, oh, ow;             /* output depth, height, width */
+  int nchw;                       /* caller tensors are channels-first (NCHW / NCDHW) */
 } td_nn_window;
 
-/* A grouped 2-D convolution: filter is TF's HWIO [kh, kw, ic/groups, oc]; output channel o
+/* A grouped 2-D/3-D convolution: filter is TF's [D]HWIO [kd, kh, kw, ic/groups, oc]; output channel o
  * belongs to group o / (oc/groups). Depthwise conv with multiplier m is groups = ic, oc = ic*m. */
 typedef struct td_nn_conv {
   td_nn_window w;
@@ -42,41 +45,45 @@ typedef struct td_nn_conv {
 } td_nn_conv;
 
 /* ---- attribute parsing (nn_common.c) ---- */
-/* data_format "NHWC" (default) or "NCHW"; anything else fails. */
-td_code td_nn_data_format(td_kctx *c, int *nchw) TD_MUST_CHECK;
+/* Zeroes w and sets the neutral depth fields; spatial is 2 or 3. */
+void td_nn_window_reset(td_nn_window *w, int spatial, int nchw);
+/* data_format "NHWC" (default) or "NCHW" (spatial 2), "NDHWC" (default) or "NCDHW" (spatial 3);
+ * anything else fails. *nchw = channels-first. */
+td_code td_nn_data_format(td_kctx *c, int spatial, int *nchw) TD_MUST_CHECK;
 /* padding "VALID" / "SAME" / "EXPLICIT" (EXPLICIT only if allow_explicit). */
 td_code td_nn_padding_attr(td_kctx *c, int allow_explicit, td_nn_padding *out) TD_MUST_CHECK;
-/* A 4-entry int list (attr `name`, or `vals` if non-NULL with `nvals` entries) in data_format
- * order → its (h, w) entries; the batch and depth entries must equal 1 (`what` names the list in
- * TF's messages: "strides", "dilations", "ksize"). Absent attr → 1,1. */
-td_code td_nn_hw_list(td_kctx *c, const char *name, const int64_t *vals, size_t nvals,
-                      int nchw, const char *what, int64_t *h, int64_t *w) TD_MUST_CHECK;
+/* A (spatial+2)-entry int list (attr `name`, or `vals` if non-NULL with `nvals` entries) in
+ * data_format order → its spatial entries out[0..spatial) (d, h, w or h, w); the batch and
+ * channel entries must equal 1 (`what` names the list in TF's messages: "strides",
+ * "dilations", "ksize"). Absent attr → all 1. */
+td_code td_nn_spatial_list(td_kctx *c, const char *name, const int64_t *vals, size_t nvals,
+                           int spatial, int nchw, const char *what, int64_t *out) TD_MUST_CHECK;
 /* explicit_paddings (8 values, data_format order) → top/bottom/left/right. */
 td_code td_nn_explicit_pads(td_kctx *c, int nchw, int64_t pads[4]) TD_MUST_CHECK;
-/* Fills oh/ow and pads of w (whose ih/iw/kh/kw/sh/sw/dh/dw are set) for `pad`;
- * explicit_pads is used only for TD_NN_EXPLICIT. */
+/* Fills od/oh/ow and pads of w (whose input sizes, window, strides and dilations are set) for
+ * `pad`; explicit_pads (top, bottom, left, right) is used only for TD_NN_EXPLICIT (2-D). */
 td_code td_nn_window_solve(td_kctx *c, td_nn_window *w, td_nn_padding pad,
                            const int64_t explicit_pads[4]) TD_MUST_CHECK;
-/* Reads n/ih/iw/ic from a rank-4 shape in the window's layout. */
+/* Reads n/[id]/ih/iw/ic from a rank-(spatial+2) shape in the window's layout. */
 void td_nn_window_input(td_nn_window *w, const td_shape *s);
-/* Fails if n*oh*ow*channels could overflow int64 (huge explicit pads / windows). */
+/* Fails if n*od*oh*ow*channels could overflow int64 (huge explicit pads / windows). */
 td_code td_nn_check_output_size(td_kctx *c, const td_nn_window *w, int64_t channels) TD_MUST_CHECK;
-/* Output shape [n, oh, ow, c] (or [n, c, oh, ow] when nchw). */
+/* Output shape [n, (od,) oh, ow, c] (channels second when nchw). */
 td_shape td_nn_window_output(const td_nn_window *w, int64_t c);
 /* Requires a float32 tensor (message names the op and arg). */
 td_code td_nn_require_float(td_kctx *c, const td_tensor *t, const char *arg) TD_MUST_CHECK;
 
 /* ---- layout helpers (nn_common.c) ---- */
-/* [n, c, h*w] <-> [n, h*w, c] transposes (dst must not alias src). */
+/* [n, c, pixels] <-> [n, pixels, c] transposes (dst must not alias src). */
 void td_nn_nchw_to_nhwc(const float *src, float *dst, int64_t n, int64_t c, int64_t hw);
 void td_nn_nhwc_to_nchw(const float *src, float *dst, int64_t n, int64_t c, int64_t hw);
 
 /* ---- convolution ---- */
-/* Direct convolution (im2col + cblas_sgemm), NHWC in/out, HWIO filter (nn_conv.c). `out` need
- * not be zeroed. Returns 0, or -1 if a scratch allocation failed. */
+/* Direct convolution (im2col + cblas_sgemm), N[D]HWC in/out, [D]HWIO filter (nn_conv.c). `out`
+ * need not be zeroed. Returns 0, or -1 if a scratch allocation failed. */
 int td_nn_conv_direct(const td_nn_conv *g, const float *in, const float *filter, float *out);
 /* oneDNN convolution with per-node cached primitives and reordered weights (nn_dnnl.c).
- * in/out use the geometry's layout (NHWC or NCHW). Returns 0 on success, -1 if oneDNN could not
+ * in/out use the geometry's layout (channels-last or channels-first). Returns 0 on success, -1 if oneDNN could not
  * handle it (the caller falls back to td_nn_conv_direct). */
 int td_nn_conv_dnnl(td_kctx *c, const td_nn_conv *g, const float *in, const float *filter,
                     float *out);

@@ -1,4 +1,5 @@
-/* nn_common.c — attribute parsing and window geometry shared by the nn kernels (see nn.h).
+/* nn_common.c — attribute parsing and window geometry shared by the nn kernels (see nn.h);
+ * 2-D and 3-D windows (3-D adds the depth fields, which stay neutral for 2-D).
  *
  * Invariants: every list attr is validated (length, positivity, < 2^31) before use, so the
  * geometry arithmetic in td_nn_window_solve cannot overflow for any tensor that fits in memory.
@@ -10,20 +11,28 @@
 
 #define NN_ATTR_MAX ((int64_t)INT32_MAX)
 
-td_code td_nn_data_format(td_kctx *c, int *nchw) {
+void td_nn_window_reset(td_nn_window *w, int spatial, int nchw) {
+  memset(w, 0, sizeof *w);
+  w->spatial = spatial;
+  w->nchw = nchw;
+  w->id = w->kd = w->sd = w->dd = w->od = 1;
+}
+
+td_code td_nn_data_format(td_kctx *c, int spatial, int *nchw) {
+  const char *last = spatial == 3 ? "NDHWC" : "NHWC", *first = spatial == 3 ? "NCDHW" : "NCHW";
   const td_node *n = td_k_node(c);
   size_t len = 0;
   const char *s = td_attr_str(n, "data_format", &len);
-  if (!s || (len == 4 && memcmp(s, "NHWC", 4) == 0)) {
+  if (!s || (len == strlen(last) && memcmp(s, last, len) == 0)) {
     *nchw = 0;
     return TD_OK;
   }
-  if (len == 4 && memcmp(s, "NCHW", 4) == 0) {
+  if (len == strlen(first) && memcmp(s, first, len) == 0) {
     *nchw = 1;
     return TD_OK;
   }
-  return td_k_fail(c, TD_INVALID_ARGUMENT, "Invalid data format: %.*s (expected NHWC or NCHW)",
-                   (int)(len > 64 ? 64 : len), s);
+  return td_k_fail(c, TD_INVALID_ARGUMENT, "Invalid data format: %.*s (expected %s or %s)",
+                   (int)(len > 64 ? 64 : len), s, last, first);
 }
 
 td_code td_nn_padding_attr(td_kctx *c, int allow_explicit, td_nn_padding *out) {
@@ -45,32 +54,34 @@ td_code td_nn_padding_attr(td_kctx *c, int allow_explicit, td_nn_padding *out) {
                    s ? (int)(len > 64 ? 64 : len) : 0, s ? s : "", td_node_op(n));
 }
 
-td_code td_nn_hw_list(td_kctx *c, const char *name, const int64_t *vals, size_t nvals, int nchw,
-                      const char *what, int64_t *h, int64_t *w) {
+td_code td_nn_spatial_list(td_kctx *c, const char *name, const int64_t *vals, size_t nvals,
+                           int spatial, int nchw, const char *what, int64_t *out) {
   const int64_t *v = vals;
-  size_t nv = nvals;
+  size_t nv = nvals, want = (size_t)spatial + 2;
   if (!vals) {
     nv = td_attr_list_int(td_k_node(c), name, &v);
     if (nv == 0) {
-      *h = *w = 1;
+      for (int i = 0; i < spatial; i++) out[i] = 1;
       return TD_OK;
     }
   }
-  if (nv != 4)
-    return td_k_fail(c, TD_INVALID_ARGUMENT, "Sliding window %s field must specify 4 dimensions",
-                     what);
-  int hi = nchw ? 2 : 1, wi = nchw ? 3 : 2, ci = nchw ? 1 : 3;
-  if (v[0] != 1 || v[ci] != 1)
+  if (nv != want)
+    return td_k_fail(c, TD_INVALID_ARGUMENT, "Sliding window %s field must specify %zu dimensions",
+                     what, want);
+  int first_spatial = nchw ? 2 : 1, channel = nchw ? 1 : spatial + 1;
+  if (v[0] != 1 || v[channel] != 1)
     return td_k_fail(c, TD_UNIMPLEMENTED,
                      "Current implementation does not yet support %s in the batch and depth "
                      "dimensions.",
                      what);
-  if (v[hi] <= 0 || v[wi] <= 0)
-    return td_k_fail(c, TD_INVALID_ARGUMENT, "Row and column %s should be larger than 0.", what);
-  if (v[hi] > NN_ATTR_MAX || v[wi] > NN_ATTR_MAX)
-    return td_k_fail(c, TD_INVALID_ARGUMENT, "Row and column %s are too large.", what);
-  *h = v[hi];
-  *w = v[wi];
+  for (int i = 0; i < spatial; i++) {
+    int64_t x = v[first_spatial + i];
+    if (x <= 0)
+      return td_k_fail(c, TD_INVALID_ARGUMENT, "Row and column %s should be larger than 0.", what);
+    if (x > NN_ATTR_MAX)
+      return td_k_fail(c, TD_INVALID_ARGUMENT, "Row and column %s are too large.", what);
+    out[i] = x;
+  }
   return TD_OK;
 }
 
@@ -138,6 +149,9 @@ td_code td_nn_window_solve(td_kctx *c, td_nn_window *w, td_nn_padding pad,
                            const int64_t explicit_pads[4]) {
   static const int64_t no_pads[4] = {0, 0, 0, 0};
   const int64_t *ep = explicit_pads ? explicit_pads : no_pads;
+  if (w->spatial == 3)
+    TD_TRY(window_dim(c, pad, w->id, w->kd, w->dd, w->sd, 0, 0, &w->od, &w->pad_front,
+                      &w->pad_back));
   TD_TRY(window_dim(c, pad, w->ih, w->kh, w->dh, w->sh, ep[0], ep[1], &w->oh, &w->pad_t,
                     &w->pad_b));
   TD_TRY(window_dim(c, pad, w->iw, w->kw, w->dw, w->sw, ep[2], ep[3], &w->ow, &w->pad_l,
@@ -146,28 +160,32 @@ td_code td_nn_window_solve(td_kctx *c, td_nn_window *w, td_nn_padding pad,
 }
 
 void td_nn_window_input(td_nn_window *w, const td_shape *s) {
+  int sp = w->nchw ? 2 : 1; /* first spatial dim */
   w->n = s->dim[0];
-  w->ih = s->dim[w->nchw ? 2 : 1];
-  w->iw = s->dim[w->nchw ? 3 : 2];
-  w->ic = s->dim[w->nchw ? 1 : 3];
+  w->ic = s->dim[w->nchw ? 1 : w->spatial + 1];
+  if (w->spatial == 3) w->id = s->dim[sp++];
+  w->ih = s->dim[sp];
+  w->iw = s->dim[sp + 1];
 }
 
 td_code td_nn_check_output_size(td_kctx *c, const td_nn_window *w, int64_t channels) {
-  double total = (double)w->n * (double)w->oh * (double)w->ow * (double)channels;
+  double total = (double)w->n * (double)w->od * (double)w->oh * (double)w->ow * (double)channels;
   if (total < 4e18) return TD_OK;
-  return td_k_fail(c, TD_INVALID_ARGUMENT, "%s: output size %lld x %lld x %lld x %lld is too large",
-                   td_node_op(td_k_node(c)), (long long)w->n, (long long)w->oh, (long long)w->ow,
-                   (long long)channels);
+  return td_k_fail(c, TD_INVALID_ARGUMENT, "%s: output size %lld x %lld x %lld x %lld x %lld is too large",
+                   td_node_op(td_k_node(c)), (long long)w->n, (long long)w->od, (long long)w->oh,
+                   (long long)w->ow, (long long)channels);
 }
 
 td_shape td_nn_window_output(const td_nn_window *w, int64_t c) {
-  int64_t d[4] = {w->n, w->oh, w->ow, c};
-  if (w->nchw) {
-    d[1] = c;
-    d[2] = w->oh;
-    d[3] = w->ow;
-  }
-  return td_shape_make(4, d);
+  int64_t d[5];
+  int r = 0;
+  d[r++] = w->n;
+  if (w->nchw) d[r++] = c;
+  if (w->spatial == 3) d[r++] = w->od;
+  d[r++] = w->oh;
+  d[r++] = w->ow;
+  if (!w->nchw) d[r++] = c;
+  return td_shape_make(r, d);
 }
 
 td_code td_nn_require_float(td_kctx *c, const td_tensor *t, const char *arg) {

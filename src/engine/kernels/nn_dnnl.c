@@ -1,13 +1,16 @@
-/* nn_dnnl.c — oneDNN (2.6 C API) convolution with per-node cached plans.
+/* nn_dnnl.c — oneDNN (2.6 C API) 2-D/3-D convolution with per-node cached plans.
  *
  * A plan is built per geometry (input shape + filter shape; the node's attrs are fixed): the
- * convolution primitive is created with format_tag_any so oneDNN picks its blocked layouts, plus
- * reorders from/to the caller's NHWC/NCHW tensors and TF's HWIO filter. Reordered weights are
- * cached in the plan keyed by a fingerprint of the filter they came from: its address plus up
- * to FINGERPRINT_SAMPLES evenly spaced values (O(1) per run; tensors are immutable once
+ * convolution primitive is created with format_tag_any so oneDNN picks its (usually blocked)
+ * layouts, plus reorders from/to the caller's channels-last/-first tensors and TF's [D]HWIO
+ * filter (a reorder is skipped when oneDNN's choice equals the user layout). Reordered weights
+ * are cached in the plan keyed by a fingerprint of the filter they came from: its address plus
+ * up to FINGERPRINT_SAMPLES evenly spaced values (O(1) per run). Tensors are immutable once
  * produced, so a new filter has a new address or, if the allocator reused the address,
- * different values). A run whose fingerprint differs (a fed or re-assigned filter)
- * re-reorders and replaces them.
+ * almost surely different sampled values; a run whose fingerprint differs (a fed or
+ * re-assigned filter) re-reorders and replaces them. Limitation: a new filter at a reused
+ * address that equals the old one at every sampled position would reuse stale weights
+ * (impossible for constant filters, the serving case).
  *
  * Plans whose weights layouts are equal share one weights object (refcounted), so serving many
  * batch sizes does not multiply the node's weight memory.
@@ -101,11 +104,15 @@ static uint64_t filter_fingerprint(const float *f, size_t n) {
 
 static int geom_equal(const td_nn_conv *a, const td_nn_conv *b) {
   const td_nn_window *x = &a->w, *y = &b->w;
-  return x->n == y->n && x->ih == y->ih && x->iw == y->iw && x->ic == y->ic && x->kh == y->kh &&
-         x->kw == y->kw && x->sh == y->sh && x->sw == y->sw && x->dh == y->dh && x->dw == y->dw &&
-         x->pad_t == y->pad_t && x->pad_b == y->pad_b && x->pad_l == y->pad_l &&
-         x->pad_r == y->pad_r && x->oh == y->oh && x->ow == y->ow && x->nchw == y->nchw &&
-         a->oc == b->oc && a->groups == b->groups;
+  const int64_t xs[] = {x->n,  x->id, x->ih, x->iw, x->ic, x->kd, x->kh, x->kw,
+                        x->sd, x->sh, x->sw, x->dd, x->dh, x->dw, x->pad_front, x->pad_back,
+                        x->pad_t, x->pad_b, x->pad_l, x->pad_r, x->od, x->oh, x->ow,
+                        x->spatial, x->nchw, a->oc, a->groups};
+  const int64_t ys[] = {y->n,  y->id, y->ih, y->iw, y->ic, y->kd, y->kh, y->kw,
+                        y->sd, y->sh, y->sw, y->dd, y->dh, y->dw, y->pad_front, y->pad_back,
+                        y->pad_t, y->pad_b, y->pad_l, y->pad_r, y->od, y->oh, y->ow,
+                        y->spatial, y->nchw, b->oc, b->groups};
+  return memcmp(xs, ys, sizeof xs) == 0;
 }
 
 static void step_destroy(dnnl_step *s) {
@@ -169,51 +176,75 @@ static int md_any(dnnl_memory_desc_t *md, int nd, const dnnl_dims_t dims) {
              : -1;
 }
 
-/* User-layout descriptors: activations in NHWC/NCHW (logical dims N,C,H,W), filter HWIO
- * (logical O,I,H,W, or G,O/G,I/G,H,W when grouped). */
+/* Dense strides of logical dims {N, C, spatial...} for a channels-last or -first layout. */
+static void activation_md_dims(int64_t n, int64_t ch, const int64_t *sp, int nsp, int nchw,
+                               dnnl_dims_t dims, dnnl_dims_t strides) {
+  int64_t pixels = 1;
+  for (int i = 0; i < nsp; i++) pixels *= sp[i];
+  dims[0] = n, dims[1] = ch;
+  int64_t inner = nchw ? 1 : ch; /* stride of the innermost spatial dim */
+  for (int i = nsp - 1; i >= 0; i--) {
+    dims[2 + i] = sp[i];
+    strides[2 + i] = inner;
+    inner *= sp[i];
+  }
+  strides[1] = nchw ? pixels : 1;
+  strides[0] = pixels * ch;
+}
+
+/* User-layout descriptors: activations channels-last or -first (logical dims N, C, [D,] H, W),
+ * filter [D]HWIO (logical O, I, [D,] H, W, or G, O/G, I/G, [D,] H, W when grouped). */
 static int plan_user_mds(conv_plan *p, dnnl_dims_t src_d, dnnl_dims_t dst_d, dnnl_dims_t wei_d,
                          int *wei_nd) {
   const td_nn_window *w = &p->geom.w;
+  int nsp = w->spatial, nd = nsp + 2, off = nsp == 3 ? 0 : 1;
   int64_t oc = p->geom.oc, groups = p->geom.groups, ig = w->ic / groups, og = oc / groups;
+  const int64_t in_sp[3] = {w->id, w->ih, w->iw}, out_sp[3] = {w->od, w->oh, w->ow};
+  const int64_t k_sp[3] = {w->kd, w->kh, w->kw};
   dnnl_dims_t s_in = {0}, s_out = {0}, s_wei = {0};
-  src_d[0] = w->n, src_d[1] = w->ic, src_d[2] = w->ih, src_d[3] = w->iw;
-  dst_d[0] = w->n, dst_d[1] = oc, dst_d[2] = w->oh, dst_d[3] = w->ow;
-  if (w->nchw) {
-    s_in[0] = w->ic * w->ih * w->iw, s_in[1] = w->ih * w->iw, s_in[2] = w->iw, s_in[3] = 1;
-    s_out[0] = oc * w->oh * w->ow, s_out[1] = w->oh * w->ow, s_out[2] = w->ow, s_out[3] = 1;
-  } else {
-    s_in[0] = w->ih * w->iw * w->ic, s_in[1] = 1, s_in[2] = w->iw * w->ic, s_in[3] = w->ic;
-    s_out[0] = w->oh * w->ow * oc, s_out[1] = 1, s_out[2] = w->ow * oc, s_out[3] = oc;
-  }
-  if (md_strided(&p->user_src, 4, src_d, s_in) || md_strided(&p->user_dst, 4, dst_d, s_out))
+  activation_md_dims(w->n, w->ic, in_sp + off, nsp, w->nchw, src_d, s_in);
+  activation_md_dims(w->n, oc, out_sp + off, nsp, w->nchw, dst_d, s_out);
+  if (md_strided(&p->user_src, nd, src_d, s_in) || md_strided(&p->user_dst, nd, dst_d, s_out))
     return -1;
-  if (groups == 1) { /* logical O, I, H, W over HWIO memory */
-    wei_d[0] = oc, wei_d[1] = w->ic, wei_d[2] = w->kh, wei_d[3] = w->kw;
-    s_wei[0] = 1, s_wei[1] = oc, s_wei[2] = w->kw * w->ic * oc, s_wei[3] = w->ic * oc;
-    *wei_nd = 4;
-  } else { /* logical G, O/G, I/G, H, W over HWIO memory (o = g * og + j) */
-    wei_d[0] = groups, wei_d[1] = og, wei_d[2] = ig, wei_d[3] = w->kh, wei_d[4] = w->kw;
-    s_wei[0] = og, s_wei[1] = 1, s_wei[2] = oc, s_wei[3] = w->kw * ig * oc, s_wei[4] = ig * oc;
-    *wei_nd = 5;
+  /* Filter memory is [k_sp..., ig, oc] row-major; o = g * og + j. */
+  int lead = groups == 1 ? 2 : 3; /* logical dims before the spatial ones */
+  int64_t inner = ig * oc;
+  for (int i = nsp - 1; i >= 0; i--) {
+    wei_d[lead + i] = k_sp[off + i];
+    s_wei[lead + i] = inner;
+    inner *= k_sp[off + i];
   }
+  if (groups == 1) {
+    wei_d[0] = oc, wei_d[1] = ig, s_wei[0] = 1, s_wei[1] = oc;
+  } else {
+    wei_d[0] = groups, wei_d[1] = og, wei_d[2] = ig;
+    s_wei[0] = og, s_wei[1] = 1, s_wei[2] = oc;
+  }
+  *wei_nd = lead + nsp;
   return md_strided(&p->user_wei, *wei_nd, wei_d, s_wei);
 }
 
 static conv_plan *plan_create(const td_nn_conv *g) {
-  if (g->w.dh < 1 || g->w.dw < 1) return NULL;
+  if (g->w.dd < 1 || g->w.dh < 1 || g->w.dw < 1) return NULL;
   conv_plan *p = td_xcalloc(1, sizeof *p);
   p->refs = 1;
   p->geom = *g;
   const td_nn_window *w = &g->w;
   dnnl_dims_t src_d = {0}, dst_d = {0}, wei_d = {0};
-  int wei_nd = 4;
+  int wei_nd = 4, nd = w->spatial + 2;
   dnnl_memory_desc_t src_any, wei_any, dst_any;
   dnnl_convolution_desc_t cd;
   dnnl_primitive_desc_t pd = NULL;
   dnnl_dims_t strides = {w->sh, w->sw}, dil = {w->dh - 1, w->dw - 1};
   dnnl_dims_t pad_l = {w->pad_t, w->pad_l}, pad_r = {w->pad_b, w->pad_r};
-  int ok = plan_user_mds(p, src_d, dst_d, wei_d, &wei_nd) == 0 && md_any(&src_any, 4, src_d) == 0 &&
-           md_any(&dst_any, 4, dst_d) == 0 && md_any(&wei_any, wei_nd, wei_d) == 0;
+  if (w->spatial == 3) {
+    dnnl_dims_t s3 = {w->sd, w->sh, w->sw}, d3 = {w->dd - 1, w->dh - 1, w->dw - 1};
+    dnnl_dims_t l3 = {w->pad_front, w->pad_t, w->pad_l}, r3 = {w->pad_back, w->pad_b, w->pad_r};
+    memcpy(strides, s3, sizeof s3), memcpy(dil, d3, sizeof d3);
+    memcpy(pad_l, l3, sizeof l3), memcpy(pad_r, r3, sizeof r3);
+  }
+  int ok = plan_user_mds(p, src_d, dst_d, wei_d, &wei_nd) == 0 && md_any(&src_any, nd, src_d) == 0 &&
+           md_any(&dst_any, nd, dst_d) == 0 && md_any(&wei_any, wei_nd, wei_d) == 0;
   ok = ok && dnnl_dilated_convolution_forward_desc_init(
                  &cd, dnnl_forward_inference, dnnl_convolution_direct, &src_any, &wei_any, NULL,
                  &dst_any, strides, dil, pad_l, pad_r) == dnnl_success;
@@ -397,7 +428,7 @@ static conv_plan *state_plan(conv_state *s, const td_nn_conv *g) {
 /* A referenced weights object for filter f (cached when the fingerprint matches). */
 static conv_weights *state_weights(conv_state *s, conv_plan *p, const float *f) {
   const td_nn_window *w = &p->geom.w;
-  size_t n = (size_t)(w->kh * w->kw * (w->ic / p->geom.groups) * p->geom.oc);
+  size_t n = (size_t)(w->kd * w->kh * w->kw * (w->ic / p->geom.groups) * p->geom.oc);
   uint64_t h = filter_fingerprint(f, n);
   pthread_mutex_lock(&s->lock);
   conv_weights *cw = p->weights;

@@ -1,4 +1,5 @@
-/* nn_pool.c — MaxPool, MaxPoolV2 and AvgPool (float32, NHWC or NCHW).
+/* nn_pool.c — MaxPool, MaxPoolV2, AvgPool, MaxPool3D and AvgPool3D (float32, channels-last or
+ * channels-first).
  *
  * Windows use TF's geometry (nn.h). Padding never contributes values: MaxPool takes the max of
  * the in-image taps, AvgPool divides by the number of in-image taps (as TF does for SAME). A
@@ -13,52 +14,62 @@
 
 typedef enum pool_kind { POOL_MAX, POOL_AVG } pool_kind;
 
-/* Element strides of an [n, h, w, c]-indexed tensor in the window's layout. */
+/* Element strides of an [n, d, h, w, c]-indexed tensor in the window's layout. */
 typedef struct pool_strides {
-  int64_t n, h, w, c;
+  int64_t n, d, h, w, c;
 } pool_strides;
 
-static pool_strides layout_strides(int nchw, int64_t h, int64_t w, int64_t c) {
-  if (nchw) return (pool_strides){c * h * w, w, 1, h * w};
-  return (pool_strides){h * w * c, w * c, c, 1};
+static pool_strides layout_strides(int nchw, int64_t d, int64_t h, int64_t w, int64_t c) {
+  if (nchw) return (pool_strides){c * d * h * w, h * w, w, 1, d * h * w};
+  return (pool_strides){d * h * w * c, h * w * c, w * c, c, 1};
+}
+
+/* Clips the window [start, start + k) of output index o to [0, in). */
+static void window_range(int64_t o, int64_t stride, int64_t pad, int64_t k, int64_t in,
+                         int64_t *lo, int64_t *hi) {
+  int64_t a = o * stride - pad, b = a + k;
+  *lo = a < 0 ? 0 : a;
+  *hi = b > in ? in : b;
 }
 
 static void pool_compute(pool_kind kind, const td_nn_window *w, const float *in, float *out) {
-  pool_strides si = layout_strides(w->nchw, w->ih, w->iw, w->ic);
-  pool_strides so = layout_strides(w->nchw, w->oh, w->ow, w->ic);
-  for (int64_t n = 0; n < w->n; n++) {
-    for (int64_t oy = 0; oy < w->oh; oy++) {
-      int64_t y0 = oy * w->sh - w->pad_t, y1 = y0 + w->kh;
-      if (y0 < 0) y0 = 0;
-      if (y1 > w->ih) y1 = w->ih;
-      for (int64_t ox = 0; ox < w->ow; ox++) {
-        int64_t x0 = ox * w->sw - w->pad_l, x1 = x0 + w->kw;
-        if (x0 < 0) x0 = 0;
-        if (x1 > w->iw) x1 = w->iw;
-        float *o = out + n * so.n + oy * so.h + ox * so.w;
-        float init = kind == POOL_MAX ? -FLT_MAX : 0.0f;
-        for (int64_t c = 0; c < w->ic; c++) o[c * so.c] = init;
-        for (int64_t y = y0; y < y1; y++) {
-          for (int64_t x = x0; x < x1; x++) {
-            const float *i = in + n * si.n + y * si.h + x * si.w;
-            if (kind == POOL_MAX) {
-              for (int64_t c = 0; c < w->ic; c++) {
-                float v = i[c * si.c];
-                if (v > o[c * so.c]) o[c * so.c] = v;
+  pool_strides si = layout_strides(w->nchw, w->id, w->ih, w->iw, w->ic);
+  pool_strides so = layout_strides(w->nchw, w->od, w->oh, w->ow, w->ic);
+  float init = kind == POOL_MAX ? -FLT_MAX : 0.0f;
+  for (int64_t n = 0; n < w->n; n++)
+    for (int64_t oz = 0; oz < w->od; oz++) {
+      int64_t z0, z1;
+      window_range(oz, w->sd, w->pad_front, w->kd, w->id, &z0, &z1);
+      for (int64_t oy = 0; oy < w->oh; oy++) {
+        int64_t y0, y1;
+        window_range(oy, w->sh, w->pad_t, w->kh, w->ih, &y0, &y1);
+        for (int64_t ox = 0; ox < w->ow; ox++) {
+          int64_t x0, x1;
+          window_range(ox, w->sw, w->pad_l, w->kw, w->iw, &x0, &x1);
+          float *o = out + n * so.n + oz * so.d + oy * so.h + ox * so.w;
+          for (int64_t c = 0; c < w->ic; c++) o[c * so.c] = init;
+          for (int64_t z = z0; z < z1; z++)
+            for (int64_t y = y0; y < y1; y++)
+              for (int64_t x = x0; x < x1; x++) {
+                const float *i = in + n * si.n + z * si.d + y * si.h + x * si.w;
+                if (kind == POOL_MAX) {
+                  for (int64_t c = 0; c < w->ic; c++) {
+                    float v = i[c * si.c];
+                    if (v > o[c * so.c]) o[c * so.c] = v;
+                  }
+                } else {
+                  for (int64_t c = 0; c < w->ic; c++) o[c * so.c] += i[c * si.c];
+                }
               }
-            } else {
-              for (int64_t c = 0; c < w->ic; c++) o[c * so.c] += i[c * si.c];
-            }
+          int64_t count = (z1 > z0 ? z1 - z0 : 0) * (y1 > y0 ? y1 - y0 : 0) *
+                          (x1 > x0 ? x1 - x0 : 0);
+          if (kind == POOL_AVG && count > 0) {
+            float inv = 1.0f / (float)count;
+            for (int64_t c = 0; c < w->ic; c++) o[c * so.c] *= inv;
           }
-        }
-        int64_t count = (y1 > y0 ? y1 - y0 : 0) * (x1 > x0 ? x1 - x0 : 0);
-        if (kind == POOL_AVG && count > 0) {
-          float inv = 1.0f / (float)count;
-          for (int64_t c = 0; c < w->ic; c++) o[c * so.c] *= inv;
         }
       }
     }
-  }
 }
 
 /* Reads an int32/int64 list input (MaxPoolV2's ksize / strides) into v[4]. */
@@ -75,37 +86,43 @@ static td_code list_input(td_kctx *c, int i, const char *what, int64_t v[4]) {
 }
 
 /* Shared driver: attrs (or V2 inputs) → geometry → output. */
-static td_code pool_run(td_kctx *c, pool_kind kind, int v2) {
+static td_code pool_run(td_kctx *c, pool_kind kind, int spatial, int v2) {
   const td_tensor *in = td_k_input(c, 0);
+  int rank = spatial + 2, nchw = 0;
   char sbuf[96];
   TD_TRY(td_nn_require_float(c, in, "input"));
+  TD_TRY(td_nn_data_format(c, spatial, &nchw));
   td_nn_window w;
-  memset(&w, 0, sizeof w);
-  TD_TRY(td_nn_data_format(c, &w.nchw));
-  if (in->shape.rank != 4)
-    return td_k_fail(c, TD_INVALID_ARGUMENT, "input must be 4-dimensional%s",
+  td_nn_window_reset(&w, spatial, nchw);
+  if (in->shape.rank != rank)
+    return td_k_fail(c, TD_INVALID_ARGUMENT, "input must be %d-dimensional%s", rank,
                      td_shape_str(&in->shape, sbuf, sizeof sbuf));
-  int64_t ksize[4], strides[4];
+  int64_t ksize[3], strides[3];
   if (v2) {
-    TD_TRY(list_input(c, 1, "ksize", ksize));
-    TD_TRY(list_input(c, 2, "strides", strides));
-    TD_TRY(td_nn_hw_list(c, NULL, ksize, 4, w.nchw, "ksize", &w.kh, &w.kw));
-    TD_TRY(td_nn_hw_list(c, NULL, strides, 4, w.nchw, "strides", &w.sh, &w.sw));
+    int64_t kv[4], sv[4];
+    TD_TRY(list_input(c, 1, "ksize", kv));
+    TD_TRY(list_input(c, 2, "strides", sv));
+    TD_TRY(td_nn_spatial_list(c, NULL, kv, 4, 2, nchw, "ksize", ksize));
+    TD_TRY(td_nn_spatial_list(c, NULL, sv, 4, 2, nchw, "strides", strides));
   } else {
+    static const char *lists[] = {"ksize", "strides"};
     const int64_t *v = NULL;
-    if (td_attr_list_int(td_k_node(c), "ksize", &v) != 4)
-      return td_k_fail(c, TD_INVALID_ARGUMENT, "Sliding window ksize field must specify 4 dimensions");
-    if (td_attr_list_int(td_k_node(c), "strides", &v) != 4)
-      return td_k_fail(c, TD_INVALID_ARGUMENT,
-                       "Sliding window strides field must specify 4 dimensions");
-    TD_TRY(td_nn_hw_list(c, "ksize", NULL, 0, w.nchw, "ksize", &w.kh, &w.kw));
-    TD_TRY(td_nn_hw_list(c, "strides", NULL, 0, w.nchw, "strides", &w.sh, &w.sw));
+    for (int i = 0; i < 2; i++)
+      if (td_attr_list_int(td_k_node(c), lists[i], &v) != (size_t)rank)
+        return td_k_fail(c, TD_INVALID_ARGUMENT,
+                         "Sliding window %s field must specify %d dimensions", lists[i], rank);
+    TD_TRY(td_nn_spatial_list(c, "ksize", NULL, 0, spatial, nchw, "ksize", ksize));
+    TD_TRY(td_nn_spatial_list(c, "strides", NULL, 0, spatial, nchw, "strides", strides));
   }
+  int o = spatial - 2;
+  if (spatial == 3) w.kd = ksize[0], w.sd = strides[0];
+  w.kh = ksize[o], w.kw = ksize[o + 1];
+  w.sh = strides[o], w.sw = strides[o + 1];
   w.dh = w.dw = 1;
   td_nn_padding pad;
   int64_t pads[4] = {0, 0, 0, 0};
-  TD_TRY(td_nn_padding_attr(c, kind == POOL_MAX && !v2, &pad));
-  if (pad == TD_NN_EXPLICIT) TD_TRY(td_nn_explicit_pads(c, w.nchw, pads));
+  TD_TRY(td_nn_padding_attr(c, kind == POOL_MAX && !v2 && spatial == 2, &pad));
+  if (pad == TD_NN_EXPLICIT) TD_TRY(td_nn_explicit_pads(c, nchw, pads));
   td_nn_window_input(&w, &in->shape);
   TD_TRY(td_nn_window_solve(c, &w, pad, pads));
   TD_TRY(td_nn_check_output_size(c, &w, w.ic));
@@ -117,6 +134,8 @@ static td_code pool_run(td_kctx *c, pool_kind kind, int v2) {
   return TD_OK;
 }
 
-td_code td_k_nn_max_pool(td_kctx *c) { return pool_run(c, POOL_MAX, 0); }
-td_code td_k_nn_max_pool_v2(td_kctx *c) { return pool_run(c, POOL_MAX, 1); }
-td_code td_k_nn_avg_pool(td_kctx *c) { return pool_run(c, POOL_AVG, 0); }
+td_code td_k_nn_max_pool(td_kctx *c) { return pool_run(c, POOL_MAX, 2, 0); }
+td_code td_k_nn_max_pool_v2(td_kctx *c) { return pool_run(c, POOL_MAX, 2, 1); }
+td_code td_k_nn_avg_pool(td_kctx *c) { return pool_run(c, POOL_AVG, 2, 0); }
+td_code td_k_nn_max_pool3d(td_kctx *c) { return pool_run(c, POOL_MAX, 3, 0); }
+td_code td_k_nn_avg_pool3d(td_kctx *c) { return pool_run(c, POOL_AVG, 3, 0); }
