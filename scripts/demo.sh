@@ -8,6 +8,6 @@ bash scripts/build.sh build
 /usr/bin/python3 tools/gen_models.py build/models >/dev/null
 echo "== tensord show --dir build/models/half_plus_two_tf2/1 --all"
 build/tensord show --dir build/models/half_plus_two_tf2/1 --all
-echo "== tensord run (y = 0.5 * x + 2)"
+echo; echo "== tensord run (y = 0.5 * x + 2)"
 build/tensord run --dir build/models/half_plus_two_tf2/1 --signature_def serving_default \
   --input_exprs 'x=[[1.0],[2.0],[5.0]]'
