@@ -47,7 +47,7 @@ static int check_out(td_kctx *c, int i) {
   return 0;
 }
 
-td_code td_k_alloc_output(td_kctx *c, int i, td_dtype dt, const td_shape *shape, td_tensor **out) {
+static td_code alloc_output(td_kctx *c, int i, td_dtype dt, const td_shape *shape, int zero, td_tensor **out) {
   *out = NULL;
   if (!check_out(c, i)) return TD_INTERNAL;
   td_tensor_release(&c->out[i]);
@@ -55,7 +55,7 @@ td_code td_k_alloc_output(td_kctx *c, int i, td_dtype dt, const td_shape *shape,
     int64_t n = td_shape_num_elements(shape);
     size_t esize = td_dtype_size(dt);
     if (n >= 0 && esize && (uint64_t)n < ((uint64_t)1 << 40) / esize) {
-      void *p = td_mem_slot(c->c, c->mem, c->step->out_base + i, dt, (size_t)n * esize);
+      void *p = td_mem_slot(c->c, c->mem, c->step->out_base + i, dt, (size_t)n * esize, zero);
       if (p) {
         c->out[i] = td_tensor_borrow(dt, shape, p);
         *out = &c->out[i];
@@ -66,6 +66,14 @@ td_code td_k_alloc_output(td_kctx *c, int i, td_dtype dt, const td_shape *shape,
   TD_TRY(td_tensor_alloc(&c->out[i], dt, shape, c->st));
   *out = &c->out[i];
   return TD_OK;
+}
+
+td_code td_k_alloc_output(td_kctx *c, int i, td_dtype dt, const td_shape *shape, td_tensor **out) {
+  return alloc_output(c, i, dt, shape, 1, out);
+}
+
+td_code td_k_alloc_output_uninit(td_kctx *c, int i, td_dtype dt, const td_shape *shape, td_tensor **out) {
+  return alloc_output(c, i, dt, shape, 0, out);
 }
 
 /* The slot backing input `in`'s memory (-1 if it is not planned arena memory). */

@@ -50,6 +50,10 @@ int td_k_num_outputs(const td_kctx *c);
  * until the kernel returns. */
 td_code td_k_alloc_output(td_kctx *c, int i, td_dtype dt, const td_shape *shape,
                           td_tensor **out) TD_MUST_CHECK;
+/* Like td_k_alloc_output but the contents are unspecified: for kernels that write every
+ * element (saves clearing large planned buffers). */
+td_code td_k_alloc_output_uninit(td_kctx *c, int i, td_dtype dt, const td_shape *shape,
+                                 td_tensor **out) TD_MUST_CHECK;
 /* Sets output i to t, taking a new reference (t may be an input: zero-copy forwarding, or a
  * tensor the kernel allocated itself with td_tensor_alloc, whose reference it then releases). */
 void td_k_set_output(td_kctx *c, int i, const td_tensor *t);

@@ -63,7 +63,7 @@ void td_mem_begin(td_callable *c, const td_tensor *feeds, td_run_mem *m) {
   }
 }
 
-void *td_mem_slot(td_callable *c, td_run_mem *m, int slot, td_dtype dt, size_t nbytes) {
+void *td_mem_slot(td_callable *c, td_run_mem *m, int slot, td_dtype dt, size_t nbytes, int zero) {
   (void)c;
   int plain = dt != TD_DT_STRING && dt != TD_DT_RESOURCE && dt != TD_DT_VARIANT && !td_dtype_is_ref(dt);
   if (m->recording) {
@@ -76,7 +76,7 @@ void *td_mem_slot(td_callable *c, td_run_mem *m, int slot, td_dtype dt, size_t n
   if (!m->plan || !plain || m->plan->offset[slot] == NONE || m->plan->size[slot] != nbytes) return NULL;
   m->root[slot] = slot;
   char *p = m->arena + m->plan->offset[slot];
-  memset(p, 0, nbytes);
+  if (zero) memset(p, 0, nbytes);
   return p;
 }
 

@@ -81,7 +81,7 @@ typedef struct td_run_mem {
 } td_run_mem;
 void td_mem_begin(td_callable *c, const td_tensor *feeds, td_run_mem *m);
 /* Arena storage for a slot's new output, or NULL to use the heap. */
-void *td_mem_slot(td_callable *c, td_run_mem *m, int slot, td_dtype dt, size_t nbytes);
+void *td_mem_slot(td_callable *c, td_run_mem *m, int slot, td_dtype dt, size_t nbytes, int zero);
 /* 1 if out_slot may alias memory backed by slot `root` (-1 = not arena memory). */
 int td_mem_forward_ok(const td_run_mem *m, int out_slot, int root);
 void td_mem_end(td_callable *c, td_run_mem *m, int ok);

@@ -264,7 +264,7 @@ static td_code binary_kernel(td_kctx *c, const td_math_row2 *rows, int out_bool,
     return td_k_fail(c, TD_INVALID_ARGUMENT, "Incompatible shapes: %s vs. %s",
                      td_math_shape_str(&a->shape, s1), td_math_shape_str(&b->shape, s2));
   }
-  TD_TRY(td_k_alloc_output(c, 0, out_bool ? TD_DT_BOOL : dt, &bc.out, &out));
+  TD_TRY(td_k_alloc_output_uninit(c, 0, out_bool ? TD_DT_BOOL : dt, &bc.out, &out));
   int err = run_rows(rows[dt], &bc, a, b, out);
   return err ? fail_row_error(c, err) : TD_OK;
 }
@@ -323,7 +323,7 @@ static td_code bias_add(td_kctx *c, int allow_nchw) {
                      "%s vs. %s",
                      td_math_shape_str(&bias->shape, s1), td_math_shape_str(&v->shape, s2));
   td_tensor *out;
-  TD_TRY(td_k_alloc_output(c, 0, dt, &v->shape, &out));
+  TD_TRY(td_k_alloc_output_uninit(c, 0, dt, &v->shape, &out));
   int64_t outer = 1, inner = 1;
   for (int i = 0; i < cdim; i++) outer *= v->shape.dim[i];
   for (int i = cdim + 1; i < rank; i++) inner *= v->shape.dim[i];

@@ -169,7 +169,7 @@ static td_code unary_kernel(td_kctx *c, const td_math_row1 *rows, int out_bool, 
   td_dtype dt = x->dtype;
   if (!td_math_dt_index_ok(dt) || !rows[dt]) return td_math_fail_dtype(c, "T", dt);
   td_tensor *y;
-  TD_TRY(td_k_alloc_output(c, 0, out_bool ? TD_DT_BOOL : dt, &x->shape, &y));
+  TD_TRY(td_k_alloc_output_uninit(c, 0, out_bool ? TD_DT_BOOL : dt, &x->shape, &y));
   rows[dt](x->data, y->data, td_tensor_num_elements(x), p);
   return TD_OK;
 }

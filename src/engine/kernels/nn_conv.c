@@ -170,10 +170,12 @@ static td_code conv_run(td_kctx *c, conv_kind kind) {
   TD_TRY(td_nn_check_output_size(c, &g.w, g.oc));
   td_shape oshape = td_nn_window_output(&g.w, g.oc);
   td_tensor *out = NULL;
-  TD_TRY(td_k_alloc_output(c, 0, TD_DT_FLOAT, &oshape, &out));
+  TD_TRY(td_k_alloc_output_uninit(c, 0, TD_DT_FLOAT, &oshape, &out));
   if (td_shape_num_elements(&oshape) == 0) return TD_OK;
-  /* No input channels: the (zeroed) output is the answer. */
-  if (g.w.ic == 0) return TD_OK;
+  if (g.w.ic == 0) { /* no input channels: the answer is zeros */
+    memset(out->data, 0, td_tensor_nbytes(out));
+    return TD_OK;
+  }
   const float *in = td_f32(td_k_input(c, 0)), *filter = td_f32(td_k_input(c, 1));
   if (td_nn_dnnl_enabled() && td_nn_conv_dnnl(c, &g, in, filter, td_f32(out)) == 0) return TD_OK;
   return conv_direct_any_layout(c, &g, in, filter, td_f32(out));

@@ -128,7 +128,7 @@ static td_code pool_run(td_kctx *c, pool_kind kind, int spatial, int v2) {
   TD_TRY(td_nn_check_output_size(c, &w, w.ic));
   td_shape oshape = td_nn_window_output(&w, w.ic);
   td_tensor *out = NULL;
-  TD_TRY(td_k_alloc_output(c, 0, TD_DT_FLOAT, &oshape, &out));
+  TD_TRY(td_k_alloc_output_uninit(c, 0, TD_DT_FLOAT, &oshape, &out));
   if (td_shape_num_elements(&oshape) == 0) return TD_OK;
   pool_compute(kind, &w, td_f32(in), td_f32(out));
   return TD_OK;
