@@ -10,7 +10,9 @@
 
 #include "util/mem.h"
 
-#define TD_MAX_TENSOR_BYTES ((size_t)1 << 40)
+/* One tensor may not exceed 16 GiB: a client-controlled size (Fill, Pad, Resize) must fail
+ * with RESOURCE_EXHAUSTED rather than drive the process into the OOM killer. */
+#define TD_MAX_TENSOR_BYTES ((size_t)1 << 34)
 
 void td_resource_ref(td_resource *r) { atomic_fetch_add(&r->refs, 1); }
 
