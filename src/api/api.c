@@ -101,6 +101,8 @@ td_code td_api_predict(td_call *call, const td_named_tensor *inputs, int n_input
       code = td_status_set(st, TD_INVALID_ARGUMENT,
                            "output tensor alias not found in signature: %s Outputs expected to be in the set %s.",
                            output_filter[i], b.data);
+    } else if (want[k]) {
+      code = td_status_set(st, TD_INVALID_ARGUMENT, "duplicate output tensor alias: %s", output_filter[i]);
     } else {
       want[k] = 1;
     }

@@ -1,0 +1,403 @@
+/* grpc_handlers.c — TF Serving's RPCs translated onto td_api (one handler per row of the
+ * method table at the bottom). Each handler turns the request proto into td_api arguments,
+ * calls td_api, and packs the response proto; error codes and texts come from td_api (shared
+ * with REST) except where TF Serving's gRPC path words them differently (noted inline).
+ *
+ * Invariants: the request message (and raw bytes) outlive the handler, so numeric
+ * tensor_content inputs are fed to the model as borrowed views without a copy; the engine
+ * copies any feed it passes through to an output. Responses are built on the heap in the
+ * layout protobuf-c's free_unpacked releases, packed, then freed before returning.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine.h"
+#include "grpc/grpc_handlers.h"
+#include "proto/serving.h"
+#include "util/mem.h"
+
+#define CLASSIFY_METHOD "tensorflow/serving/classify"
+#define REGRESS_METHOD "tensorflow/serving/regress"
+
+/* ---- shared helpers ---- */
+
+static td_code spec_from_proto(const Tensorflow__Serving__ModelSpec *ms, td_model_spec *out, td_status *st) {
+  memset(out, 0, sizeof *out);
+  out->version = -1;
+  if (!ms) return td_status_set(st, TD_INVALID_ARGUMENT, "Missing ModelSpec");
+  if (!ms->name || !*ms->name) return td_status_set(st, TD_INVALID_ARGUMENT, "ModelSpec has no name specified.");
+  out->name = ms->name;
+  out->signature_name = ms->signature_name;
+  if (ms->version_choice_case == TENSORFLOW__SERVING__MODEL_SPEC__VERSION_CHOICE_VERSION)
+    out->version = ms->version ? ms->version->value : 0;
+  else if (ms->version_choice_case == TENSORFLOW__SERVING__MODEL_SPEC__VERSION_CHOICE_VERSION_LABEL)
+    out->version_label = ms->version_label;
+  return TD_OK;
+}
+
+/* A heap ModelSpec {name, version, signature_name} for responses. */
+static Tensorflow__Serving__ModelSpec *spec_to_proto(const char *name, int64_t version, const char *signature_name) {
+  Tensorflow__Serving__ModelSpec *ms = td_xmalloc(sizeof *ms);
+  tensorflow__serving__model_spec__init(ms);
+  ms->name = td_xstrdup(name);
+  ms->signature_name = td_xstrdup(signature_name ? signature_name : "");
+  ms->version_choice_case = TENSORFLOW__SERVING__MODEL_SPEC__VERSION_CHOICE_VERSION;
+  ms->version = td_xmalloc(sizeof *ms->version);
+  google__protobuf__int64_value__init(ms->version);
+  ms->version->value = version;
+  return ms;
+}
+
+/* Packs m into reply and frees m (a heap message). */
+static td_code pack_and_free(ProtobufCMessage *m, td_grpc_reply *reply) {
+  reply->len = protobuf_c_message_get_packed_size(m);
+  reply->data = td_xmalloc(reply->len + 1);
+  protobuf_c_message_pack(m, reply->data);
+  protobuf_c_message_free_unpacked(m, NULL);
+  return TD_OK;
+}
+
+static ProtobufCMessage *unpack_spec(const uint8_t *data, size_t len, int present, td_status *st, td_code *code) {
+  *code = TD_OK;
+  if (!present) return NULL;
+  ProtobufCMessage *m = protobuf_c_message_unpack(&tensorflow__serving__model_spec__descriptor, NULL, len, data);
+  if (!m) *code = td_status_set(st, TD_INVALID_ARGUMENT, "Could not parse tensorflow.serving.ModelSpec");
+  return m;
+}
+
+/* ---- Predict ---- */
+
+/* A numeric tensor_content input as a borrowed view of the request's bytes; 0 if the proto
+ * does not qualify (then the caller decodes it with td_tensor_from_proto). */
+static int borrow_content(const Tensorflow__TensorProto *p, td_tensor *out) {
+  td_dtype dt = (td_dtype)p->dtype;
+  size_t esize = td_dtype_size(dt);
+  if (!td_dtype_valid(dt) || td_dtype_is_ref(dt) || dt == TD_DT_STRING || dt == TD_DT_RESOURCE ||
+      dt == TD_DT_VARIANT || esize == 0 || p->tensor_content.len == 0)
+    return 0;
+  td_shape shape;
+  if (td_shape_from_proto(p->tensor_shape, &shape, NULL) != TD_OK || shape.rank < 0) return 0;
+  int64_t n = td_shape_num_elements(&shape);
+  size_t align = esize < 8 ? esize : 8;
+  if (n < 0 || (uint64_t)n * esize != p->tensor_content.len || (uintptr_t)p->tensor_content.data % align) return 0;
+  *out = td_tensor_borrow(dt, &shape, p->tensor_content.data);
+  return 1;
+}
+
+/* TF Serving's gRPC Predict reports an unknown signature as FAILED_PRECONDITION with its own
+ * text (REST checks earlier, with the INVALID_ARGUMENT text td_api uses). */
+static td_code predict_begin(td_api *api, const td_model_spec *spec, td_call *call, td_status *st) {
+  td_code code = td_api_begin(api, spec, TD_METHOD_PREDICT, call, st);
+  if (code == TD_INVALID_ARGUMENT && st && !strncmp(st->msg, "Serving signature name:", 23))
+    code = td_status_set(st, TD_FAILED_PRECONDITION, "Serving signature key \"%s\" not found.",
+                         spec->signature_name && *spec->signature_name ? spec->signature_name : "serving_default");
+  return code;
+}
+
+static td_code predict_response(const td_grpc_ctx *ctx, const td_call *call, const td_named_tensor *outs, int n_outs,
+                                td_grpc_reply *reply, td_status *st) {
+  Tensorflow__Serving__PredictResponse *resp = td_xmalloc(sizeof *resp);
+  tensorflow__serving__predict_response__init(resp);
+  resp->model_spec = spec_to_proto(call->handle.name, call->handle.version, call->signature_name);
+  resp->outputs = td_xcalloc((size_t)n_outs + 1, sizeof *resp->outputs);
+  td_code code = TD_OK;
+  for (int i = 0; i < n_outs && code == TD_OK; i++) {
+    Tensorflow__TensorProto *tp;
+    int as_content = ctx->tensor_content_outputs && outs[i].tensor.dtype != TD_DT_STRING;
+    code = td_tensor_to_proto(&outs[i].tensor, as_content, &tp, st);
+    if (code != TD_OK) break;
+    Tensorflow__Serving__PredictResponse__OutputsEntry *e = td_xmalloc(sizeof *e);
+    tensorflow__serving__predict_response__outputs_entry__init(e);
+    e->key = td_xstrdup(outs[i].name);
+    e->value = tp;
+    resp->outputs[resp->n_outputs++] = e;
+  }
+  if (code != TD_OK) {
+    protobuf_c_message_free_unpacked(&resp->base, NULL);
+    return code;
+  }
+  return pack_and_free(&resp->base, reply);
+}
+
+static td_code handle_predict(const td_grpc_ctx *ctx, const ProtobufCMessage *msg, const uint8_t *raw, size_t raw_len,
+                              td_grpc_reply *reply, td_status *st) {
+  const Tensorflow__Serving__PredictRequest *req = (const Tensorflow__Serving__PredictRequest *)msg;
+  td_model_spec spec;
+  TD_TRY(spec_from_proto(req->model_spec, &spec, st));
+  td_call call;
+  TD_TRY(predict_begin(ctx->api, &spec, &call, st));
+  td_code code = TD_OK;
+  td_named_tensor *inputs = td_xcalloc(req->n_inputs + 1, sizeof *inputs);
+  int n_inputs = 0;
+  for (size_t i = 0; i < req->n_inputs && code == TD_OK; i++) {
+    const Tensorflow__Serving__PredictRequest__InputsEntry *e = req->inputs[i];
+    int later_duplicate = 0; /* map semantics: the last entry for a key wins */
+    for (size_t j = i + 1; j < req->n_inputs && !later_duplicate; j++)
+      later_duplicate = !strcmp(req->inputs[j]->key, e->key);
+    if (later_duplicate) continue;
+    static const Tensorflow__TensorProto empty = TENSORFLOW__TENSOR_PROTO__INIT;
+    const Tensorflow__TensorProto *tp = e->value ? e->value : &empty;
+    inputs[n_inputs].name = e->key;
+    if (!borrow_content(tp, &inputs[n_inputs].tensor) &&
+        td_tensor_from_proto(tp, &inputs[n_inputs].tensor, NULL) != TD_OK)
+      code = td_status_set(st, TD_INVALID_ARGUMENT, "tensor parsing error: %s", e->key);
+    else
+      n_inputs++;
+  }
+  for (size_t i = 0; i < req->n_output_filter && code == TD_OK; i++)
+    for (size_t j = 0; j < i && code == TD_OK; j++)
+      if (!strcmp(req->output_filter[i], req->output_filter[j]))
+        code = td_status_set(st, TD_INVALID_ARGUMENT, "duplicate output tensor alias: %s", req->output_filter[i]);
+  td_named_tensor *outs = NULL;
+  int n_outs = 0;
+  if (code == TD_OK)
+    code = td_api_predict(&call, inputs, n_inputs, (const char *const *)req->output_filter, (int)req->n_output_filter,
+                          &outs, &n_outs, st);
+  if (code == TD_OK) code = predict_response(ctx, &call, outs, n_outs, reply, st);
+  td_api_outputs_free(outs, n_outs);
+  for (int i = 0; i < n_inputs; i++) td_tensor_release(&inputs[i].tensor);
+  free(inputs);
+  td_api_end(&call);
+  return code;
+}
+
+/* ---- Classify / Regress ---- */
+
+static Tensorflow__Serving__ClassificationResult *classification_result(const td_classify_result *r) {
+  Tensorflow__Serving__ClassificationResult *res = td_xmalloc(sizeof *res);
+  tensorflow__serving__classification_result__init(res);
+  res->n_classifications = (size_t)r->n_examples;
+  res->classifications = td_xcalloc((size_t)r->n_examples + 1, sizeof *res->classifications);
+  for (int i = 0; i < r->n_examples; i++) {
+    Tensorflow__Serving__Classifications *c = td_xmalloc(sizeof *c);
+    tensorflow__serving__classifications__init(c);
+    c->n_classes = (size_t)r->n_classes;
+    c->classes = td_xcalloc((size_t)r->n_classes + 1, sizeof *c->classes);
+    for (int k = 0; k < r->n_classes; k++) {
+      const td_class *src = &r->classes[(size_t)i * (size_t)r->n_classes + (size_t)k];
+      Tensorflow__Serving__Class *cl = td_xmalloc(sizeof *cl);
+      tensorflow__serving__class__init(cl);
+      cl->label = td_xstrndup(src->label.data ? src->label.data : "", src->label.len);
+      cl->score = src->score;
+      c->classes[k] = cl;
+    }
+    res->classifications[i] = c;
+  }
+  return res;
+}
+
+static Tensorflow__Serving__RegressionResult *regression_result(const float *values, int n) {
+  Tensorflow__Serving__RegressionResult *res = td_xmalloc(sizeof *res);
+  tensorflow__serving__regression_result__init(res);
+  res->n_regressions = (size_t)n;
+  res->regressions = td_xcalloc((size_t)n + 1, sizeof *res->regressions);
+  for (int i = 0; i < n; i++) {
+    res->regressions[i] = td_xmalloc(sizeof *res->regressions[i]);
+    tensorflow__serving__regression__init(res->regressions[i]);
+    res->regressions[i]->value = values[i];
+  }
+  return res;
+}
+
+/* Runs one classify or regress call on examples; fills the matching result proto. */
+static td_code run_example_task(td_call *call, const td_tensor *examples,
+                                Tensorflow__Serving__ClassificationResult **cls,
+                                Tensorflow__Serving__RegressionResult **reg, td_status *st) {
+  if (call->method == TD_METHOD_CLASSIFY) {
+    td_classify_result r;
+    TD_TRY(td_api_classify(call, examples, &r, st));
+    *cls = classification_result(&r);
+    td_classify_result_free(&r);
+    return TD_OK;
+  }
+  float *values;
+  int n;
+  TD_TRY(td_api_regress(call, examples, &values, &n, st));
+  *reg = regression_result(values, n);
+  free(values);
+  return TD_OK;
+}
+
+static td_code handle_classify_or_regress(const td_grpc_ctx *ctx, const uint8_t *raw, size_t raw_len, td_method method,
+                                          td_grpc_reply *reply, td_status *st) {
+  td_grpc_example_request er;
+  TD_TRY(td_grpc_parse_example_request(raw, raw_len, 0, &er, st));
+  td_code code;
+  ProtobufCMessage *ms = unpack_spec(er.model_spec, er.model_spec_len, er.model_spec != NULL, st, &code);
+  td_model_spec spec;
+  td_call call = {0};
+  if (code == TD_OK) code = spec_from_proto((Tensorflow__Serving__ModelSpec *)ms, &spec, st);
+  if (code == TD_OK) code = td_api_begin(ctx->api, &spec, method, &call, st);
+  Tensorflow__Serving__ClassificationResult *cls = NULL;
+  Tensorflow__Serving__RegressionResult *reg = NULL;
+  if (code == TD_OK) code = run_example_task(&call, &er.examples, &cls, &reg, st);
+  if (code == TD_OK && method == TD_METHOD_CLASSIFY) {
+    Tensorflow__Serving__ClassificationResponse *resp = td_xmalloc(sizeof *resp);
+    tensorflow__serving__classification_response__init(resp);
+    resp->model_spec = spec_to_proto(call.handle.name, call.handle.version, call.signature_name);
+    resp->result = cls;
+    pack_and_free(&resp->base, reply);
+  } else if (code == TD_OK) {
+    Tensorflow__Serving__RegressionResponse *resp = td_xmalloc(sizeof *resp);
+    tensorflow__serving__regression_response__init(resp);
+    resp->model_spec = spec_to_proto(call.handle.name, call.handle.version, call.signature_name);
+    resp->result = reg;
+    pack_and_free(&resp->base, reply);
+  }
+  if (call.sig) td_api_end(&call);
+  if (ms) protobuf_c_message_free_unpacked(ms, NULL);
+  td_grpc_example_request_release(&er);
+  return code;
+}
+
+static td_code handle_classify(const td_grpc_ctx *ctx, const ProtobufCMessage *msg, const uint8_t *raw,
+                               size_t raw_len, td_grpc_reply *reply, td_status *st) {
+  return handle_classify_or_regress(ctx, raw, raw_len, TD_METHOD_CLASSIFY, reply, st);
+}
+
+static td_code handle_regress(const td_grpc_ctx *ctx, const ProtobufCMessage *msg, const uint8_t *raw, size_t raw_len,
+                              td_grpc_reply *reply, td_status *st) {
+  return handle_classify_or_regress(ctx, raw, raw_len, TD_METHOD_REGRESS, reply, st);
+}
+
+/* ---- MultiInference ---- */
+
+/* TF Serving's rules (multi_inference.cc): at least one task, one model name for all, no
+ * signature twice, method classify or regress; all tasks run on the version tasks[0] resolves. */
+static td_code check_tasks(Tensorflow__Serving__InferenceTask **tasks, int n, td_method *methods, td_status *st) {
+  if (n == 0) return td_status_set(st, TD_INVALID_ARGUMENT, "Expected at least one task");
+  for (int i = 0; i < n; i++) {
+    const Tensorflow__Serving__ModelSpec *ms = tasks[i]->model_spec;
+    const char *name = ms ? ms->name : "";
+    const char *first = tasks[0]->model_spec ? tasks[0]->model_spec->name : "";
+    if (strcmp(name, first))
+      return td_status_set(st, TD_INVALID_ARGUMENT,
+                           "All ModelSpecs in a MultiInferenceRequest must access the same model name.");
+    const char *sig = ms && *ms->signature_name ? ms->signature_name : "serving_default";
+    for (int j = 0; j < i; j++) {
+      const Tensorflow__Serving__ModelSpec *o = tasks[j]->model_spec;
+      if (!strcmp(sig, o && *o->signature_name ? o->signature_name : "serving_default"))
+        return td_status_set(st, TD_INVALID_ARGUMENT, "Duplicate evaluation of signature: %s", sig);
+    }
+    if (!strcmp(tasks[i]->method_name, CLASSIFY_METHOD)) methods[i] = TD_METHOD_CLASSIFY;
+    else if (!strcmp(tasks[i]->method_name, REGRESS_METHOD)) methods[i] = TD_METHOD_REGRESS;
+    else return td_status_set(st, TD_UNIMPLEMENTED, "Unsupported signature method_name: %s", tasks[i]->method_name);
+  }
+  return TD_OK;
+}
+
+static td_code run_tasks(const td_grpc_ctx *ctx, Tensorflow__Serving__InferenceTask **tasks, const td_method *methods,
+                         int n, const td_tensor *examples, Tensorflow__Serving__MultiInferenceResponse *resp,
+                         td_status *st) {
+  td_model_spec first;
+  TD_TRY(spec_from_proto(tasks[0]->model_spec, &first, st));
+  int64_t version = -1;
+  for (int i = 0; i < n; i++) {
+    td_model_spec spec = first;
+    spec.signature_name = tasks[i]->model_spec ? tasks[i]->model_spec->signature_name : NULL;
+    if (i > 0) {
+      spec.version = version;
+      spec.version_label = NULL;
+    }
+    td_call call;
+    TD_TRY(td_api_begin(ctx->api, &spec, methods[i], &call, st));
+    version = call.handle.version;
+    Tensorflow__Serving__InferenceResult *r = td_xmalloc(sizeof *r);
+    tensorflow__serving__inference_result__init(r);
+    r->model_spec = spec_to_proto(call.handle.name, call.handle.version, call.signature_name);
+    resp->results[resp->n_results++] = r;
+    Tensorflow__Serving__ClassificationResult *cls = NULL;
+    Tensorflow__Serving__RegressionResult *reg = NULL;
+    td_code code = run_example_task(&call, examples, &cls, &reg, st);
+    td_api_end(&call);
+    if (code != TD_OK) return code;
+    if (cls) {
+      r->result_case = TENSORFLOW__SERVING__INFERENCE_RESULT__RESULT_CLASSIFICATION_RESULT;
+      r->classification_result = cls;
+    } else {
+      r->result_case = TENSORFLOW__SERVING__INFERENCE_RESULT__RESULT_REGRESSION_RESULT;
+      r->regression_result = reg;
+    }
+  }
+  return TD_OK;
+}
+
+static td_code handle_multi_inference(const td_grpc_ctx *ctx, const ProtobufCMessage *msg, const uint8_t *raw,
+                                      size_t raw_len, td_grpc_reply *reply, td_status *st) {
+  td_grpc_example_request er;
+  TD_TRY(td_grpc_parse_example_request(raw, raw_len, 1, &er, st));
+  td_code code = TD_OK;
+  Tensorflow__Serving__InferenceTask **tasks = td_xcalloc((size_t)er.n_tasks + 1, sizeof *tasks);
+  td_method *methods = td_xcalloc((size_t)er.n_tasks + 1, sizeof *methods);
+  int n_tasks = 0;
+  for (; n_tasks < er.n_tasks && code == TD_OK; n_tasks++) {
+    tasks[n_tasks] = tensorflow__serving__inference_task__unpack(NULL, er.task_len[n_tasks], er.task[n_tasks]);
+    if (!tasks[n_tasks])
+      code = td_status_set(st, TD_INVALID_ARGUMENT, "Could not parse tensorflow.serving.InferenceTask");
+  }
+  if (code != TD_OK) n_tasks--; /* the failed slot is NULL */
+  if (code == TD_OK) code = check_tasks(tasks, n_tasks, methods, st);
+  if (code == TD_OK && !tasks[0]->model_spec) code = td_status_set(st, TD_INVALID_ARGUMENT, "Missing ModelSpec");
+  Tensorflow__Serving__MultiInferenceResponse *resp = td_xmalloc(sizeof *resp);
+  tensorflow__serving__multi_inference_response__init(resp);
+  resp->results = td_xcalloc((size_t)n_tasks + 1, sizeof *resp->results);
+  if (code == TD_OK) code = run_tasks(ctx, tasks, methods, n_tasks, &er.examples, resp, st);
+  if (code == TD_OK) pack_and_free(&resp->base, reply);
+  else protobuf_c_message_free_unpacked(&resp->base, NULL);
+  for (int i = 0; i < n_tasks; i++) tensorflow__serving__inference_task__free_unpacked(tasks[i], NULL);
+  free(tasks);
+  free(methods);
+  td_grpc_example_request_release(&er);
+  return code;
+}
+
+/* ---- GetModelMetadata / GetModelStatus / HandleReloadConfigRequest ---- */
+
+static td_code handle_get_model_metadata(const td_grpc_ctx *ctx, const ProtobufCMessage *msg, const uint8_t *raw,
+                                         size_t raw_len, td_grpc_reply *reply, td_status *st) {
+  const Tensorflow__Serving__GetModelMetadataRequest *req = (const Tensorflow__Serving__GetModelMetadataRequest *)msg;
+  if (!req->model_spec) return td_status_set(st, TD_INVALID_ARGUMENT, "Missing ModelSpec");
+  if (req->n_metadata_field == 0)
+    return td_status_set(st, TD_INVALID_ARGUMENT, "GetModelMetadataRequest must specify at least one metadata_field");
+  for (size_t i = 0; i < req->n_metadata_field; i++)
+    if (strcmp(req->metadata_field[i], "signature_def"))
+      return td_status_set(st, TD_INVALID_ARGUMENT, "Metadata field %s is not supported", req->metadata_field[i]);
+  td_model_spec spec;
+  TD_TRY(spec_from_proto(req->model_spec, &spec, st));
+  Tensorflow__Serving__GetModelMetadataResponse *resp;
+  TD_TRY(td_api_get_model_metadata(ctx->api, &spec, &resp, st));
+  return pack_and_free(&resp->base, reply);
+}
+
+static td_code handle_get_model_status(const td_grpc_ctx *ctx, const ProtobufCMessage *msg, const uint8_t *raw,
+                                       size_t raw_len, td_grpc_reply *reply, td_status *st) {
+  const Tensorflow__Serving__GetModelStatusRequest *req = (const Tensorflow__Serving__GetModelStatusRequest *)msg;
+  td_model_spec spec;
+  TD_TRY(spec_from_proto(req->model_spec, &spec, st));
+  Tensorflow__Serving__GetModelStatusResponse *resp;
+  TD_TRY(td_api_get_model_status(ctx->api, &spec, &resp, st));
+  return pack_and_free(&resp->base, reply);
+}
+
+/* Reloading the model config needs the config-driven manager (not there yet). */
+static td_code handle_reload_config(const td_grpc_ctx *ctx, const ProtobufCMessage *msg, const uint8_t *raw,
+                                    size_t raw_len, td_grpc_reply *reply, td_status *st) {
+  return td_status_set(st, TD_UNIMPLEMENTED, "HandleReloadConfigRequest is not supported by tensord yet");
+}
+
+/* ---- the method table ---- */
+
+const td_grpc_method td_grpc_methods[] = {
+    {"/tensorflow.serving.PredictionService/Predict", &tensorflow__serving__predict_request__descriptor,
+     handle_predict},
+    {"/tensorflow.serving.PredictionService/Classify", NULL, handle_classify},
+    {"/tensorflow.serving.PredictionService/Regress", NULL, handle_regress},
+    {"/tensorflow.serving.PredictionService/MultiInference", NULL, handle_multi_inference},
+    {"/tensorflow.serving.PredictionService/GetModelMetadata",
+     &tensorflow__serving__get_model_metadata_request__descriptor, handle_get_model_metadata},
+    {"/tensorflow.serving.ModelService/GetModelStatus", &tensorflow__serving__get_model_status_request__descriptor,
+     handle_get_model_status},
+    {"/tensorflow.serving.ModelService/HandleReloadConfigRequest",
+     &tensorflow__serving__reload_config_request__descriptor, handle_reload_config},
+};
+const int td_grpc_num_methods = (int)(sizeof td_grpc_methods / sizeof td_grpc_methods[0]);

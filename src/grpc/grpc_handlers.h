@@ -1,0 +1,65 @@
+/* grpc_handlers.h — the gRPC method table (internal to src/grpc): one row per TF Serving RPC,
+ * {full method path, request message descriptor, handler}. The server unpacks the request with
+ * the descriptor (when it has one) and hands the handler both the message and the raw bytes
+ * (Classify / Regress / MultiInference read the tf.Examples straight from the raw bytes).
+ *
+ * A handler returns TD_OK with a packed response in *reply (heap, the caller frees
+ * reply->data), or an error code (the gRPC status code) with the message in *st.
+ * Handlers are pure functions of their inputs and the serving map: any thread, concurrently.
+ */
+#ifndef TD_GRPC_GRPC_HANDLERS_H
+#define TD_GRPC_GRPC_HANDLERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "api/api.h"
+#include "engine/tensor.h"
+#include "util/status.h"
+
+typedef struct td_grpc_ctx {
+  td_api *api;
+  int tensor_content_outputs;
+} td_grpc_ctx;
+
+typedef struct td_grpc_reply {
+  uint8_t *data; /* malloc'd packed response */
+  size_t len;
+} td_grpc_reply;
+
+typedef td_code (*td_grpc_handler)(const td_grpc_ctx *ctx, const ProtobufCMessage *request, const uint8_t *raw,
+                                   size_t raw_len, td_grpc_reply *reply, td_status *st);
+
+typedef struct td_grpc_method {
+  const char *path;
+  const ProtobufCMessageDescriptor *request; /* NULL: the handler parses the raw bytes itself */
+  td_grpc_handler handler;
+} td_grpc_method;
+
+extern const td_grpc_method td_grpc_methods[];
+extern const int td_grpc_num_methods;
+
+/* ---- grpc_input.c: tensorflow.serving.Input straight from the wire ---- */
+/* Parsed shape of a Classification/Regression/MultiInference request, by walking its wire
+ * format: model specs are unpacked (small), the tf.Examples are kept as raw bytes. */
+typedef struct td_grpc_example_request {
+  const uint8_t *model_spec; /* raw bytes of field `model_spec_field` (NULL if absent) */
+  size_t model_spec_len;
+  int has_input;        /* the request carried an Input */
+  /* MultiInference tasks (field 1), raw InferenceTask bytes */
+  int n_tasks;
+  const uint8_t **task;
+  size_t *task_len;
+  td_tensor examples;   /* 1-D STRING: context ++ example per element (owned) */
+} td_grpc_example_request;
+
+/* Walks raw (a ClassificationRequest / RegressionRequest when multi == 0: model_spec = 1,
+ * input = 2; a MultiInferenceRequest when multi != 0: tasks = 1, input = 2) into *out.
+ * Borrowed pointers point into raw. INVALID_ARGUMENT on malformed wire data. */
+td_code td_grpc_parse_example_request(const uint8_t *raw, size_t len, int multi, td_grpc_example_request *out,
+                                      td_status *st) TD_MUST_CHECK;
+void td_grpc_example_request_release(td_grpc_example_request *r);
+
+#endif

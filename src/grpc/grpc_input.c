@@ -1,0 +1,181 @@
+/* grpc_input.c — reads Classification/Regression/MultiInference requests straight from the
+ * protobuf wire format, so the tf.Examples reach the model as the exact bytes the client sent
+ * (no unpack / re-pack of every Example).
+ *
+ * Proto semantics kept: a repeated occurrence of a message field merges (for the context
+ * Example that is byte concatenation); Input's oneof switches kind on a later occurrence of the
+ * other kind (dropping what the first kind collected). Each examples tensor element is
+ * context bytes ++ example bytes (a proto merge: the example wins on duplicate features).
+ * Invariant: every read is bounds-checked; malformed input is INVALID_ARGUMENT, never a crash.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "grpc/grpc_handlers.h"
+#include "util/mem.h"
+
+enum { WIRE_VARINT = 0, WIRE_FIXED64 = 1, WIRE_LEN = 2, WIRE_FIXED32 = 5 };
+
+typedef struct wire_reader {
+  const uint8_t *p, *end;
+} wire_reader;
+
+typedef struct wire_field {
+  uint32_t number;
+  int type;
+  const uint8_t *data; /* WIRE_LEN payload */
+  size_t len;
+} wire_field;
+
+static int read_varint(wire_reader *r, uint64_t *v) {
+  uint64_t x = 0;
+  for (int shift = 0; shift < 64 && r->p < r->end; shift += 7) {
+    uint8_t b = *r->p++;
+    x |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      *v = x;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* Next field; returns 1 on success, 0 at the end, -1 on malformed data. */
+static int next_field(wire_reader *r, wire_field *f) {
+  if (r->p >= r->end) return 0;
+  uint64_t key, v;
+  if (!read_varint(r, &key) || (key >> 3) == 0 || (key >> 3) > 0x1fffffff) return -1;
+  f->number = (uint32_t)(key >> 3);
+  f->type = (int)(key & 7);
+  f->data = NULL;
+  f->len = 0;
+  size_t left = (size_t)(r->end - r->p);
+  switch (f->type) {
+    case WIRE_VARINT: return read_varint(r, &v) ? 1 : -1;
+    case WIRE_FIXED64: if (left < 8) return -1; r->p += 8; return 1;
+    case WIRE_FIXED32: if (left < 4) return -1; r->p += 4; return 1;
+    case WIRE_LEN:
+      if (!read_varint(r, &v) || v > (uint64_t)(r->end - r->p)) return -1;
+      f->data = r->p;
+      f->len = (size_t)v;
+      r->p += v;
+      return 1;
+    default: return -1; /* groups are not used by these messages */
+  }
+}
+
+typedef struct piece {
+  const uint8_t *p;
+  size_t n;
+} piece;
+
+typedef struct input_parts {
+  int kind; /* 0 none, 1 example_list, 2 example_list_with_context */
+  piece *examples;
+  size_t n_examples, cap_examples;
+  piece *context;
+  size_t n_context, cap_context;
+} input_parts;
+
+static void push_piece(piece **arr, size_t *n, size_t *cap, const uint8_t *p, size_t len) {
+  TD_GROW(*arr, *cap, *n + 1);
+  (*arr)[(*n)++] = (piece){p, len};
+}
+
+static td_code malformed(td_status *st, const char *what) {
+  return td_status_set(st, TD_INVALID_ARGUMENT, "Could not parse %s: malformed protobuf wire data", what);
+}
+
+/* ExampleList / ExampleListWithContext body. */
+static td_code walk_list(const uint8_t *p, size_t len, input_parts *in, td_status *st) {
+  wire_reader r = {p, p + len};
+  wire_field f;
+  int rc;
+  while ((rc = next_field(&r, &f)) > 0) {
+    if (f.type != WIRE_LEN) continue;
+    if (f.number == 1) push_piece(&in->examples, &in->n_examples, &in->cap_examples, f.data, f.len);
+    else if (f.number == 2 && in->kind == 2) push_piece(&in->context, &in->n_context, &in->cap_context, f.data, f.len);
+  }
+  return rc < 0 ? malformed(st, "tensorflow.serving.Input") : TD_OK;
+}
+
+static td_code walk_input(const uint8_t *p, size_t len, input_parts *in, td_status *st) {
+  wire_reader r = {p, p + len};
+  wire_field f;
+  int rc;
+  while ((rc = next_field(&r, &f)) > 0) {
+    if (f.type != WIRE_LEN || (f.number != 1 && f.number != 2)) continue;
+    if (in->kind != (int)f.number) { /* oneof switches kind */
+      in->kind = (int)f.number;
+      in->n_examples = in->n_context = 0;
+    }
+    TD_TRY(walk_list(f.data, f.len, in, st));
+  }
+  return rc < 0 ? malformed(st, "tensorflow.serving.Input") : TD_OK;
+}
+
+static td_code build_examples(const input_parts *in, td_tensor *out, td_status *st) {
+  td_shape shape = td_shape_vector((int64_t)in->n_examples);
+  TD_TRY(td_tensor_alloc(out, TD_DT_STRING, &shape, st));
+  size_t ctx_len = 0;
+  for (size_t i = 0; i < in->n_context; i++) ctx_len += in->context[i].n;
+  if (ctx_len == 0) {
+    for (size_t i = 0; i < in->n_examples; i++)
+      td_tensor_set_string(out, (int64_t)i, (const char *)in->examples[i].p, in->examples[i].n);
+    return TD_OK;
+  }
+  size_t max_len = 0;
+  for (size_t i = 0; i < in->n_examples; i++)
+    if (in->examples[i].n > max_len) max_len = in->examples[i].n;
+  char *scratch = td_xmalloc(ctx_len + max_len + 1);
+  size_t off = 0;
+  for (size_t i = 0; i < in->n_context; i++) {
+    memcpy(scratch + off, in->context[i].p, in->context[i].n);
+    off += in->context[i].n;
+  }
+  for (size_t i = 0; i < in->n_examples; i++) {
+    if (in->examples[i].n) memcpy(scratch + ctx_len, in->examples[i].p, in->examples[i].n);
+    td_tensor_set_string(out, (int64_t)i, scratch, ctx_len + in->examples[i].n);
+  }
+  free(scratch);
+  return TD_OK;
+}
+
+td_code td_grpc_parse_example_request(const uint8_t *raw, size_t len, int multi, td_grpc_example_request *out,
+                                      td_status *st) {
+  memset(out, 0, sizeof *out);
+  input_parts in = {0};
+  size_t cap_tasks = 0;
+  wire_reader r = {raw, raw + len};
+  wire_field f;
+  int rc;
+  td_code code = TD_OK;
+  while (code == TD_OK && (rc = next_field(&r, &f)) > 0) {
+    if (f.type != WIRE_LEN) continue;
+    if (f.number == 1 && !multi) {
+      out->model_spec = f.data;
+      out->model_spec_len = f.len;
+    } else if (f.number == 1) {
+      TD_GROW(out->task, cap_tasks, (size_t)out->n_tasks + 1);
+      out->task_len = td_xrealloc(out->task_len, cap_tasks * sizeof *out->task_len);
+      out->task[out->n_tasks] = f.data;
+      out->task_len[out->n_tasks++] = f.len;
+    } else if (f.number == 2) {
+      out->has_input = 1;
+      code = walk_input(f.data, f.len, &in, st);
+    }
+  }
+  if (code == TD_OK && rc < 0) code = malformed(st, multi ? "MultiInferenceRequest" : "request");
+  if (code == TD_OK) code = build_examples(&in, &out->examples, st);
+  free(in.examples);
+  free(in.context);
+  if (code != TD_OK) td_grpc_example_request_release(out);
+  return code;
+}
+
+void td_grpc_example_request_release(td_grpc_example_request *r) {
+  free((void *)r->task);
+  free(r->task_len);
+  td_tensor_release(&r->examples);
+  memset(r, 0, sizeof *r);
+}
