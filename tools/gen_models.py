@@ -39,6 +39,17 @@ mnist_mlp
     checkpoint keys layer_with_weights-{0,1}/{kernel,bias}/.ATTRIBUTES/VARIABLE_VALUE.
     Next to the version dir: OUT_DIR/mnist_mlp/eval.npz (held-out x, labels — the last 2000
     digits or synthetic test samples) and training.json (dataset, numpy accuracy on eval.npz).
+json_types
+    TF1-style graph of Placeholders and Identity ops only (no variables) to exercise the REST JSON
+    codec with every common dtype (tfserving-api.md §1.6/§1.7 conformance cases). Placeholders
+    int_tensor int32, str_tensor string, float_tensor float, double_tensor double, int64_tensor
+    int64, bool_tensor bool; all of unknown shape. Signatures (all predict):
+      serving_default  inputs int_tensor, str_tensor, float_tensor, double_tensor -> outputs of
+                       the same names (Identity) plus str_tensor_bytes (string, b64 in REST JSON)
+      int32 / string / float / double / int64 / bool
+                       one input <dtype-ish>_tensor -> one output of the same alias
+                       ("string" returns str_tensor_bytes as well, so rows hold two outputs)
+      bytes            str_tensor -> str_tensor_bytes only
 
 Usage: /usr/bin/python3 tools/gen_models.py OUT_DIR [--fixtures DIR] [--only NAME,...]
 """
@@ -472,10 +483,44 @@ def gen_mnist_mlp(pb, export_dir, fixtures):
     return acc
 
 
+# ---------------------------------------------------------------------------------------------
+# json_types: Identity passthroughs per dtype (for the REST codec)
+
+DT_DOUBLE, DT_BOOL = 2, 10
+JSON_TYPES = [("int_tensor", DT_INT32), ("str_tensor", DT_STRING), ("float_tensor", DT_FLOAT),
+              ("double_tensor", DT_DOUBLE), ("int64_tensor", DT_INT64), ("bool_tensor", DT_BOOL)]
+
+
+def gen_json_types(pb, export_dir):
+    sm, mg = new_saved_model(pb, "1.15.5", 134)
+    g = GraphBuilder(mg.graph_def)
+    dtype = dict(JSON_TYPES)
+    for name, dt in JSON_TYPES:
+        g.node(name, "Placeholder", dtype=Attr.type(dt), shape=Attr.shape(None))
+        g.node(name + "_out", "Identity", [name], T=Attr.type(dt))
+    g.node("str_tensor_bytes_out", "Identity", ["str_tensor"], T=Attr.type(DT_STRING))
+
+    def io(aliases, out=False):
+        return [(a, "%s_out:0" % a if out else "%s:0" % a, dtype[a.replace("_bytes", "")], None) for a in aliases]
+
+    main = ["int_tensor", "str_tensor", "float_tensor", "double_tensor"]
+    add_signature(mg, "serving_default", PREDICT, io(main), io(main + ["str_tensor_bytes"], out=True))
+    singles = {"int32": "int_tensor", "float": "float_tensor", "double": "double_tensor", "int64": "int64_tensor",
+               "bool": "bool_tensor"}
+    for key, alias in singles.items():
+        add_signature(mg, key, PREDICT, io([alias]), io([alias], out=True))
+    add_signature(mg, "string", PREDICT, io(["str_tensor"]), io(["str_tensor", "str_tensor_bytes"], out=True))
+    add_signature(mg, "bytes", PREDICT, io(["str_tensor"]), io(["str_tensor_bytes"], out=True))
+    os.makedirs(export_dir, exist_ok=True)
+    with open(os.path.join(export_dir, "saved_model.pb"), "wb") as f:
+        f.write(W.serialize(sm))
+
+
 MODELS = {
     "half_plus_two_tf1": lambda pb, d, fx: gen_half_plus_two_tf1(pb, d),
     "half_plus_two_tf2": lambda pb, d, fx: gen_half_plus_two_tf2(pb, d),
     "mnist_mlp": gen_mnist_mlp,
+    "json_types": lambda pb, d, fx: gen_json_types(pb, d),
 }
 
 

@@ -76,3 +76,124 @@ def run_outputs(model_dir, tmp_path, signature="serving_default", inputs=None, e
     r = run_cli(*(list(args) + list(extra)))
     assert r.returncode == 0, "tensord run failed (rc %d):\n%s%s" % (r.returncode, r.stdout, r.stderr)
     return {f[:-4]: np.load(os.path.join(outdir, f)) for f in sorted(os.listdir(outdir)) if f.endswith(".npy")}
+
+
+# ---------------------------------------------------------------------------------------------
+# Model server (REST) fixtures: start the real binary on free ports, stop it with SIGTERM.
+
+import json  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import time  # noqa: E402
+import urllib.error  # noqa: E402
+import urllib.request  # noqa: E402
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RestResponse:
+    def __init__(self, status, headers, body):
+        self.status, self.headers, self.body = status, headers, body
+
+    def json(self):
+        # TF Serving prints NaN / Infinity tokens; Python's json accepts them.
+        return json.loads(self.body)
+
+
+class ModelServer:
+    """A running `tensord --port=.. --rest_api_port=.. --model_name=.. --model_base_path=..`."""
+
+    def __init__(self, args, log_path):
+        self.args, self.log_path = args, log_path
+        self.rest_port = int([a for a in args if a.startswith("--rest_api_port=")][0].split("=")[1])
+        self.log = open(log_path, "w")
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def output(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def wait_ready(self, timeout=60):
+        """Until the REST port accepts connections; fails if the process exits first."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("tensord exited with %d before serving:\n%s" % (self.proc.returncode, self.output()))
+            try:
+                with socket.create_connection(("127.0.0.1", self.rest_port), timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("tensord did not open its REST port in %ds:\n%s" % (timeout, self.output()))
+
+    def request(self, method, path, body=None, headers=None, timeout=60):
+        """body: bytes/str sent as is, anything else JSON-encoded. Never raises on HTTP errors."""
+        if body is not None and not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+        if isinstance(body, str):
+            body = body.encode()
+        req = urllib.request.Request("http://127.0.0.1:%d%s" % (self.rest_port, path), data=body, method=method,
+                                     headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return RestResponse(r.status, dict(r.headers), r.read().decode("utf-8", "replace"))
+        except urllib.error.HTTPError as e:
+            return RestResponse(e.code, dict(e.headers), e.read().decode("utf-8", "replace"))
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body=b"", **kw):
+        return self.request("POST", path, body, **kw)
+
+    def stop(self, timeout=20):
+        """SIGTERM and wait; returns the exit code (a crash — killed by a signal — fails)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("tensord did not stop within %ds of SIGTERM:\n%s" % (timeout, self.output()))
+        self.log.close()
+        rc = self.proc.returncode
+        assert rc >= 0, "tensord died of signal %d:\n%s" % (-rc, self.output())
+        return rc
+
+
+def start_model_server(tensord_bin, log_dir, model_name, base_path, extra=(), wait=True):
+    args = [tensord_bin, "--port=%d" % free_port(), "--rest_api_port=%d" % free_port(),
+            "--model_name=%s" % model_name, "--model_base_path=%s" % base_path] + list(extra)
+    s = ModelServer(args, os.path.join(str(log_dir), "tensord_%s_%d.log" % (model_name, time.time_ns())))
+    return s.wait_ready() if wait else s
+
+
+def version_base(tmp_dir, versions):
+    """A model base path in tmp_dir with {version number: source version dir} symlinked in."""
+    os.makedirs(tmp_dir, exist_ok=True)
+    for v, src in versions.items():
+        os.symlink(os.path.abspath(src), os.path.join(tmp_dir, str(v)))
+    return str(tmp_dir)
+
+
+@pytest.fixture(scope="module")
+def model_servers(tensord, tmp_path_factory):
+    """Factory start(model_name, base_path, extra=()) → ModelServer; every server started is
+    stopped at module end and must exit 0."""
+    started = []
+    log_dir = tmp_path_factory.mktemp("tensord_logs")
+
+    def start(model_name, base_path, extra=(), wait=True):
+        s = start_model_server(tensord, log_dir, model_name, base_path, extra, wait=False)
+        started.append(s)
+        return s.wait_ready() if wait else s
+
+    yield start
+    for s in started:
+        rc = s.stop()
+        assert rc == 0, "tensord exited with %d:\n%s" % (rc, s.output())

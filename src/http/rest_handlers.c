@@ -1,0 +1,142 @@
+/* rest_handlers.c — REST glue (see rest_handlers.h): one handler per route kind, in a table.
+ *
+ * Each handler turns the matched route + body into td_api calls and JSON via the codec
+ * (rest_json.h), writing the response body into `out` and returning TD_OK, or returning an
+ * error code with the message in st (rendered as {"error": ...} by td_rest_handle). Order
+ * of checks follows TF Serving: the body's top level is parsed before the model is looked
+ * up, the signature is resolved before the inputs are converted.
+ * Invariants: every td_api_begin is paired with td_api_end; every owned value is freed on
+ * every path (single exit per handler).
+ */
+#include "http/rest_handlers.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/rest_json.h"
+#include "http/routes.h"
+#include "util/buf.h"
+
+typedef struct rest_request {
+  td_api *api;
+  const td_route *route;
+  const char *body;
+  size_t len;
+} rest_request;
+
+static td_model_spec spec_of(const td_route *r, const char *signature_name) {
+  return (td_model_spec){.name = r->name, .version = r->version, .version_label = r->label,
+                         .signature_name = signature_name};
+}
+
+static td_code handle_predict(const rest_request *q, td_buf *out, td_status *st) {
+  td_rest_predict_req req = {0};
+  td_call call;
+  int began = 0, n_in = 0, n_out = 0;
+  td_named_tensor *inputs = NULL, *outputs = NULL;
+  td_code code = td_rest_predict_scan(q->body, q->len, &req, st);
+  if (code == TD_OK) {
+    td_model_spec spec = spec_of(q->route, req.signature_name);
+    code = td_api_begin(q->api, &spec, TD_METHOD_PREDICT, &call, st);
+    began = code == TD_OK;
+  }
+  if (code == TD_OK) code = td_rest_predict_inputs(&req, call.sig, &inputs, &n_in, st);
+  if (code == TD_OK) code = td_api_predict(&call, inputs, n_in, NULL, 0, &outputs, &n_out, st);
+  if (code == TD_OK) code = td_rest_predict_response(req.row_format, outputs, n_out, out, st);
+  if (outputs) td_api_outputs_free(outputs, n_out);
+  if (inputs) td_rest_inputs_free(inputs, n_in);
+  if (began) td_api_end(&call);
+  td_rest_predict_req_free(&req);
+  return code;
+}
+
+/* classify and regress share parsing and resolution; only the call and the printing differ. */
+static td_code handle_examples(const rest_request *q, td_method method, td_buf *out, td_status *st) {
+  char *signature_name = NULL;
+  td_tensor examples;
+  memset(&examples, 0, sizeof examples);
+  td_call call;
+  int began = 0, parsed = 0;
+  td_code code = td_rest_examples_parse(q->body, q->len, method == TD_METHOD_CLASSIFY ? "classify" : "regress",
+                                        &signature_name, &examples, st);
+  parsed = code == TD_OK;
+  if (code == TD_OK) {
+    td_model_spec spec = spec_of(q->route, signature_name);
+    code = td_api_begin(q->api, &spec, method, &call, st);
+    began = code == TD_OK;
+  }
+  if (code == TD_OK && method == TD_METHOD_CLASSIFY) {
+    td_classify_result result;
+    memset(&result, 0, sizeof result);
+    code = td_api_classify(&call, &examples, &result, st);
+    if (code == TD_OK) {
+      code = td_rest_classify_response(&result, out, st);
+      td_classify_result_free(&result);
+    }
+  } else if (code == TD_OK) {
+    float *values = NULL;
+    int n = 0;
+    code = td_api_regress(&call, &examples, &values, &n, st);
+    if (code == TD_OK) code = td_rest_regress_response(values, n, out, st);
+    free(values);
+  }
+  if (began) td_api_end(&call);
+  if (parsed) td_tensor_release(&examples);
+  free(signature_name);
+  return code;
+}
+
+static td_code handle_classify(const rest_request *q, td_buf *out, td_status *st) {
+  return handle_examples(q, TD_METHOD_CLASSIFY, out, st);
+}
+
+static td_code handle_regress(const rest_request *q, td_buf *out, td_status *st) {
+  return handle_examples(q, TD_METHOD_REGRESS, out, st);
+}
+
+static td_code handle_status(const rest_request *q, td_buf *out, td_status *st) {
+  td_model_spec spec = spec_of(q->route, NULL);
+  Tensorflow__Serving__GetModelStatusResponse *resp = NULL;
+  TD_TRY(td_api_get_model_status(q->api, &spec, &resp, st));
+  td_rest_status_json(resp, out);
+  tensorflow__serving__get_model_status_response__free_unpacked(resp, NULL);
+  return TD_OK;
+}
+
+static td_code handle_metadata(const rest_request *q, td_buf *out, td_status *st) {
+  td_model_spec spec = spec_of(q->route, NULL);
+  Tensorflow__Serving__GetModelMetadataResponse *resp = NULL;
+  TD_TRY(td_api_get_model_metadata(q->api, &spec, &resp, st));
+  td_code code = td_rest_metadata_json(resp, out, st);
+  tensorflow__serving__get_model_metadata_response__free_unpacked(resp, NULL);
+  return code;
+}
+
+typedef td_code (*route_handler)(const rest_request *q, td_buf *out, td_status *st);
+
+static const route_handler handlers[] = {
+    [TD_ROUTE_STATUS] = handle_status,     [TD_ROUTE_METADATA] = handle_metadata,
+    [TD_ROUTE_PREDICT] = handle_predict,   [TD_ROUTE_CLASSIFY] = handle_classify,
+    [TD_ROUTE_REGRESS] = handle_regress,
+};
+
+void td_rest_handle(void *ctx, const char *method, const char *path, const char *body, size_t len,
+                    td_http_response *out) {
+  td_rest *rest = ctx;
+  td_status st = {0};
+  td_buf buf;
+  td_buf_init(&buf);
+  td_route route;
+  td_code code = td_route_match(method, path, &route, &st);
+  if (code == TD_OK) {
+    rest_request q = {.api = rest->api, .route = &route, .body = body, .len = len};
+    code = handlers[route.kind](&q, &buf, &st);
+    td_route_release(&route);
+  }
+  if (code != TD_OK) {
+    td_buf_reset(&buf);
+    td_rest_error_json(st.msg, &buf);
+  }
+  out->status = td_code_http_status(code);
+  out->body = td_buf_detach(&buf, &out->len);
+}

@@ -1,0 +1,179 @@
+/* server.c — libmicrohttpd transport for the REST API (see server.h).
+ *
+ * Per request, MHD calls on_request repeatedly: first with headers only (we allocate the
+ * request context), then once per body chunk (accumulated up to the limit, then drained),
+ * then with no data (we answer). The context is freed in on_completed, whatever happened.
+ * The URL is matched raw: the unescape callback is a no-op, so "%2F" in a model name stays
+ * escaped until routes.c decodes the captured name, as TF Serving does.
+ */
+#include "http/server.h"
+
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "http/rest_json.h"
+#include "http/routes.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#define DEFAULT_MAX_REQUEST_BYTES ((size_t)64 << 20)
+#define DEFAULT_CONNECTION_TIMEOUT_S 300
+
+struct td_http_server {
+  struct MHD_Daemon *daemon;
+  td_http_options opt;
+  td_http_handler rest;
+  void *ctx;
+};
+
+typedef struct request_ctx {
+  td_buf body;
+  size_t received; /* total body bytes, including dropped ones */
+} request_ctx;
+
+static const struct {
+  const char *name, *value;
+} cors_headers[] = {
+    {"Access-Control-Allow-Origin", "*"},
+    {"Access-Control-Allow-Methods", "POST, GET"},
+    {"Access-Control-Allow-Headers", "Content-Type"},
+};
+
+static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s) { return strlen(s); }
+
+static enum MHD_Result send_response(struct MHD_Connection *conn, const td_http_server *srv, int is_rest,
+                            td_http_response *r) {
+  struct MHD_Response *resp =
+      r->body ? MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE)
+              : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+  if (!resp) {
+    free(r->body);
+    return MHD_NO;
+  }
+  r->body = NULL;
+  if (is_rest) {
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (srv->opt.enable_cors)
+      for (size_t i = 0; i < sizeof cors_headers / sizeof cors_headers[0]; i++)
+        MHD_add_response_header(resp, cors_headers[i].name, cors_headers[i].value);
+  } else {
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html");
+  }
+  enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r->status, resp);
+  MHD_destroy_response(resp);
+  return ret;
+}
+
+static void json_error(td_http_response *r, int status, const char *msg) {
+  td_buf b;
+  td_buf_init(&b);
+  td_rest_error_json(msg, &b);
+  r->status = status;
+  r->body = td_buf_detach(&b, &r->len);
+}
+
+/* CORS preflight: 200 when Origin looks like http(s)://, else 400 (TF: FAILED_PRECONDITION). */
+static void preflight(struct MHD_Connection *conn, td_http_response *r) {
+  const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+  r->status = origin && (strstr(origin, "http://") || strstr(origin, "https://")) ? 200 : 400;
+}
+
+static void answer(td_http_server *srv, struct MHD_Connection *conn, const char *method, const char *url,
+                   request_ctx *rc, td_http_response *r) {
+  const char *encoding = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING);
+  if (rc->received > srv->opt.max_request_bytes) {
+    char msg[200];
+    snprintf(msg, sizeof msg, "Request body of %zu bytes exceeds the limit of %zu bytes (--rest_api_max_request_bytes)",
+             rc->received, srv->opt.max_request_bytes);
+    json_error(r, 413, msg);
+  } else if (!strcmp(method, "OPTIONS")) {
+    preflight(conn, r);
+  } else if (encoding && strstr(encoding, "gzip")) {
+    json_error(r, 501, "Content-Encoding: gzip is not supported yet by tensord");
+  } else {
+    if (!rc->body.data) td_buf_puts(&rc->body, ""); /* always a NUL-terminated body */
+    srv->rest(srv->ctx, method, url, rc->body.data, rc->body.len, r);
+  }
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls) {
+  td_http_server *srv = cls;
+  int is_rest = td_route_is_rest_path(url);
+  if (!is_rest) { /* libevent's default 404, body irrelevant */
+    if (*upload_data_size) { /* drop the body */
+      *upload_data_size = 0;
+      return MHD_YES;
+    }
+    static const char not_found[] = "<html><body>404 Not Found</body></html>";
+    td_http_response r = {.status = 404, .body = td_xstrdup(not_found), .len = sizeof not_found - 1};
+    return send_response(conn, srv, 0, &r);
+  }
+  request_ctx *rc = *con_cls;
+  if (!rc) {
+    rc = td_xcalloc(1, sizeof *rc);
+    td_buf_init(&rc->body);
+    *con_cls = rc;
+    return MHD_YES;
+  }
+  if (*upload_data_size) {
+    size_t n = *upload_data_size;
+    if (rc->received + n <= srv->opt.max_request_bytes) td_buf_append(&rc->body, upload_data, n);
+    else td_buf_release(&rc->body); /* over the limit: drain the rest, answer 413 */
+    rc->received += n;
+    *upload_data_size = 0;
+    return MHD_YES;
+  }
+  td_http_response r = {.status = 500};
+  answer(srv, conn, method, url, rc, &r);
+  return send_response(conn, srv, 1, &r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode t) {
+  request_ctx *rc = *con_cls;
+  if (!rc) return;
+  td_buf_release(&rc->body);
+  free(rc);
+  *con_cls = NULL;
+}
+
+td_code td_http_start(const td_http_options *opt, td_http_handler rest, void *ctx, td_http_server **out,
+                      td_status *st) {
+  td_http_server *srv = td_xcalloc(1, sizeof *srv);
+  srv->opt = *opt;
+  srv->rest = rest;
+  srv->ctx = ctx;
+  if (srv->opt.num_threads <= 0) {
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    srv->opt.num_threads = 4 * (int)(cpus > 0 ? cpus : 1);
+  }
+  if (!srv->opt.max_request_bytes) srv->opt.max_request_bytes = DEFAULT_MAX_REQUEST_BYTES;
+  if (srv->opt.connection_timeout_s <= 0) srv->opt.connection_timeout_s = DEFAULT_CONNECTION_TIMEOUT_S;
+  if (opt->port <= 0 || opt->port > 65535) {
+    free(srv);
+    return td_status_set(st, TD_INVALID_ARGUMENT, "invalid HTTP/REST port %d", opt->port);
+  }
+  srv->daemon = MHD_start_daemon(
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, (uint16_t)opt->port, NULL, NULL,
+      on_request, srv, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->opt.num_threads, MHD_OPTION_CONNECTION_TIMEOUT,
+      (unsigned)srv->opt.connection_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+      MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_END);
+  if (!srv->daemon) {
+    free(srv);
+    return td_status_set(st, TD_UNAVAILABLE, "Failed to start HTTP Server on port %d (in use?)", opt->port);
+  }
+  *out = srv;
+  return TD_OK;
+}
+
+void td_http_stop(td_http_server *s) {
+  if (!s) return;
+  MHD_stop_daemon(s->daemon);
+  free(s);
+}

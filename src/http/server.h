@@ -1,0 +1,48 @@
+/* server.h — the HTTP/1.1 front end (libmicrohttpd): transport rules of tfserving-api.md §1.1.
+ *
+ * Paths matching (?i)/v1/.* go to the REST handler with the whole request body; anything else
+ * gets a plain 404. Every REST response carries `Content-Type: application/json` and, with
+ * CORS on, the three Access-Control-* headers; CORS preflight (OPTIONS) is answered here.
+ * Bodies above max_request_bytes are drained and answered 413 with a JSON error; a gzip
+ * Content-Encoding is answered 501 (not supported yet).
+ *
+ * Threads: a pool of num_threads libmicrohttpd threads (epoll), each running handlers for its
+ * own connections, so the handler must be thread-safe. Ownership: the server borrows the
+ * handler context; td_http_stop waits for running handlers and frees the server.
+ */
+#ifndef TD_HTTP_SERVER_H
+#define TD_HTTP_SERVER_H
+
+#include <stddef.h>
+
+#include "util/status.h"
+
+typedef struct td_http_server td_http_server;
+
+/* What a handler answers. body is heap (free()) or NULL; the server takes it. */
+typedef struct td_http_response {
+  int status;
+  char *body;
+  size_t len;
+} td_http_response;
+
+/* Handles one REST request. body is NUL-terminated (len excludes the NUL). Must always fill
+ * out->status (and usually a JSON body). */
+typedef void (*td_http_handler)(void *ctx, const char *method, const char *path, const char *body, size_t len,
+                                td_http_response *out);
+
+typedef struct td_http_options {
+  int port;
+  int num_threads;          /* <= 0: 4 x online CPUs (TF Serving's default) */
+  size_t max_request_bytes; /* 0: 64 MiB */
+  int enable_cors;
+  int connection_timeout_s; /* idle keep-alive connections are closed after this; 0: 300 s */
+} td_http_options;
+
+/* Binds 0.0.0.0:port and starts serving. UNAVAILABLE when the port cannot be bound. */
+td_code td_http_start(const td_http_options *opt, td_http_handler rest, void *ctx, td_http_server **out,
+                      td_status *st) TD_MUST_CHECK;
+/* Stops listening, waits for in-flight handlers, frees. NULL is fine. */
+void td_http_stop(td_http_server *s);
+
+#endif

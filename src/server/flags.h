@@ -1,0 +1,58 @@
+/* flags.h — tensorflow_model_server's command-line flags, parsed into td_server_options.
+ *
+ * One table in flags.c lists every TF Serving flag (name, type, default, help) and how
+ * tensord treats it:
+ *   implemented — stored in td_server_options and honoured;
+ *   no effect   — accepted for compatibility, changes nothing (tuning knobs);
+ *   not yet     — given anything but its default value → "flag --X is not supported yet by
+ *                 tensord" (parse error).
+ * Syntax is TF's: `--name=value`; bools also `--name` and `--name=true|false`. Unknown flags and
+ * bad values are errors (the caller prints usage and exits 255, as TF Serving does). Leftover
+ * positional arguments only warn ("unknown argument: <arg>"), as in TF Serving.
+ *
+ * Ownership: string options point into argv or at static defaults (argv must outlive the
+ * options). Thread affinity: main thread, at startup.
+ */
+#ifndef TD_SERVER_FLAGS_H
+#define TD_SERVER_FLAGS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "util/status.h"
+
+typedef struct td_server_options {
+  int64_t port;                 /* --port (gRPC; not served yet) */
+  const char *grpc_socket_path; /* --grpc_socket_path */
+  int64_t rest_api_port;        /* --rest_api_port, 0 = off */
+  int64_t rest_api_num_threads; /* --rest_api_num_threads, <= 0 = 4 x CPUs */
+  int64_t rest_api_timeout_in_ms;
+  int rest_api_enable_cors_support;
+  int64_t rest_api_max_request_bytes; /* tensord extension */
+  const char *model_config_file;
+  const char *model_name;
+  const char *model_base_path;
+  int64_t max_num_load_retries;
+  int64_t load_retry_interval_micros;
+  int64_t file_system_poll_wait_seconds;
+  int64_t tensorflow_session_parallelism;
+  int64_t tensorflow_intra_op_parallelism;
+  int64_t tensorflow_inter_op_parallelism;
+  const char *saved_model_tags; /* comma-separated */
+  int enable_signature_method_name_check;
+  int version; /* --version */
+  int help;    /* --help */
+} td_server_options;
+
+/* Fills TF Serving's defaults. */
+void td_server_options_init(td_server_options *o);
+
+/* Parses argv[0..argc) (no program name). Leftover positional arguments are reported on
+ * `warn` (may be NULL) and skipped. Errors (INVALID_ARGUMENT): unknown flag, bad value,
+ * unsupported flag with a non-default value. */
+td_code td_flags_parse(int argc, char **argv, td_server_options *o, FILE *warn, td_status *st) TD_MUST_CHECK;
+
+/* The usage text: a line per flag with type, default and help. */
+void td_flags_usage(FILE *f, const char *program);
+
+#endif

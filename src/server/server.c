@@ -1,0 +1,214 @@
+/* server.c — tensorflow_model_server's main for tensord (see server.h).
+ *
+ * Order of life: parse flags → SIGINT/SIGTERM handler → serving map + manager (first load
+ * attempt) → wait until every model has an AVAILABLE version → HTTP/REST → wait for a signal
+ * → stop HTTP (in-flight requests finish) → manager (retires versions) → serving map.
+ * Signals: libraries start threads before main (OpenBLAS, OpenMP), so a process signal may
+ * land on any thread; the handler only writes the signal number to a self-pipe, which the
+ * main thread polls.
+ */
+#include "server/server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "core/manager.h"
+#include "core/servables.h"
+#include "http/rest_handlers.h"
+#include "http/server.h"
+#include "server/flags.h"
+#include "util/log.h"
+#include "util/mem.h"
+
+#define EXIT_STARTUP_FAILURE 255 /* TF Serving returns -1 from main */
+
+/* --saved_model_tags "a,b" → {"a","b"} (empty parts dropped). */
+typedef struct tag_list {
+  char *storage;
+  const char *tags[16];
+  int n;
+} tag_list;
+
+static void split_tags(const char *text, tag_list *t) {
+  t->storage = td_xstrdup(text);
+  t->n = 0;
+  char *save = NULL;
+  for (char *tok = strtok_r(t->storage, ",", &save); tok && t->n < 16; tok = strtok_r(NULL, ",", &save))
+    t->tags[t->n++] = tok;
+}
+
+static int usage_error(const char *program, const char *msg) {
+  fprintf(stderr, "%s\n", msg);
+  td_flags_usage(stderr, program);
+  return EXIT_STARTUP_FAILURE;
+}
+
+static int startup_failure(const char *code_name, const char *msg) {
+  printf("Failed to start server. Error: %s: %s\n", code_name, msg);
+  fflush(stdout);
+  return EXIT_STARTUP_FAILURE;
+}
+
+static int signal_pipe[2] = {-1, -1};
+
+static void on_signal(int sig) {
+  int saved = errno;
+  unsigned char b = (unsigned char)sig;
+  ssize_t ignored = write(signal_pipe[1], &b, 1);
+  (void)ignored;
+  errno = saved;
+}
+
+static int install_signal_handlers(void) {
+  if (pipe(signal_pipe) != 0) return -1;
+  for (int i = 0; i < 2; i++) fcntl(signal_pipe[i], F_SETFD, FD_CLOEXEC);
+  fcntl(signal_pipe[1], F_SETFL, O_NONBLOCK);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0) return -1;
+  signal(SIGPIPE, SIG_IGN);
+  return 0;
+}
+
+/* The signal number once SIGINT/SIGTERM arrived, 0 after timeout_ms (< 0: wait forever). */
+static int wait_signal(int timeout_ms) {
+  struct pollfd p = {.fd = signal_pipe[0], .events = POLLIN};
+  int r = poll(&p, 1, timeout_ms);
+  unsigned char b = 0;
+  if (r > 0 && read(signal_pipe[0], &b, 1) == 1) return b;
+  return 0;
+}
+
+/* Waits until the model has an AVAILABLE version (TD_OK), a version failed to load
+ * (TD_UNKNOWN, message in st), or a shutdown signal arrived (TD_CANCELLED). */
+static td_code wait_available(td_servables *s, const char *name, td_status *st) {
+  for (int waited_ms = 0;; waited_ms += 100) {
+    int64_t v;
+    if (td_servables_available(s, name, &v, 1) > 0) return TD_OK;
+    td_version_status *vs = NULL;
+    int n = 0;
+    td_status ignore = {0};
+    if (td_servables_status(s, name, -1, &vs, &n, &ignore) == TD_OK)
+      for (int i = 0; i < n; i++)
+        if (vs[i].state == TD_VERSION_END && vs[i].error_code != TD_OK) {
+          td_status_set(st, TD_UNKNOWN,
+                        "1 model(s) did not become available: {{name: %s version: %lld} due to error: %s: %s}, ",
+                        name, (long long)vs[i].version, td_code_name(vs[i].error_code), vs[i].error_message);
+          free(vs);
+          return TD_UNKNOWN;
+        }
+    free(vs);
+    if (waited_ms == 0) TD_LOG_INFO("Waiting for model %s to become available ...", name);
+    if (wait_signal(100) > 0) return td_status_set(st, TD_CANCELLED, "shutdown requested");
+  }
+}
+
+typedef struct server_parts {
+  td_servables *servables;
+  td_manager *manager;
+  td_api api;
+  td_rest rest;
+  td_http_server *http;
+  tag_list tags;
+} server_parts;
+
+static void shutdown_parts(server_parts *p) {
+  td_http_stop(p->http);
+  td_manager_free(p->manager);
+  td_servables_free(p->servables);
+  free(p->tags.storage);
+}
+
+static int serve(const td_server_options *o) {
+  server_parts p = {0};
+  split_tags(o->saved_model_tags, &p.tags);
+  td_manager_options mo = {
+      .poll_seconds = (int)o->file_system_poll_wait_seconds,
+      .tags = p.tags.tags,
+      .ntags = p.tags.n,
+      .model = {.intra_op_threads = (int)(o->tensorflow_intra_op_parallelism ? o->tensorflow_intra_op_parallelism
+                                                                              : o->tensorflow_session_parallelism)},
+  };
+  p.servables = td_servables_new();
+  p.manager = td_manager_new(p.servables, &mo);
+  td_status st = {0};
+  int rc = 0;
+  if (td_manager_add_model(p.manager, o->model_name, o->model_base_path, &st) != TD_OK ||
+      td_manager_start(p.manager, &st) != TD_OK) {
+    rc = startup_failure(td_code_name(st.code), st.msg);
+    goto done;
+  }
+  td_code wc = wait_available(p.servables, o->model_name, &st);
+  if (wc == TD_CANCELLED) goto done;
+  if (wc != TD_OK) {
+    rc = startup_failure(td_code_name(st.code), st.msg);
+    goto done;
+  }
+
+  p.api = (td_api){.servables = p.servables,
+                   .opt = {.enable_signature_method_name_check = o->enable_signature_method_name_check}};
+  p.rest = (td_rest){.api = &p.api, .timeout_in_ms = o->rest_api_timeout_in_ms};
+  if (o->port)
+    TD_LOG_WARN("gRPC not available yet in tensord: --port=%lld accepted, no gRPC server started (REST only)",
+                (long long)o->port);
+  if (o->rest_api_port == o->port && o->rest_api_port != 0) {
+    TD_LOG_ERROR("--rest_api_port cannot be same as --port. Please use a different port for HTTP/REST API. "
+                 "Skipped exporting HTTP/REST API.");
+  } else if (o->rest_api_port != 0) {
+    td_http_options ho = {
+        .port = (int)o->rest_api_port,
+        .num_threads = (int)o->rest_api_num_threads,
+        .max_request_bytes = (size_t)(o->rest_api_max_request_bytes > 0 ? o->rest_api_max_request_bytes : 0),
+        .enable_cors = o->rest_api_enable_cors_support,
+    };
+    if (td_http_start(&ho, td_rest_handle, &p.rest, &p.http, &st) != TD_OK) {
+      rc = startup_failure(td_code_name(st.code), st.msg);
+      goto done;
+    }
+    TD_LOG_INFO("Exporting HTTP/REST API at:localhost:%lld ...", (long long)o->rest_api_port);
+  } else {
+    TD_LOG_WARN("--rest_api_port is 0: HTTP/REST API not exported (and gRPC is not available yet)");
+  }
+
+  int sig;
+  while (!(sig = wait_signal(-1))) {
+  }
+  TD_LOG_INFO("Received signal %d (%s), shutting down", sig, strsignal(sig));
+done:
+  shutdown_parts(&p);
+  return rc;
+}
+
+int td_server_main(int argc, char **argv) {
+  const char *program = argc > 0 ? argv[0] : "tensord";
+  td_server_options o;
+  td_server_options_init(&o);
+  td_status st = {0};
+  if (td_flags_parse(argc - 1, argv + 1, &o, stderr, &st) != TD_OK) return usage_error(program, st.msg);
+  if (o.help) {
+    td_flags_usage(stdout, program);
+    return 0;
+  }
+  if (o.version) {
+    printf("TensorFlow ModelServer: %s\nTensorFlow Library: none (tensord's own engine)\n", TD_SERVER_VERSION);
+    return 0;
+  }
+  if (!o.model_base_path[0] && !o.model_config_file[0])
+    return usage_error(program, "--model_base_path (or --model_config_file) is required");
+  if (o.port == 0 && !o.grpc_socket_path[0])
+    return startup_failure("INVALID_ARGUMENT",
+                           "At least one of server_options.grpc_port or server_options.grpc_socket_path must be set.");
+
+  if (install_signal_handlers() != 0) return startup_failure("INTERNAL", "could not install signal handlers");
+  return serve(&o);
+}
