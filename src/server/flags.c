@@ -31,8 +31,8 @@ typedef struct td_flag {
 
 static const td_flag flags[] = {
     {"port", FLAG_INT32, "8500", FLAG_IMPLEMENTED, FIELD(port),
-     "TCP port to listen on for gRPC/HTTP API. Disabled if port set to zero. (gRPC is not served yet by tensord)"},
-    {"grpc_socket_path", FLAG_STRING, "", FLAG_NOT_YET, FIELD(grpc_socket_path),
+     "TCP port to listen on for gRPC/HTTP API. Disabled if port set to zero."},
+    {"grpc_socket_path", FLAG_STRING, "", FLAG_IMPLEMENTED, FIELD(grpc_socket_path),
      "If non-empty, listen to a UNIX socket for gRPC API on the given path."},
     {"rest_api_port", FLAG_INT32, "0", FLAG_IMPLEMENTED, FIELD(rest_api_port),
      "Port to listen on for HTTP/REST API. If set to zero HTTP/REST API will not be exported. This port must be "
@@ -96,7 +96,7 @@ static const td_flag flags[] = {
      "Fraction that each process occupies of the GPU memory space (tensord runs on CPU)."},
     {"saved_model_tags", FLAG_STRING, "serve", FLAG_IMPLEMENTED, FIELD(saved_model_tags),
      "Comma-separated set of tags corresponding to the meta graph def to load from SavedModel."},
-    {"grpc_channel_arguments", FLAG_STRING, "", FLAG_NOT_YET, NO_FIELD,
+    {"grpc_channel_arguments", FLAG_STRING, "", FLAG_IMPLEMENTED, FIELD(grpc_channel_arguments),
      "A comma separated list of arguments to be passed to the grpc server. (e.g. "
      "grpc.max_connection_age_ms=2000)"},
     {"grpc_max_threads", FLAG_INT32, "0", FLAG_NO_EFFECT, NO_FIELD,
@@ -132,7 +132,8 @@ static const td_flag flags[] = {
     {"skip_initialize_tpu", FLAG_BOOL, "false", FLAG_NO_EFFECT, NO_FIELD, "Whether to skip auto initializing TPU."},
     {"enable_grpc_healthcheck_service", FLAG_BOOL, "false", FLAG_NOT_YET, NO_FIELD,
      "Enable the standard gRPC health checking service."},
-    {"enable_serialization_as_tensor_content", FLAG_BOOL, "false", FLAG_NO_EFFECT, NO_FIELD,
+    {"enable_serialization_as_tensor_content", FLAG_BOOL, "false", FLAG_IMPLEMENTED,
+     FIELD(enable_serialization_as_tensor_content),
      "Enable serialization of predict response as tensor content."},
 };
 enum { NUM_FLAGS = sizeof flags / sizeof flags[0] };

@@ -22,8 +22,10 @@
 #include "util/status.h"
 
 typedef struct td_server_options {
-  int64_t port;                 /* --port (gRPC; not served yet) */
+  int64_t port;                 /* --port (gRPC), 0 = no TCP gRPC */
   const char *grpc_socket_path; /* --grpc_socket_path */
+  const char *grpc_channel_arguments;         /* --grpc_channel_arguments "k=v,k=v" */
+  int enable_serialization_as_tensor_content; /* --enable_serialization_as_tensor_content */
   int64_t rest_api_port;        /* --rest_api_port, 0 = off */
   int64_t rest_api_num_threads; /* --rest_api_num_threads, <= 0 = 4 x CPUs */
   int64_t rest_api_timeout_in_ms;

@@ -21,6 +21,7 @@
 #include "api/api.h"
 #include "core/manager.h"
 #include "core/servables.h"
+#include "grpc/grpc_server.h"
 #include "http/rest_handlers.h"
 #include "http/server.h"
 #include "server/flags.h"
@@ -119,10 +120,12 @@ typedef struct server_parts {
   td_api api;
   td_rest rest;
   td_http_server *http;
+  td_grpc_server *grpc;
   tag_list tags;
 } server_parts;
 
 static void shutdown_parts(server_parts *p) {
+  td_grpc_server_stop(p->grpc);
   td_http_stop(p->http);
   td_manager_free(p->manager);
   td_servables_free(p->servables);
@@ -158,9 +161,18 @@ static int serve(const td_server_options *o) {
   p.api = (td_api){.servables = p.servables,
                    .opt = {.enable_signature_method_name_check = o->enable_signature_method_name_check}};
   p.rest = (td_rest){.api = &p.api, .timeout_in_ms = o->rest_api_timeout_in_ms};
-  if (o->port)
-    TD_LOG_WARN("gRPC not available yet in tensord: --port=%lld accepted, no gRPC server started (REST only)",
-                (long long)o->port);
+  td_grpc_options go = {
+      .port = o->port ? (int)o->port : -1, /* 0 = no TCP (then --grpc_socket_path) */
+      .socket_path = o->grpc_socket_path,
+      .channel_arguments = o->grpc_channel_arguments,
+      .tensor_content_outputs = o->enable_serialization_as_tensor_content,
+  };
+  if (td_grpc_server_start(&p.api, &go, &p.grpc, &st) != TD_OK) {
+    rc = startup_failure(td_code_name(st.code), st.msg);
+    goto done;
+  }
+  if (o->port) TD_LOG_INFO("Running gRPC ModelServer at 0.0.0.0:%lld ...", (long long)o->port);
+  if (o->grpc_socket_path[0]) TD_LOG_INFO("Running gRPC ModelServer at UNIX socket %s ...", o->grpc_socket_path);
   if (o->rest_api_port == o->port && o->rest_api_port != 0) {
     TD_LOG_ERROR("--rest_api_port cannot be same as --port. Please use a different port for HTTP/REST API. "
                  "Skipped exporting HTTP/REST API.");
@@ -177,7 +189,7 @@ static int serve(const td_server_options *o) {
     }
     TD_LOG_INFO("Exporting HTTP/REST API at:localhost:%lld ...", (long long)o->rest_api_port);
   } else {
-    TD_LOG_WARN("--rest_api_port is 0: HTTP/REST API not exported (and gRPC is not available yet)");
+    TD_LOG_INFO("--rest_api_port is 0: HTTP/REST API not exported");
   }
 
   int sig;

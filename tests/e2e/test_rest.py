@@ -259,7 +259,7 @@ def test_serve_subcommand_and_sigterm(tensord, fixtures_dir, tmp_path):
         assert s.stop() == 0
     out = s.output()
     assert "Exporting HTTP/REST API at:localhost:%d" % rest_port in out
-    assert "gRPC not available yet" in out
+    assert "Running gRPC ModelServer at 0.0.0.0:" in out
     assert "shutting down" in out
 
 
