@@ -37,6 +37,7 @@ td_code td_api_begin(td_api *api, const td_model_spec *spec, td_method method, t
     return code;
   }
   call->sig = sig;
+  call->run.deadline_ns = spec->deadline_ns;
   call->method = method;
   call->signature_name = sig->key;
   return TD_OK;
@@ -108,7 +109,7 @@ td_code td_api_predict(td_call *call, const td_named_tensor *inputs, int n_input
     }
   }
   td_tensor *out = td_xcalloc((size_t)sig->num_outputs + 1, sizeof *out);
-  if (code == TD_OK) code = td_model_run(call->handle.model, sig, feeds, out, st);
+  if (code == TD_OK) code = td_model_run_opts(call->handle.model, sig, feeds, out, &call->run, st);
   if (code == TD_OK) {
     *outputs = td_xcalloc((size_t)sig->num_outputs + 1, sizeof **outputs);
     for (int k = 0; k < sig->num_outputs; k++) {
@@ -140,7 +141,7 @@ static td_code run_examples(td_call *call, const td_tensor *examples, td_tensor 
   if (examples->shape.dim[0] == 0) return td_status_set(st, TD_INVALID_ARGUMENT, "Input is empty.");
   if (sig->num_inputs != 1)
     return td_status_set(st, TD_INVALID_ARGUMENT, "Expected one input Tensor.");
-  return td_model_run(call->handle.model, sig, examples, out, st);
+  return td_model_run_opts(call->handle.model, sig, examples, out, &call->run, st);
 }
 
 static td_code check_batch(const char *what, const td_tensor *t, int64_t batch, int rank2, td_status *st) {

@@ -40,6 +40,7 @@ typedef struct td_model_spec {
   int64_t version;            /* < 0: not given */
   const char *version_label;  /* NULL or "": not given */
   const char *signature_name; /* NULL or "": "serving_default" */
+  int64_t deadline_ns;        /* request deadline (td_deadline_after_ms), 0 = none */
 } td_model_spec;
 
 /* A resolved request target. */
@@ -48,6 +49,7 @@ typedef struct td_call {
   const td_signature *sig;
   td_method method;
   const char *signature_name; /* the resolved key */
+  td_run_options run;         /* deadline from the spec */
 } td_call;
 
 /* Resolves spec for method. Errors (TF Serving's texts): unknown model/version → NOT_FOUND

@@ -64,6 +64,15 @@ td_code td_session_make_callable(td_session *s, const char *const *feeds, int nf
                                  const char *const *fetches, int nfetches,
                                  const char *const *targets, int ntargets, td_callable **out,
                                  td_status *st) TD_MUST_CHECK;
+/* Per-run options. deadline_ns: CLOCK_MONOTONIC nanoseconds after which the run stops with
+ * DEADLINE_EXCEEDED (checked between steps); 0 = none. */
+typedef struct td_run_options {
+  int64_t deadline_ns;
+} td_run_options;
+/* CLOCK_MONOTONIC now + ms, for td_run_options.deadline_ns (ms <= 0: 0 = no deadline). */
+int64_t td_deadline_after_ms(int64_t ms);
+td_code td_callable_run_opts(td_callable *c, const td_tensor *feeds, td_tensor *fetched, const td_run_options *opt,
+                             td_status *st) TD_MUST_CHECK;
 /* feeds[i] matches the callable's feed i. On success fetched[i] receives an owned tensor per
  * fetch (release with td_tensor_release). On failure nothing needs releasing. */
 td_code td_callable_run(td_callable *c, const td_tensor *feeds, td_tensor *fetched,

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine/session.h"
 #include "util/mem.h"
@@ -202,7 +203,21 @@ static const td_tensor *source(const td_callable *c, const td_tensor *feeds, con
   }
 }
 
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t td_deadline_after_ms(int64_t ms) { return ms > 0 ? now_ns() + ms * 1000000 : 0; }
+
 td_code td_callable_run(td_callable *c, const td_tensor *feeds, td_tensor *fetched, td_status *st) {
+  return td_callable_run_opts(c, feeds, fetched, NULL, st);
+}
+
+td_code td_callable_run_opts(td_callable *c, const td_tensor *feeds, td_tensor *fetched, const td_run_options *opt,
+                             td_status *st) {
+  int64_t deadline = opt ? opt->deadline_ns : 0;
   td_status local;
   if (!st) st = &local;
   for (int i = 0; i < c->nfeeds; i++)
@@ -219,6 +234,10 @@ td_code td_callable_run(td_callable *c, const td_tensor *feeds, td_tensor *fetch
   td_mem_begin(c, feeds, &mem);
   for (int k = 0; k < c->nsteps && code == TD_OK; k++) {
     td_step *sp = &c->steps[k];
+    if (deadline && now_ns() > deadline) {
+      code = td_status_set(st, TD_DEADLINE_EXCEEDED, "Deadline Exceeded");
+      break;
+    }
     const td_tensor **in = sp->nin <= 64 ? inbuf : td_xcalloc((size_t)sp->nin, sizeof *in);
     for (int i = 0; i < sp->nin; i++) in[i] = source(c, feeds, slots, sp->in[i]);
     code = run_kernel(c->s, sp, in, &slots[sp->out_base], c, &mem, st);

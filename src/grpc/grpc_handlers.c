@@ -21,9 +21,11 @@
 
 /* ---- shared helpers ---- */
 
-static td_code spec_from_proto(const Tensorflow__Serving__ModelSpec *ms, td_model_spec *out, td_status *st) {
+static td_code spec_from_proto(const td_grpc_ctx *ctx, const Tensorflow__Serving__ModelSpec *ms, td_model_spec *out,
+                               td_status *st) {
   memset(out, 0, sizeof *out);
   out->version = -1;
+  out->deadline_ns = ctx->deadline_ns;
   if (!ms) return td_status_set(st, TD_INVALID_ARGUMENT, "Missing ModelSpec");
   if (!ms->name || !*ms->name) return td_status_set(st, TD_INVALID_ARGUMENT, "ModelSpec has no name specified.");
   out->name = ms->name;
@@ -123,7 +125,7 @@ static td_code handle_predict(const td_grpc_ctx *ctx, const ProtobufCMessage *ms
                               td_grpc_reply *reply, td_status *st) {
   const Tensorflow__Serving__PredictRequest *req = (const Tensorflow__Serving__PredictRequest *)msg;
   td_model_spec spec;
-  TD_TRY(spec_from_proto(req->model_spec, &spec, st));
+  TD_TRY(spec_from_proto(ctx, req->model_spec, &spec, st));
   td_call call;
   TD_TRY(predict_begin(ctx->api, &spec, &call, st));
   td_code code = TD_OK;
@@ -226,7 +228,7 @@ static td_code handle_classify_or_regress(const td_grpc_ctx *ctx, const uint8_t 
   ProtobufCMessage *ms = unpack_spec(er.model_spec, er.model_spec_len, er.model_spec != NULL, st, &code);
   td_model_spec spec;
   td_call call = {0};
-  if (code == TD_OK) code = spec_from_proto((Tensorflow__Serving__ModelSpec *)ms, &spec, st);
+  if (code == TD_OK) code = spec_from_proto(ctx, (Tensorflow__Serving__ModelSpec *)ms, &spec, st);
   if (code == TD_OK) code = td_api_begin(ctx->api, &spec, method, &call, st);
   Tensorflow__Serving__ClassificationResult *cls = NULL;
   Tensorflow__Serving__RegressionResult *reg = NULL;
@@ -290,7 +292,7 @@ static td_code run_tasks(const td_grpc_ctx *ctx, Tensorflow__Serving__InferenceT
                          int n, const td_tensor *examples, Tensorflow__Serving__MultiInferenceResponse *resp,
                          td_status *st) {
   td_model_spec first;
-  TD_TRY(spec_from_proto(tasks[0]->model_spec, &first, st));
+  TD_TRY(spec_from_proto(ctx, tasks[0]->model_spec, &first, st));
   int64_t version = -1;
   for (int i = 0; i < n; i++) {
     td_model_spec spec = first;
@@ -363,7 +365,7 @@ static td_code handle_get_model_metadata(const td_grpc_ctx *ctx, const ProtobufC
     if (strcmp(req->metadata_field[i], "signature_def"))
       return td_status_set(st, TD_INVALID_ARGUMENT, "Metadata field %s is not supported", req->metadata_field[i]);
   td_model_spec spec;
-  TD_TRY(spec_from_proto(req->model_spec, &spec, st));
+  TD_TRY(spec_from_proto(ctx, req->model_spec, &spec, st));
   Tensorflow__Serving__GetModelMetadataResponse *resp;
   TD_TRY(td_api_get_model_metadata(ctx->api, &spec, &resp, st));
   return pack_and_free(&resp->base, reply);
@@ -373,7 +375,7 @@ static td_code handle_get_model_status(const td_grpc_ctx *ctx, const ProtobufCMe
                                        size_t raw_len, td_grpc_reply *reply, td_status *st) {
   const Tensorflow__Serving__GetModelStatusRequest *req = (const Tensorflow__Serving__GetModelStatusRequest *)msg;
   td_model_spec spec;
-  TD_TRY(spec_from_proto(req->model_spec, &spec, st));
+  TD_TRY(spec_from_proto(ctx, req->model_spec, &spec, st));
   Tensorflow__Serving__GetModelStatusResponse *resp;
   TD_TRY(td_api_get_model_status(ctx->api, &spec, &resp, st));
   return pack_and_free(&resp->base, reply);

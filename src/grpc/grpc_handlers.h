@@ -22,6 +22,7 @@
 typedef struct td_grpc_ctx {
   td_api *api;
   int tensor_content_outputs;
+  int64_t deadline_ns; /* this call's deadline (CLOCK_MONOTONIC ns), 0 = none */
 } td_grpc_ctx;
 
 typedef struct td_grpc_reply {

@@ -211,7 +211,14 @@ static td_code dispatch(const td_grpc_ctx *ctx, call_slot *s, td_grpc_reply *rep
 static void handle_call(call_slot *s) {
   td_status st = {0};
   td_grpc_reply reply = {0};
-  td_code code = dispatch(&s->w->srv->ctx, s, &reply, &st);
+  td_grpc_ctx ctx = s->w->srv->ctx;
+  gpr_timespec d = gpr_convert_clock_type(s->deadline, GPR_CLOCK_MONOTONIC);
+  if (gpr_time_cmp(d, gpr_inf_future(GPR_CLOCK_MONOTONIC)) != 0) { /* gpr's monotonic clock is CLOCK_MONOTONIC */
+    gpr_timespec now = gpr_now(GPR_CLOCK_MONOTONIC);
+    int64_t left_ms = gpr_time_to_millis(gpr_time_sub(d, now));
+    ctx.deadline_ns = td_deadline_after_ms(left_ms > 0 ? left_ms : 1);
+  }
+  td_code code = dispatch(&ctx, s, &reply, &st);
   grpc_op ops[4];
   memset(ops, 0, sizeof ops);
   size_t n = 0;

@@ -22,11 +22,13 @@ typedef struct rest_request {
   const td_route *route;
   const char *body;
   size_t len;
+  int64_t deadline_ns; /* from --rest_api_timeout_in_ms */
 } rest_request;
 
-static td_model_spec spec_of(const td_route *r, const char *signature_name) {
+static td_model_spec spec_of(const rest_request *q, const char *signature_name) {
+  const td_route *r = q->route;
   return (td_model_spec){.name = r->name, .version = r->version, .version_label = r->label,
-                         .signature_name = signature_name};
+                         .signature_name = signature_name, .deadline_ns = q->deadline_ns};
 }
 
 static td_code handle_predict(const rest_request *q, td_buf *out, td_status *st) {
@@ -36,7 +38,7 @@ static td_code handle_predict(const rest_request *q, td_buf *out, td_status *st)
   td_named_tensor *inputs = NULL, *outputs = NULL;
   td_code code = td_rest_predict_scan(q->body, q->len, &req, st);
   if (code == TD_OK) {
-    td_model_spec spec = spec_of(q->route, req.signature_name);
+    td_model_spec spec = spec_of(q, req.signature_name);
     code = td_api_begin(q->api, &spec, TD_METHOD_PREDICT, &call, st);
     began = code == TD_OK;
   }
@@ -61,7 +63,7 @@ static td_code handle_examples(const rest_request *q, td_method method, td_buf *
                                         &signature_name, &examples, st);
   parsed = code == TD_OK;
   if (code == TD_OK) {
-    td_model_spec spec = spec_of(q->route, signature_name);
+    td_model_spec spec = spec_of(q, signature_name);
     code = td_api_begin(q->api, &spec, method, &call, st);
     began = code == TD_OK;
   }
@@ -95,7 +97,7 @@ static td_code handle_regress(const rest_request *q, td_buf *out, td_status *st)
 }
 
 static td_code handle_status(const rest_request *q, td_buf *out, td_status *st) {
-  td_model_spec spec = spec_of(q->route, NULL);
+  td_model_spec spec = spec_of(q, NULL);
   Tensorflow__Serving__GetModelStatusResponse *resp = NULL;
   TD_TRY(td_api_get_model_status(q->api, &spec, &resp, st));
   td_rest_status_json(resp, out);
@@ -104,7 +106,7 @@ static td_code handle_status(const rest_request *q, td_buf *out, td_status *st) 
 }
 
 static td_code handle_metadata(const rest_request *q, td_buf *out, td_status *st) {
-  td_model_spec spec = spec_of(q->route, NULL);
+  td_model_spec spec = spec_of(q, NULL);
   Tensorflow__Serving__GetModelMetadataResponse *resp = NULL;
   TD_TRY(td_api_get_model_metadata(q->api, &spec, &resp, st));
   td_code code = td_rest_metadata_json(resp, out, st);
@@ -129,7 +131,8 @@ void td_rest_handle(void *ctx, const char *method, const char *path, const char 
   td_route route;
   td_code code = td_route_match(method, path, &route, &st);
   if (code == TD_OK) {
-    rest_request q = {.api = rest->api, .route = &route, .body = body, .len = len};
+    rest_request q = {.api = rest->api, .route = &route, .body = body, .len = len,
+                      .deadline_ns = td_deadline_after_ms(rest->timeout_in_ms)};
     code = handlers[route.kind](&q, &buf, &st);
     td_route_release(&route);
   }

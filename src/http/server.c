@@ -18,6 +18,7 @@
 #include "http/rest_json.h"
 #include "http/routes.h"
 #include "util/buf.h"
+#include "util/gzip.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -93,8 +94,17 @@ static void answer(td_http_server *srv, struct MHD_Connection *conn, const char 
     json_error(r, 413, msg);
   } else if (!strcmp(method, "OPTIONS")) {
     preflight(conn, r);
-  } else if (encoding && strstr(encoding, "gzip")) {
-    json_error(r, 501, "Content-Encoding: gzip is not supported yet by tensord");
+  } else if (encoding && strstr(encoding, "gzip")) { /* TF Serving gunzips bodies */
+    td_buf plain;
+    td_buf_init(&plain);
+    td_status st = {0};
+    if (td_gunzip(rc->body.data, rc->body.len, srv->opt.max_request_bytes, &plain, &st) != TD_OK) {
+      json_error(r, td_code_http_status(st.code), st.msg);
+    } else {
+      if (!plain.data) td_buf_puts(&plain, "");
+      srv->rest(srv->ctx, method, url, plain.data, plain.len, r);
+    }
+    td_buf_release(&plain);
   } else {
     if (!rc->body.data) td_buf_puts(&rc->body, ""); /* always a NUL-terminated body */
     srv->rest(srv->ctx, method, url, rc->body.data, rc->body.len, r);

@@ -228,6 +228,11 @@ const td_signature *td_model_find_signature(const td_model *m, const char *key) 
 
 td_code td_model_run(td_model *m, const td_signature *sig, const td_tensor *inputs, td_tensor *outputs,
                      td_status *st) {
+  return td_model_run_opts(m, sig, inputs, outputs, NULL, st);
+}
+
+td_code td_model_run_opts(td_model *m, const td_signature *sig, const td_tensor *inputs, td_tensor *outputs,
+                          const td_run_options *opt, td_status *st) {
   (void)m;
   td_tensor small[16];
   td_tensor *feed = sig->num_inputs <= 16 ? small : td_xcalloc((size_t)sig->num_inputs, sizeof *feed);
@@ -241,7 +246,7 @@ td_code td_model_run(td_model *m, const td_signature *sig, const td_tensor *inpu
       feed[i] = sig->_defaults[i];
     } /* dtypes are checked against the graph's placeholders by the callable */
   }
-  if (code == TD_OK) code = td_callable_run(sig->_callable, feed, outputs, st);
+  if (code == TD_OK) code = td_callable_run_opts(sig->_callable, feed, outputs, opt, st);
   if (feed != small) free(feed);
   return code;
 }

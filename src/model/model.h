@@ -59,5 +59,8 @@ const Tensorflow__MetaGraphDef *td_model_meta_graph(const td_model *m);
  * outputs[j] holds an owned tensor for sig->outputs[j]. */
 td_code td_model_run(td_model *m, const td_signature *sig, const td_tensor *inputs,
                      td_tensor *outputs, td_status *st) TD_MUST_CHECK;
+/* td_model_run with run options (deadline); opt may be NULL. */
+td_code td_model_run_opts(td_model *m, const td_signature *sig, const td_tensor *inputs, td_tensor *outputs,
+                          const td_run_options *opt, td_status *st) TD_MUST_CHECK;
 
 #endif
