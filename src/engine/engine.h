@@ -104,6 +104,11 @@ td_code td_tensor_to_proto(const td_tensor *t, int as_content, Tensorflow__Tenso
 /* Shape proto → td_shape (unknown_rank → rank -1). INVALID_ARGUMENT if rank > TD_MAX_RANK. */
 td_code td_shape_from_proto(const Tensorflow__TensorShapeProto *p, td_shape *out, td_status *st);
 
+/* ---- threads (threads.c) ---- */
+/* Sets the process-wide intra-op thread count of the BLAS and oneDNN pools (n <= 0: keep the
+ * defaults). Call before serving; not thread-safe against running kernels. */
+void td_engine_set_intra_op_threads(int n);
+
 /* ---- op table ---- */
 /* 1 if the engine has a kernel for this TF op name. */
 int td_op_supported(const char *op_name);

@@ -142,6 +142,7 @@ static int serve(const td_server_options *o) {
       .model = {.intra_op_threads = (int)(o->tensorflow_intra_op_parallelism ? o->tensorflow_intra_op_parallelism
                                                                               : o->tensorflow_session_parallelism)},
   };
+  td_engine_set_intra_op_threads(mo.model.intra_op_threads);
   p.servables = td_servables_new();
   p.manager = td_manager_new(p.servables, &mo);
   td_status st = {0};
