@@ -17,6 +17,7 @@
 #include "engine/kernels/parse.def"
 #include "engine/kernels/table.def"
 #include "engine/kernels/random.def"
+#include "engine/kernels/feature.def"
 #undef TD_OP
 
 typedef struct op_row {
@@ -34,6 +35,7 @@ static const op_row op_rows[] = {
 #include "engine/kernels/parse.def"
 #include "engine/kernels/table.def"
 #include "engine/kernels/random.def"
+#include "engine/kernels/feature.def"
 #undef TD_OP
 };
 #define NUM_ROWS (sizeof op_rows / sizeof op_rows[0])
