@@ -1,11 +1,14 @@
 /* api.c — the protocol-neutral service layer (see api.h): resolve servable + signature,
- * validate inputs, run, and shape classify/regress results. Error texts follow TF Serving. */
+ * validate inputs, run, and shape classify/regress results. Error texts follow TF Serving.
+ * Requests of an api with opt.entrypoint set are recorded in the metrics registry: count +
+ * latency at td_api_end (or at a failed td_api_begin), model time around each run. */
 #include "api/api.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics/metrics.h"
 #include "util/buf.h"
 #include "util/mem.h"
 
@@ -17,10 +20,39 @@ static const char *const method_names[] = {
     [TD_METHOD_REGRESS] = "tensorflow/serving/regress",
 };
 
-td_code td_api_begin(td_api *api, const td_model_spec *spec, td_method method, td_call *call, td_status *st) {
+/* The API label of request metrics: TF Serving's gRPC method name, or REST's URL verb. */
+static const char *const api_labels[][2] = {
+    [TD_METHOD_PREDICT] = {"predict", "Predict"},
+    [TD_METHOD_CLASSIFY] = {"classify", "Classify"},
+    [TD_METHOD_REGRESS] = {"regress", "Regress"},
+};
+
+static const char *api_label(const td_call *call) {
+  return api_labels[call->method][call->_entrypoint && !strcmp(call->_entrypoint, "GRPC")];
+}
+
+static void record_request(const td_call *call, const char *model, td_code code) {
+  if (call->_entrypoint)
+    td_metrics_request(model ? model : "", api_label(call), call->_entrypoint, code,
+                       td_metrics_now_us() - call->_start_us);
+}
+
+/* td_model_run_opts, timed for runtime_latency. */
+static td_code run_model(td_call *call, const td_tensor *inputs, td_tensor *outputs, td_status *st) {
+  int64_t start_us = td_metrics_now_us();
+  td_code code = td_model_run_opts(call->handle.model, call->sig, inputs, outputs, &call->run, st);
+  if (code == TD_OK && call->_entrypoint)
+    td_metrics_runtime(call->handle.name, api_label(call), td_metrics_now_us() - start_us);
+  return code;
+}
+
+static td_code begin_call(td_api *api, const td_model_spec *spec, td_method method, td_call *call, td_status *st) {
   memset(call, 0, sizeof *call);
   if (!spec->name || !*spec->name) return td_status_set(st, TD_INVALID_ARGUMENT, "Missing ModelSpec");
-  TD_TRY(td_servables_get(api->servables, spec->name, spec->version, spec->version_label, &call->handle, st));
+  if (api->pinned_model)
+    call->handle = (td_handle){.model = api->pinned_model, .version = api->pinned_version, .name = api->pinned_name};
+  else
+    TD_TRY(td_servables_get(api->servables, spec->name, spec->version, spec->version_label, &call->handle, st));
   const char *key = spec->signature_name && *spec->signature_name ? spec->signature_name : DEFAULT_SIGNATURE;
   const td_signature *sig = td_model_find_signature(call->handle.model, key);
   td_code code = TD_OK;
@@ -43,7 +75,19 @@ td_code td_api_begin(td_api *api, const td_model_spec *spec, td_method method, t
   return TD_OK;
 }
 
+td_code td_api_begin(td_api *api, const td_model_spec *spec, td_method method, td_call *call, td_status *st) {
+  int64_t start_us = td_metrics_now_us();
+  td_code code = begin_call(api, spec, method, call, st);
+  call->method = method;
+  call->_entrypoint = api->opt.entrypoint;
+  call->_start_us = start_us;
+  call->_result = TD_INVALID_ARGUMENT;
+  if (code != TD_OK) record_request(call, spec->name, code);
+  return code;
+}
+
 void td_api_end(td_call *call) {
+  if (call->sig) record_request(call, call->handle.name, call->_result);
   td_handle_release(&call->handle);
   call->sig = NULL;
 }
@@ -109,7 +153,7 @@ td_code td_api_predict(td_call *call, const td_named_tensor *inputs, int n_input
     }
   }
   td_tensor *out = td_xcalloc((size_t)sig->num_outputs + 1, sizeof *out);
-  if (code == TD_OK) code = td_model_run_opts(call->handle.model, sig, feeds, out, &call->run, st);
+  if (code == TD_OK) code = run_model(call, feeds, out, st);
   if (code == TD_OK) {
     *outputs = td_xcalloc((size_t)sig->num_outputs + 1, sizeof **outputs);
     for (int k = 0; k < sig->num_outputs; k++) {
@@ -125,7 +169,7 @@ td_code td_api_predict(td_call *call, const td_named_tensor *inputs, int n_input
   free(want);
   free(feeds);
   td_buf_release(&b);
-  return code;
+  return call->_result = code;
 }
 
 void td_api_outputs_free(td_named_tensor *outputs, int n) {
@@ -141,7 +185,7 @@ static td_code run_examples(td_call *call, const td_tensor *examples, td_tensor 
   if (examples->shape.dim[0] == 0) return td_status_set(st, TD_INVALID_ARGUMENT, "Input is empty.");
   if (sig->num_inputs != 1)
     return td_status_set(st, TD_INVALID_ARGUMENT, "Expected one input Tensor.");
-  return td_model_run_opts(call->handle.model, sig, examples, out, &call->run, st);
+  return run_model(call, examples, out, st);
 }
 
 static td_code check_batch(const char *what, const td_tensor *t, int64_t batch, int rank2, td_status *st) {
@@ -158,7 +202,8 @@ td_code td_api_classify(td_call *call, const td_tensor *examples, td_classify_re
   int ci = find_alias(sig->outputs, sig->num_outputs, "classes");
   int si = find_alias(sig->outputs, sig->num_outputs, "scores");
   if (ci < 0 && si < 0)
-    return td_status_set(st, TD_INVALID_ARGUMENT, "Expected classification signature outputs to contain classes or scores.");
+    return call->_result = td_status_set(st, TD_INVALID_ARGUMENT,
+                                         "Expected classification signature outputs to contain classes or scores.");
   td_tensor *out = td_xcalloc((size_t)sig->num_outputs + 1, sizeof *out);
   td_code code = run_examples(call, examples, out, st);
   int64_t batch = examples->shape.dim[0];
@@ -189,7 +234,7 @@ td_code td_api_classify(td_call *call, const td_tensor *examples, td_classify_re
   }
   for (int k = 0; k < sig->num_outputs; k++) td_tensor_release(&out[k]);
   free(out);
-  return code;
+  return call->_result = code;
 }
 
 void td_classify_result_free(td_classify_result *r) {
@@ -205,7 +250,7 @@ td_code td_api_regress(td_call *call, const td_tensor *examples, float **values,
   const td_signature *sig = call->sig;
   int oi = find_alias(sig->outputs, sig->num_outputs, "outputs");
   if (oi < 0 || sig->num_outputs != 1)
-    return td_status_set(st, TD_INVALID_ARGUMENT, "Expected one output Tensor.");
+    return call->_result = td_status_set(st, TD_INVALID_ARGUMENT, "Expected one output Tensor.");
   td_tensor *out = td_xcalloc((size_t)sig->num_outputs + 1, sizeof *out);
   td_code code = run_examples(call, examples, out, st);
   int64_t batch = examples->shape.dim[0];
@@ -228,7 +273,7 @@ td_code td_api_regress(td_call *call, const td_tensor *examples, float **values,
   }
   td_tensor_release(&out[oi]);
   free(out);
-  return code;
+  return call->_result = code;
 }
 
 static Tensorflow__Serving__ModelSpec *spec_proto(const char *name, int64_t version) {

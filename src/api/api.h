@@ -25,11 +25,17 @@
 
 typedef struct td_api_options {
   int enable_signature_method_name_check; /* --enable_signature_method_name_check */
+  const char *entrypoint; /* "REST" / "GRPC": requests are recorded in metrics/metrics.h; NULL: not */
 } td_api_options;
 
 typedef struct td_api {
   td_servables *servables;
   td_api_options opt;
+  /* Warmup only (core/warmup.c): when set, every request runs on this not-yet-published
+   * model (borrowed) as <pinned_name>:<pinned_version>, whatever its ModelSpec names. */
+  td_model *pinned_model;
+  const char *pinned_name;
+  int64_t pinned_version;
 } td_api;
 
 typedef enum td_method { TD_METHOD_PREDICT, TD_METHOD_CLASSIFY, TD_METHOD_REGRESS } td_method;
@@ -50,6 +56,11 @@ typedef struct td_call {
   td_method method;
   const char *signature_name; /* the resolved key */
   td_run_options run;         /* deadline from the spec */
+  /* request metrics (td_api_begin → td_api_end); _result is the last predict/classify/regress
+   * outcome, INVALID_ARGUMENT until one ran (the front end rejected the request) */
+  const char *_entrypoint;
+  int64_t _start_us;
+  td_code _result;
 } td_call;
 
 /* Resolves spec for method. Errors (TF Serving's texts): unknown model/version → NOT_FOUND

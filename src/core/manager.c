@@ -1,32 +1,47 @@
-/* manager.c — polls model base paths and loads/retires versions (see manager.h). */
+/* manager.c — config-driven model manager: polls, availability-preserving transitions, retries,
+ * labels, config reloads (see manager.h).
+ * Invariants: `models` and each model's `failed` list change only under `control`; the
+ * serving map is the truth about which versions are AVAILABLE; `mu`/`cv` only guard `stop`
+ * (and the poller's sleeps), never loading. */
 #include "core/manager.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
+#include "core/version_dirs.h"
+#include "util/buf.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "util/mem.h"
 
-typedef struct model_source {
-  char *name;
-  char *base_path;
-  int64_t serving;      /* version currently published by us, -1 = none */
-  int64_t failed;       /* last version that failed to load, -1 = none */
-  struct timespec failed_mtime;
-  int warned_missing;
-} model_source;
+typedef struct failed_version {
+  int64_t version;
+  uint64_t signature; /* of the files that failed; retried once they change */
+  td_code code;
+  char message[TD_STATUS_MSG_MAX];
+} failed_version;
+
+typedef struct managed_model {
+  td_model_config cfg;
+  failed_version *failed;
+  size_t nfailed, failed_cap;
+  int warned; /* the base path problem was logged (once until it is fixed) */
+} managed_model;
 
 struct td_manager {
   td_servables *servables;
   td_manager_options opt;
-  model_source *models;
+  td_model_loader loader;
+  int default_loader;
+  pthread_mutex_t control;
+  managed_model *models;
   size_t n, cap;
+  td_model_config_list pending; /* td_manager_add_model, until start */
+  size_t pending_cap;
+  char *config_text;            /* the config file text last applied */
   pthread_t thread;
   int running;
   pthread_mutex_t mu;
@@ -34,11 +49,339 @@ struct td_manager {
   int stop;
 };
 
+/* ---- loading ---- */
+
+static td_code default_load(void *ctx, const char *dir, td_model **out, td_status *st) {
+  td_manager *m = ctx;
+  return td_model_load(dir, m->opt.tags, m->opt.ntags, &m->opt.model, out, st);
+}
+
+/* Sleeps up to micros unless the manager is stopping; returns 1 when stopping. */
+static int sleep_unless_stopping(td_manager *m, int64_t micros) {
+  pthread_mutex_lock(&m->mu);
+  if (micros > 0 && !m->stop) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += micros / 1000000;
+    until.tv_nsec += (micros % 1000000) * 1000;
+    if (until.tv_nsec >= 1000000000) until.tv_sec++, until.tv_nsec -= 1000000000;
+    while (!m->stop && pthread_cond_timedwait(&m->cv, &m->mu, &until) == 0) {
+    }
+  }
+  int stopping = m->stop;
+  pthread_mutex_unlock(&m->mu);
+  return stopping;
+}
+
+static failed_version *find_failed(managed_model *mm, int64_t v) {
+  for (size_t i = 0; i < mm->nfailed; i++)
+    if (mm->failed[i].version == v) return &mm->failed[i];
+  return NULL;
+}
+
+static void forget_failed(managed_model *mm, int64_t v) {
+  failed_version *f = find_failed(mm, v);
+  if (f) *f = mm->failed[--mm->nfailed];
+}
+
+/* Errors that loading the same files again would repeat (a rewritten version is retried
+ * anyway, its signature changes): not worth --max_num_load_retries waits. */
+static int is_permanent(td_code code) {
+  static const td_code permanent[] = {TD_INVALID_ARGUMENT, TD_NOT_FOUND, TD_DATA_LOSS, TD_UNIMPLEMENTED,
+                                      TD_FAILED_PRECONDITION, TD_OUT_OF_RANGE};
+  for (size_t i = 0; i < sizeof permanent / sizeof permanent[0]; i++)
+    if (code == permanent[i]) return 1;
+  return 0;
+}
+
+/* Loads one version with retries; publishes it or records END with the error. */
+static void load_version(td_manager *m, managed_model *mm, const td_version_dir *d) {
+  const char *name = mm->cfg.name;
+  td_status st = {0};
+  td_code code = TD_OK;
+  for (int attempt = 0; attempt <= m->opt.max_load_retries; attempt++) {
+    if (attempt > 0) {
+      if (sleep_unless_stopping(m, m->opt.load_retry_interval_micros)) break;
+      TD_LOG_INFO("Retrying load of servable {name: %s version: %lld} (retry %d of %d)", name,
+                  (long long)d->version, attempt, m->opt.max_load_retries);
+    }
+    TD_LOG_INFO("Loading servable: {name: %s version: %lld} from %s", name, (long long)d->version, d->path);
+    td_servables_set_state(m->servables, name, d->version, TD_VERSION_LOADING, TD_OK, "");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    td_model *model = NULL;
+    td_status_clear(&st);
+    code = m->loader.load(m->loader.ctx, d->path, &model, &st);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (code == TD_OK) {
+      td_servables_publish_with(m->servables, name, d->version, model, m->default_loader ? NULL : m->loader.free,
+                                m->loader.ctx);
+      forget_failed(mm, d->version);
+      TD_LOG_INFO("Successfully loaded servable version {name: %s version: %lld} in %.1f ms", name,
+                  (long long)d->version, (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+      return;
+    }
+    TD_LOG_ERROR("Loading servable: {name: %s version: %lld} failed: %s", name, (long long)d->version, st.msg);
+    if (is_permanent(code)) break;
+  }
+  if (code == TD_OK) code = TD_CANCELLED, td_status_set(&st, TD_CANCELLED, "Loading was cancelled");
+  td_servables_set_state(m->servables, name, d->version, TD_VERSION_END, code, st.msg);
+  failed_version *f = find_failed(mm, d->version);
+  if (!f) {
+    TD_GROW(mm->failed, mm->failed_cap, mm->nfailed + 1);
+    f = &mm->failed[mm->nfailed++];
+  }
+  f->version = d->version;
+  f->signature = d->signature;
+  f->code = code;
+  snprintf(f->message, sizeof f->message, "%s", st.msg);
+}
+
+/* ---- one poll of one model: aspire, load, then retire (availability preserving) ---- */
+
+static int contains(const int64_t *a, size_t n, int64_t v) {
+  for (size_t i = 0; i < n; i++)
+    if (a[i] == v) return 1;
+  return 0;
+}
+
+static void retire_unaspired(td_manager *m, managed_model *mm, const int64_t *aspired, size_t naspired) {
+  int64_t avail[256];
+  int na = td_servables_available(m->servables, mm->cfg.name, avail, 256);
+  int aspired_ready = 0;
+  for (int i = 0; i < na; i++) aspired_ready |= contains(aspired, naspired, avail[i]);
+  int keep_newest_unaspired = naspired > 0 && !aspired_ready; /* never leave a gap */
+  for (int i = na; i-- > 0;) { /* newest first */
+    if (contains(aspired, naspired, avail[i])) continue;
+    if (keep_newest_unaspired) {
+      keep_newest_unaspired = 0;
+      continue;
+    }
+    td_servables_retire(m->servables, mm->cfg.name, avail[i]);
+    TD_LOG_INFO("Unloaded servable version {name: %s version: %lld}", mm->cfg.name, (long long)avail[i]);
+  }
+}
+
+static void poll_model(td_manager *m, managed_model *mm) {
+  td_version_dir *dirs = NULL;
+  size_t ndirs = 0;
+  td_status st = {0};
+  if (td_version_dirs_list(mm->cfg.base_path, &dirs, &ndirs, &st) != TD_OK) {
+    if (!mm->warned) TD_LOG_ERROR("%s for servable %s", st.msg, mm->cfg.name);
+    mm->warned = 1;
+    return; /* what is loaded keeps serving */
+  }
+  if (!ndirs && !mm->warned)
+    TD_LOG_WARN("No versions of servable %s found under base path %s. Did you forget to name your leaf directory "
+                "as a number (eg. '/1/')?", mm->cfg.name, mm->cfg.base_path);
+  mm->warned = ndirs == 0;
+  int64_t *aspired = td_xcalloc(ndirs + 1, sizeof *aspired);
+  size_t naspired = td_aspired_versions(&mm->cfg, dirs, ndirs, aspired);
+  int64_t avail[256];
+  int na = td_servables_available(m->servables, mm->cfg.name, avail, 256);
+  for (size_t i = 0; i < naspired; i++) { /* highest first */
+    if (contains(avail, (size_t)na, aspired[i])) continue;
+    const td_version_dir *d = td_version_dirs_find(dirs, ndirs, aspired[i]);
+    const failed_version *f = find_failed(mm, aspired[i]);
+    if (f && f->signature == d->signature) continue;
+    load_version(m, mm, d);
+  }
+  retire_unaspired(m, mm, aspired, naspired);
+  free(aspired);
+  td_version_dirs_free(dirs, ndirs);
+}
+
+void td_manager_poll(td_manager *m) {
+  pthread_mutex_lock(&m->control);
+  for (size_t i = 0; i < m->n; i++) poll_model(m, &m->models[i]);
+  pthread_mutex_unlock(&m->control);
+}
+
+/* ---- config changes ---- */
+
+static managed_model *find_model(td_manager *m, const char *name) {
+  for (size_t i = 0; i < m->n; i++)
+    if (!strcmp(m->models[i].cfg.name, name)) return &m->models[i];
+  return NULL;
+}
+
+static void drop_model(td_manager *m, size_t i) {
+  managed_model *mm = &m->models[i];
+  TD_LOG_INFO("Removing model %s (no longer in the config)", mm->cfg.name);
+  td_servables_remove_model(m->servables, mm->cfg.name);
+  td_model_config_clear(&mm->cfg);
+  free(mm->failed);
+  memmove(mm, mm + 1, (m->n - i - 1) * sizeof *mm);
+  m->n--;
+}
+
+static int is_available(td_manager *m, const char *name, int64_t v) {
+  int64_t avail[256];
+  int na = td_servables_available(m->servables, name, avail, 256);
+  return contains(avail, (size_t)na, v);
+}
+
+/* Checks every label of cfg (TF's UpdateModelVersionLabelMap), then replaces the label maps. */
+static td_code update_labels(td_manager *m, const td_model_config_list *cfg, td_status *st) {
+  for (size_t i = 0; i < cfg->n; i++) {
+    const td_model_config *c = &cfg->models[i];
+    for (size_t k = 0; k < c->nlabels; k++) {
+      int64_t v = c->labels[k].version;
+      if (is_available(m, c->name, v)) continue;
+      int64_t existing = td_servables_label_version(m->servables, c->name, c->labels[k].label);
+      if (!m->opt.allow_labels_for_unavailable || (existing >= 0 && existing != v))
+        return td_status_set(st, TD_FAILED_PRECONDITION,
+                             "Request to assign label to version %lld of model %s, which is not currently "
+                             "available for inference", (long long)v, c->name);
+    }
+  }
+  for (size_t i = 0; i < cfg->n; i++) {
+    const td_model_config *c = &cfg->models[i];
+    const char **labels = td_xcalloc(c->nlabels + 1, sizeof *labels);
+    int64_t *versions = td_xcalloc(c->nlabels + 1, sizeof *versions);
+    for (size_t k = 0; k < c->nlabels; k++) labels[k] = c->labels[k].label, versions[k] = c->labels[k].version;
+    td_servables_set_labels(m->servables, c->name, labels, versions, (int)c->nlabels);
+    free(labels);
+    free(versions);
+  }
+  return TD_OK;
+}
+
+/* New models none of whose aspired versions became AVAILABLE because they failed, in TF's
+ * words (server_core.cc): "N model(s) did not become available: {" then per model
+ * "{{name: <m> version: <v>} due to error: <CODE>: <msg>}, " then "}". */
+static td_code check_new_models(td_manager *m, const char *const *new_names, size_t nnew, td_status *st) {
+  td_buf msg;
+  td_buf_init(&msg);
+  int failed = 0;
+  for (size_t i = 0; i < nnew; i++) {
+    managed_model *mm = find_model(m, new_names[i]);
+    int64_t v;
+    if (!mm || !mm->nfailed || td_servables_available(m->servables, mm->cfg.name, &v, 1) > 0) continue;
+    const failed_version *f = &mm->failed[0];
+    failed++;
+    td_buf_printf(&msg, "{{name: %s version: %lld} due to error: %s: %s}, ", mm->cfg.name, (long long)f->version,
+                  td_code_name(f->code), f->message);
+  }
+  td_code code = TD_OK;
+  if (failed)
+    code = td_status_set(st, TD_UNKNOWN, "%d model(s) did not become available: {%.*s}", failed, (int)msg.len,
+                         msg.data ? (const char *)msg.data : "");
+  td_buf_release(&msg);
+  return code;
+}
+
+static td_code apply_locked(td_manager *m, const td_model_config_list *cfg, td_status *st) {
+  for (size_t i = m->n; i-- > 0;) {
+    int kept = 0;
+    for (size_t k = 0; k < cfg->n && !kept; k++) kept = !strcmp(cfg->models[k].name, m->models[i].cfg.name);
+    if (!kept) drop_model(m, i);
+  }
+  const char **new_names = td_xcalloc(cfg->n + 1, sizeof *new_names);
+  size_t nnew = 0;
+  for (size_t k = 0; k < cfg->n; k++) {
+    const td_model_config *c = &cfg->models[k];
+    managed_model *mm = find_model(m, c->name);
+    int changed = 1;
+    if (!mm) {
+      TD_LOG_INFO("Adding model %s (base path %s)", c->name, c->base_path);
+      TD_GROW(m->models, m->cap, m->n + 1);
+      mm = &m->models[m->n++];
+      memset(mm, 0, sizeof *mm);
+      td_servables_add_model(m->servables, c->name);
+      new_names[nnew++] = c->name;
+    } else {
+      changed = !td_model_config_same_source(&mm->cfg, c);
+      if (changed) {
+        TD_LOG_INFO("Model %s: new base path or version policy", c->name);
+        mm->nfailed = 0;
+        mm->warned = 0;
+      }
+      td_model_config_clear(&mm->cfg);
+    }
+    td_model_config_copy(&mm->cfg, c);
+    if (changed && m->opt.poll_seconds >= 0) poll_model(m, mm);
+  }
+  td_code code = check_new_models(m, new_names, nnew, st);
+  free(new_names);
+  if (code == TD_OK) code = update_labels(m, cfg, st);
+  return code;
+}
+
+td_code td_manager_apply_config(td_manager *m, const td_model_config_list *cfg, td_status *st) {
+  if (!cfg->is_set) {
+    TD_LOG_INFO("Taking no action for empty config.");
+    return TD_OK;
+  }
+  pthread_mutex_lock(&m->control);
+  td_code code = apply_locked(m, cfg, st);
+  pthread_mutex_unlock(&m->control);
+  return code;
+}
+
+static td_code reload_hook(void *ctx, const struct td_model_config_list *cfg, td_status *st) {
+  return td_manager_apply_config(ctx, cfg, st);
+}
+
+td_code td_manager_apply_config_file(td_manager *m, const char *path, td_status *st) {
+  char *text = NULL;
+  size_t len = 0;
+  TD_TRY(td_read_file(path, &text, &len, st));
+  td_model_config_list cfg;
+  td_code code = td_model_config_parse_text(text, len, &cfg, st);
+  if (code == TD_OK) {
+    code = td_manager_apply_config(m, &cfg, st);
+    td_model_config_list_free(&cfg);
+  }
+  pthread_mutex_lock(&m->control);
+  free(m->config_text); /* remembered even on failure: a broken file is reported once */
+  m->config_text = text;
+  pthread_mutex_unlock(&m->control);
+  return code;
+}
+
+/* The config-file poller: re-applies the file when its text changed. */
+static void poll_config_file(td_manager *m) {
+  char *text = NULL;
+  size_t len = 0;
+  td_status st = {0};
+  if (td_read_file(m->opt.config_file, &text, &len, &st) != TD_OK) {
+    TD_LOG_ERROR("Could not read model config file: %s", st.msg);
+    return;
+  }
+  pthread_mutex_lock(&m->control);
+  int same = m->config_text && !strcmp(m->config_text, text);
+  pthread_mutex_unlock(&m->control);
+  free(text);
+  if (same) return;
+  TD_LOG_INFO("Model config file %s changed; reloading", m->opt.config_file);
+  if (td_manager_apply_config_file(m, m->opt.config_file, &st) != TD_OK)
+    TD_LOG_ERROR("Reloading model config file %s failed: %s: %s", m->opt.config_file, td_code_name(st.code), st.msg);
+}
+
+char **td_manager_model_names(td_manager *m, size_t *n) {
+  pthread_mutex_lock(&m->control);
+  char **names = td_xcalloc(m->n + 1, sizeof *names);
+  for (size_t i = 0; i < m->n; i++) names[i] = td_xstrdup(m->models[i].cfg.name);
+  *n = m->n;
+  pthread_mutex_unlock(&m->control);
+  return names;
+}
+
+/* ---- life cycle ---- */
+
 td_manager *td_manager_new(td_servables *s, const td_manager_options *opt) {
   td_manager *m = td_xcalloc(1, sizeof *m);
   m->servables = s;
   m->opt.poll_seconds = 1;
   if (opt) m->opt = *opt;
+  if (m->opt.loader) {
+    m->loader = *m->opt.loader;
+  } else {
+    m->loader = (td_model_loader){.load = default_load, .ctx = m};
+    m->default_loader = 1; /* models are freed with td_model_free (no pointer back to m) */
+  }
+  pthread_mutex_init(&m->control, NULL);
   pthread_mutex_init(&m->mu, NULL);
   pthread_cond_init(&m->cv, NULL);
   return m;
@@ -46,121 +389,44 @@ td_manager *td_manager_new(td_servables *s, const td_manager_options *opt) {
 
 td_code td_manager_add_model(td_manager *m, const char *name, const char *base_path, td_status *st) {
   if (!name || !*name) return td_status_set(st, TD_INVALID_ARGUMENT, "model name must not be empty");
-  if (!base_path || base_path[0] != '/')
-    return td_status_set(st, TD_INVALID_ARGUMENT, "Model base path must be an absolute path: %s", base_path ? base_path : "");
-  for (size_t i = 0; i < m->n; i++)
-    if (!strcmp(m->models[i].name, name)) return td_status_set(st, TD_INVALID_ARGUMENT, "Duplicate model name: %s", name);
-  TD_GROW(m->models, m->cap, m->n + 1);
-  model_source *src = &m->models[m->n++];
-  memset(src, 0, sizeof *src);
-  src->name = td_xstrdup(name);
-  src->base_path = td_xstrdup(base_path);
-  src->serving = src->failed = -1;
-  td_servables_add_model(m->servables, name);
-  return TD_OK;
-}
-
-/* Highest numeric child of base (-1 if none; -2 if base is unreadable). */
-static int64_t latest_version(const char *base) {
-  DIR *d = opendir(base);
-  if (!d) return -2;
-  int64_t best = -1;
-  for (struct dirent *e; (e = readdir(d));) {
-    const char *s = e->d_name;
-    if (!*s) continue;
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (*end || errno || v < 0 || s[0] == '-' || s[0] == '+') continue;
-    char *path = td_path_join(base, s);
-    int dir = td_is_dir(path);
-    free(path);
-    if (dir && v > best) best = v;
-  }
-  closedir(d);
-  return best;
-}
-
-static struct timespec dir_mtime(const char *path) {
-  struct stat sb;
-  struct timespec none = {0, 0};
-  return stat(path, &sb) == 0 ? sb.st_mtim : none;
-}
-
-static void poll_model(td_manager *m, model_source *src) {
-  int64_t v = latest_version(src->base_path);
-  if (v == -2) {
-    if (!src->warned_missing)
-      TD_LOG_ERROR("Could not find base path %s for servable %s", src->base_path, src->name);
-    src->warned_missing = 1;
-    return;
-  }
-  src->warned_missing = 0;
-  if (v < 0) {
-    TD_LOG_WARN("No versions of servable %s found under base path %s. Did you forget to name your leaf directory "
-                "as a number (eg. '/1/')?", src->name, src->base_path);
-    return;
-  }
-  if (v == src->serving) return;
-  char *dir = NULL;
-  { /* the directory name may have leading zeros: find it */
-    DIR *d = opendir(src->base_path);
-    for (struct dirent *e; d && (e = readdir(d));)
-      if (strtoll(e->d_name, NULL, 10) == v && e->d_name[0] >= '0' && e->d_name[0] <= '9' && !dir)
-        dir = td_path_join(src->base_path, e->d_name);
-    if (d) closedir(d);
-  }
-  if (!dir) return;
-  struct timespec mt = dir_mtime(dir);
-  if (v == src->failed && mt.tv_sec == src->failed_mtime.tv_sec && mt.tv_nsec == src->failed_mtime.tv_nsec) {
-    free(dir);
-    return;
-  }
-  TD_LOG_INFO("Loading servable: {name: %s version: %lld} from %s", src->name, (long long)v, dir);
-  td_servables_set_state(m->servables, src->name, v, TD_VERSION_LOADING, TD_OK, "");
-  struct timespec t0, t1;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
-  td_model *model;
-  td_status st = {0};
-  td_code code = td_model_load(dir, m->opt.tags, m->opt.ntags, &m->opt.model, &model, &st);
-  clock_gettime(CLOCK_MONOTONIC, &t1);
-  free(dir);
-  if (code != TD_OK) {
-    TD_LOG_ERROR("Loading servable: {name: %s version: %lld} failed: %s", src->name, (long long)v, st.msg);
-    td_servables_set_state(m->servables, src->name, v, TD_VERSION_END, code, st.msg);
-    src->failed = v;
-    src->failed_mtime = mt;
-    return;
-  }
-  td_servables_publish(m->servables, src->name, v, model);
-  TD_LOG_INFO("Successfully loaded servable version {name: %s version: %lld} in %.1f ms", src->name, (long long)v,
-              (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
-  /* availability-preserving: the new version serves before the others go */
-  int64_t avail[64];
-  int na = td_servables_available(m->servables, src->name, avail, 64);
-  for (int i = 0; i < na; i++)
-    if (avail[i] != v) {
-      td_servables_retire(m->servables, src->name, avail[i]);
-      TD_LOG_INFO("Unloaded servable version {name: %s version: %lld}", src->name, (long long)avail[i]);
+  td_model_config_list one;
+  TD_TRY(td_model_config_single(name, base_path, &one, st));
+  for (size_t i = 0; i < m->pending.n; i++)
+    if (!strcmp(m->pending.models[i].name, name)) {
+      td_model_config_list_free(&one);
+      return td_status_set(st, TD_INVALID_ARGUMENT, "Illegal to list model %s multiple times in config list", name);
     }
-  src->serving = v;
-}
-
-void td_manager_poll(td_manager *m) {
-  for (size_t i = 0; i < m->n; i++) poll_model(m, &m->models[i]);
+  TD_GROW(m->pending.models, m->pending_cap, m->pending.n + 1);
+  m->pending.models[m->pending.n++] = one.models[0];
+  m->pending.is_set = 1;
+  free(one.models);
+  return TD_OK;
 }
 
 static void *poll_loop(void *arg) {
   td_manager *m = arg;
+  int fs = m->opt.poll_seconds > 0, cf = m->opt.config_file && m->opt.config_poll_seconds > 0;
+  struct timespec now, next_fs, next_cf;
+  clock_gettime(CLOCK_REALTIME, &now);
+  next_fs = next_cf = now;
+  next_fs.tv_sec += fs ? m->opt.poll_seconds : 1;
+  next_cf.tv_sec += cf ? m->opt.config_poll_seconds : 1;
   pthread_mutex_lock(&m->mu);
   while (!m->stop) {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += m->opt.poll_seconds;
+    struct timespec until = !fs ? next_cf : !cf ? next_fs : next_fs.tv_sec <= next_cf.tv_sec ? next_fs : next_cf;
     pthread_cond_timedwait(&m->cv, &m->mu, &until);
     if (m->stop) break;
     pthread_mutex_unlock(&m->mu);
-    td_manager_poll(m);
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (cf && now.tv_sec >= next_cf.tv_sec) {
+      poll_config_file(m);
+      next_cf = now, next_cf.tv_sec += m->opt.config_poll_seconds;
+    }
+    if (fs && now.tv_sec >= next_fs.tv_sec) {
+      td_manager_poll(m);
+      clock_gettime(CLOCK_REALTIME, &next_fs);
+      next_fs.tv_sec += m->opt.poll_seconds;
+    }
     pthread_mutex_lock(&m->mu);
   }
   pthread_mutex_unlock(&m->mu);
@@ -168,8 +434,13 @@ static void *poll_loop(void *arg) {
 }
 
 td_code td_manager_start(td_manager *m, td_status *st) {
-  if (m->opt.poll_seconds >= 0) td_manager_poll(m);
-  if (m->opt.poll_seconds > 0) {
+  if (m->pending.n) {
+    td_code code = td_manager_apply_config(m, &m->pending, st);
+    td_model_config_list_free(&m->pending);
+    if (code != TD_OK) return code;
+  }
+  td_servables_set_reloader(m->servables, reload_hook, m);
+  if (m->opt.poll_seconds > 0 || (m->opt.config_file && m->opt.config_poll_seconds > 0)) {
     if (pthread_create(&m->thread, NULL, poll_loop, m))
       return td_status_set(st, TD_INTERNAL, "could not start the file system poller");
     m->running = 1;
@@ -179,21 +450,24 @@ td_code td_manager_start(td_manager *m, td_status *st) {
 
 void td_manager_free(td_manager *m) {
   if (!m) return;
-  if (m->running) {
-    pthread_mutex_lock(&m->mu);
-    m->stop = 1;
-    pthread_cond_signal(&m->cv);
-    pthread_mutex_unlock(&m->mu);
-    pthread_join(m->thread, NULL);
-  }
+  pthread_mutex_lock(&m->mu);
+  m->stop = 1; /* first: a reload in progress stops waiting between retries */
+  pthread_cond_broadcast(&m->cv);
+  pthread_mutex_unlock(&m->mu);
+  td_servables_set_reloader(m->servables, NULL, NULL);
+  if (m->running) pthread_join(m->thread, NULL);
   for (size_t i = 0; i < m->n; i++) {
-    int64_t avail[64];
-    int na = td_servables_available(m->servables, m->models[i].name, avail, 64);
-    for (int k = 0; k < na; k++) td_servables_retire(m->servables, m->models[i].name, avail[k]);
-    free(m->models[i].name);
-    free(m->models[i].base_path);
+    managed_model *mm = &m->models[i];
+    int64_t avail[256];
+    int na = td_servables_available(m->servables, mm->cfg.name, avail, 256);
+    for (int k = 0; k < na; k++) td_servables_retire(m->servables, mm->cfg.name, avail[k]);
+    td_model_config_clear(&mm->cfg);
+    free(mm->failed);
   }
   free(m->models);
+  td_model_config_list_free(&m->pending);
+  free(m->config_text);
+  pthread_mutex_destroy(&m->control);
   pthread_mutex_destroy(&m->mu);
   pthread_cond_destroy(&m->cv);
   free(m);

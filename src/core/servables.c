@@ -1,7 +1,8 @@
 /* servables.c — the serving map and version state monitor (see servables.h).
  * Invariants: a version entry's `live` is non-NULL exactly while it is AVAILABLE; the map
  * holds one reference on each live model, handles hold one each; whoever drops the last
- * reference frees the model and marks the entry END. */
+ * reference frees the model and marks the entry END. `configured` is set by add_model and
+ * cleared by remove_model (entries created by publish/set_state alone are not configured). */
 #include "core/servables.h"
 
 #include <pthread.h>
@@ -18,6 +19,8 @@ typedef struct live_model {
   char *name;
   int64_t version;
   td_servables *owner;
+  td_model_free_fn free_fn; /* NULL = td_model_free */
+  void *free_ctx;
 } live_model;
 
 typedef struct version_entry {
@@ -35,17 +38,29 @@ typedef struct model_entry {
   char **labels;
   int64_t *label_versions;
   int nlabels;
+  int configured;
 } model_entry;
 
 struct td_servables {
+  pthread_mutex_t reload_mu; /* guards reloader/reload_ctx, held during a reload */
+  td_servables_reload_fn reloader;
+  void *reload_ctx;
   pthread_rwlock_t lock;
   model_entry **models;
   size_t n, cap;
 };
 
+static void live_free_model(live_model *lm) {
+  if (lm->free_fn)
+    lm->free_fn(lm->free_ctx, lm->model);
+  else
+    td_model_free(lm->model);
+}
+
 td_servables *td_servables_new(void) {
   td_servables *s = td_xcalloc(1, sizeof *s);
   pthread_rwlock_init(&s->lock, NULL);
+  pthread_mutex_init(&s->reload_mu, NULL);
   return s;
 }
 
@@ -64,7 +79,7 @@ void td_servables_free(td_servables *s) {
     model_entry *m = s->models[i];
     for (size_t k = 0; k < m->nv; k++)
       if (m->v[k].live) {
-        td_model_free(m->v[k].live->model);
+        live_free_model(m->v[k].live);
         free(m->v[k].live->name);
         free(m->v[k].live);
       }
@@ -75,6 +90,7 @@ void td_servables_free(td_servables *s) {
   }
   free(s->models);
   pthread_rwlock_destroy(&s->lock);
+  pthread_mutex_destroy(&s->reload_mu);
   free(s);
 }
 
@@ -118,13 +134,14 @@ static void set_entry(version_entry *e, td_version_state state, td_code code, co
 
 void td_servables_add_model(td_servables *s, const char *name) {
   pthread_rwlock_wrlock(&s->lock);
-  get_model(s, name);
+  get_model(s, name)->configured = 1;
   pthread_rwlock_unlock(&s->lock);
 }
 
 int td_servables_has_model(td_servables *s, const char *name) {
   pthread_rwlock_rdlock(&s->lock);
-  int has = find_model(s, name) != NULL;
+  model_entry *m = find_model(s, name);
+  int has = m && m->configured;
   pthread_rwlock_unlock(&s->lock);
   return has;
 }
@@ -165,7 +182,7 @@ td_code td_servables_get(td_servables *s, const char *name, int64_t version, con
 
 static void live_unref(live_model *lm) {
   if (atomic_fetch_sub(&lm->refs, 1) != 1) return;
-  td_model_free(lm->model);
+  live_free_model(lm);
   td_servables *s = lm->owner;
   pthread_rwlock_wrlock(&s->lock);
   version_entry *e = find_version(find_model(s, lm->name), lm->version);
@@ -181,7 +198,14 @@ void td_handle_release(td_handle *h) {
 }
 
 void td_servables_publish(td_servables *s, const char *name, int64_t version, td_model *model) {
+  td_servables_publish_with(s, name, version, model, NULL, NULL);
+}
+
+void td_servables_publish_with(td_servables *s, const char *name, int64_t version, td_model *model,
+                               td_model_free_fn free_fn, void *free_ctx) {
   live_model *lm = td_xcalloc(1, sizeof *lm);
+  lm->free_fn = free_fn;
+  lm->free_ctx = free_ctx;
   atomic_init(&lm->refs, 1);
   lm->model = model;
   lm->name = td_xstrdup(name);
@@ -231,6 +255,52 @@ void td_servables_set_labels(td_servables *s, const char *name, const char *cons
   pthread_rwlock_unlock(&s->lock);
 }
 
+void td_servables_remove_model(td_servables *s, const char *name) {
+  pthread_rwlock_wrlock(&s->lock);
+  model_entry *m = find_model(s, name);
+  live_model **gone = NULL;
+  size_t ngone = 0;
+  if (m) {
+    m->configured = 0;
+    labels_clear(m);
+    gone = td_xcalloc(m->nv + 1, sizeof *gone);
+    for (size_t i = 0; i < m->nv; i++)
+      if (m->v[i].live) {
+        gone[ngone++] = m->v[i].live;
+        m->v[i].live = NULL;
+        set_entry(&m->v[i], TD_VERSION_UNLOADING, TD_OK, "");
+      }
+  }
+  pthread_rwlock_unlock(&s->lock);
+  for (size_t i = 0; i < ngone; i++) live_unref(gone[i]);
+  free(gone);
+}
+
+int td_servables_ready(td_servables *s) {
+  pthread_rwlock_rdlock(&s->lock);
+  int configured = 0, ready = 1;
+  for (size_t i = 0; i < s->n; i++) {
+    model_entry *m = s->models[i];
+    if (!m->configured) continue;
+    configured++;
+    int any = 0;
+    for (size_t k = 0; k < m->nv && !any; k++) any = m->v[k].live != NULL;
+    if (!any) ready = 0;
+  }
+  pthread_rwlock_unlock(&s->lock);
+  return configured > 0 && ready;
+}
+
+int64_t td_servables_label_version(td_servables *s, const char *name, const char *label) {
+  pthread_rwlock_rdlock(&s->lock);
+  model_entry *m = find_model(s, name);
+  int64_t v = -1;
+  for (int i = 0; m && i < m->nlabels; i++)
+    if (!strcmp(m->labels[i], label)) v = m->label_versions[i];
+  pthread_rwlock_unlock(&s->lock);
+  return v;
+}
+
 int td_servables_available(td_servables *s, const char *name, int64_t *versions, int max) {
   pthread_rwlock_rdlock(&s->lock);
   model_entry *m = find_model(s, name);
@@ -276,5 +346,20 @@ td_code td_servables_status(td_servables *s, const char *name, int64_t version, 
   }
   pthread_rwlock_unlock(&s->lock);
   if (*out) qsort(*out, (size_t)*n, sizeof **out, cmp_desc);
+  return code;
+}
+
+void td_servables_set_reloader(td_servables *s, td_servables_reload_fn fn, void *ctx) {
+  pthread_mutex_lock(&s->reload_mu);
+  s->reloader = fn;
+  s->reload_ctx = ctx;
+  pthread_mutex_unlock(&s->reload_mu);
+}
+
+td_code td_servables_reload(td_servables *s, const struct td_model_config_list *cfg, td_status *st) {
+  pthread_mutex_lock(&s->reload_mu);
+  td_code code = s->reloader ? s->reloader(s->reload_ctx, cfg, st)
+                             : td_status_set(st, TD_UNIMPLEMENTED, "this server does not manage its models from a config");
+  pthread_mutex_unlock(&s->reload_mu);
   return code;
 }

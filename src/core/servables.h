@@ -56,8 +56,14 @@ td_code td_servables_get(td_servables *s, const char *name, int64_t version, con
                          td_status *st) TD_MUST_CHECK;
 void td_handle_release(td_handle *h);
 
-/* Loader side. publish: version becomes AVAILABLE and takes ownership of m. */
+/* Loader side. publish: version becomes AVAILABLE and takes ownership of m (freed with
+ * td_model_free once retired and unreferenced). */
 void td_servables_publish(td_servables *s, const char *name, int64_t version, td_model *m);
+/* Frees a published model; ctx is the one given to publish_with (it must outlive the map). */
+typedef void (*td_model_free_fn)(void *ctx, td_model *m);
+/* publish with a custom free function (a manager's loader; fake models in tests). */
+void td_servables_publish_with(td_servables *s, const char *name, int64_t version, td_model *m,
+                               td_model_free_fn free_fn, void *free_ctx);
 /* Records a state (START/LOADING/UNLOADING/END) for the status API; END with an error for
  * failed loads. */
 void td_servables_set_state(td_servables *s, const char *name, int64_t version, td_version_state state,
@@ -67,12 +73,28 @@ void td_servables_retire(td_servables *s, const char *name, int64_t version);
 /* Replaces a model's label map (labels[i] → versions[i]). */
 void td_servables_set_labels(td_servables *s, const char *name, const char *const *labels, const int64_t *versions,
                              int n);
-/* 1 if the model name is known (configured), even with no version loaded yet. */
+/* 1 if the model name is configured, even with no version loaded yet. */
 int td_servables_has_model(td_servables *s, const char *name);
 /* Declares a model name as configured (so status can say "no versions yet"). */
 void td_servables_add_model(td_servables *s, const char *name);
+/* The model leaves the configuration: its versions retire (in-flight requests finish), its
+ * labels go; version states stay visible to the status API (END), as in TF Serving. */
+void td_servables_remove_model(td_servables *s, const char *name);
+/* 1 when every configured model has an AVAILABLE version (readiness), 0 otherwise (also when
+ * no model is configured). */
+int td_servables_ready(td_servables *s);
+/* The version a model's label names, or -1. */
+int64_t td_servables_label_version(td_servables *s, const char *name, const char *label);
 /* AVAILABLE versions of a model, ascending; returns the count written (up to max). */
 int td_servables_available(td_servables *s, const char *name, int64_t *versions, int max);
+
+/* Config reloads (gRPC HandleReloadConfigRequest) go to whoever manages the map (the manager
+ * registers itself; NULL unregisters and waits for a reload in progress). Without a reloader,
+ * td_servables_reload → UNIMPLEMENTED. Reloads are serialized. */
+struct td_model_config_list;
+typedef td_code (*td_servables_reload_fn)(void *ctx, const struct td_model_config_list *cfg, td_status *st);
+void td_servables_set_reloader(td_servables *s, td_servables_reload_fn fn, void *ctx);
+td_code td_servables_reload(td_servables *s, const struct td_model_config_list *cfg, td_status *st) TD_MUST_CHECK;
 
 /* Status of one version (version >= 0) or all versions, newest first. Errors:
  * NOT_FOUND "Could not find any versions of model <name>" /

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/model_config.h"
 #include "engine/engine.h"
 #include "grpc/grpc_handlers.h"
 #include "proto/serving.h"
@@ -381,10 +382,22 @@ static td_code handle_get_model_status(const td_grpc_ctx *ctx, const ProtobufCMe
   return pack_and_free(&resp->base, reply);
 }
 
-/* Reloading the model config needs the config-driven manager (not there yet). */
+/* Applies the new ModelServerConfig through the serving map's reloader (the manager):
+ * TF's ModelServiceImpl — errors are the RPC status; success answers status {error_code: OK}. */
 static td_code handle_reload_config(const td_grpc_ctx *ctx, const ProtobufCMessage *msg, const uint8_t *raw,
                                     size_t raw_len, td_grpc_reply *reply, td_status *st) {
-  return td_status_set(st, TD_UNIMPLEMENTED, "HandleReloadConfigRequest is not supported by tensord yet");
+  const Tensorflow__Serving__ReloadConfigRequest *req = (const Tensorflow__Serving__ReloadConfigRequest *)msg;
+  td_model_config_list cfg;
+  TD_TRY(td_model_config_from_proto(req->config, &cfg, st));
+  td_code code = td_servables_reload(ctx->api->servables, &cfg, st);
+  td_model_config_list_free(&cfg);
+  if (code != TD_OK) return code;
+  Tensorflow__Serving__ReloadConfigResponse *resp = td_xmalloc(sizeof *resp);
+  tensorflow__serving__reload_config_response__init(resp);
+  resp->status = td_xmalloc(sizeof *resp->status);
+  tensorflow__serving__status_proto__init(resp->status);
+  resp->status->error_message = td_xstrdup("");
+  return pack_and_free(&resp->base, reply);
 }
 
 /* ---- the method table ---- */

@@ -114,12 +114,27 @@ static td_code handle_metadata(const rest_request *q, td_buf *out, td_status *st
   return code;
 }
 
+/* GET /healthz: the process answers. */
+static td_code handle_health(const rest_request *q, td_buf *out, td_status *st) {
+  td_buf_puts(out, "ok");
+  return TD_OK;
+}
+
+/* GET /readyz: 200 "ok" once every configured model has an AVAILABLE version, else 503. */
+static td_code handle_ready(const rest_request *q, td_buf *out, td_status *st) {
+  if (!td_servables_ready(q->api->servables))
+    return td_status_set(st, TD_UNAVAILABLE, "not ready: a configured model has no available version");
+  td_buf_puts(out, "ok");
+  return TD_OK;
+}
+
 typedef td_code (*route_handler)(const rest_request *q, td_buf *out, td_status *st);
 
 static const route_handler handlers[] = {
     [TD_ROUTE_STATUS] = handle_status,     [TD_ROUTE_METADATA] = handle_metadata,
     [TD_ROUTE_PREDICT] = handle_predict,   [TD_ROUTE_CLASSIFY] = handle_classify,
-    [TD_ROUTE_REGRESS] = handle_regress,
+    [TD_ROUTE_REGRESS] = handle_regress,   [TD_ROUTE_HEALTH] = handle_health,
+    [TD_ROUTE_READY] = handle_ready,
 };
 
 void td_rest_handle(void *ctx, const char *method, const char *path, const char *body, size_t len,

@@ -143,7 +143,23 @@ static int parse_version(span s, int64_t *out) {
   return 1;
 }
 
-int td_route_is_rest_path(const char *path) { return lit(path, "/v1/") != NULL; }
+/* tensord's probe endpoints (exact, case-sensitive paths; GET only). */
+static const struct {
+  const char *path;
+  td_route_kind kind;
+} probes[] = {
+    {"/healthz", TD_ROUTE_HEALTH},
+    {"/readyz", TD_ROUTE_READY},
+};
+enum { NUM_PROBES = sizeof probes / sizeof probes[0] };
+
+static int probe_index(const char *path) {
+  for (int i = 0; i < NUM_PROBES; i++)
+    if (!strcmp(path, probes[i].path)) return i;
+  return -1;
+}
+
+int td_route_is_rest_path(const char *path) { return lit(path, "/v1/") != NULL || probe_index(path) >= 0; }
 
 static td_code malformed(const char *method, const char *path, td_status *st) {
   return td_status_set(st, TD_INVALID_ARGUMENT, "Malformed request: %s %s", method, path);
@@ -152,6 +168,13 @@ static td_code malformed(const char *method, const char *path, td_status *st) {
 td_code td_route_match(const char *method, const char *path, td_route *out, td_status *st) {
   memset(out, 0, sizeof *out);
   out->version = -1;
+  int probe = probe_index(path);
+  if (probe >= 0) {
+    if (strcmp(method, "GET")) return malformed(method, path, st);
+    out->kind = probes[probe].kind;
+    out->name = td_xstrdup("");
+    return TD_OK;
+  }
   captures c = {0};
   int is_post = !strcmp(method, "POST");
   if (!(is_post ? match_post(path, &c) : !strcmp(method, "GET") && match_get(path, &c)))

@@ -6,6 +6,8 @@
  * <n> is \d+ and must fit int64. Quirks kept from TF Serving: the verb and "metadata" match
  * case-insensitively but are then compared case-sensitively (":PREDICT" → malformed,
  * "/METADATA" → a status request).
+ * Beyond TF Serving (Kubernetes probes): GET /healthz and GET /readyz, exact paths, no model
+ * name (td_route.name is "").
  *
  * Ownership: td_route owns its strings; release with td_route_release. Thread safety: pure
  * functions, any thread.
@@ -23,6 +25,8 @@ typedef enum td_route_kind {
   TD_ROUTE_PREDICT,
   TD_ROUTE_CLASSIFY,
   TD_ROUTE_REGRESS,
+  TD_ROUTE_HEALTH, /* GET /healthz (tensord): liveness */
+  TD_ROUTE_READY,  /* GET /readyz (tensord): every configured model has an AVAILABLE version */
 } td_route_kind;
 
 typedef struct td_route {
@@ -32,7 +36,7 @@ typedef struct td_route {
   char *label;   /* unescaped label, NULL when not given */
 } td_route;
 
-/* 1 if the path belongs to the REST API ((?i)/v1/.*), else 0 (→ plain 404). */
+/* 1 if the path belongs to the REST API ((?i)/v1/.*, or a probe path), else 0 (→ plain 404). */
 int td_route_is_rest_path(const char *path);
 
 /* Matches method + path. Errors (INVALID_ARGUMENT, TF's texts): "Malformed request: <METHOD>

@@ -17,6 +17,7 @@
 
 #include "http/rest_json.h"
 #include "http/routes.h"
+#include "metrics/metrics.h"
 #include "util/buf.h"
 #include "util/gzip.h"
 #include "util/log.h"
@@ -111,10 +112,40 @@ static void answer(td_http_server *srv, struct MHD_Connection *conn, const char 
   }
 }
 
+static int is_metrics_request(const td_http_server *srv, const char *method, const char *url) {
+  return srv->opt.metrics_path && *srv->opt.metrics_path && !strcmp(method, "GET") &&
+         !strcmp(url, srv->opt.metrics_path);
+}
+
+/* The Prometheus exposition of every metric (tfserving-api.md §6). */
+static enum MHD_Result send_metrics(struct MHD_Connection *conn) {
+  td_buf text;
+  td_buf_init(&text);
+  td_metrics_write_prometheus(td_metrics_global(), &text);
+  size_t len;
+  char *body = td_buf_detach(&text, &len);
+  struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+  if (!resp) {
+    free(body);
+    return MHD_NO;
+  }
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4");
+  enum MHD_Result ret = MHD_queue_response(conn, 200, resp);
+  MHD_destroy_response(resp);
+  return ret;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls) {
   td_http_server *srv = cls;
+  if (is_metrics_request(srv, method, url)) {
+    if (*upload_data_size) { /* drop any body */
+      *upload_data_size = 0;
+      return MHD_YES;
+    }
+    return send_metrics(conn);
+  }
   int is_rest = td_route_is_rest_path(url);
   if (!is_rest) { /* libevent's default 404, body irrelevant */
     if (*upload_data_size) { /* drop the body */

@@ -5,6 +5,8 @@
  * CORS on, the three Access-Control-* headers; CORS preflight (OPTIONS) is answered here.
  * Bodies above max_request_bytes are drained and answered 413 with a JSON error; a gzip
  * Content-Encoding is answered 501 (not supported yet).
+ * With metrics_path set, GET of exactly that path (checked first) answers the Prometheus
+ * metrics text.
  *
  * Threads: a pool of num_threads libmicrohttpd threads (epoll), each running handlers for its
  * own connections, so the handler must be thread-safe. Ownership: the server borrows the
@@ -37,6 +39,8 @@ typedef struct td_http_options {
   size_t max_request_bytes; /* 0: 64 MiB */
   int enable_cors;
   int connection_timeout_s; /* idle keep-alive connections are closed after this; 0: 300 s */
+  const char *metrics_path; /* GET of exactly this path answers the Prometheus text of
+                               td_metrics_global() (text/plain; version=0.0.4); NULL or "": off */
 } td_http_options;
 
 /* Binds 0.0.0.0:port and starts serving. UNAVAILABLE when the port cannot be bound. */

@@ -46,7 +46,8 @@ static const td_flag flags[] = {
     {"rest_api_max_request_bytes", FLAG_INT64, "67108864", FLAG_IMPLEMENTED, FIELD(rest_api_max_request_bytes),
      "(tensord) Largest accepted HTTP/REST request body; larger requests get 413."},
     {"enable_batching", FLAG_BOOL, "false", FLAG_NOT_YET, NO_FIELD, "enable batching"},
-    {"allow_version_labels_for_unavailable_models", FLAG_BOOL, "false", FLAG_NOT_YET, NO_FIELD,
+    {"allow_version_labels_for_unavailable_models", FLAG_BOOL, "false", FLAG_IMPLEMENTED,
+     FIELD(allow_version_labels_for_unavailable_models),
      "If true, allows assigning unused version labels to models that are not available yet."},
     {"batching_parameters_file", FLAG_STRING, "", FLAG_NOT_YET, NO_FIELD,
      "If non-empty, read an ascii BatchingParameters protobuf from the supplied file name and use the contained "
@@ -54,11 +55,12 @@ static const td_flag flags[] = {
     {"enable_per_model_batching_parameters", FLAG_BOOL, "false", FLAG_NOT_YET, NO_FIELD,
      "Enables model specific batching params like batch sizes, timeouts, batching feature flags to be read from "
      "`batching_params.pbtxt` file inside model version directory."},
-    {"model_config_file", FLAG_STRING, "", FLAG_NOT_YET, FIELD(model_config_file),
+    {"model_config_file", FLAG_STRING, "", FLAG_IMPLEMENTED, FIELD(model_config_file),
      "If non-empty, read an ascii ModelServerConfig protobuf from the supplied file name, and serve the models in "
      "that file. This config file can be used to specify multiple models to serve and other advanced parameters "
      "including non-default version policy. (If used, --model_name, --model_base_path are ignored.)"},
-    {"model_config_file_poll_wait_seconds", FLAG_INT32, "0", FLAG_NOT_YET, NO_FIELD,
+    {"model_config_file_poll_wait_seconds", FLAG_INT32, "0", FLAG_IMPLEMENTED,
+     FIELD(model_config_file_poll_wait_seconds),
      "Interval in seconds between each poll of the filesystem for model_config_file. If unset or set to zero, "
      "poll will be done exactly once and not periodically."},
     {"model_name", FLAG_STRING, "default", FLAG_IMPLEMENTED, FIELD(model_name),
@@ -69,9 +71,9 @@ static const td_flag flags[] = {
      "The number of threads in the thread-pool used to load servables."},
     {"num_unload_threads", FLAG_INT32, "0", FLAG_NO_EFFECT, NO_FIELD,
      "The number of threads in the thread-pool used to unload servables."},
-    {"max_num_load_retries", FLAG_INT32, "5", FLAG_NO_EFFECT, FIELD(max_num_load_retries),
+    {"max_num_load_retries", FLAG_INT32, "5", FLAG_IMPLEMENTED, FIELD(max_num_load_retries),
      "maximum number of times it retries loading a model after the first failure, before giving up."},
-    {"load_retry_interval_micros", FLAG_INT64, "60000000", FLAG_NO_EFFECT, FIELD(load_retry_interval_micros),
+    {"load_retry_interval_micros", FLAG_INT64, "60000000", FLAG_IMPLEMENTED, FIELD(load_retry_interval_micros),
      "The interval, in microseconds, between each servable load retry. If set negative, it doesn't wait."},
     {"file_system_poll_wait_seconds", FLAG_INT32, "1", FLAG_IMPLEMENTED, FIELD(file_system_poll_wait_seconds),
      "Interval in seconds between each poll of the filesystem for new model version. If set to zero poll will be "
@@ -101,14 +103,14 @@ static const td_flag flags[] = {
      "grpc.max_connection_age_ms=2000)"},
     {"grpc_max_threads", FLAG_INT32, "0", FLAG_NO_EFFECT, NO_FIELD,
      "Max grpc server threads to handle grpc messages."},
-    {"enable_model_warmup", FLAG_BOOL, "true", FLAG_NO_EFFECT, NO_FIELD,
+    {"enable_model_warmup", FLAG_BOOL, "true", FLAG_IMPLEMENTED, FIELD(enable_model_warmup),
      "Enables model warmup, which triggers lazy initializations (such as TF optimizations) at load time, to reduce "
      "first request latency."},
-    {"num_request_iterations_for_warmup", FLAG_INT32, "0", FLAG_NO_EFFECT, NO_FIELD,
+    {"num_request_iterations_for_warmup", FLAG_INT32, "0", FLAG_IMPLEMENTED, FIELD(num_request_iterations_for_warmup),
      "Number of times a request is iterated during warmup replay. This value is used only if > 0."},
     {"version", FLAG_BOOL, "false", FLAG_IMPLEMENTED, FIELD(version), "Display version"},
     {"help", FLAG_BOOL, "false", FLAG_IMPLEMENTED, FIELD(help), "(tensord) Print this usage text"},
-    {"monitoring_config_file", FLAG_STRING, "", FLAG_NOT_YET, NO_FIELD,
+    {"monitoring_config_file", FLAG_STRING, "", FLAG_IMPLEMENTED, FIELD(monitoring_config_file),
      "If non-empty, read an ascii MonitoringConfig protobuf from the supplied file name"},
     {"remove_unused_fields_from_bundle_metagraph", FLAG_BOOL, "true", FLAG_NO_EFFECT, NO_FIELD,
      "Removes unused fields from MetaGraphDef proto message to save memory."},

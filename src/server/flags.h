@@ -32,6 +32,8 @@ typedef struct td_server_options {
   int rest_api_enable_cors_support;
   int64_t rest_api_max_request_bytes; /* tensord extension */
   const char *model_config_file;
+  int64_t model_config_file_poll_wait_seconds; /* re-read the config file every N s (<= 0: once) */
+  int allow_version_labels_for_unavailable_models;
   const char *model_name;
   const char *model_base_path;
   int64_t max_num_load_retries;
@@ -42,6 +44,9 @@ typedef struct td_server_options {
   int64_t tensorflow_inter_op_parallelism;
   const char *saved_model_tags; /* comma-separated */
   int enable_signature_method_name_check;
+  int enable_model_warmup;                   /* --enable_model_warmup */
+  int64_t num_request_iterations_for_warmup; /* --num_request_iterations_for_warmup, used if > 0 */
+  const char *monitoring_config_file;        /* --monitoring_config_file (text MonitoringConfig) */
   int version; /* --version */
   int help;    /* --help */
 } td_server_options;

@@ -1,7 +1,8 @@
 /* server.c — tensorflow_model_server's main for tensord (see server.h).
  *
- * Order of life: parse flags → SIGINT/SIGTERM handler → serving map + manager (first load
- * attempt) → wait until every model has an AVAILABLE version → HTTP/REST → wait for a signal
+ * Order of life: parse flags → SIGINT/SIGTERM handler → serving map + manager (the config
+ * file or the single model; first load attempts) → wait until every model has an AVAILABLE
+ * version → HTTP/REST → wait for a signal
  * → stop HTTP (in-flight requests finish) → manager (retires versions) → serving map.
  * Signals: libraries start threads before main (OpenBLAS, OpenMP), so a process signal may
  * land on any thread; the handler only writes the signal number to a self-pipe, which the
@@ -21,10 +22,14 @@
 #include "api/api.h"
 #include "core/manager.h"
 #include "core/servables.h"
+#include "core/warmup.h"
 #include "grpc/grpc_server.h"
 #include "http/rest_handlers.h"
 #include "http/server.h"
+#include "proto/serving.h"
+#include "proto/textformat.h"
 #include "server/flags.h"
+#include "util/file.h"
 #include "util/log.h"
 #include "util/mem.h"
 
@@ -91,7 +96,7 @@ static int wait_signal(int timeout_ms) {
 }
 
 /* Waits until the model has an AVAILABLE version (TD_OK), a version failed to load
- * (TD_UNKNOWN, message in st), or a shutdown signal arrived (TD_CANCELLED). */
+ * (TD_UNKNOWN, message in st, TF's text), or a shutdown signal arrived (TD_CANCELLED). */
 static td_code wait_available(td_servables *s, const char *name, td_status *st) {
   for (int waited_ms = 0;; waited_ms += 100) {
     int64_t v;
@@ -103,7 +108,7 @@ static td_code wait_available(td_servables *s, const char *name, td_status *st) 
       for (int i = 0; i < n; i++)
         if (vs[i].state == TD_VERSION_END && vs[i].error_code != TD_OK) {
           td_status_set(st, TD_UNKNOWN,
-                        "1 model(s) did not become available: {{name: %s version: %lld} due to error: %s: %s}, ",
+                        "1 model(s) did not become available: {{{name: %s version: %lld} due to error: %s: %s}, }",
                         name, (long long)vs[i].version, td_code_name(vs[i].error_code), vs[i].error_message);
           free(vs);
           return TD_UNKNOWN;
@@ -114,10 +119,50 @@ static td_code wait_available(td_servables *s, const char *name, td_status *st) 
   }
 }
 
+/* Every configured model (TF Serving serves nothing until all are AVAILABLE). */
+static td_code wait_all_available(td_manager *m, td_servables *s, td_status *st) {
+  size_t n = 0;
+  char **names = td_manager_model_names(m, &n);
+  td_code code = TD_OK;
+  for (size_t i = 0; i < n; i++) {
+    if (code == TD_OK) code = wait_available(s, names[i], st);
+    free(names[i]);
+  }
+  free(names);
+  return code;
+}
+
+#define DEFAULT_METRICS_PATH "/monitoring/prometheus/metrics"
+
+/* Where the REST port serves Prometheus metrics: on by default at DEFAULT_METRICS_PATH (a
+ * tensord default; TF Serving needs a config); --monitoring_config_file decides as in TF
+ * (prometheus_config.enable, .path). *path: heap, NULL = off. */
+static td_code metrics_path_of(const char *config_file, char **path, td_status *st) {
+  *path = NULL;
+  if (!config_file[0]) {
+    *path = td_xstrdup(DEFAULT_METRICS_PATH);
+    return TD_OK;
+  }
+  char *text;
+  size_t len;
+  TD_TRY(td_read_file(config_file, &text, &len, st));
+  ProtobufCMessage *msg = NULL;
+  td_code code = td_textformat_parse(&tensorflow__serving__monitoring_config__descriptor, text, len, &msg, st);
+  free(text);
+  if (code != TD_OK) return td_status_prefix(st, "Invalid --monitoring_config_file %s", config_file);
+  const Tensorflow__Serving__MonitoringConfig *mc = (const Tensorflow__Serving__MonitoringConfig *)msg;
+  const Tensorflow__Serving__PrometheusConfig *pc = mc->prometheus_config;
+  if (pc && pc->enable) *path = td_xstrdup(pc->path && pc->path[0] ? pc->path : DEFAULT_METRICS_PATH);
+  protobuf_c_message_free_unpacked(msg, NULL);
+  return TD_OK;
+}
+
 typedef struct server_parts {
   td_servables *servables;
   td_manager *manager;
-  td_api api;
+  td_api api;      /* REST */
+  td_api grpc_api; /* the same, recording requests as GRPC */
+  char *metrics_path;
   td_rest rest;
   td_http_server *http;
   td_grpc_server *grpc;
@@ -130,6 +175,7 @@ static void shutdown_parts(server_parts *p) {
   td_manager_free(p->manager);
   td_servables_free(p->servables);
   free(p->tags.storage);
+  free(p->metrics_path);
 }
 
 static int serve(const td_server_options *o) {
@@ -141,18 +187,34 @@ static int serve(const td_server_options *o) {
       .ntags = p.tags.n,
       .model = {.intra_op_threads = (int)(o->tensorflow_intra_op_parallelism ? o->tensorflow_intra_op_parallelism
                                                                               : o->tensorflow_session_parallelism)},
+      .max_load_retries = (int)(o->max_num_load_retries > 0 ? o->max_num_load_retries : 0),
+      .load_retry_interval_micros = o->load_retry_interval_micros,
+      .allow_labels_for_unavailable = o->allow_version_labels_for_unavailable_models,
+      .config_file = o->model_config_file[0] ? o->model_config_file : NULL,
+      .config_poll_seconds = (int)o->model_config_file_poll_wait_seconds,
   };
   td_engine_set_intra_op_threads(mo.model.intra_op_threads);
+  /* loads go through load metrics + warmup replay (core/warmup.h) */
+  td_warmup_loader warmup = {.tags = p.tags.tags, .ntags = p.tags.n, .model = mo.model,
+                             .enable_warmup = o->enable_model_warmup,
+                             .iterations = (int)o->num_request_iterations_for_warmup};
+  td_model_loader loader = {.load = td_warmup_loader_load, .free = td_warmup_loader_free, .ctx = &warmup};
+  mo.loader = &loader;
   p.servables = td_servables_new();
   p.manager = td_manager_new(p.servables, &mo);
   td_status st = {0};
   int rc = 0;
-  if (td_manager_add_model(p.manager, o->model_name, o->model_base_path, &st) != TD_OK ||
-      td_manager_start(p.manager, &st) != TD_OK) {
+  if (metrics_path_of(o->monitoring_config_file, &p.metrics_path, &st) != TD_OK) {
     rc = startup_failure(td_code_name(st.code), st.msg);
     goto done;
   }
-  td_code wc = wait_available(p.servables, o->model_name, &st);
+  td_code sc = o->model_config_file[0] ? td_manager_apply_config_file(p.manager, o->model_config_file, &st)
+                                        : td_manager_add_model(p.manager, o->model_name, o->model_base_path, &st);
+  if (sc != TD_OK || td_manager_start(p.manager, &st) != TD_OK) {
+    rc = startup_failure(td_code_name(st.code), st.msg);
+    goto done;
+  }
+  td_code wc = wait_all_available(p.manager, p.servables, &st);
   if (wc == TD_CANCELLED) goto done;
   if (wc != TD_OK) {
     rc = startup_failure(td_code_name(st.code), st.msg);
@@ -160,7 +222,10 @@ static int serve(const td_server_options *o) {
   }
 
   p.api = (td_api){.servables = p.servables,
-                   .opt = {.enable_signature_method_name_check = o->enable_signature_method_name_check}};
+                   .opt = {.enable_signature_method_name_check = o->enable_signature_method_name_check,
+                           .entrypoint = "REST"}};
+  p.grpc_api = p.api;
+  p.grpc_api.opt.entrypoint = "GRPC";
   p.rest = (td_rest){.api = &p.api, .timeout_in_ms = o->rest_api_timeout_in_ms};
   td_grpc_options go = {
       .port = o->port ? (int)o->port : -1, /* 0 = no TCP (then --grpc_socket_path) */
@@ -168,7 +233,7 @@ static int serve(const td_server_options *o) {
       .channel_arguments = o->grpc_channel_arguments,
       .tensor_content_outputs = o->enable_serialization_as_tensor_content,
   };
-  if (td_grpc_server_start(&p.api, &go, &p.grpc, &st) != TD_OK) {
+  if (td_grpc_server_start(&p.grpc_api, &go, &p.grpc, &st) != TD_OK) {
     rc = startup_failure(td_code_name(st.code), st.msg);
     goto done;
   }
@@ -183,12 +248,14 @@ static int serve(const td_server_options *o) {
         .num_threads = (int)o->rest_api_num_threads,
         .max_request_bytes = (size_t)(o->rest_api_max_request_bytes > 0 ? o->rest_api_max_request_bytes : 0),
         .enable_cors = o->rest_api_enable_cors_support,
+        .metrics_path = p.metrics_path,
     };
     if (td_http_start(&ho, td_rest_handle, &p.rest, &p.http, &st) != TD_OK) {
       rc = startup_failure(td_code_name(st.code), st.msg);
       goto done;
     }
     TD_LOG_INFO("Exporting HTTP/REST API at:localhost:%lld ...", (long long)o->rest_api_port);
+    if (p.metrics_path) TD_LOG_INFO("Prometheus metrics at %s", p.metrics_path);
   } else {
     TD_LOG_INFO("--rest_api_port is 0: HTTP/REST API not exported");
   }

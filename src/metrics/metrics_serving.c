@@ -1,0 +1,95 @@
+/* metrics_serving.c — the process-wide registry with TF Serving's metric families
+ * (tfserving-api.md §6) and the hooks the front ends, the manager and warmup call.
+ *
+ * Invariants: the global registry and its families are created once (pthread_once) and never
+ * freed; the family table below is the single place that names them.
+ */
+#include <pthread.h>
+
+#include "metrics/metrics.h"
+
+#define LATENCY_BUCKETS 33 /* 10 * 1.8^i µs */
+
+enum {
+  REQUEST_COUNT,
+  REQUEST_LATENCY,
+  RUNTIME_LATENCY,
+  LOAD_ATTEMPT_COUNT,
+  LOAD_LATENCY,
+  WARMUP_LATENCY,
+  WARMUP_RECORDS_READ,
+  N_FAMILIES
+};
+
+typedef struct family_spec {
+  td_metric_kind kind;
+  const char *name;
+  int n_labels;
+  const char *labels[TD_METRICS_MAX_LABELS];
+  int latency_buckets; /* histogram with the µs latency buckets */
+} family_spec;
+
+static const family_spec families[N_FAMILIES] = {
+    [REQUEST_COUNT] = {TD_METRIC_COUNTER, "/tensorflow/serving/request_count", 2, {"model_name", "status"}, 0},
+    [REQUEST_LATENCY] = {TD_METRIC_HISTOGRAM, "/tensorflow/serving/request_latency", 3,
+                         {"model_name", "API", "entrypoint"}, 1},
+    [RUNTIME_LATENCY] = {TD_METRIC_HISTOGRAM, "/tensorflow/serving/runtime_latency", 3,
+                         {"model_name", "API", "runtime"}, 1},
+    [LOAD_ATTEMPT_COUNT] = {TD_METRIC_COUNTER, "/tensorflow/cc/saved_model/load_attempt_count", 2,
+                            {"model_path", "status"}, 0},
+    [LOAD_LATENCY] = {TD_METRIC_COUNTER, "/tensorflow/cc/saved_model/load_latency", 1, {"model_path"}, 0},
+    [WARMUP_LATENCY] = {TD_METRIC_HISTOGRAM, "/tensorflow/serving/model_warmup_latency", 2,
+                        {"model_path", "status"}, 1},
+    [WARMUP_RECORDS_READ] = {TD_METRIC_COUNTER, "/tensorflow/serving/model_warmup_records_read", 2,
+                             {"model_path", "status"}, 0},
+};
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static td_metrics *global;
+static td_metric *family[N_FAMILIES];
+
+static void init_global(void) {
+  global = td_metrics_new();
+  double bounds[LATENCY_BUCKETS];
+  td_metrics_exponential_bounds(10, 1.8, LATENCY_BUCKETS, bounds);
+  for (int i = 0; i < N_FAMILIES; i++) {
+    const family_spec *f = &families[i];
+    family[i] = td_metrics_register(global, f->kind, f->name, f->n_labels, f->labels, bounds,
+                                    f->latency_buckets ? LATENCY_BUCKETS : 0);
+  }
+}
+
+td_metrics *td_metrics_global(void) {
+  pthread_once(&once, init_global);
+  return global;
+}
+
+void td_metrics_request(const char *model, const char *api, const char *entrypoint, td_code status,
+                        int64_t latency_us) {
+  td_metrics_global();
+  const char *count_labels[] = {model, td_code_name(status)};
+  td_metric_add(family[REQUEST_COUNT], count_labels, 1);
+  if (status != TD_OK) return; /* TF records latency only for successful requests */
+  const char *latency_labels[] = {model, api, entrypoint};
+  td_metric_observe(family[REQUEST_LATENCY], latency_labels, (double)latency_us);
+}
+
+void td_metrics_runtime(const char *model, const char *api, int64_t latency_us) {
+  td_metrics_global();
+  const char *labels[] = {model, api, "TF1"};
+  td_metric_observe(family[RUNTIME_LATENCY], labels, (double)latency_us);
+}
+
+void td_metrics_load(const char *model_path, int ok, int64_t latency_us) {
+  td_metrics_global();
+  const char *attempt_labels[] = {model_path, ok ? "success" : "fail"};
+  td_metric_add(family[LOAD_ATTEMPT_COUNT], attempt_labels, 1);
+  if (ok) td_metric_add(family[LOAD_LATENCY], &model_path, latency_us);
+}
+
+void td_metrics_warmup(const char *model_path, td_code status, int64_t latency_us, int64_t records) {
+  td_metrics_global();
+  const char *labels[] = {model_path, td_code_name(status)};
+  td_metric_observe(family[WARMUP_LATENCY], labels, (double)latency_us);
+  td_metric_add(family[WARMUP_RECORDS_READ], labels, records);
+}
