@@ -18,6 +18,7 @@
 #include "engine/kernels/table.def"
 #include "engine/kernels/random.def"
 #include "engine/kernels/feature.def"
+#include "engine/kernels/image.def"
 #undef TD_OP
 
 typedef struct op_row {
@@ -36,6 +37,7 @@ static const op_row op_rows[] = {
 #include "engine/kernels/table.def"
 #include "engine/kernels/random.def"
 #include "engine/kernels/feature.def"
+#include "engine/kernels/image.def"
 #undef TD_OP
 };
 #define NUM_ROWS (sizeof op_rows / sizeof op_rows[0])

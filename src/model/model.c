@@ -244,9 +244,13 @@ td_code td_model_run_opts(td_model *m, const td_signature *sig, const td_tensor 
       if (sig->_defaults[i].dtype == TD_DT_INVALID)
         code = td_status_set(st, TD_INVALID_ARGUMENT, "input '%s' of signature '%s' is missing", in->alias, sig->key);
       feed[i] = sig->_defaults[i];
-    } /* dtypes are checked against the graph's placeholders by the callable */
+    } /* dtypes are checked against the graph's placeholders by the callable; shapes are not
+       * checked, as in TF Serving, but explain a failure (validate.c) */
   }
-  if (code == TD_OK) code = td_callable_run_opts(sig->_callable, feed, outputs, opt, st);
+  if (code == TD_OK) {
+    code = td_callable_run_opts(sig->_callable, feed, outputs, opt, st);
+    if (code == TD_INVALID_ARGUMENT) td_signature_explain_failure(sig, inputs, st);
+  }
   if (feed != small) free(feed);
   return code;
 }

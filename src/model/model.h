@@ -63,4 +63,16 @@ td_code td_model_run(td_model *m, const td_signature *sig, const td_tensor *inpu
 td_code td_model_run_opts(td_model *m, const td_signature *sig, const td_tensor *inputs, td_tensor *outputs,
                           const td_run_options *opt, td_status *st) TD_MUST_CHECK;
 
+/* ---- input checks against the SignatureDef (validate.c) ---- */
+/* 1 when `got` fits `declared` (unknown rank / dims match anything). */
+int td_sig_shape_compatible(const td_shape *declared, const td_shape *got);
+/* Writes a description of the first provided input whose shape conflicts with the signature
+ * into buf and returns 1; 0 (and "") when all fit. */
+int td_signature_shape_hint(const td_signature *sig, const td_tensor *inputs, char *buf, size_t n);
+/* Strict check: INVALID_ARGUMENT with that description. TF Serving does not check shapes, so
+ * td_model_run does not call this; it is for callers that want strictness. */
+td_code td_signature_check_shapes(const td_signature *sig, const td_tensor *inputs, td_status *st) TD_MUST_CHECK;
+/* After a failed run: appends " (<description>)" to an INVALID_ARGUMENT message. */
+void td_signature_explain_failure(const td_signature *sig, const td_tensor *inputs, td_status *st);
+
 #endif
