@@ -38,6 +38,18 @@ while [ $# -gt 0 ]; do
   shift
 done
 [ $QUICK = 1 ] && ROUNDS=1
+
+# Dependencies: the project's own, then the anchors (Debian packages; npm for ONNX Runtime below).
+bash scripts/deps.sh
+anchors=(python3-torch python3-onnx gnuplot-nox wrk nghttp2-client nodejs npm)
+missing=()
+for p in "${anchors[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" -eq 0 ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+    echo "bench: could not install ${missing[*]}; the anchors that need them are skipped" >&2
+fi
 skip() { [[ ",$SKIP," == *",$1,"* ]]; }
 note() { echo "bench: $*" >&2; }
 mkdir -p "$OUT"
