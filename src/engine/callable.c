@@ -100,6 +100,52 @@ static int try_fold(builder *b, const td_node *n, node_value *nv) {
   return 1;
 }
 
+/* Per node: how many values read its outputs (fetches and consumer nodes; an alias node
+ * such as Identity counts as its own consumers), for deciding what may be fused. */
+static int *count_uses(const builder *b, const td_edge *fetches, int nfetches) {
+  const td_graph *g = b->s->g;
+  int *uses = td_xcalloc(g->nnodes + 1, sizeof *uses);
+  for (int i = 0; i < nfetches; i++) uses[fetches[i].node]++;
+  for (int k = b->norder - 1; k >= 0; k--) { /* consumers come later in topological order */
+    const td_node *n = g->nodes[b->order[k]];
+    int weight = is_alias(g, n) ? uses[n->id] : 1;
+    for (int i = 0; i < n->ninputs; i++)
+      if (feed_index(b->c, n->inputs[i]) < 0) uses[n->inputs[i].node] += weight;
+  }
+  return uses;
+}
+
+static int float_nhwc(const td_node *n) {
+  if (td_attr_type(n, "T", TD_DT_FLOAT) != TD_DT_FLOAT) return 0;
+  size_t len;
+  const char *fmt = td_attr_str(n, "data_format", &len);
+  return !fmt || (len == 4 && !memcmp(fmt, "NHWC", 4));
+}
+
+/* Folds a BiasAdd (constant bias) or Relu/Relu6 into the step producing its input when that
+ * step's op is TD_OPF_FUSABLE and nothing else reads the intermediate value; the node then
+ * aliases the producer's output. Returns 1 if n was fused. */
+static int try_fuse(td_callable *c, node_value *nv, const int *uses, const int *slot_step, const td_node *n) {
+  int bias = !strcmp(n->op, "BiasAdd"), relu = !strcmp(n->op, "Relu"), relu6 = !strcmp(n->op, "Relu6");
+  if (!(bias || relu || relu6) || n->ninputs < 1 || !float_nhwc(n)) return 0;
+  td_edge in = n->inputs[0];
+  if (feed_index(c, in) >= 0 || nv[in.node].kind != SRC_SLOT || in.index != 0 || uses[in.node] != 1) return 0;
+  int slot = nv[in.node].base;
+  td_step *p = &c->steps[slot_step[slot]];
+  if (slot != p->out_base || !(p->node->def->flags & TD_OPF_FUSABLE) || !float_nhwc(p->node)) return 0;
+  if (uses[p->node->id] != 1 || p->fused_act != TD_ACT_NONE) return 0;
+  if (bias) {
+    if (n->ninputs != 2 || p->fused_bias >= 0) return 0;
+    td_src b = source_of(c, nv, n->inputs[1]);
+    if (b.kind != SRC_CONST || c->consts[b.idx].shape.rank != 1) return 0;
+    p->fused_bias = b.idx;
+  } else {
+    p->fused_act = relu ? TD_ACT_RELU : TD_ACT_RELU6;
+  }
+  nv[n->id] = nv[in.node];
+  return 1;
+}
+
 static td_code build(builder *b, const char *const *feeds, int nfeeds, const char *const *fetches, int nfetches,
                      const char *const *targets, int ntargets, td_status *st) {
   td_callable *c = b->c;
@@ -132,10 +178,14 @@ static td_code build(builder *b, const char *const *feeds, int nfeeds, const cha
   }
   node_value *nv = td_xcalloc(g->nnodes + 1, sizeof *nv);
   for (size_t i = 0; i < g->nnodes; i++) nv[i].kind = -1;
+  int *uses = count_uses(b, fetch_edges, nfetches);
+  int *slot_step = NULL;
+  size_t slot_step_cap = 0;
   c->steps = td_xcalloc((size_t)b->norder + 1, sizeof *c->steps);
   for (int k = 0; k < b->norder; k++) {
     const td_node *n = g->nodes[b->order[k]];
     if (foldable(b->s, n, nv, c) && try_fold(b, n, nv)) continue;
+    if (try_fuse(c, nv, uses, slot_step, n)) continue;
     if (n->noutputs == 0 && !strcmp(n->op, "NoOp")) { /* ordering only: the step order has it */
       nv[n->id] = (node_value){SRC_SLOT, c->nslots};
       continue;
@@ -153,10 +203,15 @@ static td_code build(builder *b, const char *const *feeds, int nfeeds, const cha
     sp->out_base = c->nslots;
     sp->nout = n->noutputs;
     sp->out_used = td_xcalloc((size_t)n->noutputs + 1, 1);
+    sp->fused_bias = -1;
     pthread_mutex_init(&sp->state_mu, NULL);
     nv[n->id] = (node_value){SRC_SLOT, c->nslots};
+    TD_GROW(slot_step, slot_step_cap, (size_t)(c->nslots + n->noutputs) + 1);
+    for (int o = 0; o < n->noutputs; o++) slot_step[c->nslots + o] = c->nsteps - 1;
     c->nslots += n->noutputs;
   }
+  free(uses);
+  free(slot_step);
   c->nfetch = nfetches;
   c->fetch = td_xcalloc((size_t)nfetches + 1, sizeof *c->fetch);
   for (int i = 0; i < nfetches; i++) c->fetch[i] = source_of(c, nv, fetch_edges[i]);
@@ -253,6 +308,7 @@ void td_callable_dump(const td_callable *c, FILE *f) {
     const td_step *sp = &c->steps[k];
     fprintf(f, "  %3d %-24s %s (", k, sp->node->op, sp->node->name);
     for (int i = 0; i < sp->nin; i++) fprintf(f, "%s%s %d", i ? ", " : "", kinds[sp->in[i].kind], sp->in[i].idx);
-    fprintf(f, ")\n");
+    fprintf(f, ")%s%s\n", sp->fused_bias >= 0 ? " +bias" : "",
+            sp->fused_act == TD_ACT_RELU ? " +relu" : sp->fused_act == TD_ACT_RELU6 ? " +relu6" : "");
   }
 }

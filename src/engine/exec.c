@@ -21,6 +21,7 @@ struct td_kctx {
   td_status *st;
   td_callable *c;  /* NULL when constant folding */
   td_run_mem *mem; /* NULL when constant folding */
+  td_fusion fusion;
 };
 
 int td_k_num_inputs(const td_kctx *c) { return c->step->nin; }
@@ -28,6 +29,14 @@ const td_tensor *td_k_input(const td_kctx *c, int i) { return c->in[i]; }
 int td_k_num_outputs(const td_kctx *c) { return c->step->nout; }
 int td_k_output_used(const td_kctx *c, int i) { return c->step->out_used[i]; }
 const td_node *td_k_node(const td_kctx *c) { return c->step->node; }
+
+const td_fusion *td_k_fusion(td_kctx *c) {
+  const td_step *sp = c->step;
+  if (!c->c || (sp->fused_bias < 0 && sp->fused_act == TD_ACT_NONE)) return NULL;
+  c->fusion.bias = sp->fused_bias >= 0 ? &c->c->consts[sp->fused_bias] : NULL;
+  c->fusion.act = (td_activation)sp->fused_act;
+  return &c->fusion;
+}
 const td_checkpoint_reader *td_k_checkpoint(const td_kctx *c) { return &c->s->opt.checkpoint; }
 int td_k_threads(const td_kctx *c) { return c->s->opt.intra_op_threads > 0 ? c->s->opt.intra_op_threads : 1; }
 

@@ -36,6 +36,7 @@ enum td_op_flags {
   TD_OPF_REF_INPUTS = 1 << 1, /* receives TF1 variable refs undereferenced (Assign, AssignAdd) */
   TD_OPF_READS_VAR = 1 << 2,  /* reads a variable (foldable once the session is frozen) */
   TD_OPF_WRITES_VAR = 1 << 3, /* writes a variable or table */
+  TD_OPF_FUSABLE = 1 << 4,    /* float NHWC producer that can apply a fused bias + activation (td_k_fusion) */
 };
 
 typedef struct td_kctx td_kctx;
@@ -61,6 +62,16 @@ void td_k_set_output(td_kctx *c, int i, const td_tensor *t);
 td_code td_k_forward(td_kctx *c, int in, int out, const td_shape *shape) TD_MUST_CHECK;
 /* 1 if output i is needed by someone (kernels may skip computing unused outputs). */
 int td_k_output_used(const td_kctx *c, int i);
+
+/* ---- fused epilogues ---- */
+/* For TD_OPF_FUSABLE ops, the callable may fold a following BiasAdd (constant bias) and/or
+ * Relu / Relu6 into this step: the kernel must then produce act(op(x) + bias). NULL = none. */
+typedef enum td_activation { TD_ACT_NONE, TD_ACT_RELU, TD_ACT_RELU6 } td_activation;
+typedef struct td_fusion {
+  const td_tensor *bias; /* 1-D, size = output channels; NULL = no bias */
+  td_activation act;
+} td_fusion;
+const td_fusion *td_k_fusion(td_kctx *c);
 
 /* ---- errors ---- */
 /* Sets the run's status (the executor appends the node name, as TF does); returns code. */

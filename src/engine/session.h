@@ -33,6 +33,8 @@ typedef struct td_step {
   td_src *in;
   int out_base, nout;
   unsigned char *out_used;
+  int fused_bias;   /* constant index of a fused BiasAdd's bias, or -1 */
+  int fused_act;    /* td_activation of a fused Relu / Relu6 */
   int *release; /* slots dead after this step */
   int nrelease;
   pthread_mutex_t state_mu;
