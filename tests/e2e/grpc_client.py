@@ -172,9 +172,9 @@ def model_spec(spec, name, version=None, label=None, signature=None):
 # ---- servers ----
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A fresh port, never the same twice in this process (see conftest.free_port)."""
+    from conftest import free_port as shared_free_port
+    return shared_free_port()
 
 
 class ServerProcess:
