@@ -2,7 +2,10 @@
  * Session::MakeCallable: prune to what is needed (stopping at fed tensors), order
  * topologically, constant-fold every node whose inputs are all constant (variable reads
  * count as constant once the session is frozen), then lay out value slots and compute when
- * each slot dies. The result is immutable and shared by concurrent runs. */
+ * each slot dies. The result is immutable and shared by concurrent runs.
+ * A pruned set holding TF1 control flow (Switch/Merge/Enter/...) runs on the dataflow executor
+ * (exec_dataflow.c): constants are still folded (control flow ops never are, so nothing
+ * downstream of a Switch or Enter folds), but nothing is fused or aliased away. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +21,9 @@ typedef struct builder {
   unsigned char *mark;
   int *order;
   int norder;
+  int *back; /* NextIteration nodes behind visited Merges, still to visit */
+  int nback;
+  size_t back_cap;
 } builder;
 
 static int feed_index(const td_callable *c, td_edge e) {
@@ -26,17 +32,36 @@ static int feed_index(const td_callable *c, td_edge e) {
   return -1;
 }
 
+/* A while loop's back edge (Merge <- NextIteration): ordered after the Merge, not before. */
+static int is_back_edge(const td_graph *g, const td_node *n, int i) {
+  return !strcmp(n->op, "Merge") && !strcmp(g->nodes[n->inputs[i].node]->op, "NextIteration");
+}
+
 static td_code visit(builder *b, int id, td_status *st) {
   if (b->mark[id] == DONE) return TD_OK;
-  const td_node *n = b->s->g->nodes[id];
+  const td_graph *g = b->s->g;
+  const td_node *n = g->nodes[id];
+  if (n->ninputs < 0) return td_status_set(st, TD_INVALID_ARGUMENT, "node '%s' could not be imported", n->name);
   if (b->mark[id] == VISITING)
     return td_status_set(st, TD_INVALID_ARGUMENT, "Graph has a cycle through node '%s'", n->name);
   b->mark[id] = VISITING;
   for (int i = 0; i < n->ninputs; i++)
-    if (feed_index(b->c, n->inputs[i]) < 0) TD_TRY(visit(b, n->inputs[i].node, st));
+    if (feed_index(b->c, n->inputs[i]) < 0 && !is_back_edge(g, n, i)) TD_TRY(visit(b, n->inputs[i].node, st));
   for (int i = 0; i < n->nctrl; i++) TD_TRY(visit(b, n->ctrl[i], st));
   b->mark[id] = DONE;
   b->order[b->norder++] = id;
+  for (int i = 0; i < n->ninputs; i++) /* the loop body: visited once the current walk is done */
+    if (feed_index(b->c, n->inputs[i]) < 0 && is_back_edge(g, n, i)) {
+      TD_GROW(b->back, b->back_cap, (size_t)b->nback + 1);
+      b->back[b->nback++] = n->inputs[i].node;
+    }
+  return TD_OK;
+}
+
+/* Visits id, then the loop bodies behind the back edges it reached (which may reach more). */
+static td_code visit_root(builder *b, int id, td_status *st) {
+  TD_TRY(visit(b, id, st));
+  while (b->nback > 0) TD_TRY(visit(b, b->back[--b->nback], st));
   return TD_OK;
 }
 
@@ -168,8 +193,8 @@ static td_code build(builder *b, const char *const *feeds, int nfeeds, const cha
     b->mark = td_xcalloc(g->nnodes + 1, 1);
     b->order = td_xcalloc(g->nnodes + 1, sizeof *b->order);
     for (int i = 0; i < nfetches && code == TD_OK; i++)
-      if (feed_index(c, fetch_edges[i]) < 0) code = visit(b, fetch_edges[i].node, st);
-    for (int i = 0; i < ntargets && code == TD_OK; i++) code = visit(b, target_ids[i], st);
+      if (feed_index(c, fetch_edges[i]) < 0) code = visit_root(b, fetch_edges[i].node, st);
+    for (int i = 0; i < ntargets && code == TD_OK; i++) code = visit_root(b, target_ids[i], st);
   }
   if (code != TD_OK) {
     free(fetch_edges);
@@ -181,10 +206,12 @@ static td_code build(builder *b, const char *const *feeds, int nfeeds, const cha
   int *uses = count_uses(b, fetch_edges, nfetches);
   int *slot_step = NULL;
   size_t slot_step_cap = 0;
+  for (int k = 0; k < b->norder; k++) c->dataflow |= td_is_control_flow_op(g->nodes[b->order[k]]->op);
   c->steps = td_xcalloc((size_t)b->norder + 1, sizeof *c->steps);
   for (int k = 0; k < b->norder; k++) {
     const td_node *n = g->nodes[b->order[k]];
     if (foldable(b->s, n, nv, c) && try_fold(b, n, nv)) continue;
+    if (c->dataflow) goto add_step; /* control flow: every other node is a step (exec_dataflow.c) */
     if (try_fuse(c, nv, uses, slot_step, n)) continue;
     if (n->noutputs == 0 && !strcmp(n->op, "NoOp")) { /* ordering only: the step order has it */
       nv[n->id] = (node_value){SRC_SLOT, c->nslots};
@@ -195,6 +222,7 @@ static td_code build(builder *b, const char *const *feeds, int nfeeds, const cha
       nv[n->id] = (node_value){src.kind, src.idx};
       continue;
     }
+  add_step:;
     td_step *sp = &c->steps[c->nsteps++];
     sp->node = n;
     sp->nin = n->ninputs;
@@ -212,6 +240,8 @@ static td_code build(builder *b, const char *const *feeds, int nfeeds, const cha
   }
   free(uses);
   free(slot_step);
+  for (int k = 0; c->dataflow && k < c->nsteps; k++) /* back edges: their sources are known now */
+    for (int i = 0; i < c->steps[k].nin; i++) c->steps[k].in[i] = source_of(c, nv, c->steps[k].node->inputs[i]);
   c->nfetch = nfetches;
   c->fetch = td_xcalloc((size_t)nfetches + 1, sizeof *c->fetch);
   for (int i = 0; i < nfetches; i++) c->fetch[i] = source_of(c, nv, fetch_edges[i]);
@@ -245,7 +275,7 @@ static td_code build(builder *b, const char *const *feeds, int nfeeds, const cha
   free(nv);
   free(fetch_edges);
   free(target_ids);
-  return TD_OK;
+  return c->dataflow ? td_dataflow_prepare(c, st) : TD_OK;
 }
 
 td_code td_session_make_callable(td_session *s, const char *const *feeds, int nfeeds, const char *const *fetches,
@@ -261,6 +291,7 @@ td_code td_session_make_callable(td_session *s, const char *const *feeds, int nf
   pthread_mutex_unlock(&s->mu);
   free(b.mark);
   free(b.order);
+  free(b.back);
   if (code != TD_OK) {
     td_callable_free(c);
     return code;
@@ -281,6 +312,7 @@ void td_callable_free(td_callable *c) {
   }
   for (int i = 0; i < c->nconsts; i++) td_tensor_release(&c->consts[i]);
   td_exec_free_plans(c);
+  td_dataflow_free(c->df);
   pthread_mutex_destroy(&c->plan_mu);
   free(c->consts);
   free(c->steps);

@@ -8,6 +8,9 @@
  * yields one synthetic NoOp that waits for the function's outputs, its control_ret nodes and
  * its state-writing nodes. Invariants: every node id in an edge exists and is fully built;
  * names are unique ("<call>/<node>" inside functions). Mutation is serialized by the session.
+ * The one legal cycle is a TF1 while loop: a Merge's input from a NextIteration (a back edge)
+ * is left open ({-1,-1}) while importing and closed when the outermost resolve returns
+ * (close_back_edges), so the loop body can refer back to the Switch/Merge that led to it.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -122,6 +125,17 @@ static td_node *add_node(td_graph *g, const char *full, const char *op, const td
 static td_code resolve_input(td_graph *g, td_scope *s, const char *input, td_edge *out, td_status *st);
 static td_code resolve_target(td_graph *g, td_scope *s, const char *name, int *id, td_status *st);
 
+/* 1 if data input `input` of nd is a TF1 while-loop back edge (Merge <- NextIteration): such an
+ * edge closes a cycle, so it is resolved after the import that reached the Merge. */
+static int is_back_edge(const td_scope *s, const Tensorflow__NodeDef *nd, const char *input) {
+  if (strcmp(nd->op, "Merge") || input[0] == '^') return 0;
+  const char *colon = strchr(input, ':');
+  char *name = colon ? td_xstrndup(input, (size_t)(colon - input)) : td_xstrdup(input);
+  const Tensorflow__NodeDef *src = td_strmap_get(&s->defs, name);
+  free(name);
+  return src && !strcmp(src->op, "NextIteration");
+}
+
 /* Looks up (importing if needed) `name` in scope s: either an IR node (*id) or a call (*call). */
 static td_code get_node(td_graph *g, td_scope *s, const char *name, int *id, td_scope **call, td_status *st) {
   *id = -1;
@@ -133,7 +147,7 @@ static td_code get_node(td_graph *g, td_scope *s, const char *name, int *id, td_
     td_node *n = g->nodes[memo - 1];
     free(full);
     if (n->ninputs == BUILDING)
-      return td_status_set(st, TD_INVALID_ARGUMENT, "Graph has a cycle through node '%s' (control flow loops are not supported)", n->name);
+      return td_status_set(st, TD_INVALID_ARGUMENT, "Graph has a cycle through node '%s' (only while-loop back edges NextIteration -> Merge may form cycles)", n->name);
     if (n->ninputs == BROKEN)
       return td_status_set(st, TD_INVALID_ARGUMENT, "node '%s' could not be imported", n->name);
     *id = n->id;
@@ -188,6 +202,8 @@ static td_code get_node(td_graph *g, td_scope *s, const char *name, int *id, td_
   for (size_t i = 0; i < nd->n_input && code == TD_OK; i++) {
     if (nd->input[i][0] == '^')
       code = resolve_target(g, s, nd->input[i] + 1, &ctrl[nc++], st);
+    else if (is_back_edge(s, nd, nd->input[i]))
+      inputs[ni++] = (td_edge){-1, -1}; /* closed by close_back_edges once the import returns */
     else
       code = resolve_input(g, s, nd->input[i], &inputs[ni++], st);
   }
@@ -329,17 +345,38 @@ static td_code resolve_target(td_graph *g, td_scope *s, const char *name, int *i
   return call ? call_done_node(g, call, id, st) : TD_OK;
 }
 
+/* Resolves the while-loop back edges (Merge <- NextIteration) of Merges imported since node
+ * `first`; their bodies may import more Merges, which the growing loop bound covers. After a
+ * failure (code != TD_OK) every Merge still open is marked BROKEN instead. */
+static td_code close_back_edges(td_graph *g, size_t first, td_code code, td_status *st) {
+  for (size_t i = first; i < g->nnodes; i++) {
+    td_node *n = g->nodes[i];
+    if (n->ninputs <= 0 || !n->nd || strcmp(n->op, "Merge")) continue;
+    for (size_t j = 0, k = 0; j < n->nd->n_input && n->ninputs >= 0; j++) {
+      if (n->nd->input[j][0] == '^') continue;
+      if (n->inputs[k].node < 0) {
+        if (code == TD_OK) code = resolve_input(g, (td_scope *)n->scope, n->nd->input[j], &n->inputs[k], st);
+        if (code != TD_OK) n->ninputs = BROKEN;
+      }
+      k++;
+    }
+  }
+  return code;
+}
+
 td_code td_graph_resolve_tensor(td_graph *g, const char *name, td_edge *out, td_status *st) {
-  return resolve_input(g, g->top, name, out, st);
+  size_t first = g->nnodes;
+  return close_back_edges(g, first, resolve_input(g, g->top, name, out, st), st);
 }
 
 td_code td_graph_resolve_target(td_graph *g, const char *name, int *node_id, td_status *st) {
+  size_t first = g->nnodes;
   size_t len = strlen(name);
   if (len > 2 && name[len - 2] == ':' && name[len - 1] == '0') { /* tolerate "op:0" targets */
     char *base = td_xstrndup(name, len - 2);
     td_code c = resolve_target(g, g->top, base, node_id, st);
     free(base);
-    return c;
+    return close_back_edges(g, first, c, st);
   }
-  return resolve_target(g, g->top, name, node_id, st);
+  return close_back_edges(g, first, resolve_target(g, g->top, name, node_id, st), st);
 }

@@ -19,6 +19,7 @@
 #include "engine/kernels/random.def"
 #include "engine/kernels/feature.def"
 #include "engine/kernels/image.def"
+#include "engine/kernels/control.def"
 #undef TD_OP
 
 typedef struct op_row {
@@ -38,6 +39,7 @@ static const op_row op_rows[] = {
 #include "engine/kernels/random.def"
 #include "engine/kernels/feature.def"
 #include "engine/kernels/image.def"
+#include "engine/kernels/control.def"
 #undef TD_OP
 };
 #define NUM_ROWS (sizeof op_rows / sizeof op_rows[0])

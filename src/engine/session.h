@@ -61,7 +61,20 @@ struct td_callable {
   int *slot_last_use; /* per slot: last step reading it (nsteps = fetched, -1 = never) */
   pthread_mutex_t plan_mu;
   td_mem_plan *plans; /* linked list, one per feed-shape key */
+  int dataflow;                /* 1: TF1 control flow; runs on exec_dataflow.c (no folding/plans) */
+  struct td_dataflow *df;      /* its immutable edge tables */
 };
+
+/* ---- TF1 control flow (exec_dataflow.c) ---- */
+/* 1 if op is Switch/Merge/Enter/Exit/NextIteration/LoopCond. */
+int td_is_control_flow_op(const char *op);
+/* Builds the dataflow edge tables of a callable whose steps are every pruned node. */
+td_code td_dataflow_prepare(td_callable *c, td_status *st);
+void td_dataflow_free(struct td_dataflow *df);
+td_code td_exec_dataflow(td_callable *c, const td_tensor *feeds, td_tensor *fetched, const td_run_options *opt,
+                         td_status *st);
+/* Iteration guard per loop frame (default 10,000,000); tests may lower it. */
+extern int64_t td_dataflow_max_iterations;
 
 /* Runs one node's kernel on the given inputs, for constant folding (exec.c). outputs receive
  * owned tensors. */
