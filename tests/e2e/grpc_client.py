@@ -241,25 +241,3 @@ def start_tensord(binary, model_name, base_path, extra=(), rest=False, timeout=3
     server.stop()
     return None
 
-
-def start_driver(driver, model_name, base_path, tensor_content=False):
-    """The C test driver (unit_grpc_test_grpc_roundtrip --serve): gRPC only, ephemeral port."""
-    args = [driver, "--serve", model_name, base_path] + (["--tensor_content"] if tensor_content else [])
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.PIPE)
-    line = proc.stdout.readline().decode()
-    if not line.startswith("PORT "):
-        proc.kill()
-        raise RuntimeError("driver failed: %r %s" % (line, proc.stderr.read().decode()))
-
-    class Driver(ServerProcess):
-        def stop(self):
-            if self.proc.poll() is None:
-                self.proc.stdin.close()  # the driver stops when stdin closes
-                try:
-                    self.proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait()
-            return self.proc.returncode
-
-    return Driver(proc, int(line.split()[1]))

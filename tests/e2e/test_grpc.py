@@ -4,10 +4,7 @@ DT_STRING in and out, large messages, concurrency), MNIST accuracy, Classify / R
 MultiInference with tf.Examples, GetModelMetadata, GetModelStatus, TF Serving's error codes,
 and REST/gRPC agreement.
 
-Servers: `tensord --port=P --model_name=.. --model_base_path=..` (TENSORD_BIN). When that binary
-does not serve gRPC yet, or TD_GRPC_DRIVER is set, the C driver
-(build*/unit_grpc_test_grpc_roundtrip --serve) stands in; tests that need the real process
-(REST comparison, flags) skip then.
+Servers: `tensord --port=P --model_name=.. --model_base_path=..` (TENSORD_BIN).
 """
 
 import json
@@ -32,34 +29,13 @@ IRIS = os.path.join(FIXTURES, "models", "iris_estimator_raw")
 DATASETS = os.path.join(FIXTURES, "datasets")
 
 
-def _driver_path():
-    env = os.environ.get("TD_GRPC_DRIVER")
-    if env:
-        return env
-    d = os.path.join(os.path.dirname(TENSORD_BIN), "unit_grpc_test_grpc_roundtrip")
-    return d if os.path.isfile(d) else None
-
-
-_NO_GRPC = []
-
-
-def serve(name, base, tensor_content=False, rest=False, need_tensord=False):
+def serve(name, base, tensor_content=False, rest=False):
+    """`tensord --port=.. [--rest_api_port=..]` serving base as `name` (skips when the fixture is absent)."""
     if not os.path.isdir(base):
         pytest.skip("fixture model absent: %s" % base)
-    if not os.environ.get("TD_GRPC_DRIVER") and os.path.isfile(TENSORD_BIN) and not _NO_GRPC:
-        extra = ["--enable_serialization_as_tensor_content=true"] if tensor_content else []
-        s = gc.start_tensord(TENSORD_BIN, name, base, extra=extra, rest=rest, timeout=15)
-        if s is not None:
-            s.is_tensord = True
-            return s
-        _NO_GRPC.append(True)  # this tensord does not serve gRPC: do not wait for it again
-    if need_tensord:
-        pytest.skip("needs tensord serving gRPC (%s does not)" % TENSORD_BIN)
-    driver = _driver_path()
-    if not driver:
-        pytest.skip("no gRPC server: tensord does not serve gRPC and the C driver is not built")
-    s = gc.start_driver(driver, name, base, tensor_content=tensor_content)
-    s.is_tensord = False
+    extra = ["--enable_serialization_as_tensor_content=true"] if tensor_content else []
+    s = gc.start_tensord(TENSORD_BIN, name, base, extra=extra, rest=rest, timeout=30)
+    assert s is not None, "tensord at %s did not answer gRPC" % TENSORD_BIN
     return s
 
 
@@ -338,7 +314,7 @@ def test_iris_string_outputs(pb):
 # ---- REST and gRPC agree ----
 
 def test_rest_and_grpc_agree(pb):
-    s = serve("half_plus_two", HPT, rest=True, need_tensord=True)
+    s = serve("half_plus_two", HPT, rest=True)
     c = gc.Client(s.target)
     try:
         x = [[1.0], [2.5], [-3.0]]

@@ -2,12 +2,7 @@
  * (../shared/fixtures; skipped when absent) behind td_grpc_server on an ephemeral port, called
  * through a gRPC core client: Predict (typed values, tensor_content, output_filter),
  * Classify / Regress / MultiInference with tf.Examples (plain and with context),
- * GetModelMetadata, GetModelStatus, and TF Serving's error codes and texts.
- *
- * Also a driver for the Python end-to-end tests:
- *   unit_grpc_test_grpc_roundtrip --serve NAME BASE_PATH [--tensor_content]
- * serves NAME on an ephemeral port, prints "PORT <n>" and runs until stdin closes.
- */
+ * GetModelMetadata, GetModelStatus, and TF Serving's error codes and texts. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -495,27 +490,7 @@ static void test_server_options(void **state) {
   assert_int_equal(td_grpc_server_start(&f->api, &none, &s, &st), TD_INVALID_ARGUMENT);
 }
 
-/* ---- driver mode for tests/e2e/test_grpc.py ---- */
-
-static int serve_main(int argc, char **argv) {
-  if (argc < 4) {
-    fprintf(stderr, "usage: %s --serve NAME BASE_PATH [--tensor_content]\n", argv[0]);
-    return 2;
-  }
-  fixture f = {0};
-  int content = argc > 4 && !strcmp(argv[4], "--tensor_content");
-  if (!start_serving(&f, argv[2], argv[3], content)) return 1;
-  printf("PORT %d\n", td_grpc_server_port(f.server));
-  fflush(stdout);
-  char buf[256];
-  while (fread(buf, 1, sizeof buf, stdin) > 0) {
-  }
-  stop_serving(&f);
-  return 0;
-}
-
-int main(int argc, char **argv) {
-  if (argc > 1 && !strcmp(argv[1], "--serve")) return serve_main(argc, argv);
+int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_predict_typed_and_content),
       cmocka_unit_test(test_predict_errors),
