@@ -27,6 +27,9 @@ struct td_kctx {
 int td_k_num_inputs(const td_kctx *c) { return c->step->nin; }
 const td_tensor *td_k_input(const td_kctx *c, int i) { return c->in[i]; }
 int td_k_num_outputs(const td_kctx *c) { return c->step->nout; }
+int td_k_input_is_const(const td_kctx *c, int i) {
+  return c->c && i >= 0 && i < c->step->nin && c->step->in[i].kind == SRC_CONST;
+}
 int td_k_output_used(const td_kctx *c, int i) { return c->step->out_used[i]; }
 const td_node *td_k_node(const td_kctx *c) { return c->step->node; }
 

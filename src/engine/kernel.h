@@ -47,6 +47,9 @@ typedef td_code (*td_kernel_fn)(td_kctx *ctx);
 int td_k_num_inputs(const td_kctx *c);
 const td_tensor *td_k_input(const td_kctx *c, int i);
 int td_k_num_outputs(const td_kctx *c);
+/* 1 if input i is a callable constant (folded at build time): the same data on every run, so
+ * kernels may cache derived forms of it (e.g. reordered weights). */
+int td_k_input_is_const(const td_kctx *c, int i);
 /* Allocates output i (zeroed; from the run's planned arena when possible). *out stays valid
  * until the kernel returns. */
 td_code td_k_alloc_output(td_kctx *c, int i, td_dtype dt, const td_shape *shape,

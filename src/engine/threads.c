@@ -1,13 +1,101 @@
-/* threads.c — the engine's intra-op thread count. The BLAS (OpenBLAS) and oneDNN (OpenMP)
- * thread pools are process-wide, so --tensorflow_intra_op_parallelism sets them once at
- * start-up; 0 keeps the libraries' defaults (one thread per core). */
+/* threads.c — the engine's intra-op thread count, and OpenBLAS loaded on first use.
+ *
+ * The BLAS (OpenBLAS) and oneDNN (OpenMP) thread pools are process-wide, so
+ * --tensorflow_intra_op_parallelism sets them once at start-up; 0 keeps the libraries' defaults
+ * (one thread per core).
+ *
+ * OpenBLAS is expensive to have loaded while idle: ~3 MiB of RSS for the library, its gfortran
+ * dependencies and its thread pool, plus 60 KiB of static TLS that glibc zeroes on every thread
+ * the process creates (the REST and gRPC pools). So the engine reaches it only through the
+ * cblas_sgemm / cblas_dgemm defined here, which dlopen it on the first GEMM (pthread_once) and
+ * call through. With nothing else referencing OpenBLAS, the linker's --as-needed (the Debian
+ * toolchain default) leaves it out of DT_NEEDED; where it is still linked, these definitions
+ * interpose the library's own and dlopen finds the loaded copy (correct, just no saving).
+ * Any other BLAS entry point the engine starts to use needs a wrapper here too. The thread
+ * count requested before the load is applied right after it. TD_OPENBLAS_LIB (a path,
+ * optional compile definition) is tried first; then OpenBLAS's usual install names.
+ */
 #include <cblas.h>
+#include <dlfcn.h>
 #include <omp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "engine/engine.h"
 
+typedef void (*sgemm_fn)(const enum CBLAS_ORDER, const enum CBLAS_TRANSPOSE, const enum CBLAS_TRANSPOSE,
+                         const blasint, const blasint, const blasint, const float, const float *, const blasint,
+                         const float *, const blasint, const float, float *, const blasint);
+typedef void (*dgemm_fn)(const enum CBLAS_ORDER, const enum CBLAS_TRANSPOSE, const enum CBLAS_TRANSPOSE,
+                         const blasint, const blasint, const blasint, const double, const double *, const blasint,
+                         const double *, const blasint, const double, double *, const blasint);
+typedef void (*set_threads_fn)(int);
+
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+static sgemm_fn real_sgemm;
+static dgemm_fn real_dgemm;
+static set_threads_fn real_set_threads;
+static pthread_mutex_t blas_mu = PTHREAD_MUTEX_INITIALIZER; /* blas_threads vs. the load */
+static int blas_threads; /* requested thread count; 0 = library default */
+static int blas_loaded;
+
+static void *blas_sym(void *lib, const char *name) {
+  void *sym = dlsym(lib, name);
+  if (!sym) {
+    fprintf(stderr, "tensord: OpenBLAS has no %s: %s\n", name, dlerror());
+    abort();
+  }
+  return sym;
+}
+
+static void blas_load(void) {
+  static const char *const names[] = {
+#ifdef TD_OPENBLAS_LIB
+      TD_OPENBLAS_LIB,
+#endif
+      "libopenblas.so.0",
+      "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
+      "/usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0",
+      "libopenblas.so",
+  };
+  void *lib = NULL;
+  for (size_t i = 0; i < sizeof names / sizeof names[0] && !lib; i++) lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+  if (!lib) { /* tensord cannot compute a matmul without it: same outcome as a failed link */
+    fprintf(stderr, "tensord: cannot load OpenBLAS (libopenblas.so.0): %s\n", dlerror());
+    abort();
+  }
+  void *s = blas_sym(lib, "cblas_sgemm"), *d = blas_sym(lib, "cblas_dgemm"), *t = blas_sym(lib, "openblas_set_num_threads");
+  memcpy(&real_sgemm, &s, sizeof s);
+  memcpy(&real_dgemm, &d, sizeof d);
+  memcpy(&real_set_threads, &t, sizeof t);
+  pthread_mutex_lock(&blas_mu);
+  if (blas_threads > 0) real_set_threads(blas_threads);
+  blas_loaded = 1;
+  pthread_mutex_unlock(&blas_mu);
+}
+
+void cblas_sgemm(const enum CBLAS_ORDER order, const enum CBLAS_TRANSPOSE ta, const enum CBLAS_TRANSPOSE tb,
+                 const blasint m, const blasint n, const blasint k, const float alpha, const float *a, const blasint lda,
+                 const float *b, const blasint ldb, const float beta, float *c, const blasint ldc) {
+  pthread_once(&blas_once, blas_load);
+  real_sgemm(order, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void cblas_dgemm(const enum CBLAS_ORDER order, const enum CBLAS_TRANSPOSE ta, const enum CBLAS_TRANSPOSE tb,
+                 const blasint m, const blasint n, const blasint k, const double alpha, const double *a,
+                 const blasint lda, const double *b, const blasint ldb, const double beta, double *c,
+                 const blasint ldc) {
+  pthread_once(&blas_once, blas_load);
+  real_dgemm(order, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
 void td_engine_set_intra_op_threads(int n) {
   if (n <= 0) return;
-  openblas_set_num_threads(n);
+  pthread_mutex_lock(&blas_mu);
+  blas_threads = n;
+  if (blas_loaded) real_set_threads(n); /* else the load applies it */
+  pthread_mutex_unlock(&blas_mu);
   omp_set_num_threads(n);
 }

@@ -97,29 +97,50 @@ static td_code predict_begin(td_api *api, const td_model_spec *spec, td_call *ca
   return code;
 }
 
+/* The response envelope (message, ModelSpec, map entries) lives on the stack and borrows the
+ * names; only the output TensorProtos are heap messages, freed after packing. */
+#define PREDICT_STACK_OUTS 16
 static td_code predict_response(const td_grpc_ctx *ctx, const td_call *call, const td_named_tensor *outs, int n_outs,
                                 td_grpc_reply *reply, td_status *st) {
-  Tensorflow__Serving__PredictResponse *resp = td_xmalloc(sizeof *resp);
-  tensorflow__serving__predict_response__init(resp);
-  resp->model_spec = spec_to_proto(call->handle.name, call->handle.version, call->signature_name);
-  resp->outputs = td_xcalloc((size_t)n_outs + 1, sizeof *resp->outputs);
+  Tensorflow__Serving__PredictResponse resp = TENSORFLOW__SERVING__PREDICT_RESPONSE__INIT;
+  Tensorflow__Serving__ModelSpec ms = TENSORFLOW__SERVING__MODEL_SPEC__INIT;
+  Google__Protobuf__Int64Value version = GOOGLE__PROTOBUF__INT64_VALUE__INIT;
+  ms.name = (char *)call->handle.name;
+  ms.signature_name = (char *)(call->signature_name ? call->signature_name : "");
+  ms.version_choice_case = TENSORFLOW__SERVING__MODEL_SPEC__VERSION_CHOICE_VERSION;
+  version.value = call->handle.version;
+  ms.version = &version;
+  resp.model_spec = &ms;
+  Tensorflow__Serving__PredictResponse__OutputsEntry entry_buf[PREDICT_STACK_OUTS], *entries = entry_buf;
+  Tensorflow__Serving__PredictResponse__OutputsEntry *entry_ptr_buf[PREDICT_STACK_OUTS], **entry_ptrs = entry_ptr_buf;
+  if (n_outs > PREDICT_STACK_OUTS) {
+    entries = td_xcalloc((size_t)n_outs, sizeof *entries);
+    entry_ptrs = td_xcalloc((size_t)n_outs, sizeof *entry_ptrs);
+  }
+  resp.outputs = entry_ptrs;
   td_code code = TD_OK;
   for (int i = 0; i < n_outs && code == TD_OK; i++) {
     Tensorflow__TensorProto *tp;
     int as_content = ctx->tensor_content_outputs && outs[i].tensor.dtype != TD_DT_STRING;
     code = td_tensor_to_proto(&outs[i].tensor, as_content, &tp, st);
     if (code != TD_OK) break;
-    Tensorflow__Serving__PredictResponse__OutputsEntry *e = td_xmalloc(sizeof *e);
+    Tensorflow__Serving__PredictResponse__OutputsEntry *e = &entries[resp.n_outputs];
     tensorflow__serving__predict_response__outputs_entry__init(e);
-    e->key = td_xstrdup(outs[i].name);
+    e->key = (char *)outs[i].name;
     e->value = tp;
-    resp->outputs[resp->n_outputs++] = e;
+    entry_ptrs[resp.n_outputs++] = e;
   }
-  if (code != TD_OK) {
-    protobuf_c_message_free_unpacked(&resp->base, NULL);
-    return code;
+  if (code == TD_OK) {
+    reply->len = tensorflow__serving__predict_response__get_packed_size(&resp);
+    reply->data = td_xmalloc(reply->len + 1);
+    tensorflow__serving__predict_response__pack(&resp, reply->data);
   }
-  return pack_and_free(&resp->base, reply);
+  for (size_t i = 0; i < resp.n_outputs; i++) protobuf_c_message_free_unpacked(&entries[i].value->base, NULL);
+  if (entries != entry_buf) {
+    free(entries);
+    free(entry_ptrs);
+  }
+  return code;
 }
 
 static td_code handle_predict(const td_grpc_ctx *ctx, const ProtobufCMessage *msg, const uint8_t *raw, size_t raw_len,

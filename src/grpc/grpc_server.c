@@ -7,6 +7,12 @@
  * arrives the worker re-arms a fresh slot for the same method, handles the call, and starts
  * the reply batch with the same slot as tag; the batch completion frees the slot.
  *
+ * Request path (hot): a registered method's payload is used in place when it is one
+ * uncompressed slice (else flattened once), and the request proto is unpacked into a
+ * per-worker bump arena (arena_alloc; nothing is freed piecemeal) instead of one malloc per
+ * field. gRPC's bundled Abseil is told to skip its debug-build mutex deadlock detector
+ * (a global lock plus graph bookkeeping on every Mutex::Lock) when it exposes the switch.
+ *
  * Shutdown invariants: only worker w (or start, before w runs) adds work to w's queue, and
  * new requests are armed only under `lock` while !stopping. stop() sets stopping, shuts the
  * server down, cancels every call and waits for gRPC's notification; then each worker shuts
@@ -16,11 +22,14 @@
  */
 #include "grpc/grpc_server.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,12 +47,30 @@
 
 #define GENERIC_METHOD (-1)
 #define POLL_MS 200 /* how often an idle worker looks at the shutdown flag */
+#define ARENA_INLINE 8192 /* per-worker buffer the request proto is unpacked into */
+#define ARENA_BLOCK 65536 /* overflow blocks (larger requests get a block of their own size) */
+#define ARENA_ALIGN 16
+
+/* Bump allocator for protobuf-c unpacking: `first` is reused across calls, overflow blocks
+ * are malloc'd, chained and released by arena_reset. free is a no-op. */
+typedef struct arena_block {
+  struct arena_block *next;
+  max_align_t pad[]; /* the block's bytes follow, aligned */
+} arena_block;
+
+typedef struct arena {
+  uint8_t *p;
+  size_t left;
+  arena_block *blocks;
+  _Alignas(ARENA_ALIGN) uint8_t first[ARENA_INLINE];
+} arena;
 
 typedef struct worker {
   struct td_grpc_server *srv;
   grpc_completion_queue *cq;
   pthread_t thread;
   int started;
+  arena arena;
 } worker;
 
 typedef struct call_slot {
@@ -137,6 +164,64 @@ static void channel_args_release(channel_args *ca) {
   memset(ca, 0, sizeof *ca);
 }
 
+/* ---- request arena ---- */
+
+static void arena_reset(arena *a) {
+  while (a->blocks) {
+    arena_block *b = a->blocks;
+    a->blocks = b->next;
+    free(b);
+  }
+  a->p = a->first;
+  a->left = sizeof a->first;
+}
+
+static void *arena_alloc(void *data, size_t size) {
+  arena *a = data;
+  if (size > SIZE_MAX - ARENA_BLOCK - sizeof(arena_block)) return NULL;
+  size = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+  if (size <= a->left) {
+    void *r = a->p;
+    a->p += size;
+    a->left -= size;
+    return r;
+  }
+  int own = size > ARENA_BLOCK / 4; /* big: a block of its own, keep bumping the current one */
+  size_t cap = own ? size : ARENA_BLOCK;
+  arena_block *b = malloc(sizeof *b + cap);
+  if (!b) return NULL;
+  b->next = a->blocks;
+  a->blocks = b;
+  uint8_t *mem = (uint8_t *)b->pad;
+  if (own) return mem;
+  a->p = mem + size;
+  a->left = cap - size;
+  return mem;
+}
+
+static void arena_free(void *data, void *ptr) {
+  (void)data;
+  (void)ptr;
+}
+
+/* Turns off Abseil's debug-build mutex deadlock detection (OnDeadlockCycle::kIgnore == 0) when
+ * the Abseil gRPC links against exports the switch; a no-op otherwise. */
+static void quiet_absl_deadlock_detection(void) {
+  static const char *const names[] = {
+      "_ZN4absl7debian329SetMutexDeadlockDetectionModeENS0_15OnDeadlockCycleE",
+      "_ZN4absl29SetMutexDeadlockDetectionModeENS_15OnDeadlockCycleE",
+  };
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    void *sym = dlsym(RTLD_DEFAULT, names[i]);
+    if (sym) {
+      void (*set_mode)(int);
+      memcpy(&set_mode, &sym, sizeof set_mode);
+      set_mode(0);
+      return;
+    }
+  }
+}
+
 /* ---- call slots ---- */
 
 static void slot_free(call_slot *s) {
@@ -177,32 +262,42 @@ static void arm_request(worker *w, int method) {
   }
 }
 
-static int deadline_passed(gpr_timespec deadline) {
-  gpr_timespec d = gpr_convert_clock_type(deadline, GPR_CLOCK_MONOTONIC);
-  return gpr_time_cmp(d, gpr_now(GPR_CLOCK_MONOTONIC)) < 0;
+/* The request payload as one slice (a new reference): the buffer's own slice when it is a
+ * single uncompressed one, else a flattened copy. 0 if it cannot be read (decompressed). */
+static int payload_slice(grpc_byte_buffer *bb, grpc_slice *out) {
+  if (bb->type == GRPC_BB_RAW && bb->data.raw.compression == GRPC_COMPRESS_NONE &&
+      bb->data.raw.slice_buffer.count == 1) {
+    *out = grpc_slice_ref(bb->data.raw.slice_buffer.slices[0]);
+    return 1;
+  }
+  grpc_byte_buffer_reader reader;
+  if (!grpc_byte_buffer_reader_init(&reader, bb)) return 0;
+  *out = grpc_byte_buffer_reader_readall(&reader);
+  grpc_byte_buffer_reader_destroy(&reader);
+  return 1;
 }
 
 /* Runs the method's handler on the request payload. */
-static td_code dispatch(const td_grpc_ctx *ctx, call_slot *s, td_grpc_reply *reply, td_status *st) {
+static td_code dispatch(const td_grpc_ctx *ctx, call_slot *s, int expired, td_grpc_reply *reply, td_status *st) {
   if (s->method == GENERIC_METHOD) return td_status_set(st, TD_UNIMPLEMENTED, "%s", "");
-  if (deadline_passed(s->deadline)) return td_status_set(st, TD_DEADLINE_EXCEEDED, "Deadline Exceeded");
+  if (expired) return td_status_set(st, TD_DEADLINE_EXCEEDED, "Deadline Exceeded");
   if (!s->payload) return td_status_set(st, TD_INTERNAL, "Missing request message");
   const td_grpc_method *m = &td_grpc_methods[s->method];
-  grpc_byte_buffer_reader reader;
-  if (!grpc_byte_buffer_reader_init(&reader, s->payload))
+  grpc_slice raw;
+  if (!payload_slice(s->payload, &raw))
     return td_status_set(st, TD_INTERNAL, "Could not read (decompress) the request message");
-  grpc_slice raw = grpc_byte_buffer_reader_readall(&reader);
-  grpc_byte_buffer_reader_destroy(&reader);
   const uint8_t *bytes = GRPC_SLICE_START_PTR(raw);
   size_t len = GRPC_SLICE_LENGTH(raw);
   td_code code = TD_OK;
   ProtobufCMessage *msg = NULL;
+  arena *a = &s->w->arena;
+  ProtobufCAllocator alloc = {arena_alloc, arena_free, a};
   if (m->request) {
-    msg = protobuf_c_message_unpack(m->request, NULL, len, bytes);
+    msg = protobuf_c_message_unpack(m->request, &alloc, len, bytes);
     if (!msg) code = td_status_set(st, TD_INVALID_ARGUMENT, "Could not parse the request as %s", m->request->name);
   }
   if (code == TD_OK) code = m->handler(ctx, msg, bytes, len, reply, st);
-  if (msg) protobuf_c_message_free_unpacked(msg, NULL);
+  arena_reset(a); /* frees msg: every piece of it lives in the arena */
   grpc_slice_unref(raw);
   return code;
 }
@@ -212,13 +307,15 @@ static void handle_call(call_slot *s) {
   td_status st = {0};
   td_grpc_reply reply = {0};
   td_grpc_ctx ctx = s->w->srv->ctx;
+  int expired = 0; /* an infinite deadline (the common case) needs no clock read */
   gpr_timespec d = gpr_convert_clock_type(s->deadline, GPR_CLOCK_MONOTONIC);
   if (gpr_time_cmp(d, gpr_inf_future(GPR_CLOCK_MONOTONIC)) != 0) { /* gpr's monotonic clock is CLOCK_MONOTONIC */
     gpr_timespec now = gpr_now(GPR_CLOCK_MONOTONIC);
+    expired = gpr_time_cmp(d, now) < 0;
     int64_t left_ms = gpr_time_to_millis(gpr_time_sub(d, now));
     ctx.deadline_ns = td_deadline_after_ms(left_ms > 0 ? left_ms : 1);
   }
-  td_code code = dispatch(&ctx, s, &reply, &st);
+  td_code code = dispatch(&ctx, s, expired, &reply, &st);
   grpc_op ops[4];
   memset(ops, 0, sizeof ops);
   size_t n = 0;
@@ -246,10 +343,13 @@ static void handle_call(call_slot *s) {
 static void *worker_main(void *arg) {
   worker *w = arg;
   int queue_closed = 0;
+  gpr_timespec wait = gpr_inf_past(GPR_CLOCK_MONOTONIC);
   for (;;) {
-    gpr_timespec wait = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(POLL_MS, GPR_TIMESPAN));
+    /* the poll deadline is renewed only when it has lapsed: no clock read per event */
     grpc_event ev = grpc_completion_queue_next(w->cq, wait, NULL);
     if (ev.type == GRPC_QUEUE_SHUTDOWN) break;
+    if (ev.type == GRPC_QUEUE_TIMEOUT)
+      wait = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(POLL_MS, GPR_TIMESPAN));
     if (ev.type == GRPC_OP_COMPLETE) {
       call_slot *s = ev.tag;
       if (s->replying || !ev.success) {
@@ -335,6 +435,7 @@ td_code td_grpc_server_start(td_api *api, const td_grpc_options *opt, td_grpc_se
   }
   sigset_t old_mask;
   block_signals(&old_mask); /* gRPC's threads and ours inherit the blocked mask */
+  quiet_absl_deadlock_detection();
   grpc_init();
   td_grpc_server *s = td_xcalloc(1, sizeof *s);
   pthread_mutex_init(&s->lock, NULL);
@@ -351,6 +452,7 @@ td_code td_grpc_server_start(td_api *api, const td_grpc_options *opt, td_grpc_se
   s->workers = td_xcalloc((size_t)s->n_workers, sizeof *s->workers);
   for (int i = 0; i < s->n_workers; i++) {
     s->workers[i].srv = s;
+    arena_reset(&s->workers[i].arena);
     s->workers[i].cq = grpc_completion_queue_create_for_next(NULL);
     grpc_server_register_completion_queue(s->server, s->workers[i].cq, NULL);
   }

@@ -5,14 +5,20 @@
  * integers use a stamped i-p-j loop with wrapping arithmetic. Output storage arrives zeroed,
  * so empty m/n/k need no work. BatchMatMulV2/V3 broadcast batch dims (td_bcast over the batch
  * shapes); BatchMatMul (V1) requires equal batch dims. When the right operand has no batch
- * and the left is not adjointed, all batches fold into one gemm.
+ * and the left is not adjointed, all batches fold into one gemm. Float MatMul is TD_OPF_FUSABLE:
+ * a fused constant bias seeds C (sgemm beta = 1) and Relu/Relu6 run in one pass after it.
+ * Float MatMul with constant weights ([m,k]·[k,n], no transposes) goes to a oneDNN inner product
+ * instead (nn_dnnl.c): weights reordered once per node into its blocked layout, bias and
+ * activation fused; at 1 thread it beats OpenBLAS, which re-packs B on every call.
  * Invariants: shapes are validated (rank, inner dim, BLAS int range) before any data is read.
  */
 #include <cblas.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "engine/kernels/math_internal.h"
+#include "engine/kernels/nn.h" /* fused epilogue helpers */
 #include "util/mem.h"
 
 typedef void (*int_gemm_fn)(int ta, int tb, int64_t m, int64_t n, int64_t k, const void *a,
@@ -95,6 +101,41 @@ static void gemm(td_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, c
 
 static int fits_blas(int64_t v) { return v >= 0 && v <= INT_MAX; }
 
+/* Float MatMul on OpenBLAS into o (uninitialized) with the fused epilogue f (NULL = none): C
+ * starts as the broadcast bias and sgemm accumulates onto it (beta = 1), then one pass applies
+ * the activation. */
+static void sgemm_epilogue(const td_fusion *f, int ta, int tb, int64_t m, int64_t n, int64_t k,
+                           const td_tensor *a, const td_tensor *b, float *o) {
+  if (m == 0 || n == 0) return;
+  const float *bias = f ? (f->bias ? td_f32(f->bias) : NULL) : NULL;
+  if (bias) td_nn_fill_bias(bias, o, m, n);
+  if (k > 0)
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                (blasint)m, (blasint)n, (blasint)k, 1.0f, td_f32(a), (blasint)a->shape.dim[1],
+                td_f32(b), (blasint)b->shape.dim[1], bias ? 1.0f : 0.0f, o, (blasint)n);
+  else if (!bias)
+    memset(o, 0, (size_t)(m * n) * sizeof *o);
+  td_nn_epilogue(f, 0, o, m, n);
+}
+
+/* 1 if input 1 is a callable constant (folded weights: same data every run). */
+static int const_weights(const td_kctx *c) { return td_k_input_is_const(c, 1); }
+
+/* Float MatMul through oneDNN with the (constant) weights reordered once per node: the product
+ * [m,k]·[k,n] is a 1x1 convolution over m images of 1x1 pixels with k input and n output
+ * channels, whose HWIO filter [1,1,k,n] is b's own layout; nn_dnnl.c caches the plan per m and
+ * the reordered weights per b. Returns 0 on success, -1 if oneDNN declined. */
+static int mat_mul_dnnl(td_kctx *c, int64_t m, int64_t n, int64_t k, const float *a,
+                        const float *b, const td_fusion *f, float *out) {
+  td_nn_conv g;
+  memset(&g, 0, sizeof g);
+  td_nn_window_reset(&g.w, 2, 0);
+  g.w.n = m, g.w.ih = g.w.iw = 1, g.w.ic = k;
+  g.w.kh = g.w.kw = 1, g.w.sh = g.w.sw = 1, g.w.dh = g.w.dw = 1, g.w.oh = g.w.ow = 1;
+  g.oc = n, g.groups = 1;
+  return td_nn_conv_dnnl(c, &g, a, b, f, out);
+}
+
 td_code td_k_math_mat_mul(td_kctx *c) {
   const td_tensor *a = td_k_input(c, 0), *b = td_k_input(c, 1);
   const td_node *node = td_k_node(c);
@@ -120,6 +161,19 @@ td_code td_k_math_mat_mul(td_kctx *c) {
   int64_t dims[2] = {m, n};
   td_shape os = td_shape_make(2, dims);
   td_tensor *out;
+  const td_fusion *f = td_k_fusion(c);
+  if (f && a->dtype != TD_DT_FLOAT) /* the callable only fuses float steps */
+    return td_k_fail(c, TD_INTERNAL, "fused MatMul epilogue needs float, got %s",
+                     td_dtype_name(a->dtype));
+  if (f || a->dtype == TD_DT_FLOAT) {
+    TD_TRY(td_nn_fusion_check(c, f, &os, n));
+    TD_TRY(td_k_alloc_output_uninit(c, 0, TD_DT_FLOAT, &os, &out));
+    if (!ta && !tb && m > 0 && n > 0 && k > 0 && const_weights(c) && td_nn_dnnl_enabled() &&
+        mat_mul_dnnl(c, m, n, k, td_f32(a), td_f32(b), f, td_f32(out)) == 0)
+      return TD_OK;
+    sgemm_epilogue(f, ta, tb, m, n, k, a, b, td_f32(out));
+    return TD_OK;
+  }
   TD_TRY(td_k_alloc_output(c, 0, a->dtype, &os, &out));
   gemm(a->dtype, ta, tb, m, n, k, a->data, a->shape.dim[1], b->data, b->shape.dim[1], out->data);
   return TD_OK;

@@ -10,7 +10,8 @@
  * before any arithmetic that could overflow.
  *
  * Convolutions run through oneDNN (nn_dnnl.c) with a direct im2col + sgemm fallback
- * (nn_conv.c); both compute the same td_nn_conv geometry. Thread-safe: nothing here keeps
+ * (nn_conv.c); both compute the same td_nn_conv geometry and apply a fused bias + activation
+ * (td_k_fusion) when the callable folded one into the step. Thread-safe: nothing here keeps
  * global mutable state except the oneDNN on/off switch (an atomic, for tests).
  */
 #ifndef TD_ENGINE_KERNELS_NN_H
@@ -78,15 +79,28 @@ td_code td_nn_require_float(td_kctx *c, const td_tensor *t, const char *arg) TD_
 void td_nn_nchw_to_nhwc(const float *src, float *dst, int64_t n, int64_t c, int64_t hw);
 void td_nn_nhwc_to_nchw(const float *src, float *dst, int64_t n, int64_t c, int64_t hw);
 
+/* ---- fused epilogues (td_k_fusion; nn_common.c, also used by MatMul) ---- */
+/* Validates a fusion (NULL passes) for an output with `channels` channels: the bias must be
+ * float32 [channels] (BiasAdd's messages; `out` names the output shape in them). */
+td_code td_nn_fusion_check(td_kctx *c, const td_fusion *f, const td_shape *out,
+                           int64_t channels) TD_MUST_CHECK;
+/* out[r, j] = bias[j] for a [rows, ch] row-major block (before a beta=1 gemm). */
+void td_nn_fill_bias(const float *bias, float *out, int64_t rows, int64_t ch);
+/* In place on a [rows, ch] block: adds bias (when add_bias and f->bias) then applies f->act,
+ * with Relu / Relu6's semantics (NaN stays NaN). NULL f = nothing. */
+void td_nn_epilogue(const td_fusion *f, int add_bias, float *out, int64_t rows, int64_t ch);
+
 /* ---- convolution ---- */
-/* Direct convolution (im2col + cblas_sgemm), N[D]HWC in/out, [D]HWIO filter (nn_conv.c). `out`
- * need not be zeroed. Returns 0, or -1 if a scratch allocation failed. */
-int td_nn_conv_direct(const td_nn_conv *g, const float *in, const float *filter, float *out);
+/* Direct convolution (im2col + cblas_sgemm), N[D]HWC in/out, [D]HWIO filter (nn_conv.c), with
+ * the fused epilogue f (NULL = none) applied per block. `out` need not be zeroed. Returns 0,
+ * or -1 if a scratch allocation failed. */
+int td_nn_conv_direct(const td_nn_conv *g, const float *in, const float *filter,
+                      const td_fusion *f, float *out);
 /* oneDNN convolution with per-node cached primitives and reordered weights (nn_dnnl.c).
  * in/out use the geometry's layout (channels-last or channels-first). Returns 0 on success, -1 if oneDNN could not
  * handle it (the caller falls back to td_nn_conv_direct). */
 int td_nn_conv_dnnl(td_kctx *c, const td_nn_conv *g, const float *in, const float *filter,
-                    float *out);
+                    const td_fusion *f, float *out);
 /* Test hook: 0 disables the oneDNN path process-wide (default 1). */
 void td_nn_set_dnnl_enabled(int on);
 int td_nn_dnnl_enabled(void);

@@ -211,3 +211,40 @@ void td_nn_nhwc_to_nchw(const float *src, float *dst, int64_t n, int64_t c, int6
       for (int64_t ch = 0; ch < c; ch++) d[ch * hw + p] = s[p * c + ch];
   }
 }
+
+/* ---- fused epilogues ---- */
+
+td_code td_nn_fusion_check(td_kctx *c, const td_fusion *f, const td_shape *out, int64_t channels) {
+  if (!f || !f->bias) return TD_OK;
+  const td_tensor *b = f->bias;
+  char s1[96], s2[96];
+  if (b->dtype != TD_DT_FLOAT)
+    return td_k_fail(c, TD_INVALID_ARGUMENT, "fused bias must be float, got %s",
+                     td_dtype_name(b->dtype));
+  if (b->shape.rank != 1 || b->shape.dim[0] != channels)
+    return td_k_fail(c, TD_INVALID_ARGUMENT,
+                     "Must provide as many biases as the last dimension of the input tensor: "
+                     "%s vs. %s",
+                     td_shape_str(&b->shape, s1, sizeof s1), td_shape_str(out, s2, sizeof s2));
+  return TD_OK;
+}
+
+void td_nn_fill_bias(const float *bias, float *out, int64_t rows, int64_t ch) {
+  for (int64_t r = 0; r < rows; r++) memcpy(out + r * ch, bias, (size_t)ch * sizeof *out);
+}
+
+static void add_row(float *restrict o, const float *restrict b, int64_t n) {
+  for (int64_t j = 0; j < n; j++) o[j] += b[j];
+}
+
+void td_nn_epilogue(const td_fusion *f, int add_bias, float *out, int64_t rows, int64_t ch) {
+  if (!f) return;
+  if (add_bias && f->bias)
+    for (int64_t r = 0; r < rows; r++) add_row(out + r * ch, td_f32(f->bias), ch);
+  int64_t n = rows * ch;
+  if (f->act == TD_ACT_RELU) {
+    for (int64_t i = 0; i < n; i++) out[i] = out[i] < 0 ? 0 : out[i];
+  } else if (f->act == TD_ACT_RELU6) {
+    for (int64_t i = 0; i < n; i++) out[i] = out[i] < 0 ? 0 : out[i] > 6 ? 6 : out[i];
+  }
+}

@@ -4,13 +4,17 @@
  * [kh, kw, ic/groups, oc] (groups = ic / filter in-depth, as TF allows), depthwise with filter
  * [kh, kw, ic, m] = groups ic, oc = ic*m, Conv3D with filter [kd, kh, kw, ic/groups, oc]. The work goes to oneDNN (nn_dnnl.c) and falls back to
  * td_nn_conv_direct here (im2col + cblas_sgemm, scratch bounded to ~4 MiB per block) when oneDNN
- * declines. Shapes are validated before anything is allocated; empty outputs return early.
+ * declines. A fused epilogue (td_k_fusion: constant bias + Relu/Relu6) is applied by whichever
+ * path runs: oneDNN as conv bias + eltwise post-op, the fallback by seeding each output block with
+ * the bias (gemm beta = 1) and clamping it while hot. Shapes are validated before anything is
+ * allocated; empty outputs return early.
  */
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/kernels/nn.h"
+#include "util/mem.h"
 
 #define IM2COL_BLOCK_BYTES ((int64_t)4 << 20)
 
@@ -41,7 +45,8 @@ static void im2col(const td_nn_conv *g, const float *img, int64_t grp, int64_t r
   }
 }
 
-int td_nn_conv_direct(const td_nn_conv *g, const float *in, const float *filter, float *out) {
+int td_nn_conv_direct(const td_nn_conv *g, const float *in, const float *filter,
+                      const td_fusion *f, float *out) {
   const td_nn_window *w = &g->w;
   int64_t groups = g->groups, ig = w->ic / groups, og = g->oc / groups;
   int64_t k = w->kd * w->kh * w->kw * ig, pixels = w->od * w->oh * w->ow;
@@ -58,10 +63,13 @@ int td_nn_conv_direct(const td_nn_conv *g, const float *in, const float *filter,
     patch = malloc((size_t)(block * k) * sizeof *patch);
     if (!patch) return -1;
   }
+  const float *bias = f && f->bias ? td_f32(f->bias) : NULL;
   for (int64_t n = 0; n < w->n; n++) {
     const float *img = in + n * w->id * w->ih * w->iw * w->ic;
     for (int64_t r0 = 0; r0 < pixels; r0 += block) {
       int64_t rows = pixels - r0 < block ? pixels - r0 : block;
+      float *oblk = out + (n * pixels + r0) * g->oc;
+      if (bias) td_nn_fill_bias(bias, oblk, rows, g->oc); /* gemm accumulates onto it */
       for (int64_t grp = 0; grp < groups; grp++) {
         const float *a = img + r0 * w->ic; /* pointwise: the input rows are the patch */
         if (!pointwise) {
@@ -69,9 +77,10 @@ int td_nn_conv_direct(const td_nn_conv *g, const float *in, const float *filter,
           a = patch;
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)og, (int)k, 1.0f,
-                    a, (int)k, filter + grp * og, (int)g->oc, 0.0f,
-                    out + (n * pixels + r0) * g->oc + grp * og, (int)g->oc);
+                    a, (int)k, filter + grp * og, (int)g->oc, bias ? 1.0f : 0.0f,
+                    oblk + grp * og, (int)g->oc);
       }
+      td_nn_epilogue(f, 0, oblk, rows, g->oc); /* the activation, while the block is hot */
     }
   }
   free(patch);
@@ -80,10 +89,10 @@ int td_nn_conv_direct(const td_nn_conv *g, const float *in, const float *filter,
 
 /* Runs the fallback on the node's layout (NCHW goes through NHWC copies). */
 static td_code conv_direct_any_layout(td_kctx *c, const td_nn_conv *g, const float *in,
-                                      const float *filter, float *out) {
+                                      const float *filter, const td_fusion *f, float *out) {
   const td_nn_window *w = &g->w;
   if (!w->nchw) {
-    if (td_nn_conv_direct(g, in, filter, out) == 0) return TD_OK;
+    if (td_nn_conv_direct(g, in, filter, f, out) == 0) return TD_OK;
     return td_k_fail(c, TD_RESOURCE_EXHAUSTED, "%s: out of memory for convolution scratch",
                      td_node_op(td_k_node(c)));
   }
@@ -93,7 +102,7 @@ static td_code conv_direct_any_layout(td_kctx *c, const td_nn_conv *g, const flo
   int rc = -1;
   if (in_t && out_t) {
     td_nn_nchw_to_nhwc(in, in_t, w->n, w->ic, in_pixels);
-    rc = td_nn_conv_direct(g, in_t, filter, out_t);
+    rc = td_nn_conv_direct(g, in_t, filter, f, out_t);
     if (rc == 0) td_nn_nhwc_to_nchw(out_t, out, w->n, g->oc, out_pixels);
   }
   free(in_t);
@@ -169,16 +178,25 @@ static td_code conv_run(td_kctx *c, conv_kind kind) {
   TD_TRY(conv_setup(c, kind, &g));
   TD_TRY(td_nn_check_output_size(c, &g.w, g.oc));
   td_shape oshape = td_nn_window_output(&g.w, g.oc);
+  const td_fusion *f = td_k_fusion(c);
+  TD_TRY(td_nn_fusion_check(c, f, &oshape, g.oc));
   td_tensor *out = NULL;
   TD_TRY(td_k_alloc_output_uninit(c, 0, TD_DT_FLOAT, &oshape, &out));
   if (td_shape_num_elements(&oshape) == 0) return TD_OK;
-  if (g.w.ic == 0) { /* no input channels: the answer is zeros */
+  if (g.w.ic == 0) { /* no input channels: the answer is zeros (then the epilogue) */
     memset(out->data, 0, td_tensor_nbytes(out));
+    if (!f) return TD_OK;
+    float *o = td_f32(out), *v = td_xcalloc((size_t)g.oc, sizeof *v); /* v = act(0 + bias) */
+    td_nn_epilogue(f, 1, v, 1, g.oc);
+    int64_t total = td_shape_num_elements(&oshape), pix = total / (g.w.n * g.oc);
+    for (int64_t i = 0; i < total; i++) o[i] = v[g.w.nchw ? i / pix % g.oc : i % g.oc];
+    free(v);
     return TD_OK;
   }
   const float *in = td_f32(td_k_input(c, 0)), *filter = td_f32(td_k_input(c, 1));
-  if (td_nn_dnnl_enabled() && td_nn_conv_dnnl(c, &g, in, filter, td_f32(out)) == 0) return TD_OK;
-  return conv_direct_any_layout(c, &g, in, filter, td_f32(out));
+  if (td_nn_dnnl_enabled() && td_nn_conv_dnnl(c, &g, in, filter, f, td_f32(out)) == 0)
+    return TD_OK;
+  return conv_direct_any_layout(c, &g, in, filter, f, td_f32(out));
 }
 
 td_code td_k_nn_conv2d(td_kctx *c) { return conv_run(c, CONV_2D); }

@@ -12,6 +12,9 @@
  * address that equals the old one at every sampled position would reuse stale weights
  * (impossible for constant filters, the serving case).
  *
+ * A fused epilogue (td_k_fusion) becomes the convolution's bias memory plus an eltwise post-op
+ * (relu, or clip [0, 6] for Relu6); it is part of the plan key.
+ *
  * Plans whose weights layouts are equal share one weights object (refcounted), so serving many
  * batch sizes does not multiply the node's weight memory.
  *
@@ -60,7 +63,8 @@ typedef struct conv_weights {
 typedef struct conv_plan {
   int refs; /* guarded by the state lock; the MRU list holds one */
   td_nn_conv geom;
-  dnnl_memory_desc_t user_src, user_wei, user_dst, src, wei, dst;
+  int has_bias, act; /* fused epilogue (part of the key): bias memory, eltwise post-op */
+  dnnl_memory_desc_t user_src, user_wei, user_dst, user_bias, src, wei, dst;
   dnnl_step conv, src_reorder, wei_reorder, dst_reorder;
   conv_weights *weights; /* NULL until first run, or when no weights reorder is needed */
 } conv_plan;
@@ -137,14 +141,37 @@ static void plan_unref(conv_plan *p) { /* caller holds the lock (or is the only 
   free(p);
 }
 
-/* Creates the primitive for pd-creating `desc` (op desc or NULL for a reorder src→dst). */
+/* Post-op (eltwise alg, alpha, beta) per fused activation; alg 0 = none. */
+static const struct {
+  dnnl_alg_kind_t alg;
+  float alpha, beta;
+} act_post_ops[] = {
+    [TD_ACT_NONE] = {dnnl_alg_kind_undef, 0, 0},
+    [TD_ACT_RELU] = {dnnl_eltwise_relu, 0, 0},
+    [TD_ACT_RELU6] = {dnnl_eltwise_clip, 0, 6},
+};
+
+/* Adds the activation `act` (TD_ACT_*) to attr as an eltwise post-op. */
+static int attr_set_act(dnnl_primitive_attr_t attr, int act) {
+  if (act <= 0 || act >= (int)(sizeof act_post_ops / sizeof act_post_ops[0])) return act ? -1 : 0;
+  dnnl_post_ops_t po = NULL;
+  int ok = dnnl_post_ops_create(&po) == dnnl_success &&
+           dnnl_post_ops_append_eltwise(po, 1.0f, act_post_ops[act].alg, act_post_ops[act].alpha,
+                                        act_post_ops[act].beta) == dnnl_success &&
+           dnnl_primitive_attr_set_post_ops(attr, po) == dnnl_success;
+  if (po) dnnl_post_ops_destroy(po);
+  return ok ? 0 : -1;
+}
+
+/* Creates the primitive for pd-creating `desc` (op desc or NULL for a reorder src→dst), with
+ * the fused activation `act` as a post-op (op descs only). */
 static int step_make(dnnl_step *s, const void *op_desc, const dnnl_memory_desc_t *src,
-                     const dnnl_memory_desc_t *dst, dnnl_primitive_desc_t *keep_pd) {
+                     const dnnl_memory_desc_t *dst, int act, dnnl_primitive_desc_t *keep_pd) {
   dnnl_primitive_attr_t attr = NULL;
   dnnl_primitive_desc_t pd = NULL;
   int ok = dnnl_primitive_attr_create(&attr) == dnnl_success &&
            dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) ==
-               dnnl_success;
+               dnnl_success && attr_set_act(attr, act) == 0;
   if (ok && op_desc)
     ok = dnnl_primitive_desc_create(&pd, op_desc, attr, g_engine, NULL) == dnnl_success;
   else if (ok)
@@ -162,7 +189,7 @@ static int step_make(dnnl_step *s, const void *op_desc, const dnnl_memory_desc_t
 /* A reorder step only when the layouts differ. */
 static int reorder_make(dnnl_step *s, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to) {
   if (dnnl_memory_desc_equal(from, to)) return 0;
-  return step_make(s, NULL, from, to, NULL);
+  return step_make(s, NULL, from, to, 0, NULL);
 }
 
 static int md_strided(dnnl_memory_desc_t *md, int nd, const dnnl_dims_t dims,
@@ -224,11 +251,21 @@ static int plan_user_mds(conv_plan *p, dnnl_dims_t src_d, dnnl_dims_t dst_d, dnn
   return md_strided(&p->user_wei, *wei_nd, wei_d, s_wei);
 }
 
-static conv_plan *plan_create(const td_nn_conv *g) {
+/* A 1x1 filter over 1x1 channels-last images (how MatMul calls in): an inner product. */
+static int plan_is_dense(const td_nn_conv *g) {
+  const td_nn_window *w = &g->w;
+  return w->spatial == 2 && !w->nchw && g->groups == 1 && w->ih == 1 && w->iw == 1 &&
+         w->kh == 1 && w->kw == 1 && w->oh == 1 && w->ow == 1 && w->pad_t == 0 && w->pad_l == 0;
+}
+
+static conv_plan *plan_create(const td_nn_conv *g, int has_bias, int act) {
   if (g->w.dd < 1 || g->w.dh < 1 || g->w.dw < 1) return NULL;
   conv_plan *p = td_xcalloc(1, sizeof *p);
   p->refs = 1;
   p->geom = *g;
+  p->has_bias = has_bias;
+  p->act = act;
+  dnnl_dims_t bias_d = {g->oc};
   const td_nn_window *w = &g->w;
   dnnl_dims_t src_d = {0}, dst_d = {0}, wei_d = {0};
   int wei_nd = 4, nd = w->spatial + 2;
@@ -243,12 +280,28 @@ static conv_plan *plan_create(const td_nn_conv *g) {
     memcpy(strides, s3, sizeof s3), memcpy(dil, d3, sizeof d3);
     memcpy(pad_l, l3, sizeof l3), memcpy(pad_r, r3, sizeof r3);
   }
-  int ok = plan_user_mds(p, src_d, dst_d, wei_d, &wei_nd) == 0 && md_any(&src_any, nd, src_d) == 0 &&
-           md_any(&dst_any, nd, dst_d) == 0 && md_any(&wei_any, wei_nd, wei_d) == 0;
-  ok = ok && dnnl_dilated_convolution_forward_desc_init(
-                 &cd, dnnl_forward_inference, dnnl_convolution_direct, &src_any, &wei_any, NULL,
-                 &dst_any, strides, dil, pad_l, pad_r) == dnnl_success;
-  ok = ok && step_make(&p->conv, &cd, NULL, NULL, &pd) == 0;
+  int ok = (!has_bias || dnnl_memory_desc_init_by_tag(&p->user_bias, 1, bias_d, dnnl_f32,
+                                                     dnnl_a) == dnnl_success);
+  if (plan_is_dense(g)) { /* inner product: [n, ic] x [ic, oc] in the user's layouts */
+    dnnl_inner_product_desc_t ipd;
+    dnnl_dims_t s2 = {w->n, w->ic}, ss = {w->ic, 1}, d2 = {w->n, g->oc}, ds = {g->oc, 1};
+    dnnl_dims_t w2 = {g->oc, w->ic}, ws = {1, g->oc};
+    ok = ok && md_strided(&p->user_src, 2, s2, ss) == 0 && md_strided(&p->user_dst, 2, d2, ds) == 0 &&
+         md_strided(&p->user_wei, 2, w2, ws) == 0 && md_any(&wei_any, 2, w2) == 0;
+    ok = ok && dnnl_inner_product_forward_desc_init(&ipd, dnnl_forward_inference, &p->user_src,
+                                                    &wei_any, has_bias ? &p->user_bias : NULL,
+                                                    &p->user_dst) == dnnl_success;
+    ok = ok && step_make(&p->conv, &ipd, NULL, NULL, act, &pd) == 0;
+  } else {
+    ok = ok && plan_user_mds(p, src_d, dst_d, wei_d, &wei_nd) == 0 &&
+         md_any(&src_any, nd, src_d) == 0 && md_any(&dst_any, nd, dst_d) == 0 &&
+         md_any(&wei_any, wei_nd, wei_d) == 0;
+    ok = ok && dnnl_dilated_convolution_forward_desc_init(
+                   &cd, dnnl_forward_inference, dnnl_convolution_direct, &src_any, &wei_any,
+                   has_bias ? &p->user_bias : NULL, &dst_any, strides, dil, pad_l, pad_r) ==
+                   dnnl_success;
+    ok = ok && step_make(&p->conv, &cd, NULL, NULL, act, &pd) == 0;
+  }
   if (ok) {
     p->src = *dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
     p->wei = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
@@ -268,7 +321,7 @@ static conv_plan *plan_create(const td_nn_conv *g) {
 /* ---- execution ---- */
 
 typedef struct exec_arg_list {
-  dnnl_exec_arg_t a[4];
+  dnnl_exec_arg_t a[6];
   int n;
 } exec_arg_list;
 
@@ -346,7 +399,8 @@ static conv_weights *weights_make(const conv_plan *p, const float *f, uint64_t h
   return w;
 }
 
-static int plan_run(const conv_plan *p, const float *in, const void *wei, float *out) {
+static int plan_run(const conv_plan *p, const float *in, const void *wei, const float *bias,
+                    float *out) {
   void *scratch = aligned_buf(plan_scratch_bytes(p));
   void *src_buf = p->src_reorder.prim ? aligned_buf(dnnl_memory_desc_get_size(&p->src)) : NULL;
   void *dst_buf = p->dst_reorder.prim ? aligned_buf(dnnl_memory_desc_get_size(&p->dst)) : NULL;
@@ -367,7 +421,12 @@ static int plan_run(const conv_plan *p, const float *in, const void *wei, float 
   if (ok) {
     exec_arg_list args = {
         {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}}, 3};
-    ok = step_exec(&p->conv, stream, &ms, scratch, &args) == 0;
+    if (p->has_bias) {
+      dnnl_memory_t bm = mem_wrap(&ms, &p->user_bias, (void *)bias);
+      ok = bm != NULL;
+      args.a[args.n++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, bm};
+    }
+    ok = ok && step_exec(&p->conv, stream, &ms, scratch, &args) == 0;
   }
   if (ok && dst_buf) ok = reorder_exec(&p->dst_reorder, stream, &ms, scratch, dst, user_dst) == 0;
   if (ok) ok = dnnl_stream_wait(stream) == dnnl_success;
@@ -403,10 +462,11 @@ static void state_touch(conv_state *s, int i) {
 }
 
 /* A referenced plan for g: cached, or newly built and inserted. NULL if oneDNN declines. */
-static conv_plan *state_plan(conv_state *s, const td_nn_conv *g) {
+static conv_plan *state_plan(conv_state *s, const td_nn_conv *g, int has_bias, int act) {
   pthread_mutex_lock(&s->lock);
   for (int i = 0; i < s->nplans; i++) {
-    if (!geom_equal(&s->plans[i]->geom, g)) continue;
+    const conv_plan *q = s->plans[i];
+    if (!geom_equal(&q->geom, g) || q->has_bias != has_bias || q->act != act) continue;
     state_touch(s, i);
     conv_plan *p = s->plans[0];
     p->refs++;
@@ -414,7 +474,7 @@ static conv_plan *state_plan(conv_state *s, const td_nn_conv *g) {
     return p;
   }
   pthread_mutex_unlock(&s->lock);
-  conv_plan *p = plan_create(g); /* slow: outside the lock; a racing twin is harmless */
+  conv_plan *p = plan_create(g, has_bias, act); /* slow: outside the lock; a racing twin is harmless */
   if (!p) return NULL;
   pthread_mutex_lock(&s->lock);
   if (s->nplans == CONV_MAX_PLANS) plan_unref(s->plans[--s->nplans]);
@@ -458,17 +518,18 @@ static conv_weights *state_weights(conv_state *s, conv_plan *p, const float *f) 
 }
 
 int td_nn_conv_dnnl(td_kctx *c, const td_nn_conv *g, const float *in, const float *filter,
-                    float *out) {
+                    const td_fusion *f, float *out) {
   pthread_once(&g_engine_once, engine_init);
   if (!g_engine) return -1;
   void *sv = NULL;
   if (td_k_state(c, state_create, state_destroy, &sv) != TD_OK || !sv) return -1;
   conv_state *s = sv;
-  conv_plan *p = state_plan(s, g);
+  const float *bias = f && f->bias ? td_f32(f->bias) : NULL;
+  conv_plan *p = state_plan(s, g, bias != NULL, f ? (int)f->act : TD_ACT_NONE);
   if (!p) return -1;
   conv_weights *cw = p->wei_reorder.prim ? state_weights(s, p, filter) : NULL;
   int rc = -1;
-  if (cw || !p->wei_reorder.prim) rc = plan_run(p, in, cw ? cw->data : filter, out);
+  if (cw || !p->wei_reorder.prim) rc = plan_run(p, in, cw ? cw->data : filter, bias, out);
   pthread_mutex_lock(&s->lock);
   weights_unref(cw);
   plan_unref(p);

@@ -4,8 +4,8 @@
  * Windows use TF's geometry (nn.h). Padding never contributes values: MaxPool takes the max of
  * the in-image taps, AvgPool divides by the number of in-image taps (as TF does for SAME). A
  * window with no in-image taps (only possible with large explicit padding) yields lowest() for
- * max and 0 for avg. The loops run one output pixel at a time with the channel loop innermost,
- * which is contiguous (vectorizable) for NHWC.
+ * max and 0 for avg. The loops run one output pixel at a time with the channel loop innermost;
+ * channels-last input takes pool_nhwc, whose per-tap loops are unit-stride and vectorize.
  */
 #include <float.h>
 #include <string.h>
@@ -32,7 +32,58 @@ static void window_range(int64_t o, int64_t stride, int64_t pad, int64_t k, int6
   *hi = b > in ? in : b;
 }
 
+/* Channels-last fast path: every tap is a contiguous run of ic floats, so the per-tap loops
+ * are unit-stride over non-aliasing buffers and vectorize (max compiles to maxps, which keeps
+ * the generic path's "NaN taps are skipped" rule: o = v > o ? v : o). */
+static inline void max_tap(float *restrict o, const float *restrict i, int64_t n) {
+  for (int64_t c = 0; c < n; c++) o[c] = i[c] > o[c] ? i[c] : o[c];
+}
+static inline void add_tap(float *restrict o, const float *restrict i, int64_t n) {
+  for (int64_t c = 0; c < n; c++) o[c] += i[c];
+}
+static void scale_row(float *restrict o, float s, int64_t n) {
+  for (int64_t c = 0; c < n; c++) o[c] *= s;
+}
+
+/* Cloned per ISA (ifunc-dispatched at load): the tap loops get 8/16-wide max/add. */
+__attribute__((target_clones("avx512f", "avx2", "default")))
+static void pool_nhwc(pool_kind kind, const td_nn_window *w, const float *in, float *out) {
+  int64_t ch = w->ic;
+  float init = kind == POOL_MAX ? -FLT_MAX : 0.0f;
+  for (int64_t n = 0; n < w->n; n++)
+    for (int64_t oz = 0; oz < w->od; oz++) {
+      int64_t z0, z1;
+      window_range(oz, w->sd, w->pad_front, w->kd, w->id, &z0, &z1);
+      for (int64_t oy = 0; oy < w->oh; oy++) {
+        int64_t y0, y1;
+        window_range(oy, w->sh, w->pad_t, w->kh, w->ih, &y0, &y1);
+        float *orow = out + (((n * w->od + oz) * w->oh + oy) * w->ow) * ch;
+        for (int64_t ox = 0; ox < w->ow; ox++) {
+          int64_t x0, x1;
+          window_range(ox, w->sw, w->pad_l, w->kw, w->iw, &x0, &x1);
+          float *o = orow + ox * ch;
+          for (int64_t c = 0; c < ch; c++) o[c] = init;
+          for (int64_t z = z0; z < z1; z++)
+            for (int64_t y = y0; y < y1; y++) {
+              const float *irow = in + (((n * w->id + z) * w->ih + y) * w->iw) * ch;
+              if (kind == POOL_MAX) /* branch outside the tap loops so both inline */
+                for (int64_t x = x0; x < x1; x++) max_tap(o, irow + x * ch, ch);
+              else
+                for (int64_t x = x0; x < x1; x++) add_tap(o, irow + x * ch, ch);
+            }
+          int64_t count = (z1 > z0 ? z1 - z0 : 0) * (y1 > y0 ? y1 - y0 : 0) *
+                          (x1 > x0 ? x1 - x0 : 0);
+          if (kind == POOL_AVG && count > 0) scale_row(o, 1.0f / (float)count, ch);
+        }
+      }
+    }
+}
+
 static void pool_compute(pool_kind kind, const td_nn_window *w, const float *in, float *out) {
+  if (!w->nchw) {
+    pool_nhwc(kind, w, in, out);
+    return;
+  }
   pool_strides si = layout_strides(w->nchw, w->id, w->ih, w->iw, w->ic);
   pool_strides so = layout_strides(w->nchw, w->od, w->oh, w->ow, w->ic);
   float init = kind == POOL_MAX ? -FLT_MAX : 0.0f;

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/engine.h"
@@ -78,6 +79,76 @@ static inline void nn_hw_attr(Tensorflow__NodeDef *nd, const char *name, int nch
   int64_t v[4] = {1, h, w, 1};
   if (nchw) v[1] = 1, v[2] = h, v[3] = w;
   td_test_attr_ints(nd, name, v, 4);
+}
+
+/* ---- fused-epilogue chains (td_k_fusion) ---- */
+static inline void nn_set_inputs(Tensorflow__NodeDef *nd, const char *a, const char *b) {
+  nd->n_input = b ? 2 : 1;
+  nd->input = malloc(2 * sizeof *nd->input);
+  nd->input[0] = strdup(a);
+  if (b) nd->input[1] = strdup(b);
+}
+static inline Tensorflow__NodeDef *nn_named(const char *op, const char *name) {
+  Tensorflow__NodeDef *nd = td_test_node_new(op);
+  free(nd->name);
+  nd->name = strdup(name);
+  return nd;
+}
+
+/* Runs x → op(x, w) → [BiasAdd(·, b) if b] → [act if act: "Relu" / "Relu6"] with w and b as
+ * Consts and fetches the chain's end into *out (the callable fuses the chain into op). With
+ * block_fusion the op's own output is fetched too, which keeps the steps separate (the
+ * unfused reference). op_nd (name "op", attrs set, inputs set here) is consumed. */
+static inline td_code nn_run_chain(Tensorflow__NodeDef *op_nd, const td_tensor *x,
+                                   const td_tensor *w, const td_tensor *b, const char *act,
+                                   int block_fusion, td_tensor *out, td_status *st) {
+  Tensorflow__NodeDef *nodes[6];
+  int nn = 0;
+  nodes[nn] = nn_named("Placeholder", "x");
+  td_test_attr_type(nodes[nn++], "dtype", TD_DT_FLOAT);
+  nodes[nn] = nn_named("Const", "w");
+  td_test_attr_type(nodes[nn], "dtype", TD_DT_FLOAT);
+  td_test_attr_tensor(nodes[nn++], "value", w);
+  nn_set_inputs(op_nd, "x", "w");
+  nodes[nn++] = op_nd;
+  const char *last = "op";
+  if (b) {
+    nodes[nn] = nn_named("Const", "b");
+    td_test_attr_type(nodes[nn], "dtype", TD_DT_FLOAT);
+    td_test_attr_tensor(nodes[nn++], "value", b);
+    nodes[nn] = nn_named("BiasAdd", "ba");
+    td_test_attr_type(nodes[nn], "T", TD_DT_FLOAT);
+    nn_set_inputs(nodes[nn++], "op", "b");
+    last = "ba";
+  }
+  if (act) {
+    nodes[nn] = nn_named(act, "act");
+    td_test_attr_type(nodes[nn], "T", TD_DT_FLOAT);
+    nn_set_inputs(nodes[nn++], last, NULL);
+    last = "act";
+  }
+  Tensorflow__GraphDef gd;
+  tensorflow__graph_def__init(&gd);
+  gd.n_node = (size_t)nn;
+  gd.node = nodes;
+  char fetch[16];
+  snprintf(fetch, sizeof fetch, "%s:0", last);
+  const char *fetches[2] = {fetch, "op:0"};
+  const char *feeds[1] = {"x:0"};
+  td_tensor outs[2];
+  td_graph *g = NULL;
+  td_session *s = NULL;
+  td_code code = td_graph_import(&gd, &g, st);
+  if (code == TD_OK) code = td_session_new(g, NULL, &s, st);
+  if (code == TD_OK)
+    code = td_session_run(s, feeds, x, 1, fetches, outs, block_fusion ? 2 : 1, NULL, 0, st);
+  td_session_free(s);
+  for (int i = 0; i < nn; i++) td_test_node_free(nodes[i]);
+  if (code == TD_OK) {
+    *out = outs[0];
+    if (block_fusion) td_tensor_release(&outs[1]);
+  }
+  return code;
 }
 
 #endif

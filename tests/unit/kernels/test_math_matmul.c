@@ -8,6 +8,8 @@
 #include <cmocka.h>
 
 #include "kernels/math_test_util.h"
+#include "engine/kernels/nn.h" /* td_nn_set_dnnl_enabled */
+#include "kernels/nn_test_util.h"
 
 static const td_dtype kTypes[] = {TD_DT_FLOAT, TD_DT_DOUBLE, TD_DT_HALF, TD_DT_BFLOAT16,
                                   TD_DT_INT32, TD_DT_INT64, TD_DT_INT8};
@@ -178,10 +180,65 @@ static void test_batch_matmul(void **state) {
   mt_release(in, 2);
 }
 
+/* Fused epilogue (td_k_fusion): MatMul → BiasAdd → Relu / Relu6 as one step equals the chain
+ * run unfused (fetching the MatMul output blocks the fusion), for transposes and k = 0. */
+static void check_matmul_fused(int64_t m, int64_t k, int64_t n, int tb, const char *act,
+                               int with_bias) {
+  int64_t xd[2] = {m, k}, wd[2] = {tb ? n : k, tb ? k : n}, bd[1] = {n};
+  td_tensor x = nn_random_tensor(2, xd), w = nn_random_tensor(2, wd), b = nn_random_tensor(1, bd);
+  for (int64_t i = 0; i < td_tensor_num_elements(&x); i++) td_f32(&x)[i] *= 8; /* hit 6 */
+  /* got[0] = unfused on OpenBLAS (the reference); then fused and unfused, oneDNN off and on
+   * (constant weights take the oneDNN inner product when it is on) */
+  td_tensor got[5];
+  for (int r = 0; r < 5; r++) {
+    td_nn_set_dnnl_enabled(r >= 3);
+    Tensorflow__NodeDef *nd = nn_named("MatMul", "op");
+    td_test_attr_type(nd, "T", TD_DT_FLOAT);
+    td_test_attr_bool(nd, "transpose_b", tb);
+    td_status st = {0};
+    int blocked = r == 0 || r == 4;
+    td_code code = nn_run_chain(nd, &x, &w, with_bias ? &b : NULL, act, blocked, &got[r], &st);
+    if (code != TD_OK) fprintf(stderr, "unexpected failure: %s\n", st.msg);
+    assert_int_equal(code, TD_OK);
+    assert_true(td_shape_equal(&got[0].shape, &got[r].shape));
+    assert_true(nn_close(td_f32(&got[r]), td_f32(&got[0]), td_tensor_num_elements(&got[0]), 1e-5f));
+  }
+  td_nn_set_dnnl_enabled(1);
+  for (int i = 0; i < 5; i++) td_tensor_release(&got[i]);
+  td_tensor_release(&x);
+  td_tensor_release(&w);
+  td_tensor_release(&b);
+}
+
+static void test_matmul_fused_epilogue(void **state) {
+  (void)state;
+  static const char *acts[] = {NULL, "Relu", "Relu6"};
+  for (int a = 0; a < 3; a++)
+    for (int bias = 0; bias < 2; bias++) {
+      if (!acts[a] && !bias) continue;
+      check_matmul_fused(5, 17, 9, 0, acts[a], bias);
+      check_matmul_fused(1, 33, 12, 1, acts[a], bias);
+      check_matmul_fused(3, 0, 4, 0, acts[a], bias);
+      check_matmul_fused(40, 70, 33, 0, acts[a], bias);
+    }
+  /* wrong bias size fails like BiasAdd */
+  int64_t xd[2] = {2, 3}, wd[2] = {3, 4}, bd[1] = {5};
+  td_tensor x = nn_random_tensor(2, xd), w = nn_random_tensor(2, wd), b = nn_random_tensor(1, bd);
+  td_tensor junk;
+  Tensorflow__NodeDef *nd = nn_named("MatMul", "op");
+  td_test_attr_type(nd, "T", TD_DT_FLOAT);
+  td_status st = {0};
+  assert_int_equal(nn_run_chain(nd, &x, &w, &b, "Relu", 0, &junk, &st), TD_INVALID_ARGUMENT);
+  td_tensor_release(&x);
+  td_tensor_release(&w);
+  td_tensor_release(&b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_matmul),
       cmocka_unit_test(test_batch_matmul),
+      cmocka_unit_test(test_matmul_fused_epilogue),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

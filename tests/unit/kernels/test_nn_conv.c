@@ -168,6 +168,10 @@ static void test_conv2d_fixed_shapes(void **state) {
        .dh = 1000, .dw = 1000, .padding = "SAME"}, /* only the centre tap is in the image */
       {.n = 1, .h = 5, .w = 6, .c = 3, .kh = 3, .kw = 3, .fin = 3, .fout = 2,
        .sh = INT32_MAX, .sw = INT32_MAX, .dh = 1, .dw = 1, .padding = "SAME"}, /* 1x1 output */
+      {.n = 5, .h = 1, .w = 1, .c = 7, .kh = 1, .kw = 1, .fin = 7, .fout = 4, .sh = 1, .sw = 1,
+       .dh = 1, .dw = 1, .padding = "VALID"}, /* 1x1 over 1x1 images: oneDNN inner product */
+      {.n = 2, .h = 1, .w = 1, .c = 3, .kh = 1, .kw = 1, .fin = 3, .fout = 2, .sh = 2, .sw = 2,
+       .dh = 1, .dw = 1, .padding = "EXPLICIT", .pads = {1, 0, 0, 1}}, /* reads padding: not */
   };
   for (int dnnl = 0; dnnl <= 1; dnnl++) {
     td_nn_set_dnnl_enabled(dnnl);
@@ -190,7 +194,7 @@ static void test_conv2d_direct_unit(void **state) {
                   .oc = 4, .groups = 1};
   assert_true(td_shape_equal(&want.shape, &(td_shape){4, {2, 4, 3, 4}}));
   float out[2 * 4 * 3 * 4];
-  assert_int_equal(td_nn_conv_direct(&g, td_f32(&in), td_f32(&f), out), 0);
+  assert_int_equal(td_nn_conv_direct(&g, td_f32(&in), td_f32(&f), NULL, out), 0);
   assert_true(nn_close(out, td_f32(&want), 2 * 4 * 3 * 4, 1e-5f));
   td_tensor_release(&in);
   td_tensor_release(&f);
@@ -544,6 +548,59 @@ static void test_conv2d_errors(void **state) {
   td_test_node_free(nd);
 }
 
+/* Fused epilogues (td_k_fusion): Conv2D / depthwise → BiasAdd → Relu / Relu6 fused into one
+ * step equals the same graph with the steps kept apart (fetching the conv output blocks the
+ * fusion), on the oneDNN path and the im2col fallback. A bias of the wrong size fails. */
+static void check_fused(const char *op, int depthwise, const char *act, int with_bias) {
+  int64_t idims[4] = {2, 9, 8, 5}, m = 2, oc = depthwise ? 5 * m : 7;
+  int64_t fdims[4] = {3, 3, 5, depthwise ? m : oc}, bdims[1] = {oc};
+  td_tensor x = nn_random_tensor(4, idims), w = nn_random_tensor(4, fdims);
+  td_tensor b = nn_random_tensor(1, bdims);
+  for (int64_t i = 0; i < td_tensor_num_elements(&x); i++) td_f32(&x)[i] *= 4; /* hit 6 */
+  td_tensor got[2];
+  for (int blocked = 0; blocked < 2; blocked++) {
+    Tensorflow__NodeDef *nd = nn_named(op, "op");
+    int64_t st4[4] = {1, 1, 2, 1};
+    td_test_attr_ints(nd, "strides", st4, 4);
+    td_test_attr_str(nd, "padding", "SAME");
+    td_test_attr_type(nd, "T", TD_DT_FLOAT);
+    td_status st = {0};
+    td_code code = nn_run_chain(nd, &x, &w, with_bias ? &b : NULL, act, blocked, &got[blocked], &st);
+    if (code != TD_OK) fprintf(stderr, "unexpected failure: %s\n", st.msg);
+    assert_int_equal(code, TD_OK);
+  }
+  assert_true(td_shape_equal(&got[0].shape, &got[1].shape));
+  assert_true(nn_close(td_f32(&got[0]), td_f32(&got[1]), td_tensor_num_elements(&got[0]), 1e-5f));
+  for (int i = 0; i < 2; i++) td_tensor_release(&got[i]);
+  /* wrong bias size: the fused step fails like BiasAdd would */
+  int64_t bad[1] = {oc + 1};
+  td_tensor bb = nn_random_tensor(1, bad), junk;
+  Tensorflow__NodeDef *nd = nn_named(op, "op");
+  td_test_attr_str(nd, "padding", "VALID");
+  td_test_attr_type(nd, "T", TD_DT_FLOAT);
+  td_status st = {0};
+  assert_int_equal(nn_run_chain(nd, &x, &w, &bb, act, 0, &junk, &st), TD_INVALID_ARGUMENT);
+  td_tensor_release(&bb);
+  td_tensor_release(&x);
+  td_tensor_release(&w);
+  td_tensor_release(&b);
+}
+
+static void test_conv_fused_epilogue(void **state) {
+  (void)state;
+  static const char *acts[] = {NULL, "Relu", "Relu6"};
+  for (int dnnl = 1; dnnl >= 0; dnnl--) {
+    td_nn_set_dnnl_enabled(dnnl);
+    for (int a = 0; a < 3; a++)
+      for (int bias = 0; bias < 2; bias++) {
+        if (!acts[a] && !bias) continue;
+        check_fused("Conv2D", 0, acts[a], bias);
+        check_fused("DepthwiseConv2dNative", 1, acts[a], bias);
+      }
+  }
+  td_nn_set_dnnl_enabled(1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_conv2d_direct_unit),
@@ -558,6 +615,7 @@ int main(void) {
       cmocka_unit_test(test_conv2d_cache_across_runs),
       cmocka_unit_test(test_conv2d_concurrent_runs),
       cmocka_unit_test(test_conv2d_errors),
+      cmocka_unit_test(test_conv_fused_epilogue),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
