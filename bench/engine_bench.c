@@ -2,8 +2,9 @@
  *
  * usage: engine_bench MODEL_VERSION_DIR BATCH ITERS WARMUP THREADS
  *
- * Loads the model with td_model_load, feeds the serving_default signature's single float input
- * (its shape from the SignatureDef, -1 replaced by BATCH) filled with x[i] = ((i*7919)%256)/255,
+ * Loads the model with td_model_load, feeds the serving_default signature's single input (its
+ * shape from the SignatureDef, -1 replaced by BATCH) filled with x[i] = ((i*7919)%256)/255 when it
+ * is float, ids[i] = (i*7919)%100000 when it is int64 (the deepfm model's sparse ids),
  * runs WARMUP untimed and ITERS timed calls and prints one JSON object on stdout:
  *   {"engine":"tensord","batch":B,"threads":T,"iters":N,"median_ms":..,"mean_ms":..,"p90_ms":..,
  *    "min_ms":..,"checksum":..}
@@ -61,13 +62,19 @@ int main(int argc, char **argv) {
   for (int i = 0; i < shape.rank; i++)
     if (shape.dim[i] < 0) shape.dim[i] = batch;
   td_tensor in;
-  if (td_tensor_alloc(&in, TD_DT_FLOAT, &shape, &st) != TD_OK) {
-    fprintf(stderr, "engine_bench: alloc: %s\n", st.msg);
+  td_dtype dt = sig->inputs[0].dtype;
+  if ((dt != TD_DT_FLOAT && dt != TD_DT_INT64) || td_tensor_alloc(&in, dt, &shape, &st) != TD_OK) {
+    fprintf(stderr, "engine_bench: input must be float or int64: %s\n", st.msg);
     return 1;
   }
   int64_t n = td_tensor_num_elements(&in);
-  float *x = td_f32(&in);
-  for (int64_t i = 0; i < n; i++) x[i] = (float)((i * 7919) % 256) / 255.0f;
+  if (dt == TD_DT_FLOAT) {
+    float *x = td_f32(&in);
+    for (int64_t i = 0; i < n; i++) x[i] = (float)((i * 7919) % 256) / 255.0f;
+  } else {
+    int64_t *ids = td_i64(&in);
+    for (int64_t i = 0; i < n; i++) ids[i] = (i * 7919) % 100000;
+  }
 
   int nout = sig->num_outputs;
   td_tensor *out = calloc((size_t)nout, sizeof *out);

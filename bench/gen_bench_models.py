@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """gen_bench_models.py OUT_DIR — the benchmark models, with identical weights, in three forms.
 
-For each model NAME in {mlp, cnn}:
+For each model NAME in {mlp, cnn, deepfm}:
   OUT_DIR/NAME/1/            TF1-style SavedModel (VariableV2 + Saver restore from a TensorBundle
                              checkpoint, written with tools/savedmodel_writer.py; no TensorFlow)
   OUT_DIR/NAME.onnx          the same network as ONNX (opset 13), when python3-onnx is importable
@@ -14,8 +14,15 @@ Models (float32, random seeded He-init weights; the values do not matter for tim
        The ONNX/torch form is NCHW; with one channel the [N,28,28,1] and [N,1,28,28] buffers are
        byte-identical, so every driver feeds the same bytes. The first dense layer's rows are
        permuted from HWC to CHW flatten order so all three produce the same numbers.
+  deepfm  ids [-1,39] int64 (one id per sparse field, all fields share one vocabulary of 100,000)
+       -> emb = Gather(E [100000,16], ids) [N,39,16], lin = Gather(W [100000,1], ids) [N,39,1]
+       first order  sum_f lin                                              [N,1]
+       FM term      0.5 * sum_k((sum_f emb)^2 - sum_f emb^2)               [N,1]
+       deep         Reshape(emb, [N,624]) -> Dense 400 relu x3 -> Dense 1 [N,1]
+       y = Sigmoid(bias + first order + FM term + deep)                   (output "y", [N,1])
 
-Every driver fills x with x[i] = ((i * 7919) % 256) / 255 and prints a checksum
+Every float driver fills x with x[i] = ((i * 7919) % 256) / 255; for deepfm ids[i] =
+(i * 7919) % 100000 over the flat [N,39] index i. Each prints a checksum
 sum_i y[i] * (i % 7 + 1) of the output so run.sh can check the engines agree.
 """
 
@@ -30,6 +37,8 @@ import savedmodel_writer as W  # noqa: E402
 from savedmodel_writer import Attr, GraphBuilder, tensor_info  # noqa: E402
 
 DT_FLOAT = 1
+DT_INT32 = 3
+DT_INT64 = 9
 PREDICT = "tensorflow/serving/predict"
 
 
@@ -40,6 +49,21 @@ def he(rng, shape, fan_in):
 def mlp_weights(rng):
     w = {}
     for i, (a, b) in enumerate([(784, 512), (512, 256), (256, 10)]):
+        w["d%d_w" % i] = he(rng, (a, b), a)
+        w["d%d_b" % i] = (rng.standard_normal(b) * 0.01).astype(np.float32)
+    return w
+
+
+VOCAB, FIELDS, EMB = 100000, 39, 16
+
+
+def deepfm_weights(rng):
+    w = {
+        "emb": (rng.standard_normal((VOCAB, EMB)) * 0.05).astype(np.float32),
+        "lin": (rng.standard_normal((VOCAB, 1)) * 0.05).astype(np.float32),
+        "bias": np.array([0.1], np.float32),
+    }
+    for i, (a, b) in enumerate([(FIELDS * EMB, 400), (400, 400), (400, 400), (400, 1)]):
         w["d%d_w" % i] = he(rng, (a, b), a)
         w["d%d_b" % i] = (rng.standard_normal(b) * 0.01).astype(np.float32)
     return w
@@ -86,6 +110,40 @@ def _saver(g, mg, names):
     sd.version = 2
 
 
+def _deepfm_body(g, v, dense):
+    """The DeepFM graph after the ids placeholder; returns the logit node's name."""
+    F = Attr.type(DT_FLOAT)
+    g.const("axis0", np.array(0, np.int32))
+    g.const("fields_axis", np.array([1], np.int32))
+    g.const("k_axis", np.array([1], np.int32))
+    g.const("half", np.array(0.5, np.float32))
+    g.const("deep/shape", np.array([-1, FIELDS * EMB], np.int32))
+    gather = dict(Tparams=F, Tindices=Attr.type(DT_INT64), Taxis=Attr.type(DT_INT32), batch_dims=Attr.i(0))
+    g.node("e", "GatherV2", [v["emb"], "ids", "axis0"], **gather)
+    g.node("l", "GatherV2", [v["lin"], "ids", "axis0"], **gather)
+
+    def reduce_sum(out, x, axis, keep):
+        g.node(out, "Sum", [x, axis], T=F, Tidx=Attr.type(DT_INT32), keep_dims=Attr.b(keep))
+
+    reduce_sum("first_order", "l", "fields_axis", False)                   # [N,1]
+    reduce_sum("fm/sum", "e", "fields_axis", False)                        # [N,16]
+    g.node("fm/sum_sq", "Square", ["fm/sum"], T=F)
+    g.node("fm/sq", "Square", ["e"], T=F)
+    reduce_sum("fm/sq_sum", "fm/sq", "fields_axis", False)                   # [N,16]
+    g.node("fm/diff", "Sub", ["fm/sum_sq", "fm/sq_sum"], T=F)
+    reduce_sum("fm/dot", "fm/diff", "k_axis", True)                          # [N,1]
+    g.node("fm/term", "Mul", ["half", "fm/dot"], T=F)
+    g.node("deep/flat", "Reshape", ["e", "deep/shape"], T=F, Tshape=Attr.type(DT_INT32))
+    h = "deep/flat"
+    for i in range(3):
+        h = dense(h, i, True)
+    h = dense(h, 3, False)                                                   # [N,1]
+    g.node("logit/a", "AddV2", ["first_order", "fm/term"], T=F)
+    g.node("logit/b", "AddV2", ["logit/a", h], T=F)
+    g.node("logit", "AddV2", ["logit/b", v["bias"]], T=F)
+    return "logit"
+
+
 def write_savedmodel(export_dir, name, w):
     pb = W.load_protos()
     sm = pb.saved_model.SavedModel(saved_model_schema_version=1)
@@ -106,12 +164,17 @@ def write_savedmodel(export_dir, name, w):
             return "d%d/Relu" % i
         return "d%d/BiasAdd" % i
 
+    in_name, in_type, out_dims = "x", DT_FLOAT, [-1, 10]
     if name == "mlp":
         in_dims = [-1, 784]
         g.node("x", "Placeholder", dtype=F, shape=Attr.shape(in_dims))
         h = dense("x", 0, True)
         h = dense(h, 1, True)
         h = dense(h, 2, False)
+    elif name == "deepfm":
+        in_name, in_type, in_dims, out_dims = "ids", DT_INT64, [-1, FIELDS], [-1, 1]
+        g.node("ids", "Placeholder", dtype=Attr.type(DT_INT64), shape=Attr.shape(in_dims))
+        h = _deepfm_body(g, v, dense)
     else:
         in_dims = [-1, 28, 28, 1]
         g.node("x", "Placeholder", dtype=F, shape=Attr.shape(in_dims))
@@ -130,12 +193,12 @@ def write_savedmodel(export_dir, name, w):
         g.node("flatten", "Reshape", [h, "flatten/shape"], T=F, Tshape=Attr.type(3))
         h = dense("flatten", 0, True)
         h = dense(h, 1, False)
-    g.node("y", "Softmax", [h], T=F)
+    g.node("y", "Sigmoid" if name == "deepfm" else "Softmax", [h], T=F)
     _saver(g, mg, sorted(w))
     sig = mg.signature_def["serving_default"]
     sig.method_name = PREDICT
-    tensor_info(sig.inputs["x"], "x:0", DT_FLOAT, in_dims)
-    tensor_info(sig.outputs["y"], "y:0", DT_FLOAT, [-1, 10])
+    tensor_info(sig.inputs[in_name], in_name + ":0", in_type, in_dims)
+    tensor_info(sig.outputs["y"], "y:0", DT_FLOAT, out_dims)
     os.makedirs(os.path.join(export_dir, "variables"), exist_ok=True)
     with open(os.path.join(export_dir, "saved_model.pb"), "wb") as f:
         f.write(W.serialize(sm))
@@ -170,7 +233,27 @@ def write_onnx(path, name, w):
             return out + "_r"
         return out
 
-    if name == "mlp":
+    out_dims = ["N", 10]
+    if name == "deepfm":
+        x = helper.make_tensor_value_info("ids", TensorProto.INT64, ["N", FIELDS])
+        out_dims = ["N", 1]
+        for k, a in (("axes1", [1]), ("deep_shape", [-1, FIELDS * EMB])):
+            inits.append(numpy_helper.from_array(np.array(a, np.int64), k))
+        inits.append(numpy_helper.from_array(np.array(0.5, np.float32), "half"))
+        mk = helper.make_node
+        nodes += [mk("Gather", ["emb", "ids"], ["e"], axis=0), mk("Gather", ["lin", "ids"], ["l"], axis=0),
+                  mk("ReduceSum", ["l", "axes1"], ["first"], keepdims=0),
+                  mk("ReduceSum", ["e", "axes1"], ["s"], keepdims=0), mk("Mul", ["s", "s"], ["s2"]),
+                  mk("Mul", ["e", "e"], ["e2"]), mk("ReduceSum", ["e2", "axes1"], ["q"], keepdims=0),
+                  mk("Sub", ["s2", "q"], ["diff"]), mk("ReduceSum", ["diff", "axes1"], ["dot"], keepdims=1),
+                  mk("Mul", ["half", "dot"], ["fm"]), mk("Reshape", ["e", "deep_shape"], ["flat"])]
+        h = "flat"
+        for i in range(3):
+            h = dense(h, i, True)
+        h = dense(h, 3, False)
+        nodes += [mk("Add", ["first", "fm"], ["la"]), mk("Add", ["la", h], ["lb"]),
+                  mk("Add", ["lb", "bias"], ["logit"]), mk("Sigmoid", ["logit"], ["y"])]
+    elif name == "mlp":
         x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 784])
         h = dense("x", 0, True)
         h = dense(h, 1, True)
@@ -187,8 +270,9 @@ def write_onnx(path, name, w):
         nodes.append(helper.make_node("Flatten", [h], ["flat"], axis=1))
         h = dense("flat", 0, True)
         h = dense(h, 1, False)
-    nodes.append(helper.make_node("Softmax", [h], ["y"], axis=-1))
-    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 10])
+    if name != "deepfm":
+        nodes.append(helper.make_node("Softmax", [h], ["y"], axis=-1))
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, out_dims)
     graph = helper.make_graph(nodes, name, [x], [y], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="tensord-bench")
     model.ir_version = 8
@@ -204,7 +288,7 @@ def main(argv):
     except ImportError:
         have_onnx = False
         print("gen_bench_models: python3-onnx not importable; skipping .onnx files", file=sys.stderr)
-    for name, make in (("mlp", mlp_weights), ("cnn", cnn_weights)):
+    for name, make in (("mlp", mlp_weights), ("cnn", cnn_weights), ("deepfm", deepfm_weights)):
         w = make(np.random.default_rng(20261125 + len(name)))
         write_savedmodel(os.path.join(out, name, "1"), name, w)
         np.savez(os.path.join(out, name + ".npz"), **nchw_weights(name, w))

@@ -2,8 +2,9 @@
 //
 // usage: node ort_bench.js MODEL.onnx BATCH ITERS WARMUP THREADS
 //
-// Input "x" of shape [BATCH, ...rest] where rest is [784] for mlp and [1,28,28] for cnn (taken from
-// the model's declared input). x[i] = ((i*7919)%256)/255, the same bytes every driver feeds.
+// Input "x" of shape [BATCH, ...rest] where rest is [784] for mlp and [1,28,28] for cnn, filled with
+// x[i] = ((i*7919)%256)/255; for deepfm input "ids" int64 [BATCH,39] with ids[i] = (i*7919)%100000:
+// the same values every driver feeds.
 // Prints one JSON line like engine_bench.c (engine "ort"). Timing is around session.run only
 // (the N-API call is synchronous work on ORT's side; the await adds a microtask hop).
 'use strict';
@@ -19,12 +20,20 @@ async function main() {
     graphOptimizationLevel: 'all',
   });
   const loadMs = performance.now() - t0;
-  const rest = path.basename(file).startsWith('cnn') ? [1, 28, 28] : [784];
+  const name = path.basename(file).split('.')[0];
+  const rest = { mlp: [784], cnn: [1, 28, 28], deepfm: [39] }[name];
   const dims = [batch, ...rest];
   const count = dims.reduce((a, c) => a * c, 1);
-  const x = new Float32Array(count);
-  for (let i = 0; i < count; i++) x[i] = ((i * 7919) % 256) / 255;
-  const feeds = { x: new ort.Tensor('float32', x, dims) };
+  let feeds;
+  if (name === 'deepfm') {
+    const ids = new BigInt64Array(count);
+    for (let i = 0; i < count; i++) ids[i] = BigInt((i * 7919) % 100000);
+    feeds = { ids: new ort.Tensor('int64', ids, dims) };
+  } else {
+    const x = new Float32Array(count);
+    for (let i = 0; i < count; i++) x[i] = ((i * 7919) % 256) / 255;
+    feeds = { x: new ort.Tensor('float32', x, dims) };
+  }
   const t = [];
   let out;
   for (let it = -warmup; it < iters; it++) {

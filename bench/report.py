@@ -50,6 +50,9 @@ def versions(rows):
     return v
 
 
+MODEL_ORDER = {"mlp": 0, "cnn": 1, "deepfm": 2}
+
+
 def main():
     raw, out = sys.argv[1], sys.argv[2]
     opts = dict(a[2:].split("=", 1) for a in sys.argv[3:] if a.startswith("--") and "=" in a)
@@ -68,10 +71,10 @@ def main():
     lines = []
     if eng:
         lines.append("Engine latency (ms per call; best-of-rounds median / min) and ratios tensord/anchor (<1 = tensord faster)")
-        hdr = "%-4s %-4s %5s | %-17s %-17s %-17s | %-11s %-11s | %s" % (
+        hdr = "%-4s %-6s %5s | %-17s %-17s %-17s | %-11s %-11s | %s" % (
             "thr", "mdl", "batch", "tensord", "ort", "torch", "td/ort", "td/torch", "outputs agree")
         lines += [hdr, "-" * len(hdr)]
-    for (th, model, batch), by in sorted(eng.items(), key=lambda kv: (kv[0][0], kv[0][1] != "mlp", kv[0][2])):
+    for (th, model, batch), by in sorted(eng.items(), key=lambda kv: (kv[0][0], MODEL_ORDER.get(kv[0][1], 9), kv[0][1], kv[0][2])):
         entry = {"threads": th, "model": model, "batch": batch}
         cells = {}
         for e, rs in by.items():
@@ -98,7 +101,7 @@ def main():
         entry["ratio_tensord_over"] = ratios
         res["engine"].append(entry)
         rc = lambda a: ("%5.2f/%5.2f" % (ratios[a]["median"], ratios[a]["min"])) if a in ratios else "-"
-        lines.append("%-4d %-4s %5d | %-17s %-17s %-17s | %-11s %-11s | %s" % (
+        lines.append("%-4d %-6s %5d | %-17s %-17s %-17s | %-11s %-11s | %s" % (
             th, model, batch, cells.get("tensord", "-"), cells.get("ort", "-"), cells.get("torch", "-"),
             rc("ort"), rc("torch"), ", ".join(agree)))
 

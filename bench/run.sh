@@ -6,7 +6,7 @@
 #
 #   engine  tensord's engine (bench/engine_bench.c → td_model_run) vs ONNX Runtime
 #           (onnxruntime-node, bench/ort_bench.js) vs PyTorch (python3-torch, bench/torch_bench.py)
-#           on the same weights (bench/gen_bench_models.py): mlp and cnn at batch 1/32/1000.
+#           on the same weights (bench/gen_bench_models.py): mlp, cnn and deepfm at batch 1/32/1000.
 #           The three engines run interleaved, ROUNDS times; each reports median and min latency.
 #   rest    wrk against `tensord --rest_api_port` serving half_plus_two vs bench/echo_http.c
 #           (a bare libmicrohttpd server with the same daemon flags) → req/s, p50, p99, ratio;
@@ -100,6 +100,7 @@ if ! skip engine; then
     case "$1:$2" in
       mlp:1) n=2000 ;; mlp:32) n=300 ;; mlp:1000) n=30 ;;
       cnn:1) n=400 ;; cnn:32) n=40 ;; cnn:1000) n=4 ;;
+      deepfm:1) n=4000 ;; deepfm:32) n=600 ;; deepfm:1000) n=30 ;;
     esac
     [ $QUICK = 1 ] && n=$(( n / 20 > 2 ? n / 20 : 2 ))
     echo $n
@@ -107,7 +108,7 @@ if ! skip engine; then
   tag() { $PY -c 'import json,sys; d=json.loads(sys.stdin.readline()); d.update(kind="engine", model=sys.argv[1], round=int(sys.argv[2])); print(json.dumps(d))' "$@"; }
   for th in $THREADS; do
     export OMP_NUM_THREADS=$th OPENBLAS_NUM_THREADS=$th
-    for model in mlp cnn; do
+    for model in mlp cnn deepfm; do
       for batch in 1 32 1000; do
         n=$(iters $model $batch); w=$(( n / 10 > 1 ? n / 10 : 1 ))
         for r in $(seq 1 "$ROUNDS"); do

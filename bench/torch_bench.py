@@ -2,9 +2,9 @@
 """torch_bench.py MODEL.npz BATCH ITERS WARMUP THREADS — times PyTorch (eager, inference_mode).
 
 Builds the same network as gen_bench_models.py from the .npz weights (already in NCHW/OIHW
-layouts), feeds x[i] = ((i*7919)%256)/255 and prints one JSON line like engine_bench.c
-(engine "torch"). Set OPENBLAS_NUM_THREADS/OMP_NUM_THREADS=THREADS in the environment too
-(Debian's torch uses OpenBLAS); torch.set_num_threads(THREADS) is applied here.
+layouts), feeds x[i] = ((i*7919)%256)/255 (deepfm: ids[i] = (i*7919)%100000) and prints
+one JSON line like engine_bench.c (engine "torch"). Set OPENBLAS_NUM_THREADS/OMP_NUM_THREADS=THREADS
+in the environment too (Debian's torch uses OpenBLAS); torch.set_num_threads(THREADS) is applied here.
 """
 import json
 import os
@@ -16,6 +16,24 @@ import torch
 from torch import nn
 
 
+class DeepFM(nn.Module):
+    """gen_bench_models.py's deepfm: shared embedding, first-order + FM terms, MLP 400x3."""
+
+    def __init__(self, w, lin):
+        super().__init__()
+        self.emb = torch.from_numpy(w["emb"])
+        self.lin = torch.from_numpy(w["lin"])
+        self.bias = torch.from_numpy(w["bias"])
+        self.deep = nn.Sequential(lin(0), nn.ReLU(), lin(1), nn.ReLU(), lin(2), nn.ReLU(), lin(3))
+
+    def forward(self, ids):
+        e = nn.functional.embedding(ids, self.emb)                      # [N,39,16]
+        first = nn.functional.embedding(ids, self.lin).sum(dim=1)       # [N,1]
+        s = e.sum(dim=1)
+        fm = 0.5 * (s * s - (e * e).sum(dim=1)).sum(dim=1, keepdim=True)
+        return torch.sigmoid(first + fm + self.deep(e.reshape(e.shape[0], -1)) + self.bias)
+
+
 def build(name, w):
     def lin(i):
         m = nn.Linear(*w["d%d_w" % i].shape)
@@ -23,6 +41,8 @@ def build(name, w):
         m.bias.data = torch.from_numpy(w["d%d_b" % i])
         return m
 
+    if name == "deepfm":
+        return DeepFM(w, lin).eval()
     if name == "mlp":
         layers = [lin(0), nn.ReLU(), lin(1), nn.ReLU(), lin(2)]
     else:
@@ -43,9 +63,12 @@ def main():
     t0 = time.perf_counter()
     model = build(name, dict(np.load(path)))
     load_ms = (time.perf_counter() - t0) * 1e3
-    dims = [batch, 784] if name == "mlp" else [batch, 1, 28, 28]
-    n = int(np.prod(dims))
-    x = torch.from_numpy((((np.arange(n, dtype=np.int64) * 7919) % 256) / 255.0).astype(np.float32).reshape(dims))
+    dims = {"mlp": [batch, 784], "cnn": [batch, 1, 28, 28], "deepfm": [batch, 39]}[name]
+    i = np.arange(int(np.prod(dims)), dtype=np.int64)
+    if name == "deepfm":
+        x = torch.from_numpy(((i * 7919) % 100000).reshape(dims))
+    else:
+        x = torch.from_numpy((((i * 7919) % 256) / 255.0).astype(np.float32).reshape(dims))
     t = []
     with torch.inference_mode():
         for it in range(-warmup, iters):
