@@ -104,7 +104,11 @@ int td_nn_conv_dnnl(td_kctx *c, const td_nn_conv *g, const float *in, const floa
 /* Test hook: 0 disables the oneDNN path process-wide (default 1). */
 void td_nn_set_dnnl_enabled(int on);
 int td_nn_dnnl_enabled(void);
+/* Test hook: 0 keeps plans created from now on off Winograd (default 1: chosen by shape). */
+void td_nn_set_winograd_enabled(int on);
 /* Test hook: how many times oneDNN weights were reordered (cache misses), process-wide. */
 long td_nn_dnnl_weight_reorders(void);
+/* Test hook: how many convolution plans oneDNN built with Winograd, process-wide. */
+long td_nn_dnnl_winograd_plans(void);
 
 #endif

@@ -35,12 +35,17 @@
 #define CONV_MAX_PLANS 8
 #define DNNL_ALIGN 64
 #define FINGERPRINT_SAMPLES 256
+#define WINOGRAD_MIN_OUTPUT_PIXELS 200 /* batch x output height x width; tuned on the bench CNN */
 
 static atomic_int g_dnnl_on = 1;
+static atomic_int g_winograd_on = 1;
 static atomic_long g_weight_reorders; /* statistics for tests */
+static atomic_long g_winograd_plans;
 void td_nn_set_dnnl_enabled(int on) { atomic_store(&g_dnnl_on, on ? 1 : 0); }
 int td_nn_dnnl_enabled(void) { return atomic_load(&g_dnnl_on); }
+void td_nn_set_winograd_enabled(int on) { atomic_store(&g_winograd_on, on ? 1 : 0); }
 long td_nn_dnnl_weight_reorders(void) { return atomic_load(&g_weight_reorders); }
+long td_nn_dnnl_winograd_plans(void) { return atomic_load(&g_winograd_plans); }
 
 static pthread_once_t g_engine_once = PTHREAD_ONCE_INIT;
 static dnnl_engine_t g_engine; /* process-wide CPU engine; never freed */
@@ -258,6 +263,19 @@ static int plan_is_dense(const td_nn_conv *g) {
          w->kh == 1 && w->kw == 1 && w->oh == 1 && w->ow == 1 && w->pad_t == 0 && w->pad_l == 0;
 }
 
+/* Winograd F(4x4, 3x3) for 3x3 stride-1 2-D convolutions with many input and output channels
+ * and enough output tiles: about 2x fewer FLOPs than direct (measured on the benchmark CNN's
+ * 32->64 conv: 0.6 ms vs 1.3 ms at batch 32, reorders included), at the cost of blocked-layout
+ * reorders, which is why thin convolutions (an image's first layer) stay direct. oneDNN may
+ * refuse (no AVX-512, channel counts); plan_create then falls back to direct. Its float error
+ * is a few ulps larger than direct's (tests/unit/kernels/test_nn_conv.c bounds it). */
+static int plan_wants_winograd(const td_nn_conv *g) {
+  const td_nn_window *w = &g->w;
+  return g_winograd_on && w->spatial == 2 && g->groups == 1 && w->kh == 3 && w->kw == 3 &&
+         w->sh == 1 && w->sw == 1 && w->dh == 1 && w->dw == 1 && w->ic >= 16 && g->oc >= 16 &&
+         w->n * w->oh * w->ow >= WINOGRAD_MIN_OUTPUT_PIXELS;
+}
+
 static conv_plan *plan_create(const td_nn_conv *g, int has_bias, int act) {
   if (g->w.dd < 1 || g->w.dh < 1 || g->w.dw < 1) return NULL;
   conv_plan *p = td_xcalloc(1, sizeof *p);
@@ -296,11 +314,16 @@ static conv_plan *plan_create(const td_nn_conv *g, int has_bias, int act) {
     ok = ok && plan_user_mds(p, src_d, dst_d, wei_d, &wei_nd) == 0 &&
          md_any(&src_any, nd, src_d) == 0 && md_any(&dst_any, nd, dst_d) == 0 &&
          md_any(&wei_any, wei_nd, wei_d) == 0;
-    ok = ok && dnnl_dilated_convolution_forward_desc_init(
-                   &cd, dnnl_forward_inference, dnnl_convolution_direct, &src_any, &wei_any,
-                   has_bias ? &p->user_bias : NULL, &dst_any, strides, dil, pad_l, pad_r) ==
-                   dnnl_success;
-    ok = ok && step_make(&p->conv, &cd, NULL, NULL, act, &pd) == 0;
+    int made = 0;
+    for (int wino = plan_wants_winograd(g); ok && !made && wino >= 0; wino--) {
+      made = dnnl_dilated_convolution_forward_desc_init(
+                 &cd, dnnl_forward_inference, wino ? dnnl_convolution_winograd : dnnl_convolution_direct,
+                 &src_any, &wei_any, has_bias ? &p->user_bias : NULL, &dst_any, strides, dil, pad_l,
+                 pad_r) == dnnl_success &&
+             step_make(&p->conv, &cd, NULL, NULL, act, &pd) == 0;
+      if (made && wino) atomic_fetch_add(&g_winograd_plans, 1);
+    }
+    ok = ok && made;
   }
   if (ok) {
     p->src = *dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);

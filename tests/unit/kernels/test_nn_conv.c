@@ -180,6 +180,31 @@ static void test_conv2d_fixed_shapes(void **state) {
   td_nn_set_dnnl_enabled(1);
 }
 
+/* 3x3 stride-1 convolutions wide and large enough for oneDNN's Winograd (nn_dnnl.c
+ * plan_wants_winograd), with and without it: both within tolerance of the reference. The
+ * Winograd plans must actually have been built where the CPU supports them (AVX-512). */
+static void test_conv2d_winograd(void **state) {
+  (void)state;
+  conv_case cases[] = {
+      {.n = 4, .h = 13, .w = 13, .c = 32, .kh = 3, .kw = 3, .fin = 32, .fout = 64, .sh = 1,
+       .sw = 1, .dh = 1, .dw = 1, .padding = "VALID"},
+      {.n = 3, .h = 10, .w = 9, .c = 16, .kh = 3, .kw = 3, .fin = 16, .fout = 32, .sh = 1,
+       .sw = 1, .dh = 1, .dw = 1, .padding = "SAME", .nchw = 1},
+      {.n = 2, .h = 16, .w = 16, .c = 48, .kh = 3, .kw = 3, .fin = 48, .fout = 16, .sh = 1,
+       .sw = 1, .dh = 1, .dw = 1, .padding = "SAME"},
+  };
+  for (int wino = 1; wino >= 0; wino--) {
+    td_nn_set_winograd_enabled(wino);
+    long before = td_nn_dnnl_winograd_plans();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_case(&cases[i]);
+    long built = td_nn_dnnl_winograd_plans() - before;
+    fprintf(stderr, "winograd %s: %ld plans\n", wino ? "on" : "off", built);
+    if (!wino) assert_int_equal(built, 0);
+    else if (__builtin_cpu_supports("avx512f")) assert_int_equal(built, 3);
+  }
+  td_nn_set_winograd_enabled(1);
+}
+
 static void test_conv2d_direct_unit(void **state) {
   /* td_nn_conv_direct on its own (no engine): SAME 3x3 stride 2 on NHWC. */
   conv_case k = {.n = 2, .h = 7, .w = 6, .c = 3, .kh = 3, .kw = 3, .fin = 3, .fout = 4, .sh = 2,
@@ -605,6 +630,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_conv2d_direct_unit),
       cmocka_unit_test(test_conv2d_fixed_shapes),
+      cmocka_unit_test(test_conv2d_winograd),
       cmocka_unit_test(test_conv2d_random_dnnl),
       cmocka_unit_test(test_conv2d_random_fallback),
       cmocka_unit_test(test_depthwise_random_dnnl),
