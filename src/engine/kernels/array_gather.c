@@ -25,6 +25,29 @@ static const char *coords_str(const td_shape *s, int64_t i, char *buf, size_t n)
   return buf;
 }
 
+/* The plain-data case of gather (indices already validated): copies whole rows of `row`
+ * bytes, prefetching a few rows ahead (embedding lookups miss the cache on every row), with
+ * word-sized rows (a [vocab, 1] weight column) copied without a memcpy call each. */
+static void gather_rows(void *out, const void *params, size_t row, const td_tensor *indices, int64_t batch,
+                        int64_t outer, int64_t gdim, int64_t per_batch) {
+  enum { AHEAD = 8 };
+  char *dst = out;
+  const char *src = params;
+  for (int64_t b = 0; b < batch; b++) {
+    for (int64_t o = 0; o < outer; o++) {
+      const char *base = src + (size_t)((b * outer + o) * gdim) * row;
+      int64_t first = b * per_batch;
+      for (int64_t n = 0; n < per_batch; n++, dst += row) {
+        if (n + AHEAD < per_batch) __builtin_prefetch(base + (size_t)td_array_index_at(indices, first + n + AHEAD) * row);
+        const char *from = base + (size_t)td_array_index_at(indices, first + n) * row;
+        if (row == 4) memcpy(dst, from, 4);
+        else if (row == 8) memcpy(dst, from, 8);
+        else memcpy(dst, from, row);
+      }
+    }
+  }
+}
+
 static td_code gather(td_kctx *c, int64_t axis_in, int axis_given, int64_t batch_dims) {
   const td_tensor *params = td_k_input(c, 0), *indices = td_k_input(c, 1);
   char b1[TD_ARRAY_SHAPE_BUF];
@@ -76,6 +99,11 @@ static td_code gather(td_kctx *c, int64_t axis_in, int axis_given, int64_t batch
   int64_t outer = td_array_dims_product(&params->shape, bd, ax);
   int64_t inner = td_array_dims_product(&params->shape, ax + 1, prank);
   int64_t per_batch = td_array_dims_product(&indices->shape, bd, irank);
+  if (!td_array_dtype_is_boxed(params->dtype) && params->dtype != TD_DT_STRING) {
+    gather_rows(out->data, params->data, (size_t)inner * td_dtype_size(params->dtype), indices, batch, outer, gdim,
+                per_batch);
+    return TD_OK;
+  }
   int64_t dst = 0;
   for (int64_t b = 0; b < batch; b++) {
     for (int64_t o = 0; o < outer; o++) {
