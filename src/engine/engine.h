@@ -108,6 +108,9 @@ td_code td_shape_from_proto(const Tensorflow__TensorShapeProto *p, td_shape *out
 /* Sets the process-wide intra-op thread count of the BLAS and oneDNN pools (n <= 0: keep the
  * defaults). Call before serving; not thread-safe against running kernels. */
 void td_engine_set_intra_op_threads(int n);
+/* Applies the intra-op thread count to the calling thread's OpenMP setting (a thread-local
+ * flag makes repeat calls free). Every callable run calls it; any thread may. */
+void td_engine_thread_enter(void);
 
 /* ---- op table ---- */
 /* 1 if the engine has a kernel for this TF op name. */

@@ -229,6 +229,7 @@ td_code td_callable_run(td_callable *c, const td_tensor *feeds, td_tensor *fetch
 
 td_code td_callable_run_opts(td_callable *c, const td_tensor *feeds, td_tensor *fetched, const td_run_options *opt,
                              td_status *st) {
+  td_engine_thread_enter();
   if (c->dataflow) return td_exec_dataflow(c, feeds, fetched, opt, st);
   int64_t deadline = opt ? opt->deadline_ns : 0;
   td_status local;

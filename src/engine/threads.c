@@ -1,8 +1,10 @@
 /* threads.c — the engine's intra-op thread count, and OpenBLAS loaded on first use.
  *
- * The BLAS (OpenBLAS) and oneDNN (OpenMP) thread pools are process-wide, so
- * --tensorflow_intra_op_parallelism sets them once at start-up; 0 keeps the libraries' defaults
- * (one thread per core).
+ * The BLAS (OpenBLAS) thread pool is process-wide, so --tensorflow_intra_op_parallelism sets
+ * it once at start-up; 0 keeps the libraries' defaults (one thread per core). OpenMP's team size
+ * (oneDNN) is a per-thread setting that threads not created by OpenMP take from the environment,
+ * so every run applies the requested size to its calling thread (td_engine_thread_enter, once
+ * per thread and value).
  *
  * OpenBLAS is expensive to have loaded while idle: ~3 MiB of RSS for the library, its gfortran
  * dependencies and its thread pool, plus 60 KiB of static TLS that glibc zeroes on every thread
@@ -19,6 +21,7 @@
 #include <dlfcn.h>
 #include <omp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +43,7 @@ static set_threads_fn real_set_threads;
 static pthread_mutex_t blas_mu = PTHREAD_MUTEX_INITIALIZER; /* blas_threads vs. the load */
 static int blas_threads; /* requested thread count; 0 = library default */
 static int blas_loaded;
+static atomic_int omp_threads; /* requested OpenMP team size; 0 = default */
 
 static void *blas_sym(void *lib, const char *name) {
   void *sym = dlsym(lib, name);
@@ -97,5 +101,15 @@ void td_engine_set_intra_op_threads(int n) {
   blas_threads = n;
   if (blas_loaded) real_set_threads(n); /* else the load applies it */
   pthread_mutex_unlock(&blas_mu);
-  omp_set_num_threads(n);
+  atomic_store(&omp_threads, n);
+  td_engine_thread_enter();
+}
+
+void td_engine_thread_enter(void) {
+  static _Thread_local int applied;
+  int want = atomic_load_explicit(&omp_threads, memory_order_relaxed);
+  if (want > 0 && applied != want) {
+    omp_set_num_threads(want);
+    applied = want;
+  }
 }
