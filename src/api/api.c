@@ -1,6 +1,6 @@
 /* api.c — the protocol-neutral service layer (see api.h): resolve servable + signature,
  * validate inputs, run, and shape classify/regress results. Error texts follow TF Serving.
- * Requests of an api with opt.entrypoint set are recorded in the metrics registry: count +
+ * Requests of an api serving a front end (opt.front) are recorded in the metrics registry: count +
  * latency at td_api_end (or at a failed td_api_begin), model time around each run. */
 #include "api/api.h"
 
@@ -27,13 +27,16 @@ static const char *const api_labels[][2] = {
     [TD_METHOD_REGRESS] = {"regress", "Regress"},
 };
 
+/* The metrics entrypoint label per front end. */
+static const char *const entrypoints[] = {[TD_FRONT_NONE] = NULL, [TD_FRONT_REST] = "REST", [TD_FRONT_GRPC] = "GRPC"};
+
 static const char *api_label(const td_call *call) {
-  return api_labels[call->method][call->_entrypoint && !strcmp(call->_entrypoint, "GRPC")];
+  return api_labels[call->method][call->_front == TD_FRONT_GRPC];
 }
 
 static void record_request(const td_call *call, const char *model, td_code code) {
-  if (call->_entrypoint)
-    td_metrics_request(model ? model : "", api_label(call), call->_entrypoint, code,
+  if (call->_front != TD_FRONT_NONE)
+    td_metrics_request(model ? model : "", api_label(call), entrypoints[call->_front], code,
                        td_metrics_now_us() - call->_start_us);
 }
 
@@ -41,7 +44,7 @@ static void record_request(const td_call *call, const char *model, td_code code)
 static td_code run_model(td_call *call, const td_tensor *inputs, td_tensor *outputs, td_status *st) {
   int64_t start_us = td_metrics_now_us();
   td_code code = td_model_run_opts(call->handle.model, call->sig, inputs, outputs, &call->run, st);
-  if (code == TD_OK && call->_entrypoint)
+  if (code == TD_OK && call->_front != TD_FRONT_NONE)
     td_metrics_runtime(call->handle.name, api_label(call), td_metrics_now_us() - start_us);
   return code;
 }
@@ -56,7 +59,9 @@ static td_code begin_call(td_api *api, const td_model_spec *spec, td_method meth
   const char *key = spec->signature_name && *spec->signature_name ? spec->signature_name : DEFAULT_SIGNATURE;
   const td_signature *sig = td_model_find_signature(call->handle.model, key);
   td_code code = TD_OK;
-  if (!sig && method == TD_METHOD_PREDICT)
+  if (!sig && method == TD_METHOD_PREDICT && api->opt.front == TD_FRONT_GRPC)
+    code = td_status_set(st, TD_FAILED_PRECONDITION, "Serving signature key \"%s\" not found.", key);
+  else if (!sig && method == TD_METHOD_PREDICT)
     code = td_status_set(st, TD_INVALID_ARGUMENT, "Serving signature name: \"%s\" not found in signature def", key);
   else if (!sig)
     code = td_status_set(st, TD_INVALID_ARGUMENT, "No signature was found with the name: %s", key);
@@ -79,7 +84,7 @@ td_code td_api_begin(td_api *api, const td_model_spec *spec, td_method method, t
   int64_t start_us = td_metrics_now_us();
   td_code code = begin_call(api, spec, method, call, st);
   call->method = method;
-  call->_entrypoint = api->opt.entrypoint;
+  call->_front = api->opt.front;
   call->_start_us = start_us;
   call->_result = TD_INVALID_ARGUMENT;
   if (code != TD_OK) record_request(call, spec->name, code);

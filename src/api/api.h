@@ -23,9 +23,13 @@
 #include "proto/serving.h"
 #include "util/status.h"
 
+/* The front end an api serves. It picks the few texts where TF Serving's two front ends differ
+ * and the metrics entrypoint label; NONE (warmup, tests) records no request metrics. */
+typedef enum td_front { TD_FRONT_NONE, TD_FRONT_REST, TD_FRONT_GRPC } td_front;
+
 typedef struct td_api_options {
   int enable_signature_method_name_check; /* --enable_signature_method_name_check */
-  const char *entrypoint; /* "REST" / "GRPC": requests are recorded in metrics/metrics.h; NULL: not */
+  td_front front;
 } td_api_options;
 
 typedef struct td_api {
@@ -58,7 +62,7 @@ typedef struct td_call {
   td_run_options run;         /* deadline from the spec */
   /* request metrics (td_api_begin → td_api_end); _result is the last predict/classify/regress
    * outcome, INVALID_ARGUMENT until one ran (the front end rejected the request) */
-  const char *_entrypoint;
+  td_front _front;
   int64_t _start_us;
   td_code _result;
 } td_call;
@@ -66,7 +70,7 @@ typedef struct td_call {
 /* Resolves spec for method. Errors (TF Serving's texts): unknown model/version → NOT_FOUND
  * "Servable not found for request: ..."; unknown label → INVALID_ARGUMENT; predict with an
  * unknown signature → INVALID_ARGUMENT 'Serving signature name: "<sig>" not found in signature
- * def'; classify/regress → INVALID_ARGUMENT "No signature was found with the name: <sig>";
+ * def' (gRPC: FAILED_PRECONDITION 'Serving signature key "<sig>" not found.'); classify/regress → INVALID_ARGUMENT "No signature was found with the name: <sig>";
  * method name mismatch (only with the check enabled) → INVALID_ARGUMENT. */
 td_code td_api_begin(td_api *api, const td_model_spec *spec, td_method method, td_call *call,
                      td_status *st) TD_MUST_CHECK;

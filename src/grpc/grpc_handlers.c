@@ -89,14 +89,6 @@ static int borrow_content(const Tensorflow__TensorProto *p, td_tensor *out) {
 
 /* TF Serving's gRPC Predict reports an unknown signature as FAILED_PRECONDITION with its own
  * text (REST checks earlier, with the INVALID_ARGUMENT text td_api uses). */
-static td_code predict_begin(td_api *api, const td_model_spec *spec, td_call *call, td_status *st) {
-  td_code code = td_api_begin(api, spec, TD_METHOD_PREDICT, call, st);
-  if (code == TD_INVALID_ARGUMENT && st && !strncmp(st->msg, "Serving signature name:", 23))
-    code = td_status_set(st, TD_FAILED_PRECONDITION, "Serving signature key \"%s\" not found.",
-                         spec->signature_name && *spec->signature_name ? spec->signature_name : "serving_default");
-  return code;
-}
-
 /* The response envelope (message, ModelSpec, map entries) lives on the stack and borrows the
  * names; only the output TensorProtos are heap messages, freed after packing. */
 #define PREDICT_STACK_OUTS 16
@@ -149,7 +141,7 @@ static td_code handle_predict(const td_grpc_ctx *ctx, const ProtobufCMessage *ms
   td_model_spec spec;
   TD_TRY(spec_from_proto(ctx, req->model_spec, &spec, st));
   td_call call;
-  TD_TRY(predict_begin(ctx->api, &spec, &call, st));
+  TD_TRY(td_api_begin(ctx->api, &spec, TD_METHOD_PREDICT, &call, st));
   td_code code = TD_OK;
   td_named_tensor *inputs = td_xcalloc(req->n_inputs + 1, sizeof *inputs);
   int n_inputs = 0;

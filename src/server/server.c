@@ -223,9 +223,9 @@ static int serve(const td_server_options *o) {
 
   p.api = (td_api){.servables = p.servables,
                    .opt = {.enable_signature_method_name_check = o->enable_signature_method_name_check,
-                           .entrypoint = "REST"}};
+                           .front = TD_FRONT_REST}};
   p.grpc_api = p.api;
-  p.grpc_api.opt.entrypoint = "GRPC";
+  p.grpc_api.opt.front = TD_FRONT_GRPC;
   p.rest = (td_rest){.api = &p.api, .timeout_in_ms = o->rest_api_timeout_in_ms};
   td_grpc_options go = {
       .port = o->port ? (int)o->port : -1, /* 0 = no TCP (then --grpc_socket_path) */

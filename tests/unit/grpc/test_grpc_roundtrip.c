@@ -46,7 +46,7 @@ static int start_serving(fixture *f, const char *name, const char *base, int con
     fprintf(stderr, "manager: %s\n", st.msg);
     return 0;
   }
-  f->api = (td_api){.servables = f->servables};
+  f->api = (td_api){.servables = f->servables, .opt = {.front = TD_FRONT_GRPC}};
   td_grpc_options go = {.host = "127.0.0.1", .port = 0, .num_threads = 2, .tensor_content_outputs = content};
   if (td_grpc_server_start(&f->api, &go, &f->server, &st) != TD_OK) {
     fprintf(stderr, "grpc: %s\n", st.msg);
