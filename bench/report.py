@@ -3,7 +3,7 @@
 
 Aggregation over rounds: engine latency = the best (lowest) per-round median and the lowest
 single-call min; REST/gRPC = best round req/s and that round's p50/p99; cold start = median
-ready_ms and median idle VmRSS. Ratios are tensord / anchor: latency < 1 means tensord is
+ready_ms and median idle VmRSS; the seed workload: see report_seed.py. Ratios are tensord / anchor: latency < 1 means tensord is
 faster; for req/s, tensord / echo < 1 is the share of the bare HTTP server's rate tensord keeps.
 """
 import datetime
@@ -14,6 +14,8 @@ import shutil
 import statistics
 import subprocess
 import sys
+
+from report_seed import seed_section
 
 
 def cpu_model():
@@ -173,6 +175,10 @@ def main():
         res["cold"].append(d)
         lines.append("  %-8s ready %8.1f ms   VmRSS %7.1f MiB   threads %s" % (s, d["ready_ms"], d["rss_kb"] / 1024,
                                                                             d["threads"]))
+
+    seed_lines, res["seed"] = seed_section(rows)
+    if seed_lines:
+        lines += [""] + seed_lines
 
     lines += ["", "(%s, %s cores, %s; loadavg %s — indicative only)" % (
         meta["cpu"], meta["cores"], meta["date"], " ".join("%.2f" % x for x in meta["loadavg_at_end"]))]

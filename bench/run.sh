@@ -13,11 +13,14 @@
 #           h2load gRPC Predict against tensord vs bench/echo_grpc.c (bare gRPC-core server).
 #   cold    process start → first successful REST predict, and idle VmRSS, for tensord
 #           (half_plus_two) vs echo_http.
+#   seed    the seed's workload (bench/seed_bench.py, needs ../shared/fixtures): real MNIST digits
+#           over REST (wrk) vs gRPC (h2load), img/s and bytes on the wire per image at 1 and 100
+#           images per request; iris_estimator_raw with 1000 rows per gRPC Predict, timed.
 #
 # Environment: BENCH_BUILD_DIR (default build-bench) is the CMake build dir used for tensord and
 # libtd_core.a; BENCH_PORT_BASE (default 18500) the first of the ports used.
 # Missing anchors (npm/onnxruntime-node, python3-torch, wrk, h2load, gnuplot) are skipped with a note;
-# --skip takes any of engine,rest,cold,ort,torch (comma-separated).
+# --skip takes any of engine,rest,cold,seed,ort,torch (comma-separated).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -32,12 +35,13 @@ while [ $# -gt 0 ]; do
     --rounds) ROUNDS=$2; shift ;;
     --no-build) BUILD_IT=0 ;;
     --skip) SKIP=$2; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
 done
-[ $QUICK = 1 ] && ROUNDS=1
+DUR=10s # per load-generator run
+[ $QUICK = 1 ] && ROUNDS=1 DUR=2s
 
 # Dependencies: the project's own, then the anchors (Debian packages; npm for ONNX Runtime below).
 bash scripts/deps.sh
@@ -129,10 +133,18 @@ fi
 
 # ---- REST throughput and cold start --------------------------------------------------------------
 if ! skip rest || ! skip cold; then
-  DUR=10s; [ $QUICK = 1 ] && DUR=2s
   args=(--quick "$QUICK" --out "$RAW" --tensord "$BUILD/tensord" --echo "$OUT/echo_http" --echo-grpc "$OUT/echo_grpc" --model "$HPT"
         --port "$PORT" --duration "$DUR" --rounds "$ROUNDS" --skip "$SKIP")
   $PY bench/server_bench.py "${args[@]}"
+fi
+
+# ---- seed workload --------------------------------------------------------------------------------
+FIX=$ROOT/../shared/fixtures
+if ! skip seed; then
+  if [ -d "$FIX/models/mnist_seoinjae" ]; then
+    $PY bench/seed_bench.py --tensord "$BUILD/tensord" --fixtures "$FIX" --out "$RAW" --port $((PORT + 1000)) \
+      --duration "$DUR" --rounds "$ROUNDS" --quick "$QUICK"
+  else note "no $FIX/models; skipping the seed workload"; fi
 fi
 
 # ---- report --------------------------------------------------------------------------------------
