@@ -6,6 +6,7 @@
  */
 #include "json/json.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,6 +240,54 @@ static const double pow10_exact[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6, 
 
 static inline int is_digit(int c) { return c >= '0' && c <= '9'; }
 
+/* The value of 8 ASCII digits at p, or -1 when fewer than 8 bytes remain or one is not a
+ * digit: one 64-bit load and three multiplies instead of eight steps (the SWAR trick of
+ * fast_float / simdjson; little-endian loads). */
+static inline int64_t eight_digits(const char *p, const char *end) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  if (end - p < 8) return -1;
+  uint64_t v;
+  memcpy(&v, p, 8);
+  if (((v + 0x4646464646464646ull) | (v - 0x3030303030303030ull)) & 0x8080808080808080ull) return -1;
+  v -= 0x3030303030303030ull;
+  v = v * 10 + (v >> 8);
+  v = (((v & 0x000000FF000000FFull) * 0x000F424000000064ull) +
+       (((v >> 16) & 0x000000FF000000FFull) * 0x0000271000000001ull)) >> 32;
+  return (int64_t)v;
+#else
+  (void)p, (void)end;
+  return -1;
+#endif
+}
+
+#if LDBL_MANT_DIG == 64 && DBL_MANT_DIG == 53
+/* Up to 19 significant digits times 10^e, |e| <= 27, in x87 extended precision: the mantissa and
+ * the power (5^27 < 2^64) are exact, so the one multiply/divide rounds once, to within half an
+ * extended ulp of the true value. Rounding that to double gives the correctly rounded double
+ * unless the extended result sits exactly on a midpoint between two doubles (its low 11 of 64
+ * mantissa bits are 100 0000 0000): then the true value may be on either side and we answer -1
+ * (the caller uses strtod). This covers what JSON clients send for float data (17-digit
+ * shortest round-trip doubles), which Clinger's 2^53 fast path does not. */
+static const long double pow10_ext[28] = {1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
+                                          1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
+                                          1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
+
+static int decimal_to_double_ext(uint64_t mant, int exp10, double *out) {
+  if (exp10 < -27 || exp10 > 27) return -1;
+  long double x = exp10 < 0 ? (long double)mant / pow10_ext[-exp10] : (long double)mant * pow10_ext[exp10];
+  uint64_t bits;
+  memcpy(&bits, &x, sizeof bits); /* x86 extended: the first 8 bytes are the explicit mantissa */
+  if ((bits & 0x7ff) == 0x400) return -1;
+  *out = (double)x;
+  return 0;
+}
+#else
+static int decimal_to_double_ext(uint64_t mant, int exp10, double *out) {
+  (void)mant, (void)exp10, (void)out;
+  return -1;
+}
+#endif
+
 /* Scans (and, if out != NULL, converts) the number at r->p. */
 static int scan_number(td_json_reader *r, td_json_number *out) {
   if (r->err) return -1;
@@ -266,6 +315,8 @@ static int scan_number(td_json_reader *r, td_json_number *out) {
   if (*p == '0') {
     p++;
   } else {
+    for (int64_t v; digits <= 11 && (v = eight_digits(p, end)) >= 0; p += 8, digits += 8)
+      mant = mant * 100000000u + (uint64_t)v;
     for (; p < end && is_digit((unsigned char)*p); p++) {
       unsigned d = (unsigned)(*p - '0');
       if (digits < 19) { /* 19 digits always fit in uint64 */
@@ -284,8 +335,15 @@ static int scan_number(td_json_reader *r, td_json_number *out) {
     is_double = 1;
     p++;
     if (p >= end || !is_digit((unsigned char)*p)) return td_json_fail(r, E_FRACTION, (size_t)(p - r->begin));
-    for (; p < end && is_digit((unsigned char)*p); p++) {
-      unsigned d = (unsigned)(*p - '0');
+    for (;;) {
+      int64_t v;
+      if (mant != 0 && digits <= 11 && (v = eight_digits(p, end)) >= 0) { /* not in leading zeros */
+        mant = mant * 100000000u + (uint64_t)v;
+        digits += 8, exp10 -= 8, p += 8;
+        continue;
+      }
+      if (p >= end || !is_digit((unsigned char)*p)) break;
+      unsigned d = (unsigned)(*p++ - '0');
       if (mant == 0 && d == 0) { exp10--; continue; } /* leading zeros */
       if (digits < 19) { mant = mant * 10 + d; digits++; exp10--; }
       else inexact |= d != 0;
@@ -314,9 +372,11 @@ static int scan_number(td_json_reader *r, td_json_number *out) {
     } else {
       double d;
       /* Clinger's fast path: an exact mantissa times an exact power of ten rounds correctly. */
-      if (!inexact && mant <= (1ull << 53) && exp10 >= -22 && exp10 <= 22) {
+      if (mant == 0 && !inexact) { /* "0.0", "0e5": common in image data, and no division */
+        d = 0.0;
+      } else if (!inexact && mant <= (1ull << 53) && exp10 >= -22 && exp10 <= 22) {
         d = exp10 < 0 ? (double)mant / pow10_exact[-exp10] : (double)mant * pow10_exact[exp10];
-      } else {
+      } else if (inexact || decimal_to_double_ext(mant, exp10, &d) != 0) {
         size_t n = (size_t)(p - start) - (size_t)neg;
         char small[64];
         char *tmp = n < sizeof small ? small : td_xmalloc(n + 1);

@@ -96,6 +96,49 @@ static void test_number_fast_path_matches_strtod(void **state) {
   }
 }
 
+/* 16-19 significant digits (what float data from Python/JS clients looks like: x/255 printed
+ * as a shortest round-trip double) with exponents around the extended-precision path's range,
+ * plus decimals that sit exactly on or next to a midpoint between two doubles. */
+static void test_number_long_mantissas_match_strtod(void **state) {
+  (void)state;
+  char text[80];
+  uint64_t seed = 0x9e3779b97f4a7c15ull;
+  for (int i = 0; i < 400000; i++) {
+    seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+    uint64_t lo = 1000000000000000ull; /* 16 digits .. 19 digits */
+    for (uint64_t k = seed % 4; k > 0; k--) lo *= 10;
+    uint64_t m = lo + (seed >> 8) % (9 * lo);
+    int e = (int)((seed >> 3) % 64) - 40;
+    snprintf(text, sizeof text, "%llue%d", (unsigned long long)m, e);
+    td_json_number n = parse_number(text);
+    assert_true(n.d == strtod(text, NULL));
+    snprintf(text, sizeof text, "%.17g", (double)(seed % 256) / 255.0 * (double)(1 + seed % 7));
+    n = parse_number(text);
+    assert_true(n.d == strtod(text, NULL));
+  }
+  /* Integers read eight digits at a time, around the 19-digit and uint64 limits. */
+  static const struct { const char *text; uint64_t mag; } ints[] = {
+      {"12345678", 12345678}, {"123456789", 123456789}, {"1234567890123456", 1234567890123456ull},
+      {"9999999999999999999", 9999999999999999999ull}, {"18446744073709551615", 18446744073709551615ull},
+      {"10000000000000000000", 10000000000000000000ull}};
+  for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+    td_json_number n = parse_number(ints[i].text);
+    assert_false(n.is_double);
+    assert_true(n.mag == ints[i].mag);
+  }
+  td_json_number big = parse_number("18446744073709551616");
+  assert_true(big.is_double && big.d == 18446744073709551616.0);
+  /* 2^53 + 1 and 2^54 + 2 (exact ties, round to even), 2^53 + 3 (tie, rounds up), and a tie
+   * pushed over by a far digit. */
+  static const char *ties[] = {"9007199254740993", "9007199254740993.0", "18014398509481986.0",
+                               "9007199254740995.0", "9007199254740993.0000000001", "0.9007199254740993e16",
+                               "900719925474099.3e1", "4503599627370496.5", "4503599627370497.5"};
+  for (size_t i = 0; i < sizeof ties / sizeof ties[0]; i++) {
+    td_json_number n = parse_number(ties[i]);
+    assert_true(n.d == strtod(ties[i], NULL));
+  }
+}
+
 static void test_strings(void **state) {
   (void)state;
   const char *text = "\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\\u0041\\u00e9\\u20ac\\ud83d\\ude00\"";
@@ -277,6 +320,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_numbers),
       cmocka_unit_test(test_number_fast_path_matches_strtod),
+      cmocka_unit_test(test_number_long_mantissas_match_strtod),
       cmocka_unit_test(test_strings),
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_deep_nesting_skip),
