@@ -9,6 +9,7 @@ Invariants: nothing is written into the repo; every started process is stopped b
 ServerProcess.stop() (the pytest fixtures call it).
 """
 
+import atexit
 import importlib
 import os
 import shutil
@@ -35,6 +36,7 @@ def protos():
     if _pb is not None:
         return _pb
     out = tempfile.mkdtemp(prefix="td_grpc_pb_")
+    atexit.register(shutil.rmtree, out, True)  # the modules are imported by then
     files = []
     for sub in ("tensorflow", "tensorflow_serving"):  # google/protobuf comes with python3-protobuf
         for f in sorted(os.listdir(os.path.join(PROTO_DIR, sub))):
