@@ -4,6 +4,7 @@
  * Value slots hold owned or borrowed tensors; a slot is released right after its last reader.
  * TF1 reference tensors (dtype *_REF, element = td_variable*) are dereferenced for every
  * kernel that does not declare TD_OPF_REF_INPUTS, and when fetched. */
+#include <omp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +42,9 @@ const td_fusion *td_k_fusion(td_kctx *c) {
   return &c->fusion;
 }
 const td_checkpoint_reader *td_k_checkpoint(const td_kctx *c) { return &c->s->opt.checkpoint; }
-int td_k_threads(const td_kctx *c) { return c->s->opt.intra_op_threads > 0 ? c->s->opt.intra_op_threads : 1; }
+int td_k_threads(const td_kctx *c) {
+  return c->s->opt.intra_op_threads > 0 ? c->s->opt.intra_op_threads : omp_get_max_threads();
+}
 
 td_code td_k_fail(td_kctx *c, td_code code, const char *fmt, ...) {
   if (c->st) {

@@ -115,7 +115,8 @@ const td_checkpoint_reader *td_k_checkpoint(const td_kctx *c);
  * threads) and stores it; destroy(state) runs when the callable is freed. */
 td_code td_k_state(td_kctx *c, td_code (*create)(td_kctx *c, void **state),
                    void (*destroy)(void *state), void **out) TD_MUST_CHECK;
-/* Intra-op thread count hint (>= 1). */
+/* Intra-op thread count for kernels that split work themselves (>= 1): the session's
+ * intra_op_threads, or OpenMP's team size for this thread when that is 0 (library default). */
 int td_k_threads(const td_kctx *c);
 
 /* ---- variables (variables.c; used by variable, restore and assign kernels) ---- */

@@ -5,7 +5,8 @@
  * the in-image taps, AvgPool divides by the number of in-image taps (as TF does for SAME). A
  * window with no in-image taps (only possible with large explicit padding) yields lowest() for
  * max and 0 for avg. The loops run one output pixel at a time with the channel loop innermost;
- * channels-last input takes pool_nhwc, whose per-tap loops are unit-stride and vectorize.
+ * channels-last input takes pool_nhwc, whose per-tap loops are unit-stride and vectorize,
+ * split by image over the intra-op threads for large batches.
  */
 #include <float.h>
 #include <string.h>
@@ -79,9 +80,29 @@ static void pool_nhwc(pool_kind kind, const td_nn_window *w, const float *in, fl
     }
 }
 
-static void pool_compute(pool_kind kind, const td_nn_window *w, const float *in, float *out) {
-  if (!w->nchw) {
+/* Channels-last pooling split by image across the intra-op threads (OpenMP) when there is
+ * enough work to pay for waking them: the images are independent. */
+#define POOL_PARALLEL_MIN_WORK (1 << 16) /* output floats x taps */
+static void pool_nhwc_parallel(pool_kind kind, const td_nn_window *w, const float *in, float *out, int threads) {
+  int64_t in_image = w->id * w->ih * w->iw * w->ic, out_image = w->od * w->oh * w->ow * w->ic;
+  int64_t work = w->n * out_image * w->kd * w->kh * w->kw;
+  if (threads < 2 || w->n < 2 || work < POOL_PARALLEL_MIN_WORK) {
     pool_nhwc(kind, w, in, out);
+    return;
+  }
+  int64_t chunks = w->n < threads ? w->n : threads;
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t t = 0; t < chunks; t++) {
+    td_nn_window part = *w;
+    int64_t first = w->n * t / chunks;
+    part.n = w->n * (t + 1) / chunks - first;
+    pool_nhwc(kind, &part, in + first * in_image, out + first * out_image);
+  }
+}
+
+static void pool_compute(pool_kind kind, const td_nn_window *w, const float *in, float *out, int threads) {
+  if (!w->nchw) {
+    pool_nhwc_parallel(kind, w, in, out, threads);
     return;
   }
   pool_strides si = layout_strides(w->nchw, w->id, w->ih, w->iw, w->ic);
@@ -181,7 +202,7 @@ static td_code pool_run(td_kctx *c, pool_kind kind, int spatial, int v2) {
   td_tensor *out = NULL;
   TD_TRY(td_k_alloc_output_uninit(c, 0, TD_DT_FLOAT, &oshape, &out));
   if (td_shape_num_elements(&oshape) == 0) return TD_OK;
-  pool_compute(kind, &w, td_f32(in), td_f32(out));
+  pool_compute(kind, &w, td_f32(in), td_f32(out), td_k_threads(c));
   return TD_OK;
 }
 

@@ -138,6 +138,13 @@ static void test_pool_fixed(void **state) {
                  .sw = 1, .padding = "SAME"};
   check_case(&a);
   check_case(&b);
+  /* Batches large enough to be split by image across the intra-op threads (uneven chunks). */
+  pool_case big_max = {.op = "MaxPool", .n = 7, .h = 26, .w = 26, .c = 32, .kh = 2, .kw = 2, .sh = 2,
+                       .sw = 2, .padding = "VALID"};
+  pool_case big_avg = {.op = "AvgPool", .n = 5, .h = 12, .w = 12, .c = 16, .kh = 3, .kw = 3, .sh = 1,
+                       .sw = 1, .padding = "SAME"};
+  check_case(&big_max);
+  check_case(&big_avg);
   /* Exact values: 1..9 in a 3x3 image, AvgPool SAME 2x2/1: corner divides by 4, the last row
    * and column only see 2 (or 1) taps. */
   int64_t dims[4] = {1, 3, 3, 1};
