@@ -187,7 +187,50 @@ def main():
         json.dump(res, f, indent=1)
     with open(os.path.join(out, "results.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
+    with open(os.path.join(out, "results.md"), "w") as f:
+        f.write("\n".join(markdown(res, seed_lines)) + "\n")
     plot(res, out)
+
+
+def markdown(res, seed_lines):
+    """The same results as markdown tables (bench/out/results.md, for the README and docs)."""
+    meta = res["meta"]
+    md = ["%s, %s cores, %s, tree %s, options %s; ORT %s, torch %s. Ratios are tensord / anchor "
+          "(latency: < 1 = tensord faster); cells are best-of-rounds median ms." % (
+              meta["cpu"], meta["cores"], meta["date"], meta["git"], meta["options"],
+              meta["versions"].get("ort", "-"), meta["versions"].get("torch", "-"))]
+    if res["engine"]:
+        md += ["", "| threads | model | batch | tensord | ORT | torch | tensord/ORT (paired) | tensord/torch (paired) |",
+               "|---:|---|---:|---:|---:|---:|---:|---:|"]
+        for e in res["engine"]:
+            cell = lambda a: "%.3g" % e[a]["median_ms"] if a in e else "-"
+            r = e["ratio_tensord_over"]
+            ratio = lambda a: ("%.2f (%.2f)" % (r[a]["median"], r[a].get("paired_median", r[a]["median"]))
+                               if a in r else "-")
+            md.append("| %d | %s | %d | %s | %s | %s | %s | %s |" % (
+                e["threads"], e["model"], e["batch"], cell("tensord"), cell("ort"), cell("torch"), ratio("ort"),
+                ratio("torch")))
+    srv = [("REST predict req/s (wrk -c16)", "rest", "rest_ratio_tensord_over_echo"),
+           ("gRPC Predict req/s (h2load -c16 -m1)", "grpc", "grpc_ratio_tensord_over_echo")]
+    rows = []
+    for label, kind, key in srv:
+        by = {d["server"]: d for d in res[kind]}
+        if "tensord" in by and "echo" in by and key in res:
+            q = res[key]
+            rows.append("| %s | %.0f | %.0f | %.2f (%.2f) |" % (label, by["tensord"]["rps"], by["echo"]["rps"], q["rps"],
+                                                             q["rps_paired_median"] or 0))
+    cold = {d["server"]: d for d in res["cold"]}
+    if "tensord" in cold:
+        rows.append("| cold start → first predict, ms | %.1f | %s | |" % (
+            cold["tensord"]["ready_ms"], "%.1f" % cold["echo"]["ready_ms"] if "echo" in cold else "-"))
+        rows.append("| idle VmRSS, MiB | %.1f | %s | |" % (
+            cold["tensord"]["rss_kb"] / 1024, "%.1f" % (cold["echo"]["rss_kb"] / 1024) if "echo" in cold else "-"))
+    if rows:
+        md += ["", "| server, half_plus_two | tensord | bare echo server | tensord / echo (paired) |",
+               "|---|---:|---:|---:|"] + rows
+    if seed_lines:
+        md += [""] + seed_lines
+    return md
 
 
 def plot(res, out):
@@ -207,13 +250,16 @@ def plot(res, out):
         return
     cols = ["'%s' using %d:xtic(1) title '%s'" % (dat, 2 + ("ort", "torch").index(a), t) for a, t in series]
     script = """
-set terminal pngcairo size 1000,500 noenhanced
+set terminal pngcairo size 1200,560 noenhanced
 set output '%s'
 set title 'tensord engine latency / anchor latency (below 1 = tensord faster; indicative)'
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
-set yrange [0:*]
+set yrange [0:1.3]
+set key top left horizontal
+set rmargin 8
+set bmargin 7
 set grid ytics
 set xtics rotate by -30
 set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lw 2
