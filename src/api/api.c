@@ -43,7 +43,9 @@ static void record_request(const td_call *call, const char *model, td_code code)
 /* td_model_run_opts, timed for runtime_latency. */
 static td_code run_model(td_call *call, const td_tensor *inputs, td_tensor *outputs, td_status *st) {
   int64_t start_us = td_metrics_now_us();
-  td_code code = td_model_run_opts(call->handle.model, call->sig, inputs, outputs, &call->run, st);
+  td_code code = call->_batcher ? td_batcher_run(call->_batcher, call->handle.model, call->sig, inputs, outputs,
+                                                 &call->run, st)
+                                : td_model_run_opts(call->handle.model, call->sig, inputs, outputs, &call->run, st);
   if (code == TD_OK && call->_front != TD_FRONT_NONE)
     td_metrics_runtime(call->handle.name, api_label(call), td_metrics_now_us() - start_us);
   return code;
@@ -85,6 +87,7 @@ td_code td_api_begin(td_api *api, const td_model_spec *spec, td_method method, t
   td_code code = begin_call(api, spec, method, call, st);
   call->method = method;
   call->_front = api->opt.front;
+  call->_batcher = api->batcher;
   call->_start_us = start_us;
   call->_result = TD_INVALID_ARGUMENT;
   if (code != TD_OK) record_request(call, spec->name, code);

@@ -18,6 +18,7 @@
 
 #include <stdint.h>
 
+#include "batching/batching.h"
 #include "core/servables.h"
 #include "model/model.h"
 #include "proto/serving.h"
@@ -35,6 +36,7 @@ typedef struct td_api_options {
 typedef struct td_api {
   td_servables *servables;
   td_api_options opt;
+  td_batcher *batcher; /* --enable_batching: runs go through it (borrowed); NULL: direct */
   /* Warmup only (core/warmup.c): when set, every request runs on this not-yet-published
    * model (borrowed) as <pinned_name>:<pinned_version>, whatever its ModelSpec names. */
   td_model *pinned_model;
@@ -63,6 +65,7 @@ typedef struct td_call {
   /* request metrics (td_api_begin → td_api_end); _result is the last predict/classify/regress
    * outcome, INVALID_ARGUMENT until one ran (the front end rejected the request) */
   td_front _front;
+  td_batcher *_batcher;
   int64_t _start_us;
   td_code _result;
 } td_call;

@@ -73,6 +73,12 @@ void td_metrics_load(const char *model_path, int ok, int64_t latency_us);
  * model_warmup_records_read{model_path,status} += records. status is the code name ("OK"...). */
 void td_metrics_warmup(const char *model_path, td_code status, int64_t latency_us, int64_t records);
 
+/* Server-side batching (batching/): one task (a run of input_size rows) that waited queuing_us
+ * for its batch — batching_session/{wrapped_run_count, input_batch_size,
+ * queuing_latency{thread_pool_name}}; one batch run — processed_batch_size and
+ * padding_size{execution_batch_size}. */
+void td_metrics_batch_task(const char *thread_pool_name, int64_t input_size, int64_t queuing_us);
+void td_metrics_batch_run(int64_t execution_size, int64_t padding);
 /* Monotonic clock in microseconds (for latencies). */
 int64_t td_metrics_now_us(void);
 

@@ -5,10 +5,16 @@
  * freed; the family table below is the single place that names them.
  */
 #include <pthread.h>
+#include <stdio.h>
 
 #include "metrics/metrics.h"
 
 #define LATENCY_BUCKETS 33 /* 10 * 1.8^i µs */
+#define QUEUING_BUCKETS 52 /* 100 * 1.2^i µs */
+#define BATCH_BUCKETS 14   /* 1, 2, 4, ..., 2^13 */
+#define MAX_BUCKETS QUEUING_BUCKETS
+
+typedef enum bucket_kind { NO_BUCKETS, LATENCY, QUEUING, BATCH_SIZE } bucket_kind;
 
 enum {
   REQUEST_COUNT,
@@ -18,6 +24,11 @@ enum {
   LOAD_LATENCY,
   WARMUP_LATENCY,
   WARMUP_RECORDS_READ,
+  BATCH_QUEUING_LATENCY,
+  BATCH_WRAPPED_RUN_COUNT,
+  BATCH_INPUT_SIZE,
+  BATCH_PROCESSED_SIZE,
+  BATCH_PADDING_SIZE,
   N_FAMILIES
 };
 
@@ -26,22 +37,32 @@ typedef struct family_spec {
   const char *name;
   int n_labels;
   const char *labels[TD_METRICS_MAX_LABELS];
-  int latency_buckets; /* histogram with the µs latency buckets */
+  bucket_kind buckets; /* histograms */
 } family_spec;
 
 static const family_spec families[N_FAMILIES] = {
     [REQUEST_COUNT] = {TD_METRIC_COUNTER, "/tensorflow/serving/request_count", 2, {"model_name", "status"}, 0},
     [REQUEST_LATENCY] = {TD_METRIC_HISTOGRAM, "/tensorflow/serving/request_latency", 3,
-                         {"model_name", "API", "entrypoint"}, 1},
+                         {"model_name", "API", "entrypoint"}, LATENCY},
     [RUNTIME_LATENCY] = {TD_METRIC_HISTOGRAM, "/tensorflow/serving/runtime_latency", 3,
-                         {"model_name", "API", "runtime"}, 1},
+                         {"model_name", "API", "runtime"}, LATENCY},
     [LOAD_ATTEMPT_COUNT] = {TD_METRIC_COUNTER, "/tensorflow/cc/saved_model/load_attempt_count", 2,
-                            {"model_path", "status"}, 0},
-    [LOAD_LATENCY] = {TD_METRIC_COUNTER, "/tensorflow/cc/saved_model/load_latency", 1, {"model_path"}, 0},
+                            {"model_path", "status"}, NO_BUCKETS},
+    [LOAD_LATENCY] = {TD_METRIC_COUNTER, "/tensorflow/cc/saved_model/load_latency", 1, {"model_path"}, NO_BUCKETS},
     [WARMUP_LATENCY] = {TD_METRIC_HISTOGRAM, "/tensorflow/serving/model_warmup_latency", 2,
-                        {"model_path", "status"}, 1},
+                        {"model_path", "status"}, LATENCY},
     [WARMUP_RECORDS_READ] = {TD_METRIC_COUNTER, "/tensorflow/serving/model_warmup_records_read", 2,
-                             {"model_path", "status"}, 0},
+                             {"model_path", "status"}, NO_BUCKETS},
+    [BATCH_QUEUING_LATENCY] = {TD_METRIC_HISTOGRAM, "/tensorflow/serving/batching_session/queuing_latency", 1,
+                               {"thread_pool_name"}, QUEUING},
+    [BATCH_WRAPPED_RUN_COUNT] = {TD_METRIC_COUNTER, "/tensorflow/serving/batching_session/wrapped_run_count", 0,
+                                 {NULL}, NO_BUCKETS},
+    [BATCH_INPUT_SIZE] = {TD_METRIC_HISTOGRAM, "/tensorflow/serving/batching_session/input_batch_size", 0, {NULL},
+                          BATCH_SIZE},
+    [BATCH_PROCESSED_SIZE] = {TD_METRIC_HISTOGRAM, "/tensorflow/serving/batching_session/processed_batch_size", 0,
+                              {NULL}, BATCH_SIZE},
+    [BATCH_PADDING_SIZE] = {TD_METRIC_HISTOGRAM, "/tensorflow/serving/batching_session/padding_size", 1,
+                            {"execution_batch_size"}, BATCH_SIZE},
 };
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -50,12 +71,14 @@ static td_metric *family[N_FAMILIES];
 
 static void init_global(void) {
   global = td_metrics_new();
-  double bounds[LATENCY_BUCKETS];
-  td_metrics_exponential_bounds(10, 1.8, LATENCY_BUCKETS, bounds);
+  static const struct { double scale, growth; int n; } specs[] = {
+      [NO_BUCKETS] = {1, 1, 0}, [LATENCY] = {10, 1.8, LATENCY_BUCKETS}, [QUEUING] = {100, 1.2, QUEUING_BUCKETS},
+      [BATCH_SIZE] = {1, 2, BATCH_BUCKETS}};
   for (int i = 0; i < N_FAMILIES; i++) {
     const family_spec *f = &families[i];
-    family[i] = td_metrics_register(global, f->kind, f->name, f->n_labels, f->labels, bounds,
-                                    f->latency_buckets ? LATENCY_BUCKETS : 0);
+    double bounds[MAX_BUCKETS];
+    td_metrics_exponential_bounds(specs[f->buckets].scale, specs[f->buckets].growth, specs[f->buckets].n, bounds);
+    family[i] = td_metrics_register(global, f->kind, f->name, f->n_labels, f->labels, bounds, specs[f->buckets].n);
   }
 }
 
@@ -92,4 +115,20 @@ void td_metrics_warmup(const char *model_path, td_code status, int64_t latency_u
   const char *labels[] = {model_path, td_code_name(status)};
   td_metric_observe(family[WARMUP_LATENCY], labels, (double)latency_us);
   td_metric_add(family[WARMUP_RECORDS_READ], labels, records);
+}
+
+void td_metrics_batch_task(const char *thread_pool_name, int64_t input_size, int64_t queuing_us) {
+  td_metrics_global();
+  td_metric_add(family[BATCH_WRAPPED_RUN_COUNT], NULL, 1);
+  td_metric_observe(family[BATCH_INPUT_SIZE], NULL, (double)input_size);
+  td_metric_observe(family[BATCH_QUEUING_LATENCY], &thread_pool_name, (double)queuing_us);
+}
+
+void td_metrics_batch_run(int64_t execution_size, int64_t padding) {
+  td_metrics_global();
+  char size[24];
+  snprintf(size, sizeof size, "%lld", (long long)execution_size);
+  const char *labels[] = {size};
+  td_metric_observe(family[BATCH_PROCESSED_SIZE], NULL, (double)execution_size);
+  td_metric_observe(family[BATCH_PADDING_SIZE], labels, (double)padding);
 }

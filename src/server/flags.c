@@ -45,11 +45,11 @@ static const td_flag flags[] = {
      "Enable CORS headers in response"},
     {"rest_api_max_request_bytes", FLAG_INT64, "67108864", FLAG_IMPLEMENTED, FIELD(rest_api_max_request_bytes),
      "(tensord) Largest accepted HTTP/REST request body; larger requests get 413."},
-    {"enable_batching", FLAG_BOOL, "false", FLAG_NOT_YET, NO_FIELD, "enable batching"},
+    {"enable_batching", FLAG_BOOL, "false", FLAG_IMPLEMENTED, FIELD(enable_batching), "enable batching"},
     {"allow_version_labels_for_unavailable_models", FLAG_BOOL, "false", FLAG_IMPLEMENTED,
      FIELD(allow_version_labels_for_unavailable_models),
      "If true, allows assigning unused version labels to models that are not available yet."},
-    {"batching_parameters_file", FLAG_STRING, "", FLAG_NOT_YET, NO_FIELD,
+    {"batching_parameters_file", FLAG_STRING, "", FLAG_IMPLEMENTED, FIELD(batching_parameters_file),
      "If non-empty, read an ascii BatchingParameters protobuf from the supplied file name and use the contained "
      "values instead of the defaults."},
     {"enable_per_model_batching_parameters", FLAG_BOOL, "false", FLAG_NOT_YET, NO_FIELD,

@@ -157,6 +157,29 @@ static td_code metrics_path_of(const char *config_file, char **path, td_status *
   return TD_OK;
 }
 
+/* The batch scheduler for --enable_batching (TF Serving's defaults, or the parameters file). */
+static td_code batcher_of(const td_server_options *o, td_batcher **out, td_status *st) {
+  *out = NULL;
+  if (!o->enable_batching) {
+    if (o->batching_parameters_file[0])
+      return td_status_set(st, TD_INVALID_ARGUMENT,
+                           "--batching_parameters_file is set but batching is not enabled (--enable_batching)");
+    return TD_OK;
+  }
+  td_batching_params bp;
+  td_batching_params_default(&bp);
+  if (!o->batching_parameters_file[0])
+    snprintf(bp.thread_pool_name, sizeof bp.thread_pool_name, "%s", "model_server_batch_threads");
+  else if (td_batching_params_load(o->batching_parameters_file, &bp, st) != TD_OK)
+    return td_status_prefix(st, "Invalid --batching_parameters_file %s", o->batching_parameters_file);
+  TD_TRY(td_batcher_new(&bp, out, st));
+  TD_LOG_INFO("Batching: max_batch_size %lld, batch_timeout_micros %lld, max_enqueued_batches %lld, "
+              "num_batch_threads %lld",
+              (long long)bp.max_batch_size, (long long)bp.batch_timeout_micros, (long long)bp.max_enqueued_batches,
+              (long long)bp.num_batch_threads);
+  return TD_OK;
+}
+
 typedef struct server_parts {
   td_servables *servables;
   td_manager *manager;
@@ -166,12 +189,14 @@ typedef struct server_parts {
   td_rest rest;
   td_http_server *http;
   td_grpc_server *grpc;
+  td_batcher *batcher; /* --enable_batching, else NULL */
   tag_list tags;
 } server_parts;
 
 static void shutdown_parts(server_parts *p) {
   td_grpc_server_stop(p->grpc);
   td_http_stop(p->http);
+  td_batcher_free(p->batcher); /* no request is running any more */
   td_manager_free(p->manager);
   td_servables_free(p->servables);
   free(p->tags.storage);
@@ -204,7 +229,8 @@ static int serve(const td_server_options *o) {
   p.manager = td_manager_new(p.servables, &mo);
   td_status st = {0};
   int rc = 0;
-  if (metrics_path_of(o->monitoring_config_file, &p.metrics_path, &st) != TD_OK) {
+  if (metrics_path_of(o->monitoring_config_file, &p.metrics_path, &st) != TD_OK ||
+      batcher_of(o, &p.batcher, &st) != TD_OK) {
     rc = startup_failure(td_code_name(st.code), st.msg);
     goto done;
   }
@@ -222,6 +248,7 @@ static int serve(const td_server_options *o) {
   }
 
   p.api = (td_api){.servables = p.servables,
+                   .batcher = p.batcher,
                    .opt = {.enable_signature_method_name_check = o->enable_signature_method_name_check,
                            .front = TD_FRONT_REST}};
   p.grpc_api = p.api;

@@ -107,13 +107,16 @@ static void test_not_yet_supported(void **state) {
   (void)state;
   td_server_options o;
   td_status st;
-  assert_int_equal(parse(&o, &st, 1, "--enable_batching"), TD_UNIMPLEMENTED);
-  assert_string_equal(st.msg, "flag --enable_batching is not supported yet by tensord");
+  assert_int_equal(parse(&o, &st, 1, "--enable_per_model_batching_parameters"), TD_UNIMPLEMENTED);
+  assert_string_equal(st.msg, "flag --enable_per_model_batching_parameters is not supported yet by tensord");
   assert_int_equal(parse(&o, &st, 1, "--ssl_config_file=/tmp/ssl.cfg"), TD_UNIMPLEMENTED);
   assert_string_equal(st.msg, "flag --ssl_config_file is not supported yet by tensord");
   assert_int_equal(parse(&o, &st, 1, "--platform_config_file=p.txt"), TD_UNIMPLEMENTED);
   /* implemented since: config files parse as values */
   assert_int_equal(parse(&o, &st, 1, "--model_config_file=/tmp/x.cfg"), TD_OK);
+  assert_int_equal(parse(&o, &st, 2, "--enable_batching", "--batching_parameters_file=b.txt"), TD_OK);
+  assert_true(o.enable_batching);
+  assert_string_equal(o.batching_parameters_file, "b.txt");
   assert_int_equal(parse(&o, &st, 1, "--monitoring_config_file=m.txt"), TD_OK);
   /* the default value is fine, in any spelling */
   assert_int_equal(parse(&o, &st, 1, "--enable_batching=false"), TD_OK);

@@ -1,0 +1,75 @@
+/* batching.h — server-side request batching (TF Serving's --enable_batching, §4.6 of the API
+ * reference): concurrent runs of the same model version and signature are concatenated along
+ * dimension 0, run as one, and split back.
+ *
+ * A run is a task of size = dim 0 of its inputs (all inputs must agree). Tasks go to the queue
+ * of their (model, signature); a queue holds up to max_enqueued_batches batches of at most
+ * max_batch_size rows, the last one open. One pool of num_batch_threads workers serves all
+ * queues fairly: a worker takes a queue's first batch when it is closed (the next task did not
+ * fit) or its oldest task has waited batch_timeout_micros, runs it (padded up to the smallest
+ * allowed_batch_sizes entry by repeating the last task's first row, inner dims padded with each
+ * tensor's first element when pad_variable_length_inputs), and hands each task its rows.
+ *
+ * Errors (TF's texts): queue full → UNAVAILABLE "The batch scheduling queue to which this task
+ * was submitted is full"; task larger than max_batch_size → INVALID_ARGUMENT "Task size N is
+ * larger than maximum input batch size M" (with enable_large_batch_splitting the task runs on
+ * its own instead: same result); inputs without a common dim 0 → INVALID_ARGUMENT; differing
+ * inner shapes without padding → FAILED_PRECONDITION; a failed batch run fails all its tasks.
+ * Runs that feed a signature default (an input left out) are not batched.
+ *
+ * Ownership: td_batcher_run borrows the model and signature (the caller keeps its version
+ * handle for the duration of the call, which blocks until the task is done) and fills outputs
+ * with tensors the caller owns. Thread safety: td_batcher_run may be called from any number of
+ * threads; td_batcher_free only after every td_batcher_run has returned.
+ */
+#ifndef TD_BATCHING_BATCHING_H
+#define TD_BATCHING_BATCHING_H
+
+#include <stdint.h>
+
+#include "model/model.h"
+#include "util/status.h"
+
+#define TD_BATCH_MAX_ALLOWED_SIZES 64
+
+typedef struct td_batching_params {
+  int64_t max_batch_size;       /* default 1000 */
+  int64_t batch_timeout_micros; /* default 0 */
+  int64_t max_enqueued_batches; /* default 10 */
+  int64_t num_batch_threads;    /* default: the number of cores */
+  char thread_pool_name[64];    /* default "batch_threads" */
+  int64_t allowed_batch_sizes[TD_BATCH_MAX_ALLOWED_SIZES];
+  int n_allowed_batch_sizes;    /* 0: no padding to fixed sizes */
+  int pad_variable_length_inputs;
+  int enable_large_batch_splitting;
+  int64_t max_execution_batch_size; /* accepted; oversized tasks run alone */
+} td_batching_params;
+
+/* TF's SharedBatchScheduler defaults. */
+void td_batching_params_default(td_batching_params *p);
+/* Parses a text-format tensorflow.serving.BatchingParameters over the defaults and validates
+ * it (positive sizes; allowed_batch_sizes increasing, last == max_batch_size). */
+td_code td_batching_params_parse(const char *text, size_t len, td_batching_params *p,
+                                 td_status *st) TD_MUST_CHECK;
+/* The same from a file. */
+td_code td_batching_params_load(const char *path, td_batching_params *p, td_status *st) TD_MUST_CHECK;
+
+typedef struct td_batcher td_batcher;
+
+/* Starts the worker threads. */
+td_code td_batcher_new(const td_batching_params *p, td_batcher **out, td_status *st) TD_MUST_CHECK;
+/* Stops and joins the workers (tasks still queued fail with UNAVAILABLE). NULL is a no-op. */
+void td_batcher_free(td_batcher *b);
+
+/* td_model_run_opts(m, sig, inputs, outputs, opt, st), batched with concurrent calls for the
+ * same (m, sig). Blocks until done. opt's deadline is checked at enqueue only. */
+td_code td_batcher_run(td_batcher *b, td_model *m, const td_signature *sig, const td_tensor *inputs,
+                       td_tensor *outputs, const td_run_options *opt, td_status *st) TD_MUST_CHECK;
+
+/* Statistics for tests and metrics: tasks run, batches run, rows padded. */
+typedef struct td_batcher_stats {
+  int64_t tasks, batches, padded_rows;
+} td_batcher_stats;
+td_batcher_stats td_batcher_get_stats(td_batcher *b);
+
+#endif

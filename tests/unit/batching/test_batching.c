@@ -1,0 +1,281 @@
+/* test_batching.c — server-side batching on TF Serving's matrix_half_plus_two test model
+ * (x float[-1,3,3] → y = 0.5x + 2, from ../shared/fixtures; skipped when absent): the
+ * BatchingParameters text format and its validation, concurrent callers that really share
+ * batches and each get their own rows back, padding to allowed_batch_sizes, oversized tasks,
+ * a full queue, and inner-dimension padding. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "batching/batching.h"
+#include "util/file.h"
+
+#define MATRIX TD_FIXTURES "/tfserving_testdata/_extra_batching_testdata/matrix_half_plus_two/1"
+
+static td_model *g_model;
+static const td_signature *g_sig;
+
+static int setup(void **state) {
+  (void)state;
+  if (!td_is_dir(MATRIX)) return 0;
+  td_status st = {0};
+  if (td_model_load(MATRIX, NULL, 0, NULL, &g_model, &st) != TD_OK) return -1;
+  g_sig = td_model_find_signature(g_model, "serving_default");
+  return g_sig ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  td_model_free(g_model);
+  return 0;
+}
+
+static int skip_without_model(void) {
+  if (g_model) return 0;
+  print_message("fixtures absent (%s): skipping\n", MATRIX);
+  return 1;
+}
+
+static td_batching_params params(const char *text) {
+  td_batching_params p;
+  td_batching_params_default(&p);
+  td_status st = {0};
+  if (td_batching_params_parse(text, strlen(text), &p, &st) != TD_OK) fail_msg("%s", st.msg);
+  return p;
+}
+
+static void test_params(void **state) {
+  (void)state;
+  td_batching_params d;
+  td_batching_params_default(&d);
+  assert_int_equal(d.max_batch_size, 1000);
+  assert_int_equal(d.max_enqueued_batches, 10);
+  assert_true(d.num_batch_threads >= 1);
+  td_batching_params p = params("max_batch_size { value: 128 } batch_timeout_micros { value: 0 }\n"
+                                "max_enqueued_batches { value: 1000000 } num_batch_threads { value: 8 }\n"
+                                "allowed_batch_sizes: 32 allowed_batch_sizes: [64, 128]\n"
+                                "pad_variable_length_inputs: true thread_pool_name { value: \"mine\" }");
+  assert_int_equal(p.max_batch_size, 128);
+  assert_int_equal(p.max_enqueued_batches, 1000000);
+  assert_int_equal(p.num_batch_threads, 8);
+  assert_int_equal(p.n_allowed_batch_sizes, 3);
+  assert_int_equal(p.allowed_batch_sizes[2], 128);
+  assert_true(p.pad_variable_length_inputs);
+  assert_string_equal(p.thread_pool_name, "mine");
+  static const struct { const char *text, *error; } bad[] = {
+      {"max_batch_size { value: 8 } allowed_batch_sizes: [4, 6]",
+       "Last entry in allowed_batch_sizes must match max_batch_size; last entry was 6; expected 8"},
+      {"max_batch_size { value: 8 } allowed_batch_sizes: [4, 4, 8]",
+       "allowed_batch_sizes entries must be monotonically increasing"},
+      {"max_enqueued_batches { value: 0 }", "max_enqueued_batches must be positive; was 0"},
+      {"num_batch_threads { value: -1 }", "num_batch_threads must be positive; was -1"},
+      {"max_batch_size: 3", NULL}, /* a wrapper given as a scalar: a parse error */
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    td_batching_params q;
+    td_batching_params_default(&q);
+    td_status st = {0};
+    assert_int_equal(td_batching_params_parse(bad[i].text, strlen(bad[i].text), &q, &st), TD_INVALID_ARGUMENT);
+    if (bad[i].error) assert_string_equal(st.msg, bad[i].error);
+  }
+}
+
+/* x[r][k] = base + r * 9 + k for a [rows, 3, 3] input; checks y = 0.5x + 2 row by row. */
+static void fill(float *x, int64_t rows, float base) {
+  for (int64_t i = 0; i < rows * 9; i++) x[i] = base + (float)i;
+}
+
+static int check_rows(const td_tensor *y, int64_t rows, float base) {
+  if (y->shape.rank != 3 || y->shape.dim[0] != rows || y->shape.dim[1] != 3 || y->shape.dim[2] != 3) return 0;
+  for (int64_t i = 0; i < rows * 9; i++)
+    if (td_f32(y)[i] != 0.5f * (base + (float)i) + 2.0f) return 0;
+  return 1;
+}
+
+static td_code run_rows(td_batcher *b, int64_t rows, float base, td_tensor *y, td_status *st) {
+  float x[16 * 9];
+  fill(x, rows, base);
+  td_shape s = {.rank = 3, .dim = {rows, 3, 3}};
+  td_tensor in = td_tensor_borrow(TD_DT_FLOAT, &s, x);
+  return td_batcher_run(b, g_model, g_sig, &in, y, NULL, st);
+}
+
+typedef struct caller {
+  td_batcher *b;
+  int id, runs, ok;
+} caller;
+
+static void *caller_main(void *arg) {
+  caller *c = arg;
+  for (int i = 0; i < c->runs; i++) {
+    int64_t rows = 1 + (c->id + i) % 4;
+    float base = (float)(c->id * 1000 + i * 40);
+    td_tensor y = {0};
+    td_status st = {0};
+    if (run_rows(c->b, rows, base, &y, &st) == TD_OK && check_rows(&y, rows, base)) c->ok++;
+    td_tensor_release(&y);
+  }
+  return NULL;
+}
+
+static void test_concurrent_callers_share_batches(void **state) {
+  (void)state;
+  if (skip_without_model()) return;
+  /* One worker and a 2 ms window: callers pile up behind each batch. */
+  td_batching_params p = params("max_batch_size { value: 16 } batch_timeout_micros { value: 2000 }"
+                                " num_batch_threads { value: 1 } max_enqueued_batches { value: 1000 }");
+  td_batcher *b;
+  td_status st = {0};
+  assert_int_equal(td_batcher_new(&p, &b, &st), TD_OK);
+  enum { CALLERS = 8, RUNS = 40 };
+  caller cs[CALLERS];
+  pthread_t th[CALLERS];
+  for (int i = 0; i < CALLERS; i++) {
+    cs[i] = (caller){.b = b, .id = i, .runs = RUNS};
+    assert_int_equal(pthread_create(&th[i], NULL, caller_main, &cs[i]), 0);
+  }
+  int ok = 0;
+  for (int i = 0; i < CALLERS; i++) {
+    pthread_join(th[i], NULL);
+    ok += cs[i].ok;
+  }
+  td_batcher_stats s = td_batcher_get_stats(b);
+  print_message("%lld tasks in %lld batches\n", (long long)s.tasks, (long long)s.batches);
+  assert_int_equal(ok, CALLERS * RUNS);
+  assert_int_equal(s.tasks, CALLERS * RUNS);
+  assert_true(s.batches < s.tasks / 2); /* really batched */
+  td_batcher_free(b);
+}
+
+static void test_padding_to_allowed_sizes_and_limits(void **state) {
+  (void)state;
+  if (skip_without_model()) return;
+  td_batching_params p = params("max_batch_size { value: 8 } allowed_batch_sizes: [4, 8] num_batch_threads { value: 1 }");
+  td_batcher *b;
+  td_status st = {0};
+  assert_int_equal(td_batcher_new(&p, &b, &st), TD_OK);
+  td_tensor y = {0};
+  assert_int_equal(run_rows(b, 3, 7.0f, &y, &st), TD_OK); /* runs as 4 rows, returns 3 */
+  assert_true(check_rows(&y, 3, 7.0f));
+  td_tensor_release(&y);
+  td_batcher_stats s = td_batcher_get_stats(b);
+  assert_int_equal(s.padded_rows, 1);
+  assert_int_equal(run_rows(b, 9, 0.0f, &y, &st), TD_INVALID_ARGUMENT);
+  assert_string_equal(st.msg, "Task size 9 is larger than maximum input batch size 8");
+  td_batcher_free(b);
+  /* With large-batch splitting the oversized task still gets its answer. */
+  p.enable_large_batch_splitting = 1;
+  assert_int_equal(td_batcher_new(&p, &b, &st), TD_OK);
+  assert_int_equal(run_rows(b, 9, 1.0f, &y, &st), TD_OK);
+  assert_true(check_rows(&y, 9, 1.0f));
+  td_tensor_release(&y);
+  /* A scalar input cannot be batched. */
+  float v = 1.0f;
+  td_shape scalar = {.rank = 0};
+  td_tensor in = td_tensor_borrow(TD_DT_FLOAT, &scalar, &v);
+  assert_int_equal(td_batcher_run(b, g_model, g_sig, &in, &y, NULL, &st), TD_INVALID_ARGUMENT);
+  assert_string_equal(st.msg, "Batching Run() input tensors must have at least one dimension");
+  td_batcher_free(b);
+}
+
+typedef struct slow_task {
+  td_batcher *b;
+  int64_t rows;
+  td_code code;
+  td_tensor y;
+  td_tensor in;
+  float x[16 * 9];
+} slow_task;
+
+static void *slow_main(void *arg) {
+  slow_task *t = arg;
+  td_status st = {0};
+  t->code = td_batcher_run(t->b, g_model, g_sig, &t->in, &t->y, NULL, &st);
+  return NULL;
+}
+
+static void start_task(slow_task *t, td_batcher *b, int64_t rows, int64_t inner, pthread_t *th) {
+  t->b = b;
+  t->rows = rows;
+  for (int i = 0; i < 16 * 9; i++) t->x[i] = (float)(i + 1);
+  td_shape s = {.rank = 3, .dim = {rows, inner, inner}};
+  t->in = td_tensor_borrow(TD_DT_FLOAT, &s, t->x);
+  int64_t before = td_batcher_get_stats(b).tasks;
+  assert_int_equal(pthread_create(th, NULL, slow_main, t), 0);
+  while (td_batcher_get_stats(b).tasks == before) usleep(1000); /* enqueued */
+}
+
+static void test_full_queue(void **state) {
+  (void)state;
+  if (skip_without_model()) return;
+  /* The first task opens a batch that waits 0.3 s for company; the second does not fit, closes
+   * it, and needs a second batch the queue may not hold. */
+  td_batching_params p = params("max_batch_size { value: 4 } batch_timeout_micros { value: 300000 }"
+                                " max_enqueued_batches { value: 1 } num_batch_threads { value: 1 }");
+  td_batcher *b;
+  td_status st = {0};
+  assert_int_equal(td_batcher_new(&p, &b, &st), TD_OK);
+  slow_task a = {0};
+  pthread_t th;
+  start_task(&a, b, 3, 3, &th);
+  td_tensor y = {0};
+  assert_int_equal(run_rows(b, 2, 0.0f, &y, &st), TD_UNAVAILABLE);
+  assert_string_equal(st.msg, "The batch scheduling queue to which this task was submitted is full");
+  pthread_join(th, NULL);
+  assert_int_equal(a.code, TD_OK);
+  td_tensor_release(&a.y);
+  td_batcher_free(b);
+}
+
+static void test_inner_dims_padding(void **state) {
+  (void)state;
+  if (skip_without_model()) return;
+  static const char *texts[] = {
+      "max_batch_size { value: 2 } batch_timeout_micros { value: 5000000 } num_batch_threads { value: 1 }",
+      "max_batch_size { value: 2 } batch_timeout_micros { value: 5000000 } num_batch_threads { value: 1 }"
+      " pad_variable_length_inputs: true"};
+  for (int pad = 0; pad <= 1; pad++) {
+    td_batching_params p = params(texts[pad]);
+    td_batcher *b;
+    td_status st = {0};
+    assert_int_equal(td_batcher_new(&p, &b, &st), TD_OK);
+    slow_task a = {0}, c = {0};
+    pthread_t ta, tc;
+    start_task(&a, b, 1, 2, &ta); /* [1,2,2] waits for company ... */
+    start_task(&c, b, 1, 3, &tc); /* ... [1,3,3] fills the batch */
+    pthread_join(ta, NULL);
+    pthread_join(tc, NULL);
+    if (!pad) {
+      assert_int_equal(a.code, TD_FAILED_PRECONDITION);
+      assert_int_equal(c.code, TD_FAILED_PRECONDITION);
+    } else {
+      assert_int_equal(a.code, TD_OK);
+      assert_int_equal(c.code, TD_OK);
+      /* a's [2,2] values 1..4 sit in a 3x3 row padded with its first element (1). */
+      const float want[9] = {1, 2, 1, 3, 4, 1, 1, 1, 1};
+      assert_int_equal(a.y.shape.dim[1], 3);
+      for (int i = 0; i < 9; i++) assert_true(td_f32(&a.y)[i] == 0.5f * want[i] + 2.0f);
+      for (int i = 0; i < 9; i++) assert_true(td_f32(&c.y)[i] == 0.5f * (float)(i + 1) + 2.0f);
+    }
+    td_tensor_release(&a.y);
+    td_tensor_release(&c.y);
+    td_batcher_free(b);
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_params),
+      cmocka_unit_test(test_concurrent_callers_share_batches),
+      cmocka_unit_test(test_padding_to_allowed_sizes_and_limits),
+      cmocka_unit_test(test_full_queue),
+      cmocka_unit_test(test_inner_dims_padding),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
