@@ -19,12 +19,14 @@ SEED_TFS = {"rest": 7680, "grpc": 25961}  # img/s, reported by the seed for TF S
 
 
 def mnist_agg(rows):
-    """(batch, proto) → {img_per_s, rps, p50_ms, p99_ms, req/resp bytes per image, accuracy, rounds}."""
+    """(batch, server batching, proto) → {img_per_s, rps, p50_ms, p99_ms, req/resp bytes per image,
+    accuracy, rounds}."""
     agg = {}
-    for (b, proto) in sorted({(r["batch"], r["proto"]) for r in rows}):
-        rs = [r for r in rows if r["batch"] == b and r["proto"] == proto]
+    key = lambda r: (r["batch"], bool(r.get("batching")), r["proto"])  # noqa: E731
+    for k in sorted({key(r) for r in rows}):
+        rs = [r for r in rows if key(r) == k]
         best = max(rs, key=lambda r: r["rps"])
-        agg[(b, proto)] = {
+        agg[k] = {
             "rps": best["rps"], "img_per_s": best["img_per_s"],
             "p50_ms": statistics.median(r["p50_ms"] for r in rs),
             "p99_ms": statistics.median(r["p99_ms"] for r in rs),
@@ -51,15 +53,15 @@ def mnist_lines(agg):
              "| batch | REST img/s | gRPC img/s | gRPC/REST | REST p50 / p99 ms | gRPC p50 / p99 ms "
              "| REST B/img req / resp | gRPC B/img req / resp | accuracy |",
              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for b in sorted({b for b, _ in agg}):
-        rest, grpc = agg.get((b, "rest")), agg.get((b, "grpc"))
+    for b, batched in sorted({(b, batched) for b, batched, _ in agg}):
+        rest, grpc = agg.get((b, batched, "rest")), agg.get((b, batched, "grpc"))
         ratio = grpc["img_per_s"] / rest["img_per_s"] if rest and grpc else None
 
         def col(d, fields, nd):
             return " / ".join(fmt(d[f], nd) for f in fields) if d else "—"
         accs = [d["accuracy"] for d in (rest, grpc) if d]
-        lines.append("| %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            b, col(rest, ["img_per_s"], 0), col(grpc, ["img_per_s"], 0), fmt(ratio, 2),
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            "%d, server batching" % b if batched else "%d" % b, col(rest, ["img_per_s"], 0), col(grpc, ["img_per_s"], 0), fmt(ratio, 2),
             col(rest, ["p50_ms", "p99_ms"], 2), col(grpc, ["p50_ms", "p99_ms"], 2),
             col(rest, ["req_bytes_per_img", "resp_bytes_per_img"], 0),
             col(grpc, ["req_bytes_per_img", "resp_bytes_per_img"], 0), fmt(min(accs), 2)))
@@ -69,7 +71,9 @@ def mnist_lines(agg):
     lines += ["", "Bytes on the wire per image: REST = HTTP request/response body only (headers excluded); "
               "gRPC = protobuf message + 5-byte gRPC prefix (HTTP/2 HEADERS/trailers and frame headers "
               "excluded). REST sends JSON floats of x/255 (float64 repr); gRPC sends float32 tensor_content. "
-              "Accuracy = argmax vs label on the batch, checked once before each load run."]
+              "Accuracy = argmax vs label on the batch, checked once before each load run. \"server batching\": "
+              "the same one-image requests to a server started with --enable_batching (max_batch_size 128, "
+              "batch_timeout_micros 0, num_batch_threads = cores)."]
     return lines
 
 
@@ -91,7 +95,7 @@ def seed_section(rows):
     lines, res = [], {"seed_reported_tfserving_img_per_s": SEED_TFS, "errors": errors}
     if mnist:
         agg = mnist_agg(mnist)
-        res["mnist"] = [dict(batch=b, proto=p, **v) for (b, p), v in agg.items()]
+        res["mnist"] = [dict(batch=b, server_batching=s, proto=p, **v) for (b, s, p), v in agg.items()]
         lines += mnist_lines(agg)
     if iris:
         res["iris1000"] = iris_agg(iris)

@@ -6,10 +6,12 @@ the wire per image, and the iris estimator with 1000 rows per gRPC Predict timed
                 [--port 19500] [--duration 10s] [--rounds 3] [--quick 0|1] [--conns 16]
                 [--batches 1,100] [--iris-calls 30]
 
-Servers (both started once, stopped on exit; --tensorflow_intra_op_parallelism=1 when the flag
+Servers (all started once, stopped on exit; --tensorflow_intra_op_parallelism=1 when the flag
 exists): `tensord --port=P+1 --rest_api_port=P --model_name=mnist
---model_base_path=FIXTURES/models/mnist_seoinjae` and the same on P+3/P+2 for `iris`
-(FIXTURES/models/iris_estimator_raw).
+--model_base_path=FIXTURES/models/mnist_seoinjae`, the same on P+3/P+2 for `iris`
+(FIXTURES/models/iris_estimator_raw), and mnist again on P+5/P+4 with server-side batching
+(--enable_batching, BATCHING_PARAMS below), which only the one-image-per-request runs also use
+(rows with "batching": true).
 
 MNIST (mnist_seoinjae, signature serving_default: flatten_input float[-1,28,28] → dense_1
 float[-1,10] softmax). The first B digits of FIXTURES/datasets/mnist10k-images.idx3-ubyte, /255.
@@ -197,6 +199,12 @@ def run_h2load(port, duration, conns, body_file, log_file):
 
 # ---- servers ----
 
+# Server-side batching for the one-image-per-request runs: TF Serving's CPU recipe (batch threads =
+# cores, no timeout: whatever queued while the threads were busy forms the next batch).
+BATCHING_PARAMS = ("max_batch_size { value: 128 } batch_timeout_micros { value: 0 } "
+                   "max_enqueued_batches { value: 1000 } num_batch_threads { value: %d }" % (os.cpu_count() or 1))
+
+
 def server_cmd(tensord, name, base, grpc_port, rest_port):
     cmd = [tensord, "--port=%d" % grpc_port, "--rest_api_port=%d" % rest_port, "--model_name=" + name,
            "--model_base_path=" + os.path.abspath(base)]
@@ -317,30 +325,42 @@ def main():
     images, labels = mnist(a.fixtures)
     iris_x, iris_truth = iris_1000(a.fixtures)
     models = os.path.join(a.fixtures, "models")
-    servers = {"mnist": (os.path.join(models, "mnist_seoinjae"), a.port + 1, a.port),
-               "iris": (os.path.join(models, "iris_estimator_raw"), a.port + 3, a.port + 2)}
+    mnist_dir = os.path.join(models, "mnist_seoinjae")
     procs, clients = {}, {}
     with tempfile.TemporaryDirectory(prefix="td_seed_bench_") as tmp, open(a.out, "a") as out:
+        batching = write_tmp(tmp, "batching.txt", BATCHING_PARAMS.encode())
+        # server → (model name, base path, gRPC port, REST port, extra flags)
+        servers = {"mnist": ("mnist", mnist_dir, a.port + 1, a.port, []),
+                   "iris": ("iris", os.path.join(models, "iris_estimator_raw"), a.port + 3, a.port + 2, []),
+                   "mnist_batched": ("mnist", mnist_dir, a.port + 5, a.port + 4,
+                                     ["--enable_batching", "--batching_parameters_file=" + batching])}
         try:
-            for name, (base, gport, rport) in servers.items():
+            for name, (model, base, gport, rport, extra) in servers.items():
                 log = os.path.join(tmp, name + ".log")
                 with open(log, "wb") as f:
-                    procs[name] = start_server(server_cmd(a.tensord, name, base, gport, rport), f)
-                if not wait_available(procs[name], rport, name):
+                    procs[name] = start_server(server_cmd(a.tensord, model, base, gport, rport) + extra, f)
+                if not wait_available(procs[name], rport, model):
                     with open(log, "rb") as f:
                         sys.stderr.write(f.read()[-2000:].decode(errors="replace"))
                     raise SystemExit("seed_bench: %s never became AVAILABLE on port %d" % (name, rport))
                 clients[name] = gc.Client("127.0.0.1:%d" % gport)
             cases = [MnistCase(images[:b], labels[:b], tmp) for b in map(int, a.batches.split(","))]
             iris_req = iris_request(iris_x)
-            runs = [(proto, fn) for proto, have, fn in (
-                ("rest", have_wrk, lambda case: mnist_rest(case, a, a.port)),
-                ("grpc", have_h2, lambda case: mnist_grpc(case, a, a.port + 1, clients["mnist"]))) if have]
+            runs = [(proto, batched, fn) for proto, batched, have, fn in (
+                ("rest", False, have_wrk, lambda case: mnist_rest(case, a, a.port)),
+                ("grpc", False, have_h2, lambda case: mnist_grpc(case, a, a.port + 1, clients["mnist"])),
+                ("rest", True, have_wrk, lambda case: mnist_rest(case, a, a.port + 4)),
+                ("grpc", True, have_h2, lambda case: mnist_grpc(case, a, a.port + 5, clients["mnist_batched"])))
+                if have]
             for r in range(1, a.rounds + 1):
                 for case in cases:
                     base = {"kind": "seed", "what": "mnist", "batch": case.batch, "round": r, "conns": a.conns}
-                    for proto, fn in runs:
-                        note("mnist %s batch=%d round %d/%d" % (proto, case.batch, r, a.rounds))
+                    for proto, batched, fn in runs:
+                        if batched and case.batch != 1:
+                            continue
+                        base["batching"] = batched
+                        note("mnist %s batch=%d%s round %d/%d" % (proto, case.batch, " (server batching)" if batched
+                                                                 else "", r, a.rounds))
                         d = fn(case)
                         if "rps" in d:
                             d["img_per_s"] = round(d["rps"] * case.batch, 1)

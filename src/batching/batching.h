@@ -4,9 +4,11 @@
  *
  * A run is a task of size = dim 0 of its inputs (all inputs must agree). Tasks go to the queue
  * of their (model, signature); a queue holds up to max_enqueued_batches batches of at most
- * max_batch_size rows, the last one open. One pool of num_batch_threads workers serves all
- * queues fairly: a worker takes a queue's first batch when it is closed (the next task did not
- * fit) or its oldest task has waited batch_timeout_micros, runs it (padded up to the smallest
+ * max_batch_size rows, the last one open. At most num_batch_threads batches run at once, all
+ * queues sharing them fairly, each on the thread of the caller whose task leads it (batcher.c:
+ * no scheduler threads, no hand-off when the server is idle). A queue's first batch runs when it
+ * is closed (the next task did not fit) or its oldest task has waited batch_timeout_micros
+ * and a slot is free; it runs (padded up to the smallest
  * allowed_batch_sizes entry by repeating the last task's first row, inner dims padded with each
  * tensor's first element when pad_variable_length_inputs), and hands each task its rows.
  *
@@ -56,9 +58,9 @@ td_code td_batching_params_load(const char *path, td_batching_params *p, td_stat
 
 typedef struct td_batcher td_batcher;
 
-/* Starts the worker threads. */
+/* A scheduler with parameters p (copied). */
 td_code td_batcher_new(const td_batching_params *p, td_batcher **out, td_status *st) TD_MUST_CHECK;
-/* Stops and joins the workers (tasks still queued fail with UNAVAILABLE). NULL is a no-op. */
+/* Frees the scheduler; every td_batcher_run must have returned. NULL is a no-op. */
 void td_batcher_free(td_batcher *b);
 
 /* td_model_run_opts(m, sig, inputs, outputs, opt, st), batched with concurrent calls for the
