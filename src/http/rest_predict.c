@@ -140,14 +140,14 @@ static float to_float(double d) {
 
 static td_code leaf_float(fill_ctx *c, int type, int64_t idx, td_status *st) {
   td_json_number n;
-  TD_TRY(read_number(c, type, &n, st));
+  if (type != TD_JSON_NUMBER || !td_json_read_plain_double(c->r, &n.d)) TD_TRY(read_number(c, type, &n, st));
   if (c->t) td_f32(c->t)[idx] = to_float(n.d);
   return TD_OK;
 }
 
 static td_code leaf_double(fill_ctx *c, int type, int64_t idx, td_status *st) {
   td_json_number n;
-  TD_TRY(read_number(c, type, &n, st));
+  if (type != TD_JSON_NUMBER || !td_json_read_plain_double(c->r, &n.d)) TD_TRY(read_number(c, type, &n, st));
   if (c->t) td_f64(c->t)[idx] = n.d;
   return TD_OK;
 }

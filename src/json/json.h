@@ -100,6 +100,11 @@ int td_json_array_next(td_json_reader *r, td_json_iter *it);
 /* Scalars: return 0 on success, -1 on a syntax error or a value of another type (then an
  * "Invalid value." error is recorded; callers check the type with td_json_peek first). */
 int td_json_read_number(td_json_reader *r, td_json_number *out);
+/* Fast path for float data: a plain decimal -?(0|[1-9][0-9]*)(.[0-9]+)? with at most 19
+ * significant digits at the reader (after td_json_peek said NUMBER) is consumed and *out set to
+ * the correctly rounded double (what td_json_read_number gives): returns 1. Anything else
+ * (exponents, more digits, NaN/Infinity, errors) returns 0 and consumes nothing. */
+int td_json_read_plain_double(td_json_reader *r, double *out);
 int td_json_read_string(td_json_reader *r, td_json_str *out);
 int td_json_read_literal(td_json_reader *r, td_json_type *out); /* true / false / null */
 

@@ -396,6 +396,75 @@ static int scan_number(td_json_reader *r, td_json_number *out) {
   return 0;
 }
 
+/* Skipping's fast path: the end of a plain number at p (-?(0|[1-9][0-9]*)(.[0-9]+)?, at most 300
+ * integer digits), or NULL for anything else (exponents, NaN/Infinity, errors, huge values),
+ * which scan_number then handles with its checks and error texts. */
+static inline const char *skip_plain_number(const char *p, const char *end) {
+  if (p < end && *p == '-') p++;
+  if (p >= end || !is_digit((unsigned char)*p)) return NULL;
+  if (*p == '0') {
+    p++;
+  } else {
+    const char *digits = p;
+    while (p < end && is_digit((unsigned char)*p)) p++;
+    if (p - digits > 300) return NULL;
+  }
+  if (p < end && *p == '.') {
+    p++;
+    if (p >= end || !is_digit((unsigned char)*p)) return NULL;
+    while (p < end && is_digit((unsigned char)*p)) p++;
+  }
+  if (p < end && (*p == 'e' || *p == 'E')) return NULL;
+  return p;
+}
+
+int td_json_read_plain_double(td_json_reader *r, double *out) {
+  if (r->err) return 0;
+  const char *p = r->p, *end = r->end;
+  int neg = 0;
+  if (p < end && *p == '-') { neg = 1; p++; }
+  if (p >= end || !is_digit((unsigned char)*p)) return 0;
+  uint64_t mant = 0;
+  int digits = 0, exp10 = 0;
+  if (*p == '0') {
+    p++;
+  } else {
+    for (int64_t v; digits <= 11 && (v = eight_digits(p, end)) >= 0; p += 8, digits += 8)
+      mant = mant * 100000000u + (uint64_t)v;
+    for (; p < end && is_digit((unsigned char)*p); p++) {
+      if (digits == 19) return 0;
+      mant = mant * 10 + (uint64_t)(*p - '0');
+      digits++;
+    }
+  }
+  if (p < end && *p == '.') {
+    p++;
+    if (p >= end || !is_digit((unsigned char)*p)) return 0;
+    for (;;) {
+      int64_t v;
+      if (mant != 0 && digits <= 11 && (v = eight_digits(p, end)) >= 0) {
+        mant = mant * 100000000u + (uint64_t)v;
+        digits += 8, exp10 -= 8, p += 8;
+        continue;
+      }
+      if (p >= end || !is_digit((unsigned char)*p)) break;
+      unsigned d = (unsigned)(*p++ - '0');
+      if (mant == 0 && d == 0) { exp10--; continue; } /* leading zeros */
+      if (digits == 19) return 0;
+      mant = mant * 10 + d;
+      digits++, exp10--;
+    }
+  }
+  if (p < end && (*p == 'e' || *p == 'E')) return 0;
+  double d;
+  if (mant == 0) d = 0.0;
+  else if (mant <= (1ull << 53) && exp10 >= -22) d = (double)mant / pow10_exact[-exp10];
+  else if (decimal_to_double_ext(mant, exp10, &d) != 0) return 0;
+  *out = neg ? -d : d;
+  r->p = p;
+  return 1;
+}
+
 int td_json_read_number(td_json_reader *r, td_json_number *out) {
   int t = td_json_peek(r);
   if (t < 0) return -1;
@@ -484,7 +553,9 @@ int td_json_skip(td_json_reader *r) {
     } else if (t == TD_JSON_STRING) {
       if (scan_string(r, NULL, NULL) != 0) return -1;
     } else if (t == TD_JSON_NUMBER) {
-      if (scan_number(r, NULL) != 0) return -1;
+      const char *past = skip_plain_number(r->p, r->end);
+      if (past) r->p = past;
+      else if (scan_number(r, NULL) != 0) return -1;
     } else {
       if (td_json_read_literal(r, NULL) != 0) return -1;
     }

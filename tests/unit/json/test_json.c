@@ -139,6 +139,55 @@ static void test_number_long_mantissas_match_strtod(void **state) {
   }
 }
 
+/* The float-data fast path agrees with td_json_read_number where it applies and leaves
+ * everything else (untouched reader) to it; skipping takes a fast path for plain numbers with
+ * the same errors. */
+static void test_plain_double_fast_path(void **state) {
+  (void)state;
+  static const char *plain[] = {"0", "-0", "0.0", "-0.0", "5", "0.011764705882352941", "0.00392156862745098",
+                                "123456789.123456789", "-17.25", "1234567890123456789", "0.000000000000000000001",
+                                "4503599627370497.25"};
+  for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
+    td_json_reader r;
+    td_json_reader_init(&r, plain[i], strlen(plain[i]));
+    double d = 42;
+    assert_true(td_json_peek(&r) == TD_JSON_NUMBER);
+    assert_int_equal(td_json_read_plain_double(&r, &d), 1);
+    assert_true(r.p == r.end);
+    td_json_number n = parse_number(plain[i]);
+    assert_true(d == n.d && signbit(d) == signbit(n.d));
+    td_json_reader_free(&r);
+  }
+  static const char *other[] = {"1e5", "2.5E-3", "NaN", "-Infinity", "12345678901234567890", "0.12345678901234567890",
+                                "1.", "-", "01", "0.000000000000000000000000000001" /* beyond 1e-27 */,
+                                "9007199254740993.0", "4503599627370497.5" /* exact ties between two doubles */};
+  for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
+    td_json_reader r;
+    td_json_reader_init(&r, other[i], strlen(other[i]));
+    double d = 42;
+    const char *start = r.p;
+    int took = td_json_read_plain_double(&r, &d);
+    if (!strcmp(other[i], "01")) { /* "0" is a plain number; the "1" after it is the caller's problem */
+      assert_int_equal(took, 1);
+      assert_true(d == 0.0 && r.p == start + 1);
+    } else {
+      assert_int_equal(took, 0);
+      assert_true(r.p == start && d == 42);
+    }
+    td_json_reader_free(&r);
+  }
+  /* skip: plain numbers fast, errors as before */
+  static const struct { const char *text; int ok; } skips[] = {
+      {"[0.5, -1, 0, 12.75, 1e3, -2.5E-2]", 1}, {"[1.]", 0}, {"[-]", 0}, {"[01]", 0}, {"[1e]", 0}};
+  for (size_t i = 0; i < sizeof skips / sizeof skips[0]; i++) {
+    td_json_reader r;
+    td_json_reader_init(&r, skips[i].text, strlen(skips[i].text));
+    assert_int_equal(td_json_skip(&r) == 0, skips[i].ok);
+    if (skips[i].ok) assert_true(r.p == r.end);
+    td_json_reader_free(&r);
+  }
+}
+
 static void test_strings(void **state) {
   (void)state;
   const char *text = "\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\\u0041\\u00e9\\u20ac\\ud83d\\ude00\"";
@@ -321,6 +370,7 @@ int main(void) {
       cmocka_unit_test(test_numbers),
       cmocka_unit_test(test_number_fast_path_matches_strtod),
       cmocka_unit_test(test_number_long_mantissas_match_strtod),
+      cmocka_unit_test(test_plain_double_fast_path),
       cmocka_unit_test(test_strings),
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_deep_nesting_skip),
