@@ -9,6 +9,7 @@
 #include "proto/textformat.h"
 #include "tensorflow_serving/session_bundle_config.pb-c.h"
 #include "util/file.h"
+#include "util/mem.h"
 
 void td_batching_params_default(td_batching_params *p) {
   memset(p, 0, sizeof *p);
@@ -80,5 +81,23 @@ td_code td_batching_params_load(const char *path, td_batching_params *p, td_stat
   TD_TRY(td_read_file(path, &text, &len, st));
   td_code code = td_batching_params_parse(text, len, p, st);
   free(text);
+  return code;
+}
+
+td_code td_batching_params_for_version(const char *version_dir, td_batching_params **out, td_status *st) {
+  *out = NULL;
+  char *path = td_path_join(version_dir, "batching_params.pbtxt");
+  td_code code = TD_OK;
+  if (td_is_file(path)) {
+    td_batching_params *p = td_xmalloc(sizeof *p);
+    td_batching_params_default(p);
+    code = td_batching_params_load(path, p, st);
+    if (code == TD_OK) *out = p;
+    else {
+      free(p);
+      td_status_prefix(st, "Invalid %s", path);
+    }
+  }
+  free(path);
   return code;
 }

@@ -41,6 +41,7 @@ typedef struct batch {
 struct queue {
   td_model *model;
   const td_signature *sig;
+  const td_batching_params *p; /* the model's own, or the batcher's */
   batch *first, *last;
   int64_t n_batches;
   queue *next;
@@ -112,12 +113,12 @@ td_batcher_stats td_batcher_get_stats(td_batcher *b) {
 
 /* Adds t to (model, sig)'s queue and sets *into to its batch; UNAVAILABLE when that needs a
  * batch the queue cannot take. */
-static td_code enqueue_locked(td_batcher *b, td_model *model, const td_signature *sig, batch_task *t,
-                              batch **into, td_status *st) {
+static td_code enqueue_locked(td_batcher *b, td_model *model, const td_signature *sig, const td_batching_params *p,
+                              batch_task *t, batch **into, td_status *st) {
   queue *q = b->head;
   while (q && (q->model != model || q->sig != sig)) q = q->next;
   batch *last = q ? q->last : NULL;
-  if (last && !last->closed && last->size + t->size <= b->p.max_batch_size) {
+  if (last && !last->closed && last->size + t->size <= p->max_batch_size) {
     last->tail->next = t;
     last->tail = t;
   } else {
@@ -125,12 +126,13 @@ static td_code enqueue_locked(td_batcher *b, td_model *model, const td_signature
       last->closed = 1;
       if (last == q->first) pthread_cond_signal(&last->head->cond); /* now ready */
     }
-    if (q && q->n_batches >= b->p.max_enqueued_batches)
+    if (q && q->n_batches >= p->max_enqueued_batches)
       return td_status_set(st, TD_UNAVAILABLE, "The batch scheduling queue to which this task was submitted is full");
     if (!q) {
       q = td_xcalloc(1, sizeof *q);
       q->model = model;
       q->sig = sig;
+      q->p = p;
       queue_append(b, q);
     }
     batch *bt = td_xcalloc(1, sizeof *bt);
@@ -143,7 +145,7 @@ static td_code enqueue_locked(td_batcher *b, td_model *model, const td_signature
     last = bt;
   }
   last->size += t->size;
-  if (last->size == b->p.max_batch_size && !last->closed) {
+  if (last->size == p->max_batch_size && !last->closed) {
     last->closed = 1;
     if (last == q->first && last->head != t) pthread_cond_signal(&last->head->cond);
   }
@@ -158,12 +160,13 @@ static void run_batch_locked(td_batcher *b, batch *bt) {
   queue *q = bt->queue;
   td_model *model = q->model;
   const td_signature *sig = q->sig;
+  const td_batching_params *p = q->p;
   q->first = bt->next;
   q->n_batches--;
   queue_unlink(b, q);
   if (q->first) queue_append(b, q); /* fairness: to the back of the line */
   else free(q);
-  int64_t padded = padded_size(&b->p, bt->size);
+  int64_t padded = padded_size(p, bt->size);
   b->running++;
   b->stats.batches++;
   b->stats.padded_rows += padded - bt->size;
@@ -174,7 +177,7 @@ static void run_batch_locked(td_batcher *b, batch *bt) {
   for (batch_task *t = bt->head; t; t = t->next)
     td_metrics_batch_task(b->p.thread_pool_name, t->size, start - t->enqueued_us);
   td_metrics_batch_run(padded, padded - bt->size);
-  td_batch_execute(&b->p, model, sig, bt->head, bt->size, padded);
+  td_batch_execute(p, model, sig, bt->head, bt->size, padded);
 
   pthread_mutex_lock(&b->mu);
   b->running--;
@@ -188,14 +191,14 @@ static void run_batch_locked(td_batcher *b, batch *bt) {
 }
 
 /* Waits until t is done, leading its batch when t heads its queue's first batch. */
-static void wait_or_lead_locked(td_batcher *b, batch_task *t, batch *bt) {
+static void wait_or_lead_locked(td_batcher *b, const td_batching_params *p, batch_task *t, batch *bt) {
   while (!t->done) {
     int leader = bt && bt->head == t && bt->queue->first == bt;
     if (!leader) {
       pthread_cond_wait(&t->cond, &b->mu);
       continue;
     }
-    int64_t due = t->enqueued_us + b->p.batch_timeout_micros;
+    int64_t due = t->enqueued_us + p->batch_timeout_micros;
     if (b->running < b->p.num_batch_threads && (bt->closed || now_us() >= due)) {
       run_batch_locked(b, bt);
       bt = NULL; /* freed; t is done */
@@ -214,12 +217,14 @@ td_code td_batcher_run(td_batcher *b, td_model *m, const td_signature *sig, cons
                        td_tensor *outputs, const td_run_options *opt, td_status *st) {
   for (int i = 0; i < sig->num_inputs; i++) /* an input left to its signature default */
     if (inputs[i].dtype == TD_DT_INVALID) return td_model_run_opts(m, sig, inputs, outputs, opt, st);
+  const td_batching_params *p = td_model_batching_params(m);
+  if (!p) p = &b->p;
   int64_t size = 0;
   TD_TRY(td_batch_task_size(sig, inputs, &size, st));
-  if (size > b->p.max_batch_size) {
-    if (b->p.enable_large_batch_splitting) return td_model_run_opts(m, sig, inputs, outputs, opt, st);
+  if (size > p->max_batch_size) {
+    if (p->enable_large_batch_splitting) return td_model_run_opts(m, sig, inputs, outputs, opt, st);
     return td_status_set(st, TD_INVALID_ARGUMENT, "Task size %lld is larger than maximum input batch size %lld",
-                         (long long)size, (long long)b->p.max_batch_size);
+                         (long long)size, (long long)p->max_batch_size);
   }
   batch_task t = {.inputs = inputs, .outputs = outputs, .size = size, .enqueued_us = now_us()};
   pthread_condattr_t ca;
@@ -229,8 +234,8 @@ td_code td_batcher_run(td_batcher *b, td_model *m, const td_signature *sig, cons
   pthread_condattr_destroy(&ca);
   pthread_mutex_lock(&b->mu);
   batch *bt = NULL;
-  td_code code = enqueue_locked(b, m, sig, &t, &bt, st);
-  if (code == TD_OK) wait_or_lead_locked(b, &t, bt);
+  td_code code = enqueue_locked(b, m, sig, p, &t, &bt, st);
+  if (code == TD_OK) wait_or_lead_locked(b, p, &t, bt);
   pthread_mutex_unlock(&b->mu);
   pthread_cond_destroy(&t.cond);
   if (code != TD_OK) return code;

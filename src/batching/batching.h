@@ -17,7 +17,9 @@
  * larger than maximum input batch size M" (with enable_large_batch_splitting the task runs on
  * its own instead: same result); inputs without a common dim 0 → INVALID_ARGUMENT; differing
  * inner shapes without padding → FAILED_PRECONDITION; a failed batch run fails all its tasks.
- * Runs that feed a signature default (an input left out) are not batched.
+ * Runs that feed a signature default (an input left out) are not batched. A model with its own
+ * parameters (td_model_batching_params) gets its queue limits, window and padding from them;
+ * the run slots (num_batch_threads) are always the server's.
  *
  * Ownership: td_batcher_run borrows the model and signature (the caller keeps its version
  * handle for the duration of the call, which blocks until the task is done) and fills outputs
@@ -55,6 +57,11 @@ td_code td_batching_params_parse(const char *text, size_t len, td_batching_param
                                  td_status *st) TD_MUST_CHECK;
 /* The same from a file. */
 td_code td_batching_params_load(const char *path, td_batching_params *p, td_status *st) TD_MUST_CHECK;
+/* --enable_per_model_batching_parameters: <version_dir>/batching_params.pbtxt over the defaults,
+ * as a heap copy for td_model_set_batching_params; *out = NULL when the file does not exist.
+ * Its num_batch_threads and thread_pool_name are not used (the server's pool is shared). */
+td_code td_batching_params_for_version(const char *version_dir, td_batching_params **out,
+                                       td_status *st) TD_MUST_CHECK;
 
 typedef struct td_batcher td_batcher;
 

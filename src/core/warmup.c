@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "batching/batching.h"
 #include "grpc/grpc_handlers.h"
 #include "metrics/metrics.h"
 #include "proto/serving.h"
@@ -220,6 +221,15 @@ td_code td_warmup_loader_load(void *ctx, const char *version_dir, td_model **out
   int64_t start_us = td_metrics_now_us();
   td_code code = td_model_load(version_dir, l->tags, l->ntags, &l->model, out, st);
   td_metrics_load(version_dir, code == TD_OK, td_metrics_now_us() - start_us);
+  if (code == TD_OK && l->per_model_batching) {
+    td_batching_params *bp;
+    code = td_batching_params_for_version(version_dir, &bp, st);
+    if (code == TD_OK) td_model_set_batching_params(*out, bp);
+    else {
+      td_model_free(*out);
+      *out = NULL;
+    }
+  }
   if (code != TD_OK || !l->enable_warmup) return code;
   /* <base>/<name>/<version> → name, version (only used in logs and the discarded responses) */
   char *dir = td_xstrdup(version_dir);

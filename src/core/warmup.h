@@ -34,7 +34,8 @@ td_code td_warmup_replay(td_model *m, const char *model_name, int64_t version, c
 
 /* The server's version loader (a td_model_loader's load/free, core/manager.h; ctx is a
  * td_warmup_loader): td_model_load, then the load metrics (load_attempt_count, load_latency),
- * then — with enable_warmup — td_warmup_replay. A failed warmup frees the model and fails
+ * then — with per_model_batching — the version's batching_params.pbtxt (an invalid file fails
+ * the load), then — with enable_warmup — td_warmup_replay. A failed warmup frees the model and fails
  * the load with the warmup's error. The model name and version given to the replay are the
  * version dir's parent and base names. */
 typedef struct td_warmup_loader {
@@ -43,6 +44,7 @@ typedef struct td_warmup_loader {
   td_model_options model;
   int enable_warmup;      /* --enable_model_warmup */
   int iterations;         /* --num_request_iterations_for_warmup (< 1 → 1) */
+  int per_model_batching; /* --enable_per_model_batching_parameters: read batching_params.pbtxt */
 } td_warmup_loader;
 
 td_code td_warmup_loader_load(void *ctx, const char *version_dir, td_model **out, td_status *st) TD_MUST_CHECK;

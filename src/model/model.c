@@ -19,6 +19,7 @@ struct td_model {
   td_session *session;
   int nsigs;
   td_signature *sigs;
+  struct td_batching_params *batching; /* owned; NULL = the server's */
 };
 
 typedef struct feed_list {
@@ -209,6 +210,7 @@ void td_model_free(td_model *m) {
     free((void *)s->outputs);
   }
   free(m->sigs);
+  free(m->batching);
   td_session_free(m->session);
   td_bundle_cache_free(m->bundles);
   td_savedmodel_free(m->sm);
@@ -254,3 +256,10 @@ td_code td_model_run_opts(td_model *m, const td_signature *sig, const td_tensor 
   if (feed != small) free(feed);
   return code;
 }
+
+void td_model_set_batching_params(td_model *m, struct td_batching_params *p) {
+  free(m->batching);
+  m->batching = p;
+}
+
+const struct td_batching_params *td_model_batching_params(const td_model *m) { return m->batching; }

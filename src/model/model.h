@@ -47,6 +47,13 @@ td_code td_model_load(const char *dir, const char *const *tags, int ntags,
                       const td_model_options *opt, td_model **out, td_status *st) TD_MUST_CHECK;
 void td_model_free(td_model *m);
 
+/* Per-model batching parameters (--enable_per_model_batching_parameters: the version's
+ * batching_params.pbtxt, see batching/batching.h), owned by the model (plain data, freed with
+ * free()) and set before the model is published; NULL (the default) = the server's. */
+struct td_batching_params;
+void td_model_set_batching_params(td_model *m, struct td_batching_params *p);
+const struct td_batching_params *td_model_batching_params(const td_model *m);
+
 int td_model_num_signatures(const td_model *m);
 /* Signatures sorted by key (excluding "__saved_model_init_op"). */
 const td_signature *td_model_signature(const td_model *m, int i);

@@ -52,7 +52,8 @@ static const td_flag flags[] = {
     {"batching_parameters_file", FLAG_STRING, "", FLAG_IMPLEMENTED, FIELD(batching_parameters_file),
      "If non-empty, read an ascii BatchingParameters protobuf from the supplied file name and use the contained "
      "values instead of the defaults."},
-    {"enable_per_model_batching_parameters", FLAG_BOOL, "false", FLAG_NOT_YET, NO_FIELD,
+    {"enable_per_model_batching_parameters", FLAG_BOOL, "false", FLAG_IMPLEMENTED,
+     FIELD(enable_per_model_batching_parameters),
      "Enables model specific batching params like batch sizes, timeouts, batching feature flags to be read from "
      "`batching_params.pbtxt` file inside model version directory."},
     {"model_config_file", FLAG_STRING, "", FLAG_IMPLEMENTED, FIELD(model_config_file),

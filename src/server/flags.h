@@ -33,6 +33,7 @@ typedef struct td_server_options {
   int64_t rest_api_max_request_bytes; /* tensord extension */
   int enable_batching;                  /* --enable_batching */
   const char *batching_parameters_file; /* --batching_parameters_file (text BatchingParameters) */
+  int enable_per_model_batching_parameters; /* <version>/batching_params.pbtxt */
   const char *model_config_file;
   int64_t model_config_file_poll_wait_seconds; /* re-read the config file every N s (<= 0: once) */
   int allow_version_labels_for_unavailable_models;

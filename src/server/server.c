@@ -222,7 +222,8 @@ static int serve(const td_server_options *o) {
   /* loads go through load metrics + warmup replay (core/warmup.h) */
   td_warmup_loader warmup = {.tags = p.tags.tags, .ntags = p.tags.n, .model = mo.model,
                              .enable_warmup = o->enable_model_warmup,
-                             .iterations = (int)o->num_request_iterations_for_warmup};
+                             .iterations = (int)o->num_request_iterations_for_warmup,
+                             .per_model_batching = o->enable_batching && o->enable_per_model_batching_parameters};
   td_model_loader loader = {.load = td_warmup_loader_load, .free = td_warmup_loader_free, .ctx = &warmup};
   mo.loader = &loader;
   p.servables = td_servables_new();

@@ -107,6 +107,23 @@ def test_classify_and_regress_batched(model_servers):
     assert 'thread_pool_name="model_server_batch_threads"' in s.get(METRICS).body
 
 
+def test_per_model_batching_parameters(model_servers, tmp_path):
+    """A version's batching_params.pbtxt applies with --enable_per_model_batching_parameters."""
+    version = tmp_path / "matrix" / "1"
+    version.mkdir(parents=True)
+    for name in os.listdir(os.path.join(MATRIX, "1")):
+        os.symlink(os.path.join(MATRIX, "1", name), version / name)
+    (version / "batching_params.pbtxt").write_text("max_batch_size { value: 2 }")
+    x = np.ones((3, 3, 3)).tolist()
+    own = model_servers("matrix", str(tmp_path / "matrix"),
+                        ["--enable_batching", "--enable_per_model_batching_parameters"])
+    r = own.post("/v1/models/matrix:predict", {"instances": x})
+    assert r.status == 400 and r.json() == {"error": "Task size 3 is larger than maximum input batch size 2"}
+    assert own.post("/v1/models/matrix:predict", {"instances": x[:2]}).status == 200
+    server_wide = model_servers("matrix", str(tmp_path / "matrix"), ["--enable_batching"])
+    assert server_wide.post("/v1/models/matrix:predict", {"instances": x}).status == 200
+
+
 @pytest.mark.parametrize("args, text, error", [
     (["--batching_parameters_file=%s"], "max_batch_size { value: 8 }",
      "--batching_parameters_file is set but batching is not enabled (--enable_batching)"),

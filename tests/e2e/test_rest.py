@@ -227,8 +227,8 @@ def test_flag_errors(tensord):
     assert r.returncode == 255 and "unknown flag: --no_such_flag=1" in r.stderr and "--rest_api_port" in r.stderr
     r = run_server_cli("--model_base_path=/x", "--port=abc")
     assert r.returncode == 255 and "port" in r.stderr
-    r = run_server_cli("--model_base_path=/x", "--enable_per_model_batching_parameters")
-    assert r.returncode == 255 and "flag --enable_per_model_batching_parameters is not supported yet" in r.stderr
+    r = run_server_cli("--model_base_path=/x", "--use_alts_credentials")
+    assert r.returncode == 255 and "flag --use_alts_credentials is not supported yet by tensord" in r.stderr
     r = run_server_cli("--port=8500")
     assert r.returncode == 255 and "model_base_path" in r.stderr
     r = run_server_cli("--version")

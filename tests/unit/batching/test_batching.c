@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -269,6 +270,54 @@ static void test_inner_dims_padding(void **state) {
   }
 }
 
+/* A model's own parameters (--enable_per_model_batching_parameters) override the server's. */
+static void test_per_model_params(void **state) {
+  (void)state;
+  char dir[] = "/tmp/td_batching_XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  td_batching_params *own = NULL;
+  td_status st = {0};
+  assert_int_equal(td_batching_params_for_version(dir, &own, &st), TD_OK);
+  assert_null(own); /* no file: the server's */
+  char path[256];
+  snprintf(path, sizeof path, "%s/batching_params.pbtxt", dir);
+  FILE *f = fopen(path, "w");
+  fputs("max_batch_size { value: 4 } batch_timeout_micros { value: 100 }", f);
+  fclose(f);
+  assert_int_equal(td_batching_params_for_version(dir, &own, &st), TD_OK);
+  assert_non_null(own);
+  assert_int_equal(own->max_batch_size, 4);
+  assert_int_equal(own->max_enqueued_batches, 10); /* TF's default, not the server file's */
+  f = fopen(path, "w");
+  fputs("max_batch_size { value: 4 } allowed_batch_sizes: 3", f);
+  fclose(f);
+  td_batching_params *bad = NULL;
+  assert_int_equal(td_batching_params_for_version(dir, &bad, &st), TD_INVALID_ARGUMENT);
+  assert_null(bad);
+  assert_non_null(strstr(st.msg, "Invalid /tmp/td_batching_"));
+  assert_non_null(strstr(st.msg, "Last entry in allowed_batch_sizes must match max_batch_size"));
+  unlink(path);
+  rmdir(dir);
+  if (skip_without_model()) {
+    free(own);
+    return;
+  }
+  td_batching_params server = params("max_batch_size { value: 1000 } num_batch_threads { value: 1 }");
+  td_batcher *b;
+  assert_int_equal(td_batcher_new(&server, &b, &st), TD_OK);
+  td_tensor y = {0};
+  td_model_set_batching_params(g_model, own); /* owned by the model now */
+  assert_int_equal(run_rows(b, 5, 0.0f, &y, &st), TD_INVALID_ARGUMENT);
+  assert_string_equal(st.msg, "Task size 5 is larger than maximum input batch size 4");
+  assert_int_equal(run_rows(b, 4, 0.0f, &y, &st), TD_OK);
+  assert_true(check_rows(&y, 4, 0.0f));
+  td_tensor_release(&y);
+  td_model_set_batching_params(g_model, NULL); /* frees own: back to the server's */
+  assert_int_equal(run_rows(b, 5, 0.0f, &y, &st), TD_OK);
+  td_tensor_release(&y);
+  td_batcher_free(b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_params),
@@ -276,6 +325,7 @@ int main(void) {
       cmocka_unit_test(test_padding_to_allowed_sizes_and_limits),
       cmocka_unit_test(test_full_queue),
       cmocka_unit_test(test_inner_dims_padding),
+      cmocka_unit_test(test_per_model_params),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

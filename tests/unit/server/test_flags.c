@@ -107,8 +107,8 @@ static void test_not_yet_supported(void **state) {
   (void)state;
   td_server_options o;
   td_status st;
-  assert_int_equal(parse(&o, &st, 1, "--enable_per_model_batching_parameters"), TD_UNIMPLEMENTED);
-  assert_string_equal(st.msg, "flag --enable_per_model_batching_parameters is not supported yet by tensord");
+  assert_int_equal(parse(&o, &st, 1, "--use_alts_credentials"), TD_UNIMPLEMENTED);
+  assert_string_equal(st.msg, "flag --use_alts_credentials is not supported yet by tensord");
   assert_int_equal(parse(&o, &st, 1, "--ssl_config_file=/tmp/ssl.cfg"), TD_UNIMPLEMENTED);
   assert_string_equal(st.msg, "flag --ssl_config_file is not supported yet by tensord");
   assert_int_equal(parse(&o, &st, 1, "--platform_config_file=p.txt"), TD_UNIMPLEMENTED);
