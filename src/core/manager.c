@@ -94,10 +94,9 @@ static int is_permanent(td_code code) {
   return 0;
 }
 
-/* Loads one version with retries; publishes it or records END with the error. */
-static void load_version(td_manager *m, managed_model *mm, const td_version_dir *d) {
-  const char *name = mm->cfg.name;
-  td_status st = {0};
+/* Loads one version with retries: publishes it, or sets END with the error (returned, with
+ * its message in *st). Touches only the serving map, so loads may run in parallel. */
+static td_code load_version(td_manager *m, const char *name, const td_version_dir *d, td_status *st) {
   td_code code = TD_OK;
   for (int attempt = 0; attempt <= m->opt.max_load_retries; attempt++) {
     if (attempt > 0) {
@@ -110,22 +109,30 @@ static void load_version(td_manager *m, managed_model *mm, const td_version_dir 
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     td_model *model = NULL;
-    td_status_clear(&st);
-    code = m->loader.load(m->loader.ctx, d->path, &model, &st);
+    td_status_clear(st);
+    code = m->loader.load(m->loader.ctx, d->path, &model, st);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (code == TD_OK) {
       td_servables_publish_with(m->servables, name, d->version, model, m->default_loader ? NULL : m->loader.free,
                                 m->loader.ctx);
-      forget_failed(mm, d->version);
       TD_LOG_INFO("Successfully loaded servable version {name: %s version: %lld} in %.1f ms", name,
                   (long long)d->version, (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
-      return;
+      return TD_OK;
     }
-    TD_LOG_ERROR("Loading servable: {name: %s version: %lld} failed: %s", name, (long long)d->version, st.msg);
+    TD_LOG_ERROR("Loading servable: {name: %s version: %lld} failed: %s", name, (long long)d->version, st->msg);
     if (is_permanent(code)) break;
   }
-  if (code == TD_OK) code = TD_CANCELLED, td_status_set(&st, TD_CANCELLED, "Loading was cancelled");
-  td_servables_set_state(m->servables, name, d->version, TD_VERSION_END, code, st.msg);
+  if (code == TD_OK) code = td_status_set(st, TD_CANCELLED, "Loading was cancelled");
+  td_servables_set_state(m->servables, name, d->version, TD_VERSION_END, code, st->msg);
+  return code;
+}
+
+/* Remembers a failed version (not retried until its files change) or forgets a loaded one. */
+static void record_outcome(managed_model *mm, const td_version_dir *d, td_code code, const td_status *st) {
+  if (code == TD_OK) {
+    forget_failed(mm, d->version);
+    return;
+  }
   failed_version *f = find_failed(mm, d->version);
   if (!f) {
     TD_GROW(mm->failed, mm->failed_cap, mm->nfailed + 1);
@@ -134,10 +141,10 @@ static void load_version(td_manager *m, managed_model *mm, const td_version_dir 
   f->version = d->version;
   f->signature = d->signature;
   f->code = code;
-  snprintf(f->message, sizeof f->message, "%s", st.msg);
+  snprintf(f->message, sizeof f->message, "%s", st->msg);
 }
 
-/* ---- one poll of one model: aspire, load, then retire (availability preserving) ---- */
+/* ---- a poll: aspire, load, then retire (availability preserving) ---- */
 
 static int contains(const int64_t *a, size_t n, int64_t v) {
   for (size_t i = 0; i < n; i++)
@@ -162,38 +169,110 @@ static void retire_unaspired(td_manager *m, managed_model *mm, const int64_t *as
   }
 }
 
-static void poll_model(td_manager *m, managed_model *mm) {
-  td_version_dir *dirs = NULL;
-  size_t ndirs = 0;
+/* One poll of some models: list each model's version dirs and the versions to load (plan),
+ * load them all — in parallel on up to load_threads threads —, then record the outcomes and
+ * retire what is no longer aspired (availability preserving: after the loads). */
+typedef struct model_plan {
+  managed_model *mm;
+  td_version_dir *dirs;
+  size_t ndirs;
+  int64_t *aspired;
+  size_t naspired;
+  int listed; /* the base path could be read */
+} model_plan;
+
+typedef struct load_job {
+  model_plan *plan;
+  const td_version_dir *dir;
+  td_code code;
+  td_status st;
+} load_job;
+
+static void plan_model(td_manager *m, model_plan *p, load_job **jobs, size_t *njobs, size_t *cap) {
+  managed_model *mm = p->mm;
   td_status st = {0};
-  if (td_version_dirs_list(mm->cfg.base_path, &dirs, &ndirs, &st) != TD_OK) {
+  if (td_version_dirs_list(mm->cfg.base_path, &p->dirs, &p->ndirs, &st) != TD_OK) {
     if (!mm->warned) TD_LOG_ERROR("%s for servable %s", st.msg, mm->cfg.name);
     mm->warned = 1;
     return; /* what is loaded keeps serving */
   }
-  if (!ndirs && !mm->warned)
+  p->listed = 1;
+  if (!p->ndirs && !mm->warned)
     TD_LOG_WARN("No versions of servable %s found under base path %s. Did you forget to name your leaf directory "
                 "as a number (eg. '/1/')?", mm->cfg.name, mm->cfg.base_path);
-  mm->warned = ndirs == 0;
-  int64_t *aspired = td_xcalloc(ndirs + 1, sizeof *aspired);
-  size_t naspired = td_aspired_versions(&mm->cfg, dirs, ndirs, aspired);
+  mm->warned = p->ndirs == 0;
+  p->aspired = td_xcalloc(p->ndirs + 1, sizeof *p->aspired);
+  p->naspired = td_aspired_versions(&mm->cfg, p->dirs, p->ndirs, p->aspired);
   int64_t avail[256];
   int na = td_servables_available(m->servables, mm->cfg.name, avail, 256);
-  for (size_t i = 0; i < naspired; i++) { /* highest first */
-    if (contains(avail, (size_t)na, aspired[i])) continue;
-    const td_version_dir *d = td_version_dirs_find(dirs, ndirs, aspired[i]);
-    const failed_version *f = find_failed(mm, aspired[i]);
+  for (size_t i = 0; i < p->naspired; i++) { /* highest first */
+    if (contains(avail, (size_t)na, p->aspired[i])) continue;
+    const td_version_dir *d = td_version_dirs_find(p->dirs, p->ndirs, p->aspired[i]);
+    const failed_version *f = find_failed(mm, p->aspired[i]);
     if (f && f->signature == d->signature) continue;
-    load_version(m, mm, d);
+    TD_GROW(*jobs, *cap, *njobs + 1);
+    (*jobs)[(*njobs)++] = (load_job){.plan = p, .dir = d};
   }
-  retire_unaspired(m, mm, aspired, naspired);
-  free(aspired);
-  td_version_dirs_free(dirs, ndirs);
+}
+
+typedef struct load_pool {
+  td_manager *m;
+  load_job *jobs;
+  size_t n, next;
+  pthread_mutex_t mu;
+} load_pool;
+
+static void *load_worker(void *arg) {
+  load_pool *pool = arg;
+  for (;;) {
+    pthread_mutex_lock(&pool->mu);
+    size_t i = pool->next++;
+    pthread_mutex_unlock(&pool->mu);
+    if (i >= pool->n) return NULL;
+    load_job *j = &pool->jobs[i];
+    j->code = load_version(pool->m, j->plan->mm->cfg.name, j->dir, &j->st);
+  }
+}
+
+static void run_loads(td_manager *m, load_job *jobs, size_t n) {
+  load_pool pool = {.m = m, .jobs = jobs, .n = n};
+  pthread_mutex_init(&pool.mu, NULL);
+  size_t extra = m->opt.load_threads > 1 ? (size_t)m->opt.load_threads - 1 : 0;
+  if (extra > n - (n > 0)) extra = n - (n > 0);
+  pthread_t *threads = td_xcalloc(extra + 1, sizeof *threads);
+  size_t started = 0;
+  while (started < extra && pthread_create(&threads[started], NULL, load_worker, &pool) == 0) started++;
+  load_worker(&pool); /* this thread loads too */
+  for (size_t i = 0; i < started; i++) pthread_join(threads[i], NULL);
+  free(threads);
+  pthread_mutex_destroy(&pool.mu);
+}
+
+static void poll_models(td_manager *m, managed_model **models, size_t n) {
+  model_plan *plans = td_xcalloc(n + 1, sizeof *plans);
+  load_job *jobs = NULL;
+  size_t njobs = 0, cap = 0;
+  for (size_t i = 0; i < n; i++) {
+    plans[i].mm = models[i];
+    plan_model(m, &plans[i], &jobs, &njobs, &cap);
+  }
+  run_loads(m, jobs, njobs);
+  for (size_t k = 0; k < njobs; k++) record_outcome(jobs[k].plan->mm, jobs[k].dir, jobs[k].code, &jobs[k].st);
+  for (size_t i = 0; i < n; i++) {
+    if (plans[i].listed) retire_unaspired(m, plans[i].mm, plans[i].aspired, plans[i].naspired);
+    free(plans[i].aspired);
+    td_version_dirs_free(plans[i].dirs, plans[i].ndirs);
+  }
+  free(jobs);
+  free(plans);
 }
 
 void td_manager_poll(td_manager *m) {
   pthread_mutex_lock(&m->control);
-  for (size_t i = 0; i < m->n; i++) poll_model(m, &m->models[i]);
+  managed_model **all = td_xcalloc(m->n + 1, sizeof *all);
+  for (size_t i = 0; i < m->n; i++) all[i] = &m->models[i];
+  poll_models(m, all, m->n);
+  free(all);
   pthread_mutex_unlock(&m->control);
 }
 
@@ -278,7 +357,8 @@ static td_code apply_locked(td_manager *m, const td_model_config_list *cfg, td_s
     if (!kept) drop_model(m, i);
   }
   const char **new_names = td_xcalloc(cfg->n + 1, sizeof *new_names);
-  size_t nnew = 0;
+  size_t nnew = 0, npoll = 0;
+  size_t *to_poll = td_xcalloc(cfg->n + 1, sizeof *to_poll); /* indices: m->models may move */
   for (size_t k = 0; k < cfg->n; k++) {
     const td_model_config *c = &cfg->models[k];
     managed_model *mm = find_model(m, c->name);
@@ -300,8 +380,13 @@ static td_code apply_locked(td_manager *m, const td_model_config_list *cfg, td_s
       td_model_config_clear(&mm->cfg);
     }
     td_model_config_copy(&mm->cfg, c);
-    if (changed && m->opt.poll_seconds >= 0) poll_model(m, mm);
+    if (changed && m->opt.poll_seconds >= 0) to_poll[npoll++] = (size_t)(mm - m->models);
   }
+  managed_model **polled = td_xcalloc(npoll + 1, sizeof *polled);
+  for (size_t i = 0; i < npoll; i++) polled[i] = &m->models[to_poll[i]];
+  poll_models(m, polled, npoll); /* new and changed models load together (in parallel with load_threads) */
+  free(polled);
+  free(to_poll);
   td_code code = check_new_models(m, new_names, nnew, st);
   free(new_names);
   if (code == TD_OK) code = update_labels(m, cfg, st);

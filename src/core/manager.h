@@ -62,6 +62,8 @@ typedef struct td_manager_options {
   const char *config_file;             /* --model_config_file, re-read every config_poll_seconds */
   int config_poll_seconds;             /* --model_config_file_poll_wait_seconds (<= 0 = never) */
   const td_model_loader *loader;       /* NULL = td_model_load / td_model_free */
+  int load_threads;                    /* --num_load_threads: versions loaded in parallel per poll (<= 1: one
+                                          at a time); the loader must be thread-safe */
 } td_manager_options;
 
 /* opt may be NULL (defaults: poll every second, tags {"serve"}, no retries). Borrows s. */

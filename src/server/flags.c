@@ -68,7 +68,7 @@ static const td_flag flags[] = {
      "name of model (ignored if --model_config_file flag is set)"},
     {"model_base_path", FLAG_STRING, "", FLAG_IMPLEMENTED, FIELD(model_base_path),
      "path to export (ignored if --model_config_file flag is set, otherwise required)"},
-    {"num_load_threads", FLAG_INT32, "0", FLAG_NO_EFFECT, NO_FIELD,
+    {"num_load_threads", FLAG_INT32, "0", FLAG_IMPLEMENTED, FIELD(num_load_threads),
      "The number of threads in the thread-pool used to load servables."},
     {"num_unload_threads", FLAG_INT32, "0", FLAG_NO_EFFECT, NO_FIELD,
      "The number of threads in the thread-pool used to unload servables."},

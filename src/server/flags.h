@@ -40,6 +40,7 @@ typedef struct td_server_options {
   const char *model_name;
   const char *model_base_path;
   int64_t max_num_load_retries;
+  int64_t num_load_threads; /* --num_load_threads */
   int64_t load_retry_interval_micros;
   int64_t file_system_poll_wait_seconds;
   int64_t tensorflow_session_parallelism;

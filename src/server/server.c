@@ -213,6 +213,7 @@ static int serve(const td_server_options *o) {
       .model = {.intra_op_threads = (int)(o->tensorflow_intra_op_parallelism ? o->tensorflow_intra_op_parallelism
                                                                               : o->tensorflow_session_parallelism)},
       .max_load_retries = (int)(o->max_num_load_retries > 0 ? o->max_num_load_retries : 0),
+      .load_threads = (int)o->num_load_threads,
       .load_retry_interval_micros = o->load_retry_interval_micros,
       .allow_labels_for_unavailable = o->allow_version_labels_for_unavailable_models,
       .config_file = o->model_config_file[0] ? o->model_config_file : NULL,

@@ -285,3 +285,27 @@ def test_config_file_poll_and_labels_for_unavailable_versions(tensord, fixtures_
         assert s.get("/readyz").status == 200
     finally:
         assert s.stop() == 0
+
+
+def test_parallel_loads_of_real_models(tensord, fixtures_dir, tmp_path):
+    """--num_load_threads=4: a config of real exports (TF1 and TF2, estimators, Keras) loads in
+    parallel and every model answers as when loaded alone."""
+    models = os.path.join(fixtures_dir, "models")
+    entries = [model_entry("hpt", tdata(fixtures_dir, "saved_model_half_plus_two_cpu")),
+               model_entry("hpt_tf2", tdata(fixtures_dir, "saved_model_half_plus_two_tf2_cpu"))]
+    for name in ("mnist_seoinjae", "mnist_dstoryz", "iris_estimator_raw", "census_wide_deep_coby"):
+        entries.append(model_entry(name, os.path.join(models, name)))
+    config = tmp_path / "models.config"
+    write_config(config, *entries)
+    s = start(tensord, tmp_path, str(config), ["--num_load_threads=4"])
+    try:
+        for e in ("hpt", "hpt_tf2", "mnist_seoinjae", "mnist_dstoryz", "iris_estimator_raw", "census_wide_deep_coby"):
+            r = s.get("/v1/models/" + e)
+            assert r.status == 200 and r.json()["model_version_status"][0]["state"] == "AVAILABLE", r.body
+        assert predict(s, "/v1/models/hpt:predict") == (200, {"predictions": [3.0]})
+        assert predict(s, "/v1/models/hpt_tf2:predict") == (200, {"predictions": [3.0]})
+        r = s.post("/v1/models/mnist_seoinjae:predict", {"instances": [[[0.0] * 28] * 28]})
+        assert r.status == 200 and len(r.json()["predictions"][0]) == 10
+    finally:
+        assert s.stop() == 0
+    assert s.output().count("Successfully loaded servable version") == 6

@@ -4,7 +4,8 @@
  * ModelServerConfig parsing/validation texts (with the shared fixtures when present).
  *
  * Fake version dirs hold a saved_model.pb whose text says how loading goes: "ok",
- * "fail" (INVALID_ARGUMENT, permanent) or "flaky N" (UNAVAILABLE N times, then ok). */
+ * "fail" (INVALID_ARGUMENT, permanent), "flaky N" (UNAVAILABLE N times, then ok) or "slow"
+ * (ok after 100 ms). The fake loader is thread-safe (--num_load_threads loads in parallel). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -27,7 +28,10 @@
 typedef struct fake_stats {
   int loads, frees, live;
   int flaky_failures; /* failures served so far for "flaky" dirs */
+  int loading, max_loading; /* loads in progress now / at most */
 } fake_stats;
+
+#define ATOMIC_ADD(p, v) __atomic_add_fetch((p), (v), __ATOMIC_SEQ_CST)
 
 typedef struct fake_model {
   char dir[512];
@@ -35,13 +39,20 @@ typedef struct fake_model {
 
 static td_code fake_load(void *ctx, const char *dir, td_model **out, td_status *st) {
   fake_stats *fs = ctx;
-  fs->loads++;
+  ATOMIC_ADD(&fs->loads, 1);
+  int now = ATOMIC_ADD(&fs->loading, 1), max = __atomic_load_n(&fs->max_loading, __ATOMIC_SEQ_CST);
+  while (now > max && !__atomic_compare_exchange_n(&fs->max_loading, &max, now, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+  }
   char *path = td_path_join(dir, "saved_model.pb"), *text = NULL;
   size_t len = 0;
   td_code code = td_read_file(path, &text, &len, st);
   free(path);
-  if (code != TD_OK) return code;
+  if (code != TD_OK) {
+    ATOMIC_ADD(&fs->loading, -1);
+    return code;
+  }
   int n = 0;
+  if (!strncmp(text, "slow", 4)) usleep(100 * 1000);
   if (!strncmp(text, "fail", 4)) {
     code = td_status_set(st, TD_INVALID_ARGUMENT, "fake: broken model in %s", dir);
   } else if (sscanf(text, "flaky %d", &n) == 1 && fs->flaky_failures < n) {
@@ -49,18 +60,19 @@ static td_code fake_load(void *ctx, const char *dir, td_model **out, td_status *
     code = td_status_set(st, TD_UNAVAILABLE, "fake: try again");
   }
   free(text);
+  ATOMIC_ADD(&fs->loading, -1);
   if (code != TD_OK) return code;
   fake_model *fm = calloc(1, sizeof *fm);
   snprintf(fm->dir, sizeof fm->dir, "%s", dir);
-  fs->live++;
+  ATOMIC_ADD(&fs->live, 1);
   *out = (td_model *)fm;
   return TD_OK;
 }
 
 static void fake_free(void *ctx, td_model *m) {
   fake_stats *fs = ctx;
-  fs->frees++;
-  fs->live--;
+  ATOMIC_ADD(&fs->frees, 1);
+  ATOMIC_ADD(&fs->live, -1);
   free(m);
 }
 
@@ -212,6 +224,35 @@ static void test_version_dirs_and_policies(void **state) {
   sh("printf ok > %s/p/4/saved_model.pb", root);
   td_manager_poll(r.m);
   assert_string_equal(available(&r, "all"), "3,4");
+  rig_close(&r);
+}
+
+/* --num_load_threads: the versions of one poll load in parallel, outcomes as with one thread. */
+static void test_parallel_loads(void **state) {
+  static const char *names[] = {"p0", "p1", "p2", "p3"};
+  for (int i = 0; i < 4; i++) make_version(names[i], "1", "slow");
+  make_version("pbad", "1", "fail");
+  rig r;
+  rig_open(&r, (td_manager_options){.poll_seconds = 0, .load_threads = 4});
+  td_status st = {0};
+  for (int i = 0; i < 4; i++) assert_int_equal(td_manager_add_model(r.m, names[i], base_of(names[i]), &st), TD_OK);
+  assert_int_equal(td_manager_add_model(r.m, "pbad", base_of("pbad"), &st), TD_OK);
+  assert_int_equal(td_manager_start(r.m, &st), TD_UNKNOWN); /* as TF: a new model that fails */
+  assert_non_null(strstr(st.msg, "1 model(s) did not become available: {{{name: pbad version: 1} due to error"));
+  for (int i = 0; i < 4; i++) assert_string_equal(available(&r, names[i]), "1");
+  assert_string_equal(available(&r, "pbad"), "");
+  print_message("at most %d loads at once\n", r.stats.max_loading);
+  assert_true(r.stats.max_loading >= 2);
+  assert_true(r.stats.max_loading <= 4);
+  int loads = r.stats.loads;
+  td_manager_poll(r.m); /* the failed version is remembered: not tried again */
+  assert_int_equal(r.stats.loads, loads);
+  td_version_status *vs;
+  int n;
+  assert_int_equal(td_servables_status(r.s, "pbad", 1, &vs, &n, &st), TD_OK);
+  assert_int_equal(vs[0].state, TD_VERSION_END);
+  assert_int_equal(vs[0].error_code, TD_INVALID_ARGUMENT);
+  free(vs);
   rig_close(&r);
 }
 
@@ -459,6 +500,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_availability_preserving_and_failed_loads, setup, teardown),
       cmocka_unit_test_setup_teardown(test_retries, setup, teardown),
       cmocka_unit_test_setup_teardown(test_config_labels_and_reload, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_parallel_loads, setup, teardown),
       cmocka_unit_test_setup_teardown(test_labels_for_unavailable_models, setup, teardown),
       cmocka_unit_test(test_config_validation),
   };

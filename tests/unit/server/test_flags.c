@@ -135,6 +135,7 @@ static void test_no_effect_flags(void **state) {
                          "--per_process_gpu_memory_fraction=0.5", "--xla_cpu_compilation_enabled=true",
                          "--enable_profiler=false"),
                    TD_OK);
+  assert_int_equal(o.num_load_threads, 8); /* implemented since: parallel loads */
 }
 
 static void test_positional_warns(void **state) {
