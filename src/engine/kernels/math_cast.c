@@ -6,12 +6,16 @@
  * through cvttss2si (NaN and out-of-range give INT32_MIN, then wrap to the narrow type);
  * floating -> int64 / uint32 goes through the 64-bit form (INT64_MIN when out of range);
  * integer narrowing wraps; anything -> bool is `!= 0`. half / bfloat16 convert via float.
- * The Truncate attr (truncating instead of rounding float -> half/bf16) is not honoured.
+ * Truncate=true makes -> bfloat16 drop the low 16 bits of the float instead of rounding (NaN
+ * stays a quiet NaN), as TF's truncate_to_bfloat16; TF ignores it for other destinations.
  * SrcT == DstT forwards the input without copying.
  */
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "engine/kernels/math_internal.h"
+#include "util/mem.h"
 
 static inline int32_t f2i32(double v) {
   return (v > -2147483649.0 && v < 2147483648.0) ? (int32_t)v : INT32_MIN;
@@ -88,6 +92,27 @@ CAST_TYPES_A(CAST_SRC, _)
 #define CAST_ROW(arg, stag, SDT, ...) [SDT] = {CAST_TYPES_B(CAST_ENTRY, stag)},
 static const cast_fn cast_table[TD_MATH_NDT][TD_MATH_NDT] = {CAST_TYPES_A(CAST_ROW, _)};
 
+/* Truncate=true → bfloat16: the source as float, then its upper 16 bits. */
+static td_code truncate_to_bf16(td_kctx *c, const td_tensor *x, td_dtype src, td_tensor *y, int64_t n) {
+  const float *f = x->data;
+  float *tmp = NULL;
+  if (src != TD_DT_FLOAT) {
+    if (!cast_table[src][TD_DT_FLOAT])
+      return td_k_fail(c, TD_UNIMPLEMENTED, "Cast %s to bfloat16 is not supported", td_dtype_name(src));
+    tmp = td_xmalloc(sizeof *tmp * (size_t)(n > 0 ? n : 1));
+    cast_table[src][TD_DT_FLOAT](x->data, tmp, n);
+    f = tmp;
+  }
+  uint16_t *out = y->data;
+  for (int64_t i = 0; i < n; i++) {
+    uint32_t bits;
+    memcpy(&bits, &f[i], 4);
+    out[i] = (bits & 0x7fffffff) > 0x7f800000 ? (uint16_t)((bits >> 16) | 0x40) : (uint16_t)(bits >> 16);
+  }
+  free(tmp);
+  return TD_OK;
+}
+
 td_code td_k_math_cast(td_kctx *c) {
   const td_tensor *x = td_k_input(c, 0);
   td_dtype src = x->dtype;
@@ -98,6 +123,9 @@ td_code td_k_math_cast(td_kctx *c) {
                      td_dtype_name(src), td_dtype_name(dst));
   td_tensor *y;
   TD_TRY(td_k_alloc_output(c, 0, dst, &x->shape, &y));
-  cast_table[src][dst](x->data, y->data, td_tensor_num_elements(x));
+  int64_t n = td_tensor_num_elements(x);
+  if (dst == TD_DT_BFLOAT16 && td_attr_bool(td_k_node(c), "Truncate", 0))
+    return truncate_to_bf16(c, x, src, y, n);
+  cast_table[src][dst](x->data, y->data, n);
   return TD_OK;
 }

@@ -320,6 +320,24 @@ static void test_cast(void **state) {
   assert_memory_equal(td_i64(&y), iv, sizeof iv);
   td_tensor_release(&y);
   td_tensor_release(&x);
+  /* Truncate=true: float -> bfloat16 drops the low 16 bits (1 + 2^-7 + 2^-8 + 2^-9 rounds up to
+   * 1 + 2^-6 but truncates to 1 + 2^-7); NaN stays NaN; other destinations ignore it. */
+  float tv[] = {1.0f + 0x1p-7f + 0x1p-8f + 0x1p-9f, -1.0f - 0x1p-7f - 0x1p-8f - 0x1p-9f, NAN, 3.0f};
+  x = td_test_tensor(TD_DT_FLOAT, 1, &n, tv);
+  for (int truncate = 0; truncate <= 1; truncate++) {
+    Tensorflow__NodeDef *nd = td_test_node_new("Cast");
+    td_test_attr_type(nd, "SrcT", TD_DT_FLOAT);
+    td_test_attr_type(nd, "DstT", TD_DT_BFLOAT16);
+    td_test_attr_bool(nd, "Truncate", truncate);
+    MT_ASSERT_OK(mt_run_nd(nd, &x, 1, &y, 1, &st), &st);
+    const uint16_t *b = y.data;
+    assert_int_equal(b[0], truncate ? 0x3f81 : 0x3f82);
+    assert_int_equal(b[1], truncate ? 0xbf81 : 0xbf82);
+    assert_true((b[2] & 0x7fff) > 0x7f80); /* NaN */
+    assert_int_equal(b[3], 0x4040);
+    td_tensor_release(&y);
+  }
+  td_tensor_release(&x);
   /* unsupported */
   const char *sv[] = {"a"};
   int64_t one = 1;
