@@ -260,6 +260,47 @@ static inline int64_t eight_digits(const char *p, const char *end) {
 #endif
 }
 
+/* A decimal's significant digits, shared by the number readers: mant holds the first 19 (they
+ * always fit in uint64), digits counts them, exp10 scales them, inexact notes a dropped non-zero
+ * digit. */
+typedef struct decimal {
+  uint64_t mant;
+  int digits, exp10, inexact;
+} decimal;
+
+/* Integer digits at p (the first is 1-9): the first 19 into d; returns the position after them
+ * (more digits may follow). */
+static inline const char *integer_digits(const char *p, const char *end, decimal *d) {
+  for (int64_t v; d->digits <= 11 && (v = eight_digits(p, end)) >= 0; p += 8, d->digits += 8)
+    d->mant = d->mant * 100000000u + (uint64_t)v;
+  for (; p < end && d->digits < 19 && is_digit((unsigned char)*p); p++, d->digits++)
+    d->mant = d->mant * 10 + (uint64_t)(*p - '0');
+  return p;
+}
+
+/* Fraction digits at p (after the '.'): leading zeros only scale, digits past the 19th are
+ * dropped (noted in inexact); returns the position after the last digit. */
+static inline const char *fraction_digits(const char *p, const char *end, decimal *d) {
+  for (;;) {
+    int64_t v;
+    if (d->mant != 0 && d->digits <= 11 && (v = eight_digits(p, end)) >= 0) { /* not in leading zeros */
+      d->mant = d->mant * 100000000u + (uint64_t)v;
+      d->digits += 8, d->exp10 -= 8, p += 8;
+      continue;
+    }
+    if (p >= end || !is_digit((unsigned char)*p)) return p;
+    unsigned digit = (unsigned)(*p++ - '0');
+    if (d->mant == 0 && digit == 0) {
+      d->exp10--; /* leading zeros */
+    } else if (d->digits < 19) {
+      d->mant = d->mant * 10 + digit;
+      d->digits++, d->exp10--;
+    } else {
+      d->inexact |= digit != 0;
+    }
+  }
+}
+
 #if LDBL_MANT_DIG == 64 && DBL_MANT_DIG == 53
 /* Up to 19 significant digits times 10^e, |e| <= 27, in x87 extended precision: the mantissa and
  * the power (5^27 < 2^64) are exact, so the one multiply/divide rounds once, to within half an
@@ -310,45 +351,30 @@ static int scan_number(td_json_reader *r, td_json_number *out) {
     return 0;
   }
   if (p >= end || !is_digit((unsigned char)*p)) return td_json_fail(r, E_VALUE, (size_t)(p - r->begin));
-  uint64_t mant = 0, intval = 0; /* mant: first 19 significant digits; intval: the integer part */
-  int digits = 0, exp10 = 0, inexact = 0, overflow = 0, is_double = 0;
+  decimal dec = {0};
+  uint64_t intval = 0; /* the integer part, exact while it fits */
+  int overflow = 0, is_double = 0;
   if (*p == '0') {
     p++;
   } else {
-    for (int64_t v; digits <= 11 && (v = eight_digits(p, end)) >= 0; p += 8, digits += 8)
-      mant = mant * 100000000u + (uint64_t)v;
-    for (; p < end && is_digit((unsigned char)*p); p++) {
+    p = integer_digits(p, end, &dec);
+    intval = dec.mant;
+    for (; p < end && is_digit((unsigned char)*p); p++) { /* the 20th digit on: exact, with overflow checks */
       unsigned d = (unsigned)(*p - '0');
-      if (digits < 19) { /* 19 digits always fit in uint64 */
-        mant = mant * 10 + d;
-        digits++;
-        continue;
-      }
-      if (exp10++ == 0) intval = mant; /* the 20th digit: continue exactly, with overflow checks */
-      inexact |= d != 0;
+      dec.exp10++;
+      dec.inexact |= d != 0;
       if (!overflow && (__builtin_mul_overflow(intval, 10u, &intval) || __builtin_add_overflow(intval, d, &intval)))
         overflow = 1;
     }
   }
-  if (!exp10) intval = mant;
   if (p < end && *p == '.') {
     is_double = 1;
     p++;
     if (p >= end || !is_digit((unsigned char)*p)) return td_json_fail(r, E_FRACTION, (size_t)(p - r->begin));
-    for (;;) {
-      int64_t v;
-      if (mant != 0 && digits <= 11 && (v = eight_digits(p, end)) >= 0) { /* not in leading zeros */
-        mant = mant * 100000000u + (uint64_t)v;
-        digits += 8, exp10 -= 8, p += 8;
-        continue;
-      }
-      if (p >= end || !is_digit((unsigned char)*p)) break;
-      unsigned d = (unsigned)(*p++ - '0');
-      if (mant == 0 && d == 0) { exp10--; continue; } /* leading zeros */
-      if (digits < 19) { mant = mant * 10 + d; digits++; exp10--; }
-      else inexact |= d != 0;
-    }
+    p = fraction_digits(p, end, &dec);
   }
+  uint64_t mant = dec.mant;
+  int digits = dec.digits, exp10 = dec.exp10, inexact = dec.inexact;
   if (p < end && (*p == 'e' || *p == 'E')) {
     is_double = 1;
     p++;
@@ -424,38 +450,21 @@ int td_json_read_plain_double(td_json_reader *r, double *out) {
   int neg = 0;
   if (p < end && *p == '-') { neg = 1; p++; }
   if (p >= end || !is_digit((unsigned char)*p)) return 0;
-  uint64_t mant = 0;
-  int digits = 0, exp10 = 0;
+  decimal dec = {0};
   if (*p == '0') {
     p++;
   } else {
-    for (int64_t v; digits <= 11 && (v = eight_digits(p, end)) >= 0; p += 8, digits += 8)
-      mant = mant * 100000000u + (uint64_t)v;
-    for (; p < end && is_digit((unsigned char)*p); p++) {
-      if (digits == 19) return 0;
-      mant = mant * 10 + (uint64_t)(*p - '0');
-      digits++;
-    }
+    p = integer_digits(p, end, &dec);
+    if (p < end && is_digit((unsigned char)*p)) return 0; /* a 20th integer digit */
   }
   if (p < end && *p == '.') {
     p++;
     if (p >= end || !is_digit((unsigned char)*p)) return 0;
-    for (;;) {
-      int64_t v;
-      if (mant != 0 && digits <= 11 && (v = eight_digits(p, end)) >= 0) {
-        mant = mant * 100000000u + (uint64_t)v;
-        digits += 8, exp10 -= 8, p += 8;
-        continue;
-      }
-      if (p >= end || !is_digit((unsigned char)*p)) break;
-      unsigned d = (unsigned)(*p++ - '0');
-      if (mant == 0 && d == 0) { exp10--; continue; } /* leading zeros */
-      if (digits == 19) return 0;
-      mant = mant * 10 + d;
-      digits++, exp10--;
-    }
+    p = fraction_digits(p, end, &dec);
   }
-  if (p < end && (*p == 'e' || *p == 'E')) return 0;
+  if (dec.inexact || (p < end && (*p == 'e' || *p == 'E'))) return 0;
+  uint64_t mant = dec.mant;
+  int exp10 = dec.exp10;
   double d;
   if (mant == 0) d = 0.0;
   else if (mant <= (1ull << 53) && exp10 >= -22) d = (double)mant / pow10_exact[-exp10];
