@@ -36,7 +36,7 @@ int64_t td_shape_num_elements(const td_shape *s) {
   int64_t n = 1;
   for (int i = 0; i < s->rank; i++) {
     if (s->dim[i] < 0) return -1;
-    n *= s->dim[i];
+    if (__builtin_mul_overflow(n, s->dim[i], &n)) n = INT64_MAX; /* saturates (0 dims still win) */
   }
   return n;
 }
@@ -188,21 +188,32 @@ double td_tensor_get_double(const td_tensor *t, int64_t i) {
   }
 }
 
+/* double → int64 without undefined behaviour: NaN and out-of-range values give INT64_MIN (what
+ * x86's cvttsd2si does); narrower integer types then wrap, as TF's static_cast of an int does. */
+static int64_t double_to_i64(double v) {
+  return v >= -9223372036854775808.0 && v < 9223372036854775808.0 ? (int64_t)v : INT64_MIN;
+}
+
+static uint64_t double_to_u64(double v) {
+  if (v >= 9223372036854775808.0 && v < 18446744073709551616.0) return (uint64_t)(v - 9223372036854775808.0) ^ (UINT64_C(1) << 63);
+  return (uint64_t)double_to_i64(v);
+}
+
 void td_tensor_set_double(td_tensor *t, int64_t i, double v) {
   switch (t->dtype) {
     case TD_DT_FLOAT: ((float *)t->data)[i] = (float)v; break;
     case TD_DT_DOUBLE: ((double *)t->data)[i] = v; break;
     case TD_DT_HALF: ((uint16_t *)t->data)[i] = td_float_to_half((float)v); break;
     case TD_DT_BFLOAT16: ((uint16_t *)t->data)[i] = td_float_to_bf16((float)v); break;
-    case TD_DT_INT32: case TD_DT_QINT32: ((int32_t *)t->data)[i] = (int32_t)v; break;
-    case TD_DT_INT64: ((int64_t *)t->data)[i] = (int64_t)v; break;
-    case TD_DT_INT16: case TD_DT_QINT16: ((int16_t *)t->data)[i] = (int16_t)v; break;
-    case TD_DT_INT8: case TD_DT_QINT8: ((int8_t *)t->data)[i] = (int8_t)v; break;
-    case TD_DT_UINT8: case TD_DT_QUINT8: ((uint8_t *)t->data)[i] = (uint8_t)v; break;
+    case TD_DT_INT32: case TD_DT_QINT32: ((int32_t *)t->data)[i] = (int32_t)double_to_i64(v); break;
+    case TD_DT_INT64: ((int64_t *)t->data)[i] = double_to_i64(v); break;
+    case TD_DT_INT16: case TD_DT_QINT16: ((int16_t *)t->data)[i] = (int16_t)double_to_i64(v); break;
+    case TD_DT_INT8: case TD_DT_QINT8: ((int8_t *)t->data)[i] = (int8_t)double_to_i64(v); break;
+    case TD_DT_UINT8: case TD_DT_QUINT8: ((uint8_t *)t->data)[i] = (uint8_t)double_to_i64(v); break;
     case TD_DT_BOOL: ((uint8_t *)t->data)[i] = v != 0; break;
-    case TD_DT_UINT16: case TD_DT_QUINT16: ((uint16_t *)t->data)[i] = (uint16_t)v; break;
-    case TD_DT_UINT32: ((uint32_t *)t->data)[i] = (uint32_t)v; break;
-    case TD_DT_UINT64: ((uint64_t *)t->data)[i] = (uint64_t)v; break;
+    case TD_DT_UINT16: case TD_DT_QUINT16: ((uint16_t *)t->data)[i] = (uint16_t)double_to_i64(v); break;
+    case TD_DT_UINT32: ((uint32_t *)t->data)[i] = (uint32_t)double_to_i64(v); break;
+    case TD_DT_UINT64: ((uint64_t *)t->data)[i] = double_to_u64(v); break;
     default: break;
   }
 }

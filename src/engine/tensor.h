@@ -66,7 +66,7 @@ void td_resource_unref(td_resource *r);
 td_shape td_shape_make(int rank, const int64_t *dims);
 td_shape td_shape_scalar(void);
 td_shape td_shape_vector(int64_t n);
-/* Product of dims (1 for scalars); -1 if any dim is unknown or rank unknown. */
+/* Product of dims (1 for scalars), INT64_MAX when it overflows; -1 if any dim is unknown or rank unknown. */
 int64_t td_shape_num_elements(const td_shape *s);
 int td_shape_equal(const td_shape *a, const td_shape *b);
 /* "[2,3]" / "[]" / "<unknown>", into buf; returns buf. */
@@ -103,7 +103,9 @@ static inline td_resource **td_res(const td_tensor *t) { return (td_resource **)
 int64_t td_tensor_get_int(const td_tensor *t, int64_t i);
 /* Reads element i of any real numeric tensor (ints, float, double, half, bfloat16, bool) as double. */
 double td_tensor_get_double(const td_tensor *t, int64_t i);
-/* Writes element i of a real numeric tensor from a double (with C conversion rules). */
+/* Writes element i of a real numeric tensor from a double: rounding for floating types; for
+ * integer types truncation, NaN / out-of-range → INT64_MIN, then wrapping to narrower types
+ * (x86 / TF static_cast behaviour, never undefined). */
 void td_tensor_set_double(td_tensor *t, int64_t i, double v);
 
 #endif

@@ -1,12 +1,16 @@
 /* tensor_proto.c — TensorProto <-> td_tensor, following TF's decoding rules:
  * tensor_content wins; otherwise the typed *_val field, whose last value repeats to fill
- * the shape; no values = zeros; more values than elements = INVALID_ARGUMENT. */
+ * the shape; no values = zeros; more values than elements = INVALID_ARGUMENT.
+ * Repeating (or zero-filling) lets a few bytes describe a huge tensor: such a tensor may not
+ * exceed MAX_FILLED_BYTES (RESOURCE_EXHAUSTED) — a request cannot make the server allocate and
+ * touch gigabytes. Tensors whose values are all present are bounded by the message itself. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/engine.h"
 #include "util/mem.h"
 
+#define MAX_FILLED_BYTES ((int64_t)256 << 20)
 
 td_code td_shape_from_proto(const Tensorflow__TensorShapeProto *p, td_shape *out, td_status *st) {
   memset(out, 0, sizeof *out);
@@ -72,6 +76,16 @@ td_code td_tensor_from_proto(const Tensorflow__TensorProto *p, td_tensor *out, t
   if (shape.rank < 0) return td_status_set(st, TD_INVALID_ARGUMENT, "TensorProto has an unknown rank");
   for (int i = 0; i < shape.rank; i++)
     if (shape.dim[i] < 0) return td_status_set(st, TD_INVALID_ARGUMENT, "TensorProto has a negative dimension");
+  int64_t elems = td_shape_num_elements(&shape);
+  size_t given = dt == TD_DT_STRING ? p->n_string_val
+                 : p->tensor_content.len ? p->tensor_content.len / (td_dtype_size(dt) ? td_dtype_size(dt) : 1)
+                                          : vals_for(p, dt).n;
+  size_t esz = dt == TD_DT_STRING ? sizeof(td_string) : td_dtype_size(dt);
+  if ((int64_t)given < elems && elems > MAX_FILLED_BYTES / (int64_t)(esz ? esz : 1))
+    return td_status_set(st, TD_RESOURCE_EXHAUSTED,
+                         "TensorProto of %lld elements with %zu values given: filling it would take more than %lld "
+                         "bytes",
+                         (long long)elems, given, (long long)MAX_FILLED_BYTES);
   TD_TRY(td_tensor_alloc(out, dt, &shape, st));
   int64_t n = td_tensor_num_elements(out);
   if (dt == TD_DT_STRING) {

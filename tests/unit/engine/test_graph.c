@@ -461,6 +461,27 @@ static void test_tensor_proto_rules(void **state) {
   p.tensor_content.data = raw;
   p.tensor_content.len = 3;
   assert_int_equal(td_tensor_from_proto(&p, &t, &st), TD_INVALID_ARGUMENT);
+  /* a few values cannot make a huge tensor (found by fuzz/fuzz_tensor_proto), nor can dims
+   * whose product overflows; a large fill below the cap is fine */
+  p.tensor_content.len = 0;
+  p.n_float_val = 1;
+  d.size = (int64_t)1 << 34;
+  assert_int_equal(td_tensor_from_proto(&p, &t, &st), TD_RESOURCE_EXHAUSTED);
+  assert_non_null(strstr(st.msg, "filling it would take more than"));
+  Tensorflow__TensorShapeProto__Dim big[3] = {TENSORFLOW__TENSOR_SHAPE_PROTO__DIM__INIT,
+                                              TENSORFLOW__TENSOR_SHAPE_PROTO__DIM__INIT,
+                                              TENSORFLOW__TENSOR_SHAPE_PROTO__DIM__INIT};
+  Tensorflow__TensorShapeProto__Dim *bigp[3] = {&big[0], &big[1], &big[2]};
+  big[0].size = big[1].size = big[2].size = (int64_t)1 << 30;
+  sp.n_dim = 3;
+  sp.dim = bigp;
+  assert_int_equal(td_tensor_from_proto(&p, &t, &st), TD_RESOURCE_EXHAUSTED);
+  sp.n_dim = 1;
+  sp.dim = &dp;
+  d.size = 1 << 20;
+  assert_int_equal(td_tensor_from_proto(&p, &t, &st), TD_OK);
+  assert_true(td_f32(&t)[(1 << 20) - 1] == 1.5f);
+  td_tensor_release(&t);
 }
 
 int main(void) {

@@ -1,0 +1,54 @@
+/* fuzz_rest.c — REST request bodies as TF Serving clients could send them, good or bad:
+ * predict (row and columnar, against signatures of several input types), classify/regress
+ * examples, and the response writer on whatever parsed. Any input must end in a status, never
+ * in a crash, a leak or undefined behaviour (run under ASan/UBSan).
+ *
+ * The first input byte picks the signature; the rest is the body. */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "http/rest_json.h"
+
+static const td_sig_tensor one_float[] = {{.alias = "x", .dtype = TD_DT_FLOAT, .shape = {.rank = -1}}};
+static const td_sig_tensor mixed[] = {{.alias = "a", .dtype = TD_DT_FLOAT, .shape = {.rank = -1}},
+                                      {.alias = "b", .dtype = TD_DT_STRING, .shape = {.rank = -1}},
+                                      {.alias = "c", .dtype = TD_DT_INT64, .shape = {.rank = -1}}};
+static const td_sig_tensor typed[] = {{.alias = "flag", .dtype = TD_DT_BOOL, .shape = {.rank = -1}},
+                                      {.alias = "half", .dtype = TD_DT_HALF, .shape = {.rank = -1}},
+                                      {.alias = "i8", .dtype = TD_DT_INT8, .shape = {.rank = -1}},
+                                      {.alias = "u64", .dtype = TD_DT_UINT64, .shape = {.rank = -1}}};
+static const td_signature sigs[] = {
+    {.key = "serving_default", .num_inputs = 1, .inputs = one_float},
+    {.key = "serving_default", .num_inputs = 3, .inputs = mixed},
+    {.key = "serving_default", .num_inputs = 4, .inputs = typed},
+    {.key = "serving_default", .num_inputs = 0, .inputs = NULL},
+};
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  if (size < 1) return 0;
+  const td_signature *sig = &sigs[data[0] % (sizeof sigs / sizeof sigs[0])];
+  const char *body = (const char *)data + 1;
+  size_t len = size - 1;
+  td_status st;
+  td_rest_predict_req req;
+  if (td_rest_predict_scan(body, len, &req, &st) == TD_OK) {
+    td_named_tensor *in = NULL;
+    int n = 0;
+    if (td_rest_predict_inputs(&req, sig, &in, &n, &st) == TD_OK) {
+      td_buf out;
+      td_buf_init(&out);
+      if (td_rest_predict_response(req.row_format, in, n, &out, &st) != TD_OK) st.code = TD_OK;
+      td_buf_release(&out);
+      td_rest_inputs_free(in, n);
+    }
+  }
+  td_rest_predict_req_free(&req);
+  char *signature_name = NULL;
+  td_tensor examples;
+  if (td_rest_examples_parse(body, len, data[0] & 1 ? "classify" : "regress", &signature_name, &examples, &st) ==
+      TD_OK) {
+    free(signature_name);
+    td_tensor_release(&examples);
+  }
+  return 0;
+}
