@@ -109,7 +109,7 @@ typedef struct fview {
 } fview;
 
 static inline int feature_view(slice f, fview *v) {
-  wire w = {(const uint8_t *)f.p, (const uint8_t *)f.p + f.n};
+  wire w = {(const uint8_t *)f.p, f.n ? (const uint8_t *)f.p + f.n : (const uint8_t *)f.p}; /* f.p may be NULL */
   v->kind = FK_NONE;
   v->end = w.end;
   while (w.p < w.end) {
