@@ -148,12 +148,29 @@ static uint64_t hash_key(const char *key) {
   return h;
 }
 
-static void join_key(const td_metric *m, const char *const *values, td_buf *key) {
-  for (int k = 0; k < m->n_labels; k++) {
-    if (k) td_buf_putc(key, LABEL_SEP);
-    td_buf_puts(key, values && values[k] ? values[k] : "");
+/* The series key: label values joined by LABEL_SEP, NUL-terminated, in buf when it fits (the
+ * common case: no allocation per recorded request), else in *heap (freed by the caller). */
+static const char *join_key(const td_metric *m, const char *const *values, char *buf, size_t cap, td_buf *heap) {
+  size_t len = 0;
+  for (int k = 0; k < m->n_labels; k++) len += (k > 0) + strlen(values && values[k] ? values[k] : "");
+  if (len < cap) {
+    char *p = buf;
+    for (int k = 0; k < m->n_labels; k++) {
+      const char *v = values && values[k] ? values[k] : "";
+      size_t n = strlen(v);
+      if (k) *p++ = LABEL_SEP;
+      memcpy(p, v, n);
+      p += n;
+    }
+    *p = 0;
+    return buf;
   }
-  td_buf_putc(key, 0);
+  for (int k = 0; k < m->n_labels; k++) {
+    if (k) td_buf_putc(heap, LABEL_SEP);
+    td_buf_puts(heap, values && values[k] ? values[k] : "");
+  }
+  td_buf_putc(heap, 0);
+  return heap->data;
 }
 
 static series *find_locked(const td_metric *m, const char *key) {
@@ -183,25 +200,26 @@ static void insert_locked(td_metric *m, series *s) {
 
 /* The series for values; created when create != 0 (else NULL if absent). */
 static series *get_series(td_metric *m, const char *const *values, int create) {
-  td_buf key;
-  td_buf_init(&key);
-  join_key(m, values, &key);
+  char small[256];
+  td_buf heap;
+  td_buf_init(&heap);
+  const char *key = join_key(m, values, small, sizeof small, &heap);
   pthread_rwlock_rdlock(&m->lock);
-  series *s = find_locked(m, key.data);
+  series *s = find_locked(m, key);
   pthread_rwlock_unlock(&m->lock);
   if (!s && create) {
     pthread_rwlock_wrlock(&m->lock);
-    s = find_locked(m, key.data);
+    s = find_locked(m, key);
     if (!s) {
       s = td_xcalloc(1, sizeof *s);
-      s->key = td_xstrdup(key.data);
+      s->key = td_xstrdup(key);
       for (int k = 0; k < m->n_labels; k++) s->values[k] = td_xstrdup(values && values[k] ? values[k] : "");
       if (m->kind == TD_METRIC_HISTOGRAM) s->buckets = td_xcalloc((size_t)m->n_bounds + 1, sizeof *s->buckets);
       insert_locked(m, s);
     }
     pthread_rwlock_unlock(&m->lock);
   }
-  td_buf_release(&key);
+  td_buf_release(&heap);
   return s;
 }
 

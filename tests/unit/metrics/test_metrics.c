@@ -51,6 +51,27 @@ static void test_counter_and_gauge_text(void **state) {
   td_metrics_free(r);
 }
 
+/* Series keys longer than the lookup's stack buffer take the heap path: same series each time. */
+static void test_long_label_values(void **state) {
+  (void)state;
+  td_metrics *r = td_metrics_new();
+  const char *names[] = {"model_name", "status"};
+  td_metric *c = td_metrics_register(r, TD_METRIC_COUNTER, "/c", 2, names, NULL, 0);
+  char long_name[400];
+  memset(long_name, 'n', sizeof long_name - 1);
+  long_name[sizeof long_name - 1] = 0;
+  const char *vl[] = {long_name, "OK"}, *vs[] = {"short", "OK"};
+  td_metric_add(c, vl, 1);
+  td_metric_add(c, vl, 2);
+  td_metric_add(c, vs, 5);
+  assert_int_equal(td_metric_value(c, vl), 3);
+  assert_int_equal(td_metric_value(c, vs), 5);
+  char *text = expose(r);
+  assert_non_null(strstr(text, "nnnnnnnn\",status=\"OK\"} 3\n"));
+  free(text);
+  td_metrics_free(r);
+}
+
 static void test_histogram_text(void **state) {
   td_metrics *r = td_metrics_new();
   const char *names[] = {"model-path"};
@@ -169,6 +190,7 @@ int main(void) {
       cmocka_unit_test(test_counter_and_gauge_text), cmocka_unit_test(test_histogram_text),
       cmocka_unit_test(test_histogram_no_labels),    cmocka_unit_test(test_exponential_bounds),
       cmocka_unit_test(test_concurrent_increments),  cmocka_unit_test(test_serving_hooks),
+      cmocka_unit_test(test_long_label_values),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
