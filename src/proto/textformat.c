@@ -1,9 +1,7 @@
 /* textformat.c — protobuf text format → protobuf-c message, driven by runtime descriptors.
  *
- * Structure: a lexer (one token of lookahead: identifiers, numbers, quoted strings, one-char
- * symbols; '#' comments and whitespace skipped), a recursive-descent parser over message
- * bodies, and field setters that write values in exactly the layout protobuf-c's unpacker
- * produces.
+ * Structure: the lexer (textformat_lex.c), a recursive-descent parser over message bodies,
+ * and field setters that write values in exactly the layout protobuf-c's unpacker produces.
  *
  * Invariant: the message tree under construction is always valid for
  * protobuf_c_message_free_unpacked — every sub-message is initialised and attached before it
@@ -13,306 +11,19 @@
  */
 #include "proto/textformat.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "proto/textformat_internal.h"
 #include "proto/tf.h"
 #include "tensorflow/example.pb-c.h"
 #include "tensorflow/tensor_bundle.pb-c.h"
 #include "util/mem.h"
 
 #define MAX_DEPTH 100
-
-/* ------------------------------------------------------------------------------------------ */
-/* Lexer                                                                                       */
-
-typedef enum tok_kind { TOK_END, TOK_IDENT, TOK_NUMBER, TOK_STRING, TOK_SYMBOL } tok_kind;
-
-typedef struct token {
-  tok_kind kind;
-  const char *p; /* raw text; strings include their quotes */
-  size_t n;
-  int line, col; /* 1-based */
-} token;
-
-typedef struct parser {
-  const char *cur, *end, *line_start;
-  int line;
-  token tok; /* lookahead */
-  const char *root_type;
-  td_status *st;
-  int depth;
-} parser;
-
-static td_code perr(parser *ps, const token *t, const char *fmt, ...) TD_PRINTF(3, 4);
-static td_code perr(parser *ps, const token *t, const char *fmt, ...) {
-  char what[TD_STATUS_MSG_MAX];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(what, sizeof what, fmt, ap);
-  va_end(ap);
-  return td_status_set(ps->st, TD_INVALID_ARGUMENT, "Error parsing text-format %s: %d:%d: %s",
-                       ps->root_type, t->line, t->col, what);
-}
-
-/* A printable description of a token for error messages. */
-static const char *tok_desc(const token *t, char *buf, size_t cap) {
-  if (t->kind == TOK_END) return "end of input";
-  size_t n = t->n < 40 ? t->n : 40;
-  snprintf(buf, cap, "\"%.*s%s\"", (int)n, t->p, n < t->n ? "..." : "");
-  return buf;
-}
-
-static int is_ident_start(int c) { return isalpha(c) || c == '_'; }
-static int is_ident_char(int c) { return isalnum(c) || c == '_' || c == '.'; }
-
-static void skip_space_and_comments(parser *ps) {
-  while (ps->cur < ps->end) {
-    char c = *ps->cur;
-    if (c == '\n') {
-      ps->cur++;
-      ps->line++;
-      ps->line_start = ps->cur;
-    } else if (isspace((unsigned char)c)) {
-      ps->cur++;
-    } else if (c == '#') {
-      while (ps->cur < ps->end && *ps->cur != '\n') ps->cur++;
-    } else {
-      return;
-    }
-  }
-}
-
-/* Scans the next token into ps->tok. */
-static td_code lex(parser *ps) {
-  skip_space_and_comments(ps);
-  token *t = &ps->tok;
-  t->p = ps->cur;
-  t->line = ps->line;
-  t->col = (int)(ps->cur - ps->line_start) + 1;
-  if (ps->cur >= ps->end) {
-    t->kind = TOK_END;
-    t->n = 0;
-    return TD_OK;
-  }
-  const char *s = ps->cur;
-  unsigned char c = (unsigned char)*s;
-  if (is_ident_start(c)) {
-    while (s < ps->end && is_ident_char((unsigned char)*s)) s++;
-    t->kind = TOK_IDENT;
-  } else if (isdigit(c) || (c == '.' && s + 1 < ps->end && isdigit((unsigned char)s[1]))) {
-    int hex = c == '0' && s + 1 < ps->end && (s[1] == 'x' || s[1] == 'X');
-    s++;
-    while (s < ps->end) {
-      unsigned char d = (unsigned char)*s;
-      if (isalnum(d) || d == '_' || d == '.' ||
-          ((d == '+' || d == '-') && !hex && (s[-1] == 'e' || s[-1] == 'E')))
-        s++;
-      else
-        break;
-    }
-    t->kind = TOK_NUMBER;
-  } else if (c == '"' || c == '\'') {
-    s++;
-    for (;;) {
-      if (s >= ps->end || *s == '\n') {
-        t->n = (size_t)(s - t->p);
-        return perr(ps, t, "String literal is not terminated (missing closing %c).", c);
-      }
-      if (*s == '\\' && s + 1 < ps->end && s[1] != '\n') {
-        s += 2;
-        continue;
-      }
-      if ((unsigned char)*s == c) break;
-      s++;
-    }
-    s++;
-    t->kind = TOK_STRING;
-  } else if (strchr("{}<>:[],;-/", c)) {
-    s++;
-    t->kind = TOK_SYMBOL;
-  } else {
-    t->n = 1;
-    if (isprint(c)) return perr(ps, t, "Invalid character '%c'.", c);
-    return perr(ps, t, "Invalid character 0x%02x.", c);
-  }
-  t->n = (size_t)(s - t->p);
-  ps->cur = s;
-  return TD_OK;
-}
-
-static int at_symbol(const parser *ps, char c) {
-  return ps->tok.kind == TOK_SYMBOL && ps->tok.p[0] == c;
-}
-
-/* If the lookahead is symbol c, consumes it and sets *took. */
-static td_code accept(parser *ps, char c, int *took) {
-  *took = at_symbol(ps, c);
-  return *took ? lex(ps) : TD_OK;
-}
-
-static td_code expect(parser *ps, char c) {
-  if (!at_symbol(ps, c)) {
-    char buf[64];
-    return perr(ps, &ps->tok, "Expected \"%c\", found %s.", c, tok_desc(&ps->tok, buf, sizeof buf));
-  }
-  return lex(ps);
-}
-
-static int tok_equals(const token *t, const char *word) {
-  return t->n == strlen(word) && !strncmp(t->p, word, t->n);
-}
-
-static int tok_iequals(const token *t, const char *word) {
-  return t->n == strlen(word) && !strncasecmp(t->p, word, t->n);
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* String literals                                                                             */
-
-typedef struct bytes_buf {
-  char *data;
-  size_t len, cap;
-} bytes_buf;
-
-static void buf_put(bytes_buf *b, char c) {
-  TD_GROW(b->data, b->cap, b->len + 2);
-  b->data[b->len++] = c;
-  b->data[b->len] = '\0';
-}
-
-static void buf_put_utf8(bytes_buf *b, uint32_t cp) {
-  if (cp < 0x80) {
-    buf_put(b, (char)cp);
-  } else if (cp < 0x800) {
-    buf_put(b, (char)(0xC0 | (cp >> 6)));
-    buf_put(b, (char)(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    buf_put(b, (char)(0xE0 | (cp >> 12)));
-    buf_put(b, (char)(0x80 | ((cp >> 6) & 0x3F)));
-    buf_put(b, (char)(0x80 | (cp & 0x3F)));
-  } else {
-    buf_put(b, (char)(0xF0 | (cp >> 18)));
-    buf_put(b, (char)(0x80 | ((cp >> 12) & 0x3F)));
-    buf_put(b, (char)(0x80 | ((cp >> 6) & 0x3F)));
-    buf_put(b, (char)(0x80 | (cp & 0x3F)));
-  }
-}
-
-static int hex_value(int c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-static const char simple_escapes[][2] = {
-    {'a', '\a'}, {'b', '\b'}, {'f', '\f'}, {'n', '\n'},  {'r', '\r'}, {'t', '\t'},
-    {'v', '\v'}, {'\\', '\\'}, {'\'', '\''}, {'"', '"'}, {'?', '?'},
-};
-
-/* Decodes one quoted string token (escapes resolved) and appends it to b. */
-static td_code decode_string(parser *ps, const token *t, bytes_buf *b) {
-  const char *s = t->p + 1, *e = t->p + t->n - 1;
-  while (s < e) {
-    if (*s != '\\') {
-      buf_put(b, *s++);
-      continue;
-    }
-    char c = *++s;
-    s++;
-    int done = 0;
-    for (size_t i = 0; i < sizeof simple_escapes / sizeof simple_escapes[0]; i++)
-      if (simple_escapes[i][0] == c) {
-        buf_put(b, simple_escapes[i][1]);
-        done = 1;
-        break;
-      }
-    if (done) continue;
-    if (c >= '0' && c <= '7') {
-      int v = c - '0';
-      for (int k = 0; k < 2 && s < e && *s >= '0' && *s <= '7'; k++) v = v * 8 + (*s++ - '0');
-      buf_put(b, (char)(v & 0xFF));
-    } else if (c == 'x' || c == 'X') {
-      int v = 0, k = 0;
-      for (; k < 2 && s < e && hex_value((unsigned char)*s) >= 0; k++) v = v * 16 + hex_value((unsigned char)*s++);
-      if (k == 0) return perr(ps, t, "Expected hex digits for escape sequence.");
-      buf_put(b, (char)v);
-    } else if (c == 'u' || c == 'U') {
-      int digits = c == 'u' ? 4 : 8;
-      uint32_t cp = 0;
-      for (int k = 0; k < digits; k++, s++) {
-        if (s >= e || hex_value((unsigned char)*s) < 0)
-          return perr(ps, t, "Expected %d hex digits for \\%c escape sequence.", digits, c);
-        cp = cp * 16 + (uint32_t)hex_value((unsigned char)*s);
-      }
-      if (cp > 0x10FFFF) return perr(ps, t, "Invalid Unicode code point in \\%c escape.", c);
-      buf_put_utf8(b, cp);
-    } else {
-      return perr(ps, t, "Invalid escape sequence in string literal: \\%c", c);
-    }
-  }
-  return TD_OK;
-}
-
-/* Consumes one or more adjacent string tokens; the result is a new NUL-terminated buffer. */
-static td_code parse_string_value(parser *ps, bytes_buf *out) {
-  char buf[64];
-  if (ps->tok.kind != TOK_STRING)
-    return perr(ps, &ps->tok, "Expected string, got: %s", tok_desc(&ps->tok, buf, sizeof buf));
-  memset(out, 0, sizeof *out);
-  buf_put(out, 0);
-  out->len = 0; /* an allocated, NUL-terminated empty buffer */
-  while (ps->tok.kind == TOK_STRING) {
-    token t = ps->tok;
-    td_code c = decode_string(ps, &t, out);
-    if (c == TD_OK) c = lex(ps);
-    if (c != TD_OK) {
-      free(out->data);
-      return c;
-    }
-  }
-  return TD_OK;
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* Numbers                                                                                     */
-
-/* An unsigned integer token (decimal, 0x hex, 0 octal); 0 when the token is not an integer. */
-static int token_to_u64(const token *t, uint64_t *v) {
-  char tmp[80];
-  if (t->kind != TOK_NUMBER || t->n >= sizeof tmp) return 0;
-  memcpy(tmp, t->p, t->n);
-  tmp[t->n] = '\0';
-  char *endp;
-  errno = 0;
-  unsigned long long x = strtoull(tmp, &endp, 0);
-  if (errno || *endp) return 0;
-  *v = x;
-  return 1;
-}
-
-static int token_to_double(const token *t, double *v) {
-  char tmp[80];
-  if (t->kind != TOK_NUMBER || t->n >= sizeof tmp) return 0;
-  size_t n = t->n;
-  int hex = n > 1 && t->p[0] == '0' && (t->p[1] == 'x' || t->p[1] == 'X');
-  if (!hex && n > 1 && (t->p[n - 1] == 'f' || t->p[n - 1] == 'F')) n--;
-  memcpy(tmp, t->p, n);
-  tmp[n] = '\0';
-  char *endp;
-  double x = strtod(tmp, &endp);
-  if (*endp) return 0;
-  *v = x;
-  return 1;
-}
 
 /* ------------------------------------------------------------------------------------------ */
 /* Field storage in protobuf-c layout                                                         */
@@ -423,17 +134,17 @@ static td_code parse_integer(parser *ps, const ProtobufCFieldDescriptor *f, cons
   char buf[64];
   int neg;
   token start = ps->tok; /* errors point at the '-' when there is one */
-  TD_TRY(accept(ps, '-', &neg));
+  TD_TRY(tf_accept(ps, '-', &neg));
   token t = ps->tok;
   uint64_t mag;
-  if (!token_to_u64(&t, &mag))
-    return perr(ps, &start, "Expected integer for field \"%s\", got: %s", f->name, tok_desc(&t, buf, sizeof buf));
+  if (!tf_token_to_u64(&t, &mag))
+    return tf_perr(ps, &start, "Expected integer for field \"%s\", got: %s", f->name, tf_tok_desc(&t, buf, sizeof buf));
   if (neg && !k->is_signed)
-    return perr(ps, &start, "Expected unsigned integer for field \"%s\", got: -%.*s", f->name, (int)t.n, t.p);
+    return tf_perr(ps, &start, "Expected unsigned integer for field \"%s\", got: -%.*s", f->name, (int)t.n, t.p);
   uint64_t limit = k->is_signed ? (k->bits == 32 ? (uint64_t)INT32_MAX : (uint64_t)INT64_MAX)
                                 : (k->bits == 32 ? (uint64_t)UINT32_MAX : UINT64_MAX);
   if (mag > limit + (neg ? 1 : 0))
-    return perr(ps, &start, "Integer out of range for field \"%s\": %s%.*s", f->name, neg ? "-" : "", (int)t.n, t.p);
+    return tf_perr(ps, &start, "Integer out of range for field \"%s\": %s%.*s", f->name, neg ? "-" : "", (int)t.n, t.p);
   uint64_t bits = neg ? (uint64_t)0 - mag : mag;
   if (k->bits == 32) {
     uint32_t v32 = (uint32_t)bits;
@@ -441,22 +152,22 @@ static td_code parse_integer(parser *ps, const ProtobufCFieldDescriptor *f, cons
   } else {
     memcpy(out, &bits, 8);
   }
-  return lex(ps);
+  return tf_lex(ps);
 }
 
 static td_code parse_floating(parser *ps, const ProtobufCFieldDescriptor *f, void *out) {
   char buf[64];
   int neg;
   token start = ps->tok;
-  TD_TRY(accept(ps, '-', &neg));
+  TD_TRY(tf_accept(ps, '-', &neg));
   token t = ps->tok;
   double v;
-  if (t.kind == TOK_IDENT && (tok_iequals(&t, "inf") || tok_iequals(&t, "infinity")))
+  if (t.kind == TOK_IDENT && (tf_tok_iequals(&t, "inf") || tf_tok_iequals(&t, "infinity")))
     v = INFINITY;
-  else if (t.kind == TOK_IDENT && tok_iequals(&t, "nan"))
+  else if (t.kind == TOK_IDENT && tf_tok_iequals(&t, "nan"))
     v = NAN;
-  else if (!token_to_double(&t, &v))
-    return perr(ps, &start, "Expected double for field \"%s\", got: %s", f->name, tok_desc(&t, buf, sizeof buf));
+  else if (!tf_token_to_double(&t, &v))
+    return tf_perr(ps, &start, "Expected double for field \"%s\", got: %s", f->name, tf_tok_desc(&t, buf, sizeof buf));
   if (neg) v = -v;
   if (f->type == PROTOBUF_C_TYPE_FLOAT) {
     float fv = (float)v;
@@ -464,7 +175,7 @@ static td_code parse_floating(parser *ps, const ProtobufCFieldDescriptor *f, voi
   } else {
     memcpy(out, &v, 8);
   }
-  return lex(ps);
+  return tf_lex(ps);
 }
 
 static const struct {
@@ -476,17 +187,17 @@ static td_code parse_bool(parser *ps, const ProtobufCFieldDescriptor *f, void *o
   char buf[64];
   token t = ps->tok;
   uint64_t u;
-  if (t.kind == TOK_NUMBER && token_to_u64(&t, &u) && u <= 1) {
+  if (t.kind == TOK_NUMBER && tf_token_to_u64(&t, &u) && u <= 1) {
     *(protobuf_c_boolean *)out = (protobuf_c_boolean)u;
-    return lex(ps);
+    return tf_lex(ps);
   }
   if (t.kind == TOK_IDENT)
     for (size_t i = 0; i < sizeof bool_words / sizeof bool_words[0]; i++)
-      if (tok_equals(&t, bool_words[i].word)) {
+      if (tf_tok_equals(&t, bool_words[i].word)) {
         *(protobuf_c_boolean *)out = bool_words[i].value;
-        return lex(ps);
+        return tf_lex(ps);
       }
-  return perr(ps, &t, "Invalid value for boolean field \"%s\". Value: %s", f->name, tok_desc(&t, buf, sizeof buf));
+  return tf_perr(ps, &t, "Invalid value for boolean field \"%s\". Value: %s", f->name, tf_tok_desc(&t, buf, sizeof buf));
 }
 
 static td_code parse_enum(parser *ps, const ProtobufCFieldDescriptor *f, void *out) {
@@ -502,16 +213,16 @@ static td_code parse_enum(parser *ps, const ProtobufCFieldDescriptor *f, void *o
       if (ev) {
         int32_t v = ev->value;
         memcpy(out, &v, 4);
-        return lex(ps);
+        return tf_lex(ps);
       }
     }
-    return perr(ps, &t, "Unknown enumeration value of %s for field \"%s\".", tok_desc(&t, buf, sizeof buf),
+    return tf_perr(ps, &t, "Unknown enumeration value of %s for field \"%s\".", tf_tok_desc(&t, buf, sizeof buf),
                 f->name);
   }
   static const int_kind enum_as_int = {PROTOBUF_C_TYPE_INT32, 1, 32};
-  if (t.kind == TOK_NUMBER || at_symbol(ps, '-')) return parse_integer(ps, f, &enum_as_int, out);
-  return perr(ps, &t, "Expected integer or identifier for field \"%s\", got: %s", f->name,
-              tok_desc(&t, buf, sizeof buf));
+  if (t.kind == TOK_NUMBER || tf_at_symbol(ps, '-')) return parse_integer(ps, f, &enum_as_int, out);
+  return tf_perr(ps, &t, "Expected integer or identifier for field \"%s\", got: %s", f->name,
+              tf_tok_desc(&t, buf, sizeof buf));
 }
 
 /* Parses a non-message value of field f into a fresh slot of message m. */
@@ -521,7 +232,7 @@ static td_code parse_scalar(parser *ps, ProtobufCMessage *m, const ProtobufCFiel
     case PROTOBUF_C_TYPE_STRING:
     case PROTOBUF_C_TYPE_BYTES: {
       bytes_buf b;
-      TD_TRY(parse_string_value(ps, &b));
+      TD_TRY(tf_parse_string_value(ps, &b));
       void *slot = value_slot(m, f);
       if (f->type == PROTOBUF_C_TYPE_STRING) {
         *(char **)slot = b.data;
@@ -538,7 +249,7 @@ static td_code parse_scalar(parser *ps, ProtobufCMessage *m, const ProtobufCFiel
     case PROTOBUF_C_TYPE_ENUM: TD_TRY(parse_enum(ps, f, tmp)); break;
     default: {
       const int_kind *k = find_int_kind(f->type);
-      if (!k) return perr(ps, &ps->tok, "Unsupported field type for \"%s\".", f->name);
+      if (!k) return tf_perr(ps, &ps->tok, "Unsupported field type for \"%s\".", f->name);
       TD_TRY(parse_integer(ps, f, k, tmp));
     }
   }
@@ -555,15 +266,15 @@ static td_code parse_body(parser *ps, ProtobufCMessage *m, char close);
 static td_code parse_braced(parser *ps, ProtobufCMessage *m) {
   char buf[64];
   char close;
-  if (at_symbol(ps, '{'))
+  if (tf_at_symbol(ps, '{'))
     close = '}';
-  else if (at_symbol(ps, '<'))
+  else if (tf_at_symbol(ps, '<'))
     close = '>';
   else
-    return perr(ps, &ps->tok, "Expected \"{\", found %s.", tok_desc(&ps->tok, buf, sizeof buf));
+    return tf_perr(ps, &ps->tok, "Expected \"{\", found %s.", tf_tok_desc(&ps->tok, buf, sizeof buf));
   if (ps->depth >= MAX_DEPTH)
-    return perr(ps, &ps->tok, "Message is too deep (more than %d nested levels).", MAX_DEPTH);
-  TD_TRY(lex(ps));
+    return tf_perr(ps, &ps->tok, "Message is too deep (more than %d nested levels).", MAX_DEPTH);
+  TD_TRY(tf_lex(ps));
   ps->depth++;
   td_code c = parse_body(ps, m, close);
   ps->depth--;
@@ -580,23 +291,23 @@ static td_code parse_submessage(parser *ps, ProtobufCMessage *m, const ProtobufC
 static td_code parse_field_value(parser *ps, ProtobufCMessage *m, const ProtobufCFieldDescriptor *f,
                                  const token *name) {
   int is_msg = f->type == PROTOBUF_C_TYPE_MESSAGE, list;
-  if (at_symbol(ps, '[') && f->label == PROTOBUF_C_LABEL_REPEATED) {
-    TD_TRY(accept(ps, '[', &list));
+  if (tf_at_symbol(ps, '[') && f->label == PROTOBUF_C_LABEL_REPEATED) {
+    TD_TRY(tf_accept(ps, '[', &list));
     int closed;
-    TD_TRY(accept(ps, ']', &closed));
+    TD_TRY(tf_accept(ps, ']', &closed));
     while (!closed) {
       TD_TRY(is_msg ? parse_submessage(ps, m, f) : parse_scalar(ps, m, f));
       int comma;
-      TD_TRY(accept(ps, ',', &comma));
+      TD_TRY(tf_accept(ps, ',', &comma));
       if (!comma) {
-        TD_TRY(expect(ps, ']'));
+        TD_TRY(tf_expect(ps, ']'));
         closed = 1;
       }
     }
     return TD_OK;
   }
-  if (at_symbol(ps, '['))
-    return perr(ps, &ps->tok, "List syntax is only allowed for repeated fields, not \"%.*s\".", (int)name->n,
+  if (tf_at_symbol(ps, '['))
+    return tf_perr(ps, &ps->tok, "List syntax is only allowed for repeated fields, not \"%.*s\".", (int)name->n,
                 name->p);
   return is_msg ? parse_submessage(ps, m, f) : parse_scalar(ps, m, f);
 }
@@ -610,9 +321,9 @@ static void set_string_field(ProtobufCMessage *m, const char *field, char *value
  * pkg.Type and store it packed. name = the bracketed text. */
 static td_code parse_expanded_any(parser *ps, ProtobufCMessage *any, const char *name, const token *at) {
   const ProtobufCMessageDescriptor *d = td_textformat_find_type(name);
-  if (!d) return perr(ps, at, "Could not find type \"%s\" stored in google.protobuf.Any.", name);
+  if (!d) return tf_perr(ps, at, "Could not find type \"%s\" stored in google.protobuf.Any.", name);
   int colon;
-  TD_TRY(accept(ps, ':', &colon));
+  TD_TRY(tf_accept(ps, ':', &colon));
   ProtobufCMessage *inner = new_message(d);
   td_code c = parse_braced(ps, inner);
   if (c != TD_OK) {
@@ -636,27 +347,27 @@ static td_code parse_bracketed_field(parser *ps, ProtobufCMessage *m) {
   token at = ps->tok;
   char name[256];
   size_t len = 0;
-  TD_TRY(lex(ps));
-  while (ps->tok.kind == TOK_IDENT || at_symbol(ps, '/')) {
-    if (len + ps->tok.n >= sizeof name) return perr(ps, &ps->tok, "Type name too long.");
+  TD_TRY(tf_lex(ps));
+  while (ps->tok.kind == TOK_IDENT || tf_at_symbol(ps, '/')) {
+    if (len + ps->tok.n >= sizeof name) return tf_perr(ps, &ps->tok, "Type name too long.");
     memcpy(name + len, ps->tok.p, ps->tok.n);
     len += ps->tok.n;
-    TD_TRY(lex(ps));
+    TD_TRY(tf_lex(ps));
   }
   name[len] = '\0';
-  TD_TRY(expect(ps, ']'));
+  TD_TRY(tf_expect(ps, ']'));
   if (strcmp(m->descriptor->name, "google.protobuf.Any") == 0 && strchr(name, '/'))
     return parse_expanded_any(ps, m, name, &at);
-  return perr(ps, &at, "Extension \"%s\" is not defined or is not an extension of \"%s\".", name,
+  return tf_perr(ps, &at, "Extension \"%s\" is not defined or is not an extension of \"%s\".", name,
               m->descriptor->name);
 }
 
 static td_code parse_field(parser *ps, ProtobufCMessage *m) {
   char buf[64];
-  if (at_symbol(ps, '[')) return parse_bracketed_field(ps, m);
+  if (tf_at_symbol(ps, '[')) return parse_bracketed_field(ps, m);
   token name = ps->tok;
   if (name.kind != TOK_IDENT)
-    return perr(ps, &name, "Expected identifier, got: %s", tok_desc(&name, buf, sizeof buf));
+    return tf_perr(ps, &name, "Expected identifier, got: %s", tf_tok_desc(&name, buf, sizeof buf));
   char fname[128];
   const ProtobufCFieldDescriptor *f = NULL;
   if (name.n < sizeof fname) {
@@ -665,13 +376,13 @@ static td_code parse_field(parser *ps, ProtobufCMessage *m) {
     f = protobuf_c_message_descriptor_get_field_by_name(m->descriptor, fname);
   }
   if (!f)
-    return perr(ps, &name, "Message type \"%s\" has no field named \"%.*s\".", m->descriptor->name, (int)name.n,
+    return tf_perr(ps, &name, "Message type \"%s\" has no field named \"%.*s\".", m->descriptor->name, (int)name.n,
                 name.p);
-  TD_TRY(lex(ps));
+  TD_TRY(tf_lex(ps));
   int colon;
-  TD_TRY(accept(ps, ':', &colon));
+  TD_TRY(tf_accept(ps, ':', &colon));
   if (!colon && f->type != PROTOBUF_C_TYPE_MESSAGE)
-    return perr(ps, &ps->tok, "Expected \":\", found %s.", tok_desc(&ps->tok, buf, sizeof buf));
+    return tf_perr(ps, &ps->tok, "Expected \":\", found %s.", tf_tok_desc(&ps->tok, buf, sizeof buf));
   return parse_field_value(ps, m, f, &name);
 }
 
@@ -679,15 +390,15 @@ static td_code parse_field(parser *ps, ProtobufCMessage *m) {
 static td_code parse_body(parser *ps, ProtobufCMessage *m, char close) {
   char buf[64];
   for (;;) {
-    if (close && at_symbol(ps, close)) return lex(ps);
+    if (close && tf_at_symbol(ps, close)) return tf_lex(ps);
     if (ps->tok.kind == TOK_END) {
       if (!close) return TD_OK;
-      return perr(ps, &ps->tok, "Expected \"%c\", found %s.", close, tok_desc(&ps->tok, buf, sizeof buf));
+      return tf_perr(ps, &ps->tok, "Expected \"%c\", found %s.", close, tf_tok_desc(&ps->tok, buf, sizeof buf));
     }
     TD_TRY(parse_field(ps, m));
     int sep;
-    TD_TRY(accept(ps, ';', &sep));
-    if (!sep) TD_TRY(accept(ps, ',', &sep));
+    TD_TRY(tf_accept(ps, ';', &sep));
+    if (!sep) TD_TRY(tf_accept(ps, ',', &sep));
   }
 }
 
@@ -695,7 +406,7 @@ td_code td_textformat_parse(const ProtobufCMessageDescriptor *d, const char *tex
                             ProtobufCMessage **out, td_status *st) {
   parser ps = {.cur = text, .end = text + len, .line_start = text, .line = 1, .root_type = d->name, .st = st};
   ProtobufCMessage *m = new_message(d);
-  td_code c = lex(&ps);
+  td_code c = tf_lex(&ps);
   if (c == TD_OK) c = parse_body(&ps, m, 0);
   if (c != TD_OK) {
     protobuf_c_message_free_unpacked(m, NULL);
