@@ -208,6 +208,15 @@ static td_code get_node(td_graph *g, td_scope *s, const char *name, int *id, td_
       code = resolve_input(g, s, nd->input[i], &inputs[ni++], st);
   }
   int nout = code == TD_OK ? td_op_count_args(n, def->out, def->n_out, st) : -1;
+  if (code == TD_OK && nout >= 0) { /* kernels index their inputs by the op's signature */
+    td_status ignored;
+    int want = td_op_count_args(n, def->in, def->n_in, &ignored);
+    if (want >= 0 && want != ni) {
+      code = td_status_set(st, TD_INVALID_ARGUMENT,
+                           "NodeDef expected %d inputs for op %s but %d are specified; NodeDef: {{node %s}}", want,
+                           nd->op, ni, nd->name);
+    }
+  }
   if (code != TD_OK || nout < 0) {
     free(inputs);
     free(ctrl);

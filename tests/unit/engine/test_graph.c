@@ -321,6 +321,8 @@ static void test_errors_name_op_and_node(void **state) {
   gb_add(&b, node("loop_a", "Identity", "loop_b", NULL));
   gb_add(&b, node("loop_b", "Identity", "loop_a", NULL));
   gb_add(&b, node("dangling", "Identity", "nowhere:0", NULL));
+  gb_add(&b, node("no_input", "Identity", NULL));             /* found by fuzz/fuzz_model_files */
+  gb_add(&b, node("two_inputs", "Identity", "x", "x", NULL)); /* more inputs than the op takes */
   td_session *s = session_for(&b, NULL);
   td_status st = {0};
   td_callable *c;
@@ -340,6 +342,11 @@ static void test_errors_name_op_and_node(void **state) {
   assert_non_null(strstr(st.msg, "nowhere"));
   const char *f5[1] = {"y:3"};
   assert_int_equal(td_session_make_callable(s, NULL, 0, f5, 1, NULL, 0, &c, &st), TD_INVALID_ARGUMENT);
+  const char *f6[1] = {"no_input:0"}, *f7[1] = {"two_inputs:0"};
+  assert_int_equal(td_session_make_callable(s, NULL, 0, f6, 1, NULL, 0, &c, &st), TD_INVALID_ARGUMENT);
+  assert_non_null(strstr(st.msg, "NodeDef expected 1 inputs for op Identity but 0 are specified"));
+  assert_int_equal(td_session_make_callable(s, NULL, 0, f7, 1, NULL, 0, &c, &st), TD_INVALID_ARGUMENT);
+  assert_non_null(strstr(st.msg, "but 2 are specified; NodeDef: {{node two_inputs}}"));
   /* the session still works after failures */
   float xv[3] = {1, 2, 3};
   int64_t d[2] = {1, 3};
