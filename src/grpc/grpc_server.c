@@ -20,6 +20,7 @@
  * until GRPC_QUEUE_SHUTDOWN, freeing the failed requests. Then: join, grpc_server_destroy,
  * grpc_completion_queue_destroy, grpc_shutdown.
  */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "grpc/grpc_server.h"
 
 #include <dlfcn.h>
@@ -47,6 +48,7 @@
 
 #define GENERIC_METHOD (-1)
 #define POLL_MS 200 /* how often an idle worker looks at the shutdown flag */
+#define MAX_WORKERS 1024 /* --grpc_max_threads is clamped to this */
 #define ARENA_INLINE 8192 /* per-worker buffer the request proto is unpacked into */
 #define ARENA_BLOCK 65536 /* overflow blocks (larger requests get a block of their own size) */
 #define ARENA_ALIGN 16
@@ -448,7 +450,8 @@ td_code td_grpc_server_start(td_api *api, const td_grpc_options *opt, td_grpc_se
     s->registered[i] = grpc_server_register_method(s->server, td_grpc_methods[i].path, NULL,
                                                    GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  s->n_workers = opt->num_threads > 0 ? opt->num_threads : (cpus > 2 ? (int)cpus : 2);
+  s->n_workers = opt->num_threads > 0 ? (opt->num_threads < MAX_WORKERS ? opt->num_threads : MAX_WORKERS)
+                                       : (cpus > 2 ? (int)cpus : 2);
   s->workers = td_xcalloc((size_t)s->n_workers, sizeof *s->workers);
   for (int i = 0; i < s->n_workers; i++) {
     s->workers[i].srv = s;
@@ -473,6 +476,7 @@ td_code td_grpc_server_start(td_api *api, const td_grpc_options *opt, td_grpc_se
     for (int m = 0; m < td_grpc_num_methods; m++) arm_request(w, m);
     arm_request(w, GENERIC_METHOD);
     w->started = pthread_create(&w->thread, NULL, worker_main, w) == 0;
+    if (w->started) pthread_setname_np(w->thread, "td-grpc-worker"); /* for ps / top -H and tests */
   }
   pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
   *out = s;

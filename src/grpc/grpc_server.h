@@ -30,7 +30,7 @@ typedef struct td_grpc_options {
   const char *host;              /* NULL = "0.0.0.0" */
   int port;                      /* TCP port; 0 = an ephemeral port (see td_grpc_server_port); < 0 = no TCP */
   const char *socket_path;       /* NULL or "" = none; else also listen on unix:<path> */
-  int num_threads;               /* worker threads; <= 0 = number of CPUs (at least 2) */
+  int num_threads;               /* worker threads (at most 1024); <= 0 = number of CPUs (at least 2) */
   const char *channel_arguments; /* --grpc_channel_arguments "k=v,k=v" (int when the value parses
                                     as one, else string); NULL or "" = none */
   int tensor_content_outputs;    /* --enable_serialization_as_tensor_content */

@@ -102,8 +102,9 @@ static const td_flag flags[] = {
     {"grpc_channel_arguments", FLAG_STRING, "", FLAG_IMPLEMENTED, FIELD(grpc_channel_arguments),
      "A comma separated list of arguments to be passed to the grpc server. (e.g. "
      "grpc.max_connection_age_ms=2000)"},
-    {"grpc_max_threads", FLAG_INT32, "0", FLAG_NO_EFFECT, NO_FIELD,
-     "Max grpc server threads to handle grpc messages."},
+    {"grpc_max_threads", FLAG_INT32, "0", FLAG_IMPLEMENTED, FIELD(grpc_max_threads),
+     "Max grpc server threads to handle grpc messages. (tensord: gRPC worker threads, each serving one call at a "
+     "time; 0 = one per core. With --enable_batching more threads let more calls wait in a batch.)"},
     {"enable_model_warmup", FLAG_BOOL, "true", FLAG_IMPLEMENTED, FIELD(enable_model_warmup),
      "Enables model warmup, which triggers lazy initializations (such as TF optimizations) at load time, to reduce "
      "first request latency."},

@@ -26,6 +26,7 @@ typedef struct td_server_options {
   const char *grpc_socket_path; /* --grpc_socket_path */
   const char *grpc_channel_arguments;         /* --grpc_channel_arguments "k=v,k=v" */
   int enable_serialization_as_tensor_content; /* --enable_serialization_as_tensor_content */
+  int64_t grpc_max_threads;                   /* --grpc_max_threads: gRPC worker threads, 0 = one per core */
   int64_t rest_api_port;        /* --rest_api_port, 0 = off */
   int64_t rest_api_num_threads; /* --rest_api_num_threads, <= 0 = 4 x CPUs */
   int64_t rest_api_timeout_in_ms;

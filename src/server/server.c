@@ -261,6 +261,7 @@ static int serve(const td_server_options *o) {
       .socket_path = o->grpc_socket_path,
       .channel_arguments = o->grpc_channel_arguments,
       .tensor_content_outputs = o->enable_serialization_as_tensor_content,
+      .num_threads = (int)o->grpc_max_threads,
   };
   if (td_grpc_server_start(&p.grpc_api, &go, &p.grpc, &st) != TD_OK) {
     rc = startup_failure(td_code_name(st.code), st.msg);

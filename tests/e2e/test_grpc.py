@@ -334,3 +334,34 @@ def test_rest_and_grpc_agree(pb):
     finally:
         c.close()
         check_stopped(s)
+
+
+def test_grpc_max_threads(pb):
+    """--grpc_max_threads sets the number of gRPC worker threads (each serves one call at a time),
+    so more calls can wait in batches; the server answers the same."""
+    if not os.path.isdir(HPT):
+        pytest.skip("fixture model absent: %s" % HPT)
+
+    def threads(server):  # the gRPC workers, by the name tensord gives them
+        task = "/proc/%d/task" % server.proc.pid
+        names = []
+        for t in os.listdir(task):
+            with open(os.path.join(task, t, "comm")) as f:
+                names.append(f.read().strip())
+        return names.count("td-grpc-worker")
+
+    counts = {}
+    for n in (0, 12):
+        s = gc.start_tensord(TENSORD_BIN, "hpt", HPT, extra=["--grpc_max_threads=%d" % n], timeout=30)
+        assert s is not None
+        try:
+            client = gc.Client(s.target)
+            req = pb.PredictRequest()
+            gc.model_spec(req.model_spec, "hpt")
+            req.inputs["x"].CopyFrom(gc.tensor([1.0, 2.0], dtype=np.float32))
+            assert list(gc.to_numpy(client.Predict(req, timeout=10).outputs["y"])) == [2.5, 3.0]
+            client.close()
+            counts[n] = threads(s)
+        finally:
+            check_stopped(s)
+    assert counts == {0: max(os.cpu_count() or 2, 2), 12: 12}, counts
