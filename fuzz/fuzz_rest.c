@@ -3,11 +3,13 @@
  * examples, and the response writer on whatever parsed. Any input must end in a status, never
  * in a crash, a leak or undefined behaviour (run under ASan/UBSan).
  *
- * The first input byte picks the signature; the rest is the body. */
+ * The first input byte picks the signature (low bits) and whether the body is gzip-encoded
+ * (bit 7: inflated with a 1 MiB cap first, as for Content-Encoding: gzip); the rest is the body. */
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "http/rest_json.h"
+#include "util/gzip.h"
 
 static const td_sig_tensor one_float[] = {{.alias = "x", .dtype = TD_DT_FLOAT, .shape = {.rank = -1}}};
 static const td_sig_tensor mixed[] = {{.alias = "a", .dtype = TD_DT_FLOAT, .shape = {.rank = -1}},
@@ -26,10 +28,20 @@ static const td_signature sigs[] = {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1) return 0;
-  const td_signature *sig = &sigs[data[0] % (sizeof sigs / sizeof sigs[0])];
+  const td_signature *sig = &sigs[(data[0] & 0x7f) % (sizeof sigs / sizeof sigs[0])];
   const char *body = (const char *)data + 1;
   size_t len = size - 1;
   td_status st;
+  td_buf plain;
+  td_buf_init(&plain);
+  if (data[0] & 0x80) {
+    if (td_gunzip(body, len, 1 << 20, &plain, &st) != TD_OK) {
+      td_buf_release(&plain);
+      return 0;
+    }
+    body = plain.data;
+    len = plain.len;
+  }
   td_rest_predict_req req;
   if (td_rest_predict_scan(body, len, &req, &st) == TD_OK) {
     td_named_tensor *in = NULL;
@@ -50,5 +62,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     free(signature_name);
     td_tensor_release(&examples);
   }
+  td_buf_release(&plain);
   return 0;
 }
