@@ -20,6 +20,10 @@
 #include "engine/kernels/feature.def"
 #include "engine/kernels/image.def"
 #include "engine/kernels/control.def"
+#include "engine/kernels/functional.def"
+#include "engine/kernels/list.def"
+#include "engine/kernels/text.def"
+#include "engine/kernels/spectral.def"
 #undef TD_OP
 
 typedef struct op_row {
@@ -40,6 +44,10 @@ static const op_row op_rows[] = {
 #include "engine/kernels/feature.def"
 #include "engine/kernels/image.def"
 #include "engine/kernels/control.def"
+#include "engine/kernels/functional.def"
+#include "engine/kernels/list.def"
+#include "engine/kernels/text.def"
+#include "engine/kernels/spectral.def"
 #undef TD_OP
 };
 #define NUM_ROWS (sizeof op_rows / sizeof op_rows[0])
