@@ -1,7 +1,10 @@
 /* tensor.c — tensor storage: refcounted buffers, shapes, element access.
  * Invariant: an owned tensor's buf->data == t->data only for the first view; views made by
- * forwarding keep buf and may point anywhere inside it. STRING/RESOURCE buffers own their
- * elements (string bytes / resource references) and free them with the buffer. */
+ * forwarding keep buf and may point anywhere inside it. STRING/RESOURCE/VARIANT buffers own
+ * their elements (string bytes / td_resource references) and free them with the buffer.
+ * VARIANT elements are td_resource objects too (e.g. kind "tensor_list", kernels/tensor_list.c);
+ * a NULL element is an empty variant. td_tensor_copy of a VARIANT tensor takes new references
+ * to the same objects: variant objects are immutable once shared (writers copy on write). */
 #include "engine/tensor.h"
 
 #include <stdio.h>
@@ -69,7 +72,7 @@ static void buffer_free(td_buffer *b) {
   if (b->dtype == TD_DT_STRING) {
     td_string *s = b->data;
     for (size_t i = 0; i < b->nelem; i++) free(s[i].data);
-  } else if (b->dtype == TD_DT_RESOURCE || td_dtype_is_ref(b->dtype)) {
+  } else if (td_dtype_holds_resources(b->dtype)) {
     td_resource **r = b->data;
     for (size_t i = 0; i < b->nelem; i++) td_resource_unref(r[i]);
   }
@@ -137,7 +140,7 @@ td_code td_tensor_copy(td_tensor *dst, const td_tensor *src, td_status *st) {
   int64_t n = td_tensor_num_elements(src);
   if (src->dtype == TD_DT_STRING) {
     for (int64_t i = 0; i < n; i++) td_tensor_set_string(dst, i, td_str(src)[i].data, td_str(src)[i].len);
-  } else if (src->dtype == TD_DT_RESOURCE || td_dtype_is_ref(src->dtype)) {
+  } else if (td_dtype_holds_resources(src->dtype)) {
     for (int64_t i = 0; i < n; i++) td_tensor_set_resource(dst, i, td_res(src)[i]);
   } else if (n > 0) {
     memcpy(dst->data, src->data, td_tensor_nbytes(src));

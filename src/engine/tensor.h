@@ -6,8 +6,9 @@
  *     buffer) guarantees `data` outlives every use.
  * Copy a tensor with td_tensor_ref() (takes a reference), drop it with td_tensor_release().
  * Element layout is dense row-major. STRING elements are td_string, whose bytes are owned
- * by the tensor's buffer (set them with td_tensor_set_string). RESOURCE elements are
- * td_resource pointers (each holding a reference released with the buffer).
+ * by the tensor's buffer (set them with td_tensor_set_string). RESOURCE and VARIANT elements
+ * are td_resource pointers (each holding a reference released with the buffer; a VARIANT's
+ * object, e.g. a TensorList, is immutable once another reference to it exists).
  *
  * Thread safety: buffers are refcounted atomically, so tensors may be shared across threads
  * as long as nobody writes to storage that others can see (tensors are immutable once
@@ -61,6 +62,10 @@ struct td_resource {
 };
 void td_resource_ref(td_resource *r);
 void td_resource_unref(td_resource *r);
+/* 1 if elements of dt are td_resource references (RESOURCE, VARIANT, TF1 refs). */
+static inline int td_dtype_holds_resources(td_dtype dt) {
+  return dt == TD_DT_RESOURCE || dt == TD_DT_VARIANT || td_dtype_is_ref(dt);
+}
 
 /* ---- shapes ---- */
 td_shape td_shape_make(int rank, const int64_t *dims);
@@ -88,7 +93,7 @@ int64_t td_tensor_num_elements(const td_tensor *t);
 size_t td_tensor_nbytes(const td_tensor *t);
 /* Sets string element i of an owned STRING tensor (copies bytes). */
 void td_tensor_set_string(td_tensor *t, int64_t i, const char *bytes, size_t len);
-/* Sets resource element i of an owned RESOURCE (or ref) tensor (takes a new reference). */
+/* Sets resource element i of an owned RESOURCE, VARIANT (or ref) tensor (takes a new reference). */
 void td_tensor_set_resource(td_tensor *t, int64_t i, td_resource *r);
 /* Typed element access helpers. */
 static inline float *td_f32(const td_tensor *t) { return (float *)t->data; }
