@@ -1,5 +1,5 @@
 /* string.c — string kernels: StringToHashBucketFast, AsString, StringToNumber, DecodeBase64,
- * EncodeBase64, StringJoin, Substr.
+ * EncodeBase64, StringJoin, Substr (unit BYTE or UTF8_CHAR).
  *
  * Semantics and error texts follow TF's kernels: hashing is FarmHash Fingerprint64 mod
  * num_buckets; AsString builds TF's printf format from its attrs; StringToNumber accepts what
@@ -380,14 +380,30 @@ td_code td_k_string_join(td_kctx *ctx) {
   return finish_string_output(ctx, 0, &out, TD_OK);
 }
 
-/* ---------------------------------------------------------------- Substr (unit BYTE) */
+/* ---------------------------------------------------------------- Substr */
+
+/* Byte offset of UTF-8 character k of s (n if k is the character count): characters start at
+ * bytes that are not continuation bytes (TF's UTF8 unit). */
+static int64_t utf8_offset(const char *s, int64_t n, int64_t k) {
+  int64_t seen = 0;
+  for (int64_t i = 0; i < n; i++)
+    if (((unsigned char)s[i] & 0xC0) != 0x80 && seen++ == k) return i;
+  return n;
+}
+
+static int64_t utf8_count(const char *s, int64_t n) {
+  int64_t c = 0;
+  for (int64_t i = 0; i < n; i++) c += ((unsigned char)s[i] & 0xC0) != 0x80;
+  return c;
+}
 
 td_code td_k_string_substr(td_kctx *ctx) {
   TD_TRY(expect_string_input(ctx, 0, "input"));
   const td_tensor *in = td_k_input(ctx, 0), *pos = td_k_input(ctx, 1), *len = td_k_input(ctx, 2);
   char a[64], b[64];
-  if (!td_attr_str_eq(td_k_node(ctx), "unit", "BYTE") && td_attr_str(td_k_node(ctx), "unit", &(size_t){0}))
-    return td_k_fail(ctx, TD_UNIMPLEMENTED, "Substr: only unit=BYTE is supported");
+  int chars = td_attr_str_eq(td_k_node(ctx), "unit", "UTF8_CHAR");
+  if (!chars && !td_attr_str_eq(td_k_node(ctx), "unit", "BYTE") && td_attr_str(td_k_node(ctx), "unit", &(size_t){0}))
+    return td_k_fail(ctx, TD_INVALID_ARGUMENT, "unit must be one of BYTE, UTF8_CHAR");
   if (!td_shape_equal(&pos->shape, &len->shape))
     return td_k_fail(ctx, TD_INVALID_ARGUMENT, "pos and len should have the same shape, got: %s vs. %s",
                      shape_text(&pos->shape, a, sizeof a), shape_text(&len->shape, b, sizeof b));
@@ -402,7 +418,8 @@ td_code td_k_string_substr(td_kctx *ctx) {
   for (int64_t i = 0; i < n && rc == TD_OK; i++) {
     td_string s = td_str(in)[i];
     int64_t p = td_tensor_get_int(pos, scalar ? 0 : i), l = td_tensor_get_int(len, scalar ? 0 : i);
-    int64_t size = (int64_t)s.len;
+    const char *bytes = s.data ? s.data : "";
+    int64_t size = chars ? utf8_count(bytes, (int64_t)s.len) : (int64_t)s.len;
     if (p > size || p < -size) {
       rc = td_k_fail(ctx, TD_INVALID_ARGUMENT, "pos %" PRId64 " out of range for stringb'%.*s' at index %" PRId64,
                      p, (int)s.len, s.data ? s.data : "", i);
@@ -410,7 +427,12 @@ td_code td_k_string_substr(td_kctx *ctx) {
     }
     if (p < 0) p += size;
     int64_t take = l < 0 || l > size - p ? size - p : l;
-    td_tensor_set_string(&out, i, s.data ? s.data + p : "", (size_t)take);
+    if (chars) {
+      int64_t from = utf8_offset(bytes, (int64_t)s.len, p), to = utf8_offset(bytes, (int64_t)s.len, p + take);
+      td_tensor_set_string(&out, i, bytes + from, (size_t)(to - from));
+    } else {
+      td_tensor_set_string(&out, i, bytes + p, (size_t)take);
+    }
   }
   return finish_string_output(ctx, 0, &out, rc);
 }

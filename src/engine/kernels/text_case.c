@@ -1,0 +1,172 @@
+/* text_case.c — StringLower, StringUpper, StringStrip, StringLength.
+ *
+ * Case mapping: encoding '' maps ASCII letters only (bytes >= 0x80 untouched, as TF's
+ * absl::AsciiStrToLower); encoding 'utf-8' maps Unicode (TF uses ICU): glibc's C.UTF-8 simple
+ * case tables plus the unconditional one-to-many mappings of SpecialCasing.txt that matter in
+ * practice (ß → SS, İ → i̇, the Latin ligatures ﬀ..ﬆ) and the Greek final sigma; malformed
+ * UTF-8 becomes U+FFFD per maximal subpart, as ICU's converter does. The locale object is
+ * created once (pthread_once) and read-only afterwards, so kernels stay reentrant.
+ */
+#include <ctype.h>
+#include <locale.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wctype.h>
+
+#include "engine/kernels/text_internal.h"
+#include "util/mem.h"
+
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static locale_t g_utf8;
+
+static void init_locale(void) {
+  g_utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+  if (!g_utf8) g_utf8 = newlocale(LC_CTYPE_MASK, "C.utf8", (locale_t)0);
+}
+
+/* One-to-many mappings (SpecialCasing.txt, unconditional). */
+static const struct special {
+  int32_t cp;
+  int upper; /* 1: applies to upper-casing, 0: lower-casing */
+  int32_t to[3];
+} kSpecial[] = {
+    {0x00DF, 1, {'S', 'S', 0}},     {0x0130, 0, {'i', 0x0307, 0}}, {0x0149, 1, {0x02BC, 'N', 0}},
+    {0xFB00, 1, {'F', 'F', 0}},     {0xFB01, 1, {'F', 'I', 0}},    {0xFB02, 1, {'F', 'L', 0}},
+    {0xFB03, 1, {'F', 'F', 'I'}},   {0xFB04, 1, {'F', 'F', 'L'}},  {0xFB05, 1, {'S', 'T', 0}},
+    {0xFB06, 1, {'S', 'T', 0}},
+};
+
+static int is_cased(int32_t cp) {
+  return g_utf8 && (iswupper_l((wint_t)cp, g_utf8) || iswlower_l((wint_t)cp, g_utf8) || iswalpha_l((wint_t)cp, g_utf8));
+}
+
+/* Appends `cp` mapped to the buffer; returns the new length. */
+static size_t put_cp(char *buf, size_t len, int32_t cp) {
+  char enc[4];
+  int k = td_utf8_encode(cp, enc);
+  if (!k) k = td_utf8_encode(0xFFFD, enc);
+  memcpy(buf + len, enc, (size_t)k);
+  return len + (size_t)k;
+}
+
+/* Maps s[0..n) into buf (capacity >= 9 * n: no mapping yields more than 3 output bytes per
+ * input byte; 9 leaves a wide margin). Returns the output length. */
+static size_t map_utf8(const char *s, size_t n, int upper, char *buf) {
+  const unsigned char *u = (const unsigned char *)s;
+  size_t len = 0;
+  int prev_cased = 0;
+  for (size_t i = 0; i < n;) {
+    int32_t cp;
+    int k = td_utf8_decode(u + i, n - i, &cp);
+    i += (size_t)k;
+    if (cp < 0) {
+      len = put_cp(buf, len, 0xFFFD);
+      prev_cased = 0;
+      continue;
+    }
+    const struct special *sp = NULL;
+    for (size_t t = 0; t < sizeof kSpecial / sizeof kSpecial[0]; t++)
+      if (kSpecial[t].cp == cp && kSpecial[t].upper == upper) sp = &kSpecial[t];
+    int cased = is_cased(cp);
+    if (sp) {
+      for (int t = 0; t < 3 && sp->to[t]; t++) len = put_cp(buf, len, sp->to[t]);
+    } else if (!upper && cp == 0x03A3) {
+      /* Final sigma: after a cased letter and not before one. */
+      int32_t next = -1;
+      if (i < n) td_utf8_decode(u + i, n - i, &next);
+      len = put_cp(buf, len, prev_cased && !(next >= 0 && is_cased(next)) ? 0x03C2 : 0x03C3);
+    } else if (g_utf8) {
+      len = put_cp(buf, len, (int32_t)(upper ? towupper_l((wint_t)cp, g_utf8) : towlower_l((wint_t)cp, g_utf8)));
+    } else {
+      len = put_cp(buf, len, cp < 0x80 ? (upper ? toupper(cp) : tolower(cp)) : cp);
+    }
+    prev_cased = cased;
+  }
+  return len;
+}
+
+static td_code change_case(td_kctx *ctx, int upper) {
+  TD_TRY(td_text_expect_string(ctx, 0, "input"));
+  const td_node *node = td_k_node(ctx);
+  size_t elen = 0;
+  const char *enc = td_attr_str(node, "encoding", &elen);
+  int utf8 = 0;
+  if (enc && elen) {
+    if ((elen == 5 && !strncasecmp(enc, "utf-8", 5)) || (elen == 4 && !strncasecmp(enc, "utf8", 4))) utf8 = 1;
+    else
+      return td_k_fail(ctx, TD_INVALID_ARGUMENT, "encoding must be '' or 'utf-8', got '%.*s'", (int)elen, enc);
+  }
+  if (utf8) pthread_once(&g_once, init_locale);
+  const td_tensor *in = td_k_input(ctx, 0);
+  td_tensor out;
+  TD_TRY(td_text_new_tensor(ctx, TD_DT_STRING, &in->shape, &out));
+  int64_t n = td_tensor_num_elements(in);
+  char *buf = NULL;
+  size_t cap = 0;
+  for (int64_t i = 0; i < n; i++) {
+    const td_string *s = &td_str(in)[i];
+    size_t need = utf8 ? 9 * s->len + 1 : s->len + 1;
+    if (need > cap) TD_GROW(buf, cap, need);
+    size_t len;
+    if (utf8) {
+      len = map_utf8(td_text_bytes(s), s->len, upper, buf);
+    } else {
+      for (size_t k = 0; k < s->len; k++) {
+        unsigned char c = (unsigned char)s->data[k];
+        buf[k] = (char)(c < 0x80 ? (upper ? toupper(c) : tolower(c)) : c);
+      }
+      len = s->len;
+    }
+    td_tensor_set_string(&out, i, buf, len);
+  }
+  free(buf);
+  return td_text_finish(ctx, 0, &out, TD_OK);
+}
+
+td_code td_k_string_lower(td_kctx *ctx) { return change_case(ctx, 0); }
+td_code td_k_string_upper(td_kctx *ctx) { return change_case(ctx, 1); }
+
+/* ---------------------------------------------------------------- StringStrip */
+
+static int ascii_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+td_code td_k_string_strip(td_kctx *ctx) {
+  TD_TRY(td_text_expect_string(ctx, 0, "input"));
+  const td_tensor *in = td_k_input(ctx, 0);
+  td_tensor out;
+  TD_TRY(td_text_new_tensor(ctx, TD_DT_STRING, &in->shape, &out));
+  int64_t n = td_tensor_num_elements(in);
+  for (int64_t i = 0; i < n; i++) {
+    const td_string *s = &td_str(in)[i];
+    const char *p = td_text_bytes(s);
+    size_t a = 0, b = s->len;
+    while (a < b && ascii_space((unsigned char)p[a])) a++;
+    while (b > a && ascii_space((unsigned char)p[b - 1])) b--;
+    td_tensor_set_string(&out, i, p + a, b - a);
+  }
+  return td_text_finish(ctx, 0, &out, TD_OK);
+}
+
+/* ---------------------------------------------------------------- StringLength */
+
+td_code td_k_string_length(td_kctx *ctx) {
+  TD_TRY(td_text_expect_string(ctx, 0, "input"));
+  const td_node *node = td_k_node(ctx);
+  int chars = 0;
+  if (td_attr_str_eq(node, "unit", "UTF8_CHAR")) chars = 1;
+  else if (!td_attr_str_eq(node, "unit", "BYTE")) {
+    size_t ul = 0;
+    const char *u = td_attr_str(node, "unit", &ul);
+    return td_k_fail(ctx, TD_INVALID_ARGUMENT, "Invalid unit: %.*s", (int)ul, u ? u : "");
+  }
+  const td_tensor *in = td_k_input(ctx, 0);
+  td_tensor *out;
+  TD_TRY(td_k_alloc_output_uninit(ctx, 0, TD_DT_INT32, &in->shape, &out));
+  int64_t n = td_tensor_num_elements(in);
+  for (int64_t i = 0; i < n; i++) {
+    const td_string *s = &td_str(in)[i];
+    td_i32(out)[i] = (int32_t)(chars ? td_utf8_strlen(td_text_bytes(s), s->len) : (int64_t)s->len);
+  }
+  return TD_OK;
+}
