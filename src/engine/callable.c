@@ -1,8 +1,12 @@
 /* callable.c — turns (feeds, fetches, targets) into an execution plan, like TF's
- * Session::MakeCallable: prune to what is needed (stopping at fed tensors), order
- * topologically, constant-fold every node whose inputs are all constant (variable reads
- * count as constant once the session is frozen), then lay out value slots and compute when
- * each slot dies. The result is immutable and shared by concurrent runs.
+ * Session::MakeCallable, in named passes: resolve_endpoints (feeds/fetches/targets to IR edges;
+ * or resolve_function_endpoints for a library function's args/rets), order_nodes (prune to what
+ * is needed, stopping at fed tensors, topologically), plan_steps (constant-fold every node whose
+ * inputs are all constant — variable reads count as constant once the session is frozen —,
+ * fuse epilogues, alias Identity, lay out value slots), build_functions (one sub-callable per
+ * function attr of While/If/Case steps, built under the same session lock, so functional ops
+ * are never folded: they are TD_OPF_STATEFUL), liveness (when each slot dies). The result is
+ * immutable and shared by concurrent runs; a callable owns its sub-callables.
  * A pruned set holding TF1 control flow (Switch/Merge/Enter/...) runs on the dataflow executor
  * (exec_dataflow.c): constants are still folded (control flow ops never are, so nothing
  * downstream of a Switch or Enter folds), but nothing is fused or aliased away. */
@@ -13,11 +17,18 @@
 #include "engine/session.h"
 #include "util/mem.h"
 
-enum { UNSEEN, VISITING, DONE };
+enum { UNSEEN, VISITING, DONE, FED /* every output fed: control edges to it are met */ };
+
+typedef struct node_value {
+  int kind; /* SRC_SLOT (step output base) or SRC_CONST (const base) or -1 */
+  int base;
+} node_value;
 
 typedef struct builder {
   td_session *s;
   td_callable *c;
+  int depth; /* function nesting: 0 = a top-level callable */
+  node_value *nv; /* per IR node: where its outputs live */
   unsigned char *mark;
   int *order;
   int norder;
@@ -38,7 +49,7 @@ static int is_back_edge(const td_graph *g, const td_node *n, int i) {
 }
 
 static td_code visit(builder *b, int id, td_status *st) {
-  if (b->mark[id] == DONE) return TD_OK;
+  if (b->mark[id] == DONE || b->mark[id] == FED) return TD_OK;
   const td_graph *g = b->s->g;
   const td_node *n = g->nodes[id];
   if (n->ninputs < 0) return td_status_set(st, TD_INVALID_ARGUMENT, "node '%s' could not be imported", n->name);
@@ -64,11 +75,6 @@ static td_code visit_root(builder *b, int id, td_status *st) {
   while (b->nback > 0) TD_TRY(visit(b, b->back[--b->nback], st));
   return TD_OK;
 }
-
-typedef struct node_value {
-  int kind; /* SRC_SLOT (step output base) or SRC_CONST (const base) or -1 */
-  int base;
-} node_value;
 
 static int foldable(const td_session *s, const td_node *n, const node_value *nv, const td_callable *c) {
   int flags = n->def->flags;
@@ -171,39 +177,105 @@ static int try_fuse(td_callable *c, node_value *nv, const int *uses, const int *
   return 1;
 }
 
-static td_code build(builder *b, const char *const *feeds, int nfeeds, const char *const *fetches, int nfetches,
-                     const char *const *targets, int ntargets, td_status *st) {
+/* ---- pass 1: endpoints (feeds, fetches, targets as IR edges / node ids) ---- */
+
+typedef struct endpoints {
+  int nfetch, ntargets;
+  td_edge *fetch;
+  int *targets;
+} endpoints;
+
+static void endpoints_free(endpoints *ep) {
+  free(ep->fetch);
+  free(ep->targets);
+}
+
+/* Top-level tensor and node names (imports what they need). */
+static td_code resolve_endpoints(builder *b, const char *const *feeds, int nfeeds, const char *const *fetches,
+                                 int nfetches, const char *const *targets, int ntargets, endpoints *ep,
+                                 td_status *st) {
   td_callable *c = b->c;
   td_graph *g = b->s->g;
   c->nfeeds = nfeeds;
   c->feeds = td_xcalloc((size_t)nfeeds + 1, sizeof *c->feeds);
   c->feed_dtypes = td_xcalloc((size_t)nfeeds + 1, sizeof *c->feed_dtypes);
+  ep->nfetch = nfetches;
+  ep->ntargets = ntargets;
+  ep->fetch = td_xcalloc((size_t)nfetches + 1, sizeof *ep->fetch);
+  ep->targets = td_xcalloc((size_t)ntargets + 1, sizeof *ep->targets);
   for (int i = 0; i < nfeeds; i++) {
     TD_TRY(td_graph_resolve_tensor(g, feeds[i], &c->feeds[i], st));
     const td_node *fn = g->nodes[c->feeds[i].node];
     if (!strcmp(fn->op, "Placeholder") || !strcmp(fn->op, "PlaceholderWithDefault"))
       c->feed_dtypes[i] = td_attr_type(fn, "dtype", TD_DT_INVALID);
   }
-  td_edge *fetch_edges = td_xcalloc((size_t)nfetches + 1, sizeof *fetch_edges);
-  int *target_ids = td_xcalloc((size_t)ntargets + 1, sizeof *target_ids);
-  td_code code = TD_OK;
-  for (int i = 0; i < nfetches && code == TD_OK; i++) code = td_graph_resolve_tensor(g, fetches[i], &fetch_edges[i], st);
-  for (int i = 0; i < ntargets && code == TD_OK; i++) code = td_graph_resolve_target(g, targets[i], &target_ids[i], st);
-  if (code == TD_OK) { /* the graph is complete for this callable: order it */
-    b->mark = td_xcalloc(g->nnodes + 1, 1);
-    b->order = td_xcalloc(g->nnodes + 1, sizeof *b->order);
-    for (int i = 0; i < nfetches && code == TD_OK; i++)
-      if (feed_index(c, fetch_edges[i]) < 0) code = visit_root(b, fetch_edges[i].node, st);
-    for (int i = 0; i < ntargets && code == TD_OK; i++) code = visit_root(b, target_ids[i], st);
+  for (int i = 0; i < nfetches; i++) TD_TRY(td_graph_resolve_tensor(g, fetches[i], &ep->fetch[i], st));
+  for (int i = 0; i < ntargets; i++) TD_TRY(td_graph_resolve_target(g, targets[i], &ep->targets[i], st));
+  return TD_OK;
+}
+
+/* A library function instantiated under `prefix`: feeds = its args, fetches = its rets, one
+ * target = the node that waits for its control_ret and state-writing nodes. */
+static td_code resolve_function_endpoints(builder *b, const td_node *owner, const char *fn_name,
+                                          const Tensorflow__NameAttrList *attrs, const char *prefix, endpoints *ep,
+                                          td_status *st) {
+  td_callable *c = b->c;
+  td_function_inst fi;
+  TD_TRY(td_graph_instantiate(b->s->g, fn_name, attrs, owner, prefix, &fi, st));
+  c->nfeeds = fi.nargs;
+  c->feeds = fi.args;
+  c->feed_dtypes = fi.arg_dtypes;
+  ep->nfetch = fi.nrets;
+  ep->fetch = fi.rets;
+  ep->ntargets = 1;
+  ep->targets = td_xcalloc(1, sizeof *ep->targets);
+  ep->targets[0] = fi.done;
+  return TD_OK;
+}
+
+/* ---- pass 2: order (prune to what the endpoints need, topologically) ---- */
+
+static td_code order_nodes(builder *b, const endpoints *ep, td_status *st) {
+  const td_graph *g = b->s->g;
+  b->mark = td_xcalloc(g->nnodes + 1, 1);
+  b->order = td_xcalloc(g->nnodes + 1, sizeof *b->order);
+  for (int i = 0; i < b->c->nfeeds; i++) { /* a node whose every output is fed is replaced by its feeds */
+    const td_node *n = g->nodes[b->c->feeds[i].node];
+    int fed = 0;
+    for (int o = 0; o < n->noutputs; o++) fed += feed_index(b->c, (td_edge){n->id, o}) >= 0;
+    if (fed == n->noutputs) b->mark[n->id] = FED;
   }
-  if (code != TD_OK) {
-    free(fetch_edges);
-    free(target_ids);
-    return code;
-  }
-  node_value *nv = td_xcalloc(g->nnodes + 1, sizeof *nv);
-  for (size_t i = 0; i < g->nnodes; i++) nv[i].kind = -1;
-  int *uses = count_uses(b, fetch_edges, nfetches);
+  for (int i = 0; i < ep->nfetch; i++)
+    if (feed_index(b->c, ep->fetch[i]) < 0) TD_TRY(visit_root(b, ep->fetch[i].node, st));
+  for (int i = 0; i < ep->ntargets; i++) TD_TRY(visit_root(b, ep->targets[i], st));
+  return TD_OK;
+}
+
+/* ---- pass 3: steps (fold constants, fuse epilogues, alias Identity, drop NoOps) ---- */
+
+static void add_step(builder *b, const td_node *n, int **slot_step, size_t *slot_step_cap) {
+  td_callable *c = b->c;
+  td_step *sp = &c->steps[c->nsteps++];
+  sp->node = n;
+  sp->nin = n->ninputs;
+  sp->in = td_xcalloc((size_t)n->ninputs + 1, sizeof *sp->in);
+  for (int i = 0; i < n->ninputs; i++) sp->in[i] = source_of(c, b->nv, n->inputs[i]);
+  sp->out_base = c->nslots;
+  sp->nout = n->noutputs;
+  sp->out_used = td_xcalloc((size_t)n->noutputs + 1, 1);
+  sp->fused_bias = -1;
+  pthread_mutex_init(&sp->state_mu, NULL);
+  b->nv[n->id] = (node_value){SRC_SLOT, c->nslots};
+  TD_GROW(*slot_step, *slot_step_cap, (size_t)(c->nslots + n->noutputs) + 1);
+  for (int o = 0; o < n->noutputs; o++) (*slot_step)[c->nslots + o] = c->nsteps - 1;
+  c->nslots += n->noutputs;
+}
+
+static void plan_steps(builder *b, const endpoints *ep) {
+  td_callable *c = b->c;
+  const td_graph *g = b->s->g;
+  node_value *nv = b->nv;
+  int *uses = count_uses(b, ep->fetch, ep->nfetch);
   int *slot_step = NULL;
   size_t slot_step_cap = 0;
   for (int k = 0; k < b->norder; k++) c->dataflow |= td_is_control_flow_op(g->nodes[b->order[k]]->op);
@@ -211,7 +283,10 @@ static td_code build(builder *b, const char *const *feeds, int nfeeds, const cha
   for (int k = 0; k < b->norder; k++) {
     const td_node *n = g->nodes[b->order[k]];
     if (foldable(b->s, n, nv, c) && try_fold(b, n, nv)) continue;
-    if (c->dataflow) goto add_step; /* control flow: every other node is a step (exec_dataflow.c) */
+    if (c->dataflow) { /* control flow: every other node is a step (exec_dataflow.c) */
+      add_step(b, n, &slot_step, &slot_step_cap);
+      continue;
+    }
     if (try_fuse(c, nv, uses, slot_step, n)) continue;
     if (n->noutputs == 0 && !strcmp(n->op, "NoOp")) { /* ordering only: the step order has it */
       nv[n->id] = (node_value){SRC_SLOT, c->nslots};
@@ -222,37 +297,72 @@ static td_code build(builder *b, const char *const *feeds, int nfeeds, const cha
       nv[n->id] = (node_value){src.kind, src.idx};
       continue;
     }
-  add_step:;
-    td_step *sp = &c->steps[c->nsteps++];
-    sp->node = n;
-    sp->nin = n->ninputs;
-    sp->in = td_xcalloc((size_t)n->ninputs + 1, sizeof *sp->in);
-    for (int i = 0; i < n->ninputs; i++) sp->in[i] = source_of(c, nv, n->inputs[i]);
-    sp->out_base = c->nslots;
-    sp->nout = n->noutputs;
-    sp->out_used = td_xcalloc((size_t)n->noutputs + 1, 1);
-    sp->fused_bias = -1;
-    pthread_mutex_init(&sp->state_mu, NULL);
-    nv[n->id] = (node_value){SRC_SLOT, c->nslots};
-    TD_GROW(slot_step, slot_step_cap, (size_t)(c->nslots + n->noutputs) + 1);
-    for (int o = 0; o < n->noutputs; o++) slot_step[c->nslots + o] = c->nsteps - 1;
-    c->nslots += n->noutputs;
+    add_step(b, n, &slot_step, &slot_step_cap);
   }
   free(uses);
   free(slot_step);
   for (int k = 0; c->dataflow && k < c->nsteps; k++) /* back edges: their sources are known now */
     for (int i = 0; i < c->steps[k].nin; i++) c->steps[k].in[i] = source_of(c, nv, c->steps[k].node->inputs[i]);
-  c->nfetch = nfetches;
-  c->fetch = td_xcalloc((size_t)nfetches + 1, sizeof *c->fetch);
-  for (int i = 0; i < nfetches; i++) c->fetch[i] = source_of(c, nv, fetch_edges[i]);
-  /* liveness: the last step reading each slot */
+  c->nfetch = ep->nfetch;
+  c->fetch = td_xcalloc((size_t)ep->nfetch + 1, sizeof *c->fetch);
+  for (int i = 0; i < ep->nfetch; i++) c->fetch[i] = source_of(c, nv, ep->fetch[i]);
+}
+
+/* ---- pass 4: functions (sub-callables of While / If / Case bodies) ---- */
+
+static td_code make_function(td_session *s, const td_node *owner, const char *fn_name,
+                             const Tensorflow__NameAttrList *attrs, const char *prefix, int depth, td_callable **out,
+                             td_status *st);
+
+static void add_function(td_step *sp, const char *attr, int index, td_callable *fc) {
+  sp->funcs = td_xrealloc(sp->funcs, (size_t)(sp->nfuncs + 1) * sizeof *sp->funcs);
+  sp->funcs[sp->nfuncs++] = (td_step_fn){attr, index, fc};
+}
+
+/* For every step of a TD_OPF_FUNCTIONAL op, one sub-callable per func attr (and per entry of a
+ * list(func) attr), instantiated under "<node>/<attr>/" ("<node>/<attr>/<i>/" for lists). */
+static td_code build_functions(builder *b, td_status *st) {
+  td_callable *c = b->c;
+  for (int k = 0; k < c->nsteps; k++) {
+    td_step *sp = &c->steps[k];
+    const td_node *n = sp->node;
+    if (!(n->def->flags & TD_OPF_FUNCTIONAL) || !n->nd) continue;
+    for (size_t a = 0; a < n->nd->n_attr; a++) {
+      const char *key = n->nd->attr[a]->key;
+      const Tensorflow__AttrValue *v = td_node_attr(n, key);
+      if (!v) continue;
+      if (v->value_case == TENSORFLOW__ATTR_VALUE__VALUE_FUNC) {
+        char *prefix = td_xasprintf("%s/%s/", n->name, key);
+        td_callable *fc = NULL;
+        td_code code = make_function(b->s, n, v->func->name, v->func, prefix, b->depth + 1, &fc, st);
+        free(prefix);
+        if (code != TD_OK) return code;
+        add_function(sp, key, 0, fc);
+      } else if (v->value_case == TENSORFLOW__ATTR_VALUE__VALUE_LIST) {
+        for (size_t i = 0; i < v->list->n_func; i++) {
+          char *prefix = td_xasprintf("%s/%s/%zu/", n->name, key, i);
+          td_callable *fc = NULL;
+          td_code code = make_function(b->s, n, v->list->func[i]->name, v->list->func[i], prefix, b->depth + 1, &fc, st);
+          free(prefix);
+          if (code != TD_OK) return code;
+          add_function(sp, key, (int)i, fc);
+        }
+      }
+    }
+  }
+  return TD_OK;
+}
+
+/* ---- pass 5: liveness (the step after which each slot dies; which outputs are used) ---- */
+
+static void liveness(td_callable *c) {
   c->slot_last_use = td_xcalloc((size_t)c->nslots + 1, sizeof *c->slot_last_use);
   c->slot_fetched = td_xcalloc((size_t)c->nslots + 1, sizeof *c->slot_fetched);
   for (int i = 0; i < c->nslots; i++) c->slot_last_use[i] = -1;
   for (int k = 0; k < c->nsteps; k++)
     for (int i = 0; i < c->steps[k].nin; i++)
       if (c->steps[k].in[i].kind == SRC_SLOT) c->slot_last_use[c->steps[k].in[i].idx] = k;
-  for (int i = 0; i < nfetches; i++)
+  for (int i = 0; i < c->nfetch; i++)
     if (c->fetch[i].kind == SRC_SLOT) c->slot_fetched[c->fetch[i].idx] = 1;
   for (int k = 0; k < c->nsteps; k++) {
     td_step *sp = &c->steps[k];
@@ -272,26 +382,47 @@ static td_code build(builder *b, const char *const *feeds, int nfeeds, const cha
     sp->release = td_xrealloc(sp->release, (size_t)(sp->nrelease + 1) * sizeof *sp->release);
     sp->release[sp->nrelease++] = slot;
   }
-  free(nv);
-  free(fetch_edges);
-  free(target_ids);
-  return c->dataflow ? td_dataflow_prepare(c, st) : TD_OK;
+}
+
+/* Passes 2-5 once the endpoints are resolved (the graph is complete for this callable). */
+static td_code build_from(builder *b, const endpoints *ep, td_status *st) {
+  TD_TRY(order_nodes(b, ep, st));
+  const td_graph *g = b->s->g;
+  b->nv = td_xcalloc(g->nnodes + 1, sizeof *b->nv);
+  for (size_t i = 0; i < g->nnodes; i++) b->nv[i].kind = -1;
+  plan_steps(b, ep);
+  TD_TRY(build_functions(b, st));
+  liveness(b->c);
+  return b->c->dataflow ? td_dataflow_prepare(b->c, st) : TD_OK;
+}
+
+static void builder_free(builder *b) {
+  free(b->mark);
+  free(b->order);
+  free(b->back);
+  free(b->nv);
+}
+
+static td_callable *callable_new(td_session *s) {
+  td_callable *c = td_xcalloc(1, sizeof *c);
+  c->s = s;
+  pthread_mutex_init(&c->plan_mu, NULL);
+  return c;
 }
 
 td_code td_session_make_callable(td_session *s, const char *const *feeds, int nfeeds, const char *const *fetches,
                                  int nfetches, const char *const *targets, int ntargets, td_callable **out,
                                  td_status *st) {
   *out = NULL;
-  td_callable *c = td_xcalloc(1, sizeof *c);
-  c->s = s;
-  pthread_mutex_init(&c->plan_mu, NULL);
+  td_callable *c = callable_new(s);
   builder b = {.s = s, .c = c};
+  endpoints ep = {0};
   pthread_mutex_lock(&s->mu);
-  td_code code = build(&b, feeds, nfeeds, fetches, nfetches, targets, ntargets, st);
+  td_code code = resolve_endpoints(&b, feeds, nfeeds, fetches, nfetches, targets, ntargets, &ep, st);
+  if (code == TD_OK) code = build_from(&b, &ep, st);
   pthread_mutex_unlock(&s->mu);
-  free(b.mark);
-  free(b.order);
-  free(b.back);
+  endpoints_free(&ep);
+  builder_free(&b);
   if (code != TD_OK) {
     td_callable_free(c);
     return code;
@@ -300,12 +431,49 @@ td_code td_session_make_callable(td_session *s, const char *const *feeds, int nf
   return TD_OK;
 }
 
+enum { MAX_FUNCTION_DEPTH = 32 };
+
+/* Under s->mu. */
+static td_code make_function(td_session *s, const td_node *owner, const char *fn_name,
+                             const Tensorflow__NameAttrList *attrs, const char *prefix, int depth, td_callable **out,
+                             td_status *st) {
+  *out = NULL;
+  if (depth > MAX_FUNCTION_DEPTH)
+    return td_status_set(st, TD_INVALID_ARGUMENT, "Functions nest more than %d deep at '%s' (a recursive function?)",
+                         MAX_FUNCTION_DEPTH, prefix);
+  td_callable *c = callable_new(s);
+  builder b = {.s = s, .c = c, .depth = depth};
+  endpoints ep = {0};
+  td_code code = resolve_function_endpoints(&b, owner, fn_name, attrs, prefix, &ep, st);
+  if (code == TD_OK) code = build_from(&b, &ep, st);
+  endpoints_free(&ep);
+  builder_free(&b);
+  if (code != TD_OK) {
+    td_callable_free(c);
+    return code;
+  }
+  *out = c;
+  return TD_OK;
+}
+
+td_code td_session_make_function_callable(td_session *s, const char *fn_name, const Tensorflow__NameAttrList *attrs,
+                                          td_callable **out, td_status *st) {
+  char *prefix = td_xasprintf("__function/%s/", fn_name);
+  pthread_mutex_lock(&s->mu);
+  td_code code = make_function(s, NULL, fn_name, attrs, prefix, 0, out, st);
+  pthread_mutex_unlock(&s->mu);
+  free(prefix);
+  return code;
+}
+
 void td_callable_free(td_callable *c) {
   if (!c) return;
   for (int k = 0; k < c->nsteps; k++) {
     td_step *sp = &c->steps[k];
     td_step_release_state(sp);
     pthread_mutex_destroy(&sp->state_mu);
+    for (int f = 0; f < sp->nfuncs; f++) td_callable_free(sp->funcs[f].c);
+    free(sp->funcs);
     free(sp->in);
     free(sp->out_used);
     free(sp->release);
@@ -325,10 +493,15 @@ void td_callable_free(td_callable *c) {
 }
 
 int td_callable_num_steps(const td_callable *c) { return c->nsteps; }
+int td_callable_num_feeds(const td_callable *c) { return c->nfeeds; }
+int td_callable_num_fetches(const td_callable *c) { return c->nfetch; }
 
 int td_callable_writes_state(const td_callable *c) {
-  for (int k = 0; k < c->nsteps; k++)
+  for (int k = 0; k < c->nsteps; k++) {
     if (c->steps[k].node->def->flags & TD_OPF_WRITES_VAR) return 1;
+    for (int f = 0; f < c->steps[k].nfuncs; f++)
+      if (td_callable_writes_state(c->steps[k].funcs[f].c)) return 1;
+  }
   return 0;
 }
 

@@ -86,6 +86,16 @@ size_t td_callable_arena_bytes(const td_callable *c, int *nplans);
 void td_callable_dump(const td_callable *c, FILE *f);
 /* Number of nodes the callable executes per run (after pruning and folding); for tests/tools. */
 int td_callable_num_steps(const td_callable *c);
+int td_callable_num_feeds(const td_callable *c);
+int td_callable_num_fetches(const td_callable *c);
+/* A callable for library function fn_name (attr placeholders bound from attrs, which may be
+ * NULL): its feeds are the function's input args in order, its fetches the function's outputs,
+ * and it also runs the function's control_ret and state-writing nodes. The function's nodes
+ * are named "__function/<fn_name>/<node>". While/If/Case steps get such sub-callables for their
+ * bodies automatically (named "<node>/<attr>/..."). */
+td_code td_session_make_function_callable(td_session *s, const char *fn_name,
+                                          const Tensorflow__NameAttrList *attrs, td_callable **out,
+                                          td_status *st) TD_MUST_CHECK;
 
 /* One-shot run (make_callable + run + free), for restore/init ops and tools. */
 td_code td_session_run(td_session *s, const char *const *feed_names, const td_tensor *feeds,
@@ -97,6 +107,12 @@ td_code td_session_run(td_session *s, const char *const *feed_names, const td_te
  * fill the shape; no values = zeros; more values than the shape holds = INVALID_ARGUMENT. */
 td_code td_tensor_from_proto(const Tensorflow__TensorProto *p, td_tensor *out,
                              td_status *st) TD_MUST_CHECK;
+/* The same, charging the bytes it will materialize (strings in full, repeated fills included)
+ * to budget before allocating (util/budget.h; over budget: the budget's code, naming `what`).
+ * budget NULL: a filled tensor may not exceed 256 MiB. */
+struct td_budget;
+td_code td_tensor_from_proto_budget(const Tensorflow__TensorProto *p, td_tensor *out, struct td_budget *budget,
+                                    const char *what, td_status *st) TD_MUST_CHECK;
 /* Encodes into a new heap TensorProto (free with tensorflow__tensor_proto__free_unpacked(p, NULL)).
  * as_content: raw tensor_content instead of typed fields (not for STRING). */
 td_code td_tensor_to_proto(const td_tensor *t, int as_content, Tensorflow__TensorProto **out,

@@ -1,214 +1,15 @@
-/* exec.c — the executor: runs a callable's steps in order on the calling thread, and the
- * td_kctx services kernels use. Per-run state (value slots, status) lives on the caller's
+/* exec.c — the executor: runs a callable's steps in order on the calling thread (kernels are
+ * invoked through kctx.c's td_kernel_run). Per-run state (value slots, status) lives on the caller's
  * stack or heap, so any number of runs may proceed concurrently on one callable.
  * Value slots hold owned or borrowed tensors; a slot is released right after its last reader.
  * TF1 reference tensors (dtype *_REF, element = td_variable*) are dereferenced for every
  * kernel that does not declare TD_OPF_REF_INPUTS, and when fetched. */
-#include <omp.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "engine/session.h"
 #include "util/mem.h"
-
-struct td_kctx {
-  td_session *s;
-  td_step *step;
-  const td_tensor *const *in;
-  td_tensor *out; /* step outputs: nout entries */
-  td_status *st;
-  td_callable *c;  /* NULL when constant folding */
-  td_run_mem *mem; /* NULL when constant folding */
-  td_fusion fusion;
-};
-
-int td_k_num_inputs(const td_kctx *c) { return c->step->nin; }
-const td_tensor *td_k_input(const td_kctx *c, int i) { return c->in[i]; }
-int td_k_num_outputs(const td_kctx *c) { return c->step->nout; }
-int td_k_input_is_const(const td_kctx *c, int i) {
-  return c->c && i >= 0 && i < c->step->nin && c->step->in[i].kind == SRC_CONST;
-}
-int td_k_output_used(const td_kctx *c, int i) { return c->step->out_used[i]; }
-const td_node *td_k_node(const td_kctx *c) { return c->step->node; }
-
-const td_fusion *td_k_fusion(td_kctx *c) {
-  const td_step *sp = c->step;
-  if (!c->c || (sp->fused_bias < 0 && sp->fused_act == TD_ACT_NONE)) return NULL;
-  c->fusion.bias = sp->fused_bias >= 0 ? &c->c->consts[sp->fused_bias] : NULL;
-  c->fusion.act = (td_activation)sp->fused_act;
-  return &c->fusion;
-}
-const td_checkpoint_reader *td_k_checkpoint(const td_kctx *c) { return &c->s->opt.checkpoint; }
-int td_k_threads(const td_kctx *c) {
-  return c->s->opt.intra_op_threads > 0 ? c->s->opt.intra_op_threads : omp_get_max_threads();
-}
-
-td_code td_k_fail(td_kctx *c, td_code code, const char *fmt, ...) {
-  if (c->st) {
-    va_list ap;
-    va_start(ap, fmt);
-    c->st->code = code;
-    vsnprintf(c->st->msg, sizeof c->st->msg, fmt, ap);
-    va_end(ap);
-  }
-  return code;
-}
-
-static int check_out(td_kctx *c, int i) {
-  if (i >= 0 && i < c->step->nout) return 1;
-  td_k_fail(c, TD_INTERNAL, "kernel %s wrote output %d of %d", c->step->node->op, i, c->step->nout);
-  return 0;
-}
-
-static td_code alloc_output(td_kctx *c, int i, td_dtype dt, const td_shape *shape, int zero, td_tensor **out) {
-  *out = NULL;
-  if (!check_out(c, i)) return TD_INTERNAL;
-  td_tensor_release(&c->out[i]);
-  if (c->mem) {
-    int64_t n = td_shape_num_elements(shape);
-    size_t esize = td_dtype_size(dt);
-    if (n >= 0 && esize && (uint64_t)n < ((uint64_t)1 << 40) / esize) {
-      void *p = td_mem_slot(c->c, c->mem, c->step->out_base + i, dt, (size_t)n * esize, zero);
-      if (p) {
-        c->out[i] = td_tensor_borrow(dt, shape, p);
-        *out = &c->out[i];
-        return TD_OK;
-      }
-    }
-  }
-  TD_TRY(td_tensor_alloc(&c->out[i], dt, shape, c->st));
-  *out = &c->out[i];
-  return TD_OK;
-}
-
-td_code td_k_alloc_output(td_kctx *c, int i, td_dtype dt, const td_shape *shape, td_tensor **out) {
-  return alloc_output(c, i, dt, shape, 1, out);
-}
-
-td_code td_k_alloc_output_uninit(td_kctx *c, int i, td_dtype dt, const td_shape *shape, td_tensor **out) {
-  return alloc_output(c, i, dt, shape, 0, out);
-}
-
-/* The slot backing input `in`'s memory (-1 if it is not planned arena memory). */
-static int input_root(const td_kctx *c, int in) {
-  if (!c->mem) return -1;
-  td_src src = c->step->in[in];
-  return src.kind == SRC_SLOT ? c->mem->root[src.idx] : -1;
-}
-
-/* Stores t (a view of input `in`, or in < 0 for a kernel-owned tensor) as output `out`. */
-static td_code store_output(td_kctx *c, int out, const td_tensor *t, int in) {
-  int root = in >= 0 ? input_root(c, in) : -1;
-  td_tensor v;
-  if (c->mem && !td_mem_forward_ok(c->mem, c->step->out_base + out, root)) {
-    TD_TRY(td_tensor_copy(&v, t, c->st)); /* the plan did not foresee this alias */
-    root = -1;
-  } else {
-    v = td_tensor_ref(t);
-  }
-  td_tensor_release(&c->out[out]);
-  c->out[out] = v;
-  if (c->mem) c->mem->root[c->step->out_base + out] = root;
-  return TD_OK;
-}
-
-void td_k_set_output(td_kctx *c, int i, const td_tensor *t) {
-  if (!check_out(c, i)) return;
-  int in = -1;
-  for (int k = 0; k < c->step->nin; k++)
-    if (c->in[k]->data == t->data && c->in[k]->buf == t->buf) in = k;
-  (void)store_output(c, i, t, in);
-}
-
-td_code td_k_forward(td_kctx *c, int in, int out, const td_shape *shape) {
-  if (!check_out(c, out)) return TD_INTERNAL;
-  td_tensor t = *c->in[in];
-  if (shape) {
-    if (td_shape_num_elements(shape) != td_tensor_num_elements(&t))
-      return td_k_fail(c, TD_INVALID_ARGUMENT, "cannot view a tensor of %lld elements with a shape of %lld",
-                       (long long)td_tensor_num_elements(&t), (long long)td_shape_num_elements(shape));
-    t.shape = *shape;
-  }
-  return store_output(c, out, &t, in);
-}
-
-td_code td_k_resource(td_kctx *c, const char *key, td_code (*create)(void *arg, td_resource **r, td_status *st),
-                      void *arg, td_resource **out) {
-  return td_session_resource(c->s, key, create, arg, out, c->st);
-}
-
-td_code td_k_state(td_kctx *c, td_code (*create)(td_kctx *c, void **state), void (*destroy)(void *state),
-                   void **out) {
-  td_step *sp = c->step;
-  pthread_mutex_lock(&sp->state_mu);
-  td_code code = TD_OK;
-  if (!sp->state_ready) {
-    code = create(c, &sp->state);
-    if (code == TD_OK) {
-      sp->state_ready = 1;
-      sp->state_destroy = destroy;
-    }
-  }
-  pthread_mutex_unlock(&sp->state_mu);
-  *out = code == TD_OK ? sp->state : NULL;
-  return code;
-}
-
-void td_step_release_state(td_step *sp) {
-  if (sp->state_ready && sp->state_destroy) sp->state_destroy(sp->state);
-  sp->state_ready = 0;
-  sp->state = NULL;
-}
-
-/* Dereferences a TF1 variable reference into *tmp (a new reference to its value). */
-static td_code deref(const td_tensor *ref, td_tensor *tmp, td_status *st) {
-  td_variable *v = (td_variable *)td_res(ref)[0];
-  if (!v) return td_status_set(st, TD_INTERNAL, "null variable reference");
-  return td_variable_read(v, tmp, st);
-}
-
-/* Runs one step's kernel: dereferences refs, calls it, checks outputs, tags errors. */
-static td_code run_kernel(td_session *s, td_step *sp, const td_tensor *const *in, td_tensor *out, td_callable *c,
-                          td_run_mem *mem, td_status *st) {
-  const td_node *n = sp->node;
-  const td_tensor *args[64];
-  const td_tensor **argv = sp->nin <= 64 ? args : td_xcalloc((size_t)sp->nin, sizeof *argv);
-  td_tensor tmp[8];
-  int ntmp = 0;
-  td_code code = TD_OK;
-  for (int i = 0; i < sp->nin; i++) {
-    argv[i] = in[i];
-    if (td_dtype_is_ref(in[i]->dtype) && !(n->def->flags & TD_OPF_REF_INPUTS)) {
-      if (ntmp == 8) { code = td_status_set(st, TD_UNIMPLEMENTED, "too many reference inputs"); break; }
-      code = deref(in[i], &tmp[ntmp], st);
-      if (code != TD_OK) break;
-      argv[i] = &tmp[ntmp++];
-    }
-  }
-  if (code == TD_OK) {
-    td_kctx ctx = {.s = s, .step = sp, .in = argv, .out = out, .st = st, .c = c, .mem = mem};
-    code = n->def->fn(&ctx);
-    for (int i = 0; code == TD_OK && i < sp->nout; i++)
-      if (sp->out_used[i] && out[i].dtype == TD_DT_INVALID)
-        code = td_status_set(st, TD_INTERNAL, "kernel %s did not produce output %d", n->op, i);
-  }
-  for (int i = 0; i < ntmp; i++) td_tensor_release(&tmp[i]);
-  if (argv != args) free(argv);
-  if (code != TD_OK && st) {
-    if (st->code == TD_OK) td_status_set(st, code, "%s failed", n->op);
-    size_t len = strlen(st->msg);
-    snprintf(st->msg + len, sizeof st->msg - len, "\n\t [[{{node %s}}]]", n->name);
-  }
-  return code;
-}
-
-td_code td_exec_fold(td_session *s, td_step *step, const td_tensor *const *inputs, td_tensor *outputs,
-                     td_status *st) {
-  return run_kernel(s, step, inputs, outputs, NULL, NULL, st);
-}
 
 static const td_tensor *source(const td_callable *c, const td_tensor *feeds, const td_tensor *slots, td_src src) {
   switch (src.kind) {
@@ -233,14 +34,14 @@ td_code td_callable_run(td_callable *c, const td_tensor *feeds, td_tensor *fetch
 td_code td_callable_run_opts(td_callable *c, const td_tensor *feeds, td_tensor *fetched, const td_run_options *opt,
                              td_status *st) {
   td_engine_thread_enter();
-  if (c->dataflow) return td_exec_dataflow(c, feeds, fetched, opt, st);
-  int64_t deadline = opt ? opt->deadline_ns : 0;
   td_status local;
   if (!st) st = &local;
-  for (int i = 0; i < c->nfeeds; i++)
+  for (int i = 0; i < c->nfeeds; i++) /* once, for both executors */
     if (c->feed_dtypes[i] != TD_DT_INVALID && feeds[i].dtype != c->feed_dtypes[i])
       return td_status_set(st, TD_INVALID_ARGUMENT, "Expects arg[%d] to be %s but %s is provided", i,
                            td_dtype_name(c->feed_dtypes[i]), td_dtype_name(feeds[i].dtype));
+  if (c->dataflow) return td_exec_dataflow(c, feeds, fetched, opt, st);
+  int64_t deadline = opt ? opt->deadline_ns : 0;
   td_tensor small[64];
   td_tensor *slots = c->nslots <= 64 ? small : calloc((size_t)c->nslots, sizeof *slots);
   if (!slots) return td_status_set(st, TD_RESOURCE_EXHAUSTED, "out of memory");
@@ -257,7 +58,7 @@ td_code td_callable_run_opts(td_callable *c, const td_tensor *feeds, td_tensor *
     }
     const td_tensor **in = sp->nin <= 64 ? inbuf : td_xcalloc((size_t)sp->nin, sizeof *in);
     for (int i = 0; i < sp->nin; i++) in[i] = source(c, feeds, slots, sp->in[i]);
-    code = run_kernel(c->s, sp, in, &slots[sp->out_base], c, &mem, st);
+    code = td_kernel_run(c->s, sp, in, &slots[sp->out_base], c, &mem, deadline, st);
     if (in != inbuf) free(in);
     for (int r = 0; r < sp->nrelease; r++) td_tensor_release(&slots[sp->release[r]]);
   }
@@ -265,7 +66,7 @@ td_code td_callable_run_opts(td_callable *c, const td_tensor *feeds, td_tensor *
   for (; code == TD_OK && done < c->nfetch; done++) {
     const td_tensor *t = source(c, feeds, slots, c->fetch[done]);
     if (td_dtype_is_ref(t->dtype))
-      code = deref(t, &fetched[done], st);
+      code = td_deref(t, &fetched[done], st);
     else if (t->dtype == TD_DT_INVALID)
       code = td_status_set(st, TD_INTERNAL, "fetch %d was not produced", done);
     else if (t->buf)

@@ -266,6 +266,7 @@ typedef struct run {
   inst *qhead, *qtail;
   td_tensor *fetched;
   unsigned char *fetch_state; /* 0 none, 1 live, 2 dead */
+  int64_t deadline; /* CLOCK_MONOTONIC ns, 0 = none */
 } run;
 
 static frame *frame_new(run *r, frame *parent, int64_t parent_iter, const char *name) {
@@ -539,7 +540,7 @@ static void process(run *r, inst *p) {
   const td_tensor **args = d->nin <= 16 ? small : td_xcalloc((size_t)d->nin, sizeof *args);
   for (int i = 0; i < d->nin; i++) args[i] = &p->in[i];
   td_tensor *out = td_xcalloc((size_t)sp->nout + 1, sizeof *out);
-  r->code = td_exec_fold(r->c->s, sp, args, out, r->st);
+  r->code = td_kernel_run(r->c->s, sp, args, out, NULL, NULL, r->deadline, r->st);
   if (args != small) free(args);
   for (int o = 0; r->code == TD_OK && o < sp->nout; o++) send(r, p->f, p->iter, p->step, o, &out[o]);
   if (r->code == TD_OK) send_control(r, p->f, p->iter, p->step, sp->nout, 0);
@@ -580,12 +581,8 @@ td_code td_exec_dataflow(td_callable *c, const td_tensor *feeds, td_tensor *fetc
                          td_status *st) {
   td_status local;
   if (!st) st = &local;
-  for (int i = 0; i < c->nfeeds; i++)
-    if (c->feed_dtypes[i] != TD_DT_INVALID && feeds[i].dtype != c->feed_dtypes[i])
-      return td_status_set(st, TD_INVALID_ARGUMENT, "Expects arg[%d] to be %s but %s is provided", i,
-                           td_dtype_name(c->feed_dtypes[i]), td_dtype_name(feeds[i].dtype));
   int64_t deadline = opt ? opt->deadline_ns : 0;
-  run r = {.c = c, .df = c->df, .feeds = feeds, .st = st, .fetched = fetched};
+  run r = {.c = c, .df = c->df, .feeds = feeds, .st = st, .fetched = fetched, .deadline = deadline};
   td_strmap_init(&r.frame_by_key);
   r.fetch_state = td_xcalloc((size_t)c->nfetch + 1, 1);
   for (int i = 0; i < c->nfetch; i++) fetched[i] = (td_tensor){0};
@@ -617,9 +614,8 @@ td_code td_exec_dataflow(td_callable *c, const td_tensor *feeds, td_tensor *fetc
     }
     if (r.code == TD_OK && td_dtype_is_ref(fetched[i].dtype)) {
       td_tensor ref = fetched[i];
-      td_variable *v = (td_variable *)td_res(&ref)[0];
       fetched[i] = (td_tensor){0};
-      r.code = v ? td_variable_read(v, &fetched[i], st) : td_status_set(st, TD_INTERNAL, "null variable reference");
+      r.code = td_deref(&ref, &fetched[i], st);
       td_tensor_release(&ref);
     } else if (r.code == TD_OK && !fetched[i].buf) {
       td_tensor borrowed = fetched[i];

@@ -8,6 +8,10 @@
  * yields one synthetic NoOp that waits for the function's outputs, its control_ret nodes and
  * its state-writing nodes. Invariants: every node id in an edge exists and is fully built;
  * names are unique ("<call>/<node>" inside functions). Mutation is serialized by the session.
+ * td_graph_instantiate makes a library function a root scope of its own (While/If/Case bodies
+ * run as sub-callables): its args are synthetic Placeholder nodes "<prefix><arg>" to be fed,
+ * its attr placeholders bind to a synthetic call site holding the NameAttrList's attrs, and
+ * instances are memoized by prefix, so building the same body twice reuses its nodes.
  * The one legal cycle is a TF1 while loop: a Merge's input from a NextIteration (a back edge)
  * is left open ({-1,-1}) while importing and closed when the outermost resolve returns
  * (close_back_edges), so the loop body can refer back to the Switch/Merge that led to it.
@@ -43,6 +47,11 @@ static td_scope *scope_new(td_graph *g, const td_scope *parent, const char *pref
 }
 
 static void scope_free(td_scope *s) {
+  if (s->own_call_site) {
+    for (size_t i = 0; i < s->own_call_site->n_attr; i++) free(s->own_call_site->attr[i]);
+    free(s->own_call_site->attr);
+    free(s->own_call_site);
+  }
   td_strmap_release(&s->defs);
   td_strmap_release(&s->args);
   td_strmap_release(&s->calls);
@@ -56,6 +65,7 @@ td_code td_graph_import(const Tensorflow__GraphDef *gd, td_graph **out, td_statu
   g->gd = gd;
   td_strmap_init(&g->functions);
   td_strmap_init(&g->by_name);
+  td_strmap_init(&g->instances);
   if (gd->library)
     for (size_t i = 0; i < gd->library->n_function; i++) {
       const Tensorflow__FunctionDef *f = gd->library->function[i];
@@ -88,6 +98,7 @@ void td_graph_free(td_graph *g) {
   free(g->scopes);
   td_strmap_release(&g->functions);
   td_strmap_release(&g->by_name);
+  td_strmap_release(&g->instances);
   free(g);
 }
 
@@ -388,4 +399,96 @@ td_code td_graph_resolve_target(td_graph *g, const char *name, int *node_id, td_
     return close_back_edges(g, first, c, st);
   }
   return close_back_edges(g, first, resolve_target(g, g->top, name, node_id, st), st);
+}
+
+/* ---- function instances (While / If / Case bodies) ---- */
+
+/* A NodeDef standing for the caller of an instance: it holds the NameAttrList's attrs, so attr
+ * placeholders inside the function bind to them (attrs.c). Entries borrow keys and values. */
+static Tensorflow__NodeDef *instance_call_site(const Tensorflow__NameAttrList *attrs, const char *name) {
+  Tensorflow__NodeDef *nd = td_xcalloc(1, sizeof *nd);
+  tensorflow__node_def__init(nd);
+  nd->name = (char *)name;
+  size_t n = attrs ? attrs->n_attr : 0;
+  nd->attr = td_xcalloc(n + 1, sizeof *nd->attr);
+  for (size_t i = 0; i < n; i++) {
+    Tensorflow__NodeDef__AttrEntry *e = td_xcalloc(1, sizeof *e);
+    tensorflow__node_def__attr_entry__init(e);
+    e->key = attrs->attr[i]->key;
+    e->value = attrs->attr[i]->value;
+    nd->attr[nd->n_attr++] = e;
+  }
+  return nd;
+}
+
+static td_dtype arg_dtype(const Tensorflow__OpDef__ArgDef *a, const Tensorflow__NodeDef *call_site) {
+  if (a->type != TENSORFLOW__DATA_TYPE__DT_INVALID) return (td_dtype)a->type;
+  if (!a->type_attr || !a->type_attr[0]) return TD_DT_INVALID;
+  for (size_t i = 0; i < call_site->n_attr; i++)
+    if (!strcmp(call_site->attr[i]->key, a->type_attr) &&
+        call_site->attr[i]->value->value_case == TENSORFLOW__ATTR_VALUE__VALUE_TYPE)
+      return (td_dtype)call_site->attr[i]->value->type;
+  return TD_DT_INVALID;
+}
+
+static td_code instantiate(td_graph *g, const char *fn_name, const Tensorflow__NameAttrList *attrs,
+                           const td_node *owner, const char *prefix, td_function_inst *out, td_status *st) {
+  memset(out, 0, sizeof *out);
+  td_scope *cs = td_strmap_get(&g->instances, prefix);
+  if (!cs) {
+    const Tensorflow__FunctionDef *fn = td_strmap_get(&g->functions, fn_name);
+    if (!fn || !fn->signature)
+      return td_status_set(st, TD_NOT_FOUND, "Function %s is not defined in the graph's library%s%s", fn_name,
+                           owner ? " (needed by node " : "", owner ? owner->name : "");
+    cs = scope_new(g, owner ? owner->scope : NULL, prefix, fn, NULL);
+    cs->own_call_site = instance_call_site(attrs, cs->prefix);
+    cs->call_site = cs->own_call_site;
+    const Tensorflow__OpDef *sig = fn->signature;
+    cs->nargs = (int)sig->n_input_arg;
+    cs->arg_edges = td_xcalloc(sig->n_input_arg + 1, sizeof *cs->arg_edges);
+    const td_op_def *ph = td_op_find("Placeholder");
+    for (size_t i = 0; i < sig->n_input_arg; i++) {
+      char *full = td_xasprintf("%s%s", prefix, sig->input_arg[i]->name);
+      uintptr_t memo = (uintptr_t)td_strmap_get(&g->by_name, full);
+      if (memo) { /* a name clash would be a malformed library */
+        free(full);
+        return td_status_set(st, TD_INVALID_ARGUMENT, "Function %s: argument '%s' clashes with a node name",
+                             fn_name, sig->input_arg[i]->name);
+      }
+      td_node *n = add_node(g, full, "Placeholder", ph, NULL, cs);
+      td_strmap_put(&g->by_name, full, (void *)(uintptr_t)(n->id + 1));
+      free(full);
+      n->inputs = td_xcalloc(1, sizeof *n->inputs);
+      n->ctrl = td_xcalloc(1, sizeof *n->ctrl);
+      n->ninputs = 0;
+      n->noutputs = 1;
+      cs->arg_edges[i] = (td_edge){n->id, 0};
+    }
+    td_strmap_put(&g->instances, prefix, cs);
+  }
+  const Tensorflow__OpDef *sig = cs->fn->signature;
+  out->nargs = cs->nargs;
+  out->args = td_xcalloc((size_t)cs->nargs + 1, sizeof *out->args);
+  out->arg_dtypes = td_xcalloc((size_t)cs->nargs + 1, sizeof *out->arg_dtypes);
+  for (int i = 0; i < cs->nargs; i++) {
+    out->args[i] = cs->arg_edges[i];
+    out->arg_dtypes[i] = arg_dtype(sig->input_arg[i], cs->call_site);
+  }
+  out->nrets = (int)sig->n_output_arg;
+  out->rets = td_xcalloc(sig->n_output_arg + 1, sizeof *out->rets);
+  for (int k = 0; k < out->nrets; k++) TD_TRY(call_output(g, cs, k, &out->rets[k], st));
+  return call_done_node(g, cs, &out->done, st);
+}
+
+td_code td_graph_instantiate(td_graph *g, const char *fn_name, const Tensorflow__NameAttrList *attrs,
+                             const td_node *owner, const char *prefix, td_function_inst *out, td_status *st) {
+  size_t first = g->nnodes;
+  td_code code = close_back_edges(g, first, instantiate(g, fn_name, attrs, owner, prefix, out, st), st);
+  if (code != TD_OK) {
+    free(out->args);
+    free(out->arg_dtypes);
+    free(out->rets);
+    memset(out, 0, sizeof *out);
+  }
+  return code;
 }

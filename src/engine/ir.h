@@ -59,6 +59,8 @@ struct td_scope {
   td_edge *arg_edges;                   /* bound call inputs, in parent terms */
   int nargs;
   td_strmap calls;                      /* call node name → td_scope* (instantiated) */
+  Tensorflow__NodeDef *own_call_site;   /* instances: a synthetic call site holding the
+                                           NameAttrList's attrs (entries borrowed), or NULL */
 };
 
 struct td_node {
@@ -88,6 +90,7 @@ struct td_graph {
   td_node **nodes;
   size_t nnodes, nodes_cap;
   td_strmap by_name; /* full name → node id + 1 (as uintptr) */
+  td_strmap instances; /* prefix → td_scope* of td_graph_instantiate */
 };
 
 /* Resolves a top-level tensor name "node[:i]" into an edge (importing nodes as needed). */
@@ -95,5 +98,19 @@ td_code td_graph_resolve_tensor(td_graph *g, const char *name, td_edge *out, td_
 /* Resolves a top-level node name used as a target (a call node yields a synthetic NoOp that
  * waits for everything the function does). */
 td_code td_graph_resolve_target(td_graph *g, const char *name, int *node_id, td_status *st);
+
+/* A library function instantiated as a root scope (for While/If/Case bodies): each input arg
+ * is a synthetic Placeholder node "<prefix><arg name>" (to be fed), rets are edges inside it. */
+typedef struct td_function_inst {
+  int nargs, nrets;
+  td_edge *args;        /* heap (caller frees): arg i's placeholder output */
+  td_dtype *arg_dtypes; /* heap (caller frees): declared dtype, INVALID if unresolved */
+  td_edge *rets;        /* heap (caller frees): output arg k's value */
+  int done;             /* a NoOp waiting for the rets, control_ret and state-writing nodes */
+} td_function_inst;
+/* Instantiates fn_name under `prefix` (memoized: the same prefix reuses the same nodes). attrs
+ * bind the function's attr placeholders (then owner's scope, if any). */
+td_code td_graph_instantiate(td_graph *g, const char *fn_name, const Tensorflow__NameAttrList *attrs,
+                             const td_node *owner, const char *prefix, td_function_inst *out, td_status *st);
 
 #endif

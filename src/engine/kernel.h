@@ -37,6 +37,7 @@ enum td_op_flags {
   TD_OPF_READS_VAR = 1 << 2,  /* reads a variable (foldable once the session is frozen) */
   TD_OPF_WRITES_VAR = 1 << 3, /* writes a variable or table */
   TD_OPF_FUSABLE = 1 << 4,    /* float NHWC producer that can apply a fused bias + activation (td_k_fusion) */
+  TD_OPF_FUNCTIONAL = 1 << 5, /* runs library functions named by its func attrs (td_k_function) */
 };
 
 typedef struct td_kctx td_kctx;
@@ -118,6 +119,21 @@ td_code td_k_state(td_kctx *c, td_code (*create)(td_kctx *c, void **state),
 /* Intra-op thread count for kernels that split work themselves (>= 1): the session's
  * intra_op_threads, or OpenMP's team size for this thread when that is 0 (library default). */
 int td_k_threads(const td_kctx *c);
+
+/* ---- functions (TD_OPF_FUNCTIONAL ops: While, If, Case) ---- */
+/* The callable built (once, with the node's callable) for func attr `attr`, or for entry `index`
+ * of a list(func) attr; NULL if none. Its feeds are the function's input args, its fetches the
+ * function's outputs (td_callable_num_feeds / td_callable_num_fetches). */
+td_callable *td_k_function(const td_kctx *c, const char *attr, int index);
+/* Runs fn with this run's deadline; on failure the run's status holds fn's error (with the
+ * inner node name) and the executor appends this node's. results receive owned tensors. */
+td_code td_k_call(td_kctx *c, td_callable *fn, const td_tensor *args, td_tensor *results) TD_MUST_CHECK;
+/* The run's deadline (CLOCK_MONOTONIC ns; 0 = none), and a DEADLINE_EXCEEDED failure if it
+ * has passed (TD_OK otherwise): loops check it between iterations. */
+int64_t td_k_deadline(const td_kctx *c);
+td_code td_k_check_deadline(td_kctx *c) TD_MUST_CHECK;
+/* The iteration guard for loops (the same as the TF1 dataflow executor's). */
+int64_t td_k_max_iterations(const td_kctx *c);
 
 /* ---- variables (variables.c; used by variable, restore and assign kernels) ---- */
 typedef struct td_variable {

@@ -1,5 +1,6 @@
 /* session.h — private to the engine: the session and callable structures shared by
- * session.c (state, resources), callable.c (planning) and exec.c (running).
+ * session.c (state, resources), callable.c (planning), kctx.c (the kernel context),
+ * exec.c / exec_dataflow.c (running) and memplan.c (memory plans).
  *
  * Thread affinity: `mu` serializes graph import and callable construction; `res_mu` guards
  * the resource map; a callable is immutable after construction except for per-step kernel
@@ -27,6 +28,13 @@ typedef struct td_src {
   int idx;
 } td_src;
 
+/* A sub-callable of a functional step: function attr `attr` (entry `index` of a list). */
+typedef struct td_step_fn {
+  const char *attr; /* borrowed from the NodeDef */
+  int index;
+  td_callable *c;   /* owned */
+} td_step_fn;
+
 typedef struct td_step {
   const td_node *node;
   int nin;
@@ -37,6 +45,8 @@ typedef struct td_step {
   int fused_act;    /* td_activation of a fused Relu / Relu6 */
   int *release; /* slots dead after this step */
   int nrelease;
+  td_step_fn *funcs; /* TD_OPF_FUNCTIONAL ops: sub-callables of the function attrs */
+  int nfuncs;
   pthread_mutex_t state_mu;
   int state_ready;
   void *state;
@@ -44,6 +54,7 @@ typedef struct td_step {
 } td_step;
 
 typedef struct td_mem_plan td_mem_plan;
+typedef struct td_run_mem td_run_mem;
 
 struct td_callable {
   td_session *s;
@@ -76,24 +87,31 @@ td_code td_exec_dataflow(td_callable *c, const td_tensor *feeds, td_tensor *fetc
 /* Iteration guard per loop frame (default 10,000,000); tests may lower it. */
 extern int64_t td_dataflow_max_iterations;
 
-/* Runs one node's kernel on the given inputs, for constant folding (exec.c). outputs receive
- * owned tensors. */
+/* ---- the kernel context (kctx.c) ---- */
+/* Runs one step's kernel on `in`: dereferences TF1 refs (unless TD_OPF_REF_INPUTS), calls it,
+ * checks that used outputs were produced, appends "[[{{node NAME}}]]" to errors. c/mem are the
+ * callable and run memory for planned allocation (NULL: heap outputs). */
+td_code td_kernel_run(td_session *s, td_step *sp, const td_tensor *const *in, td_tensor *out, td_callable *c,
+                      td_run_mem *mem, int64_t deadline_ns, td_status *st);
+/* td_kernel_run without a callable, for constant folding: outputs receive owned tensors. */
 td_code td_exec_fold(td_session *s, td_step *step, const td_tensor *const *inputs, td_tensor *outputs,
                      td_status *st);
+/* Dereferences a TF1 variable reference into *out (a new reference to its value). */
+td_code td_deref(const td_tensor *ref, td_tensor *out, td_status *st);
 void td_step_release_state(td_step *step);
 /* Finds or creates the session resource `key` (session.c). */
 td_code td_session_resource(td_session *s, const char *key,
                             td_code (*create)(void *arg, td_resource **r, td_status *st), void *arg,
                             td_resource **out, td_status *st);
 /* ---- memory plans (memplan.c) ---- */
-typedef struct td_run_mem {
+struct td_run_mem {
   td_mem_plan *plan; /* plan in use, or NULL */
   char *arena;
   int recording;     /* 1: this run records sizes for a new plan */
   size_t *size;      /* recording: bytes per slot */
   int *root;         /* per slot: the slot whose planned allocation backs it, or -1 */
   uint64_t key;
-} td_run_mem;
+};
 void td_mem_begin(td_callable *c, const td_tensor *feeds, td_run_mem *m);
 /* Arena storage for a slot's new output, or NULL to use the heap. */
 void *td_mem_slot(td_callable *c, td_run_mem *m, int slot, td_dtype dt, size_t nbytes, int zero);

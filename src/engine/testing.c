@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util/mem.h"
+#include "engine/session.h"
 
 Tensorflow__NodeDef *td_test_node_new(const char *op) {
   Tensorflow__NodeDef *nd = td_xmalloc(sizeof *nd);
@@ -183,4 +184,17 @@ td_tensor td_test_tensor(td_dtype dt, int rank, const int64_t *dims, const void 
     memcpy(t.data, values, td_tensor_nbytes(&t));
   }
   return t;
+}
+
+td_callable *td_test_function_of(td_callable *c, const char *node_name, const char *attr, int index) {
+  for (int k = 0; k < c->nsteps; k++) {
+    const td_step *sp = &c->steps[k];
+    for (int f = 0; f < sp->nfuncs; f++) {
+      if (!strcmp(sp->node->name, node_name) && !strcmp(sp->funcs[f].attr, attr) && sp->funcs[f].index == index)
+        return sp->funcs[f].c;
+      td_callable *inner = td_test_function_of(sp->funcs[f].c, node_name, attr, index);
+      if (inner) return inner;
+    }
+  }
+  return NULL;
 }

@@ -34,6 +34,11 @@ void td_test_attr_tensor(Tensorflow__NodeDef *nd, const char *name, const td_ten
 td_code td_test_run_op(const Tensorflow__NodeDef *nd, const td_tensor *inputs, int nin,
                        td_tensor *outputs, int nout, td_status *st);
 
+/* The sub-callable built for function attr `attr` (entry `index` of a list) of the step that runs
+ * node `node_name` in c (searching nested sub-callables too); NULL if none. For tests of While /
+ * If / Case (e.g. the arena size of a loop body). */
+td_callable *td_test_function_of(td_callable *c, const char *node_name, const char *attr, int index);
+
 /* Convenience: an owned tensor from values (data copied; for STRING pass const char *[]). */
 td_tensor td_test_tensor(td_dtype dt, int rank, const int64_t *dims, const void *values);
 

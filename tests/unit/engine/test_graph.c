@@ -400,10 +400,14 @@ static void test_memory_plan_and_escaping_values(void **state) {
   assert_int_equal(nplans, 1);
   assert_int_equal(td_callable_run(c, &sh, NULL, &st), TD_OK); /* planned */
   assert_int_equal(td_callable_run(rc, NULL, &v1, &st), TD_OK);
+  float *v1_copy = td_xmalloc(4000);
+  memcpy(v1_copy, v1.data, 4000);
   assert_int_equal(td_callable_run(c, &sh, NULL, &st), TD_OK); /* reuses the pooled arena */
   assert_int_equal(td_callable_run(rc, NULL, &v2, &st), TD_OK);
   assert_int_equal(v1.shape.dim[0], 1000);
-  assert_memory_equal(v1.data, v2.data, 4000); /* same seed: same values */
+  assert_int_equal(v2.shape.dim[0], 1000);
+  /* a seeded RandomUniform advances between runs, as TF's does: the second value differs */
+  assert_memory_not_equal(v1.data, v2.data, 4000);
   float sum = 0;
   for (int i = 0; i < 1000; i++) {
     assert_true(td_f32(&v1)[i] >= 0 && td_f32(&v1)[i] < 1);
@@ -419,8 +423,9 @@ static void test_memory_plan_and_escaping_values(void **state) {
   assert_int_equal(nplans, 1);
   assert_int_equal(td_callable_run(rc, NULL, &v3, &st), TD_OK);
   assert_int_equal(v3.shape.dim[0], 10);
-  assert_memory_equal(v3.data, v1.data, 40); /* same seed: the same prefix */
-  assert_memory_equal(v1.data, v2.data, 4000); /* v1 was not clobbered by later runs */
+  for (int i = 0; i < 10; i++) assert_true(td_f32(&v3)[i] >= 0 && td_f32(&v3)[i] < 1);
+  assert_memory_equal(v1.data, v1_copy, 4000); /* v1 was not clobbered by later runs */
+  free(v1_copy);
   td_tensor_release(&v3);
   td_tensor_release(&v1);
   td_tensor_release(&v2);

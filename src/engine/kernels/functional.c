@@ -1,0 +1,177 @@
+/* functional.c — TF2 functional control flow: While / StatelessWhile, If / StatelessIf,
+ * Case / StatelessCase. Their bodies and conditions are library functions that callable.c
+ * builds into sub-callables together with the node's callable (td_k_function), each with its
+ * own memory plans: every loop iteration runs the body callable with loop variables of the
+ * same shapes, so iterations 2..N reuse one pooled arena for the body's intermediates.
+ * Loop variables are tensors passed by reference between iterations (DT_RESOURCE handles and
+ * DT_VARIANT TensorLists pass through untouched). parallel_iterations is accepted and ignored:
+ * iterations run sequentially, which gives TF's results. output_shapes, when given, is checked
+ * against the produced outputs. Errors name this node (the executor appends it); a body's
+ * failure keeps the inner node's name too. Reentrant: no state beyond the sub-callables. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/kernel.h"
+
+/* TF's truthiness of a condition tensor: a scalar is nonzero (non-empty for strings); any other
+ * shape is true iff it has elements. */
+static td_code to_bool(td_kctx *c, const td_tensor *t, int *out) {
+  if (t->shape.rank != 0) {
+    *out = td_tensor_num_elements(t) > 0;
+    return TD_OK;
+  }
+  switch (t->dtype) {
+    case TD_DT_BOOL: *out = td_u8(t)[0] != 0; return TD_OK;
+    case TD_DT_STRING: *out = td_str(t)[0].len > 0; return TD_OK;
+    case TD_DT_FLOAT: case TD_DT_DOUBLE: case TD_DT_INT32: case TD_DT_INT64: case TD_DT_INT16: case TD_DT_INT8:
+    case TD_DT_UINT8: case TD_DT_UINT16: case TD_DT_UINT32: case TD_DT_UINT64: case TD_DT_HALF: case TD_DT_BFLOAT16:
+      *out = td_tensor_get_double(t, 0) != 0;
+      return TD_OK;
+    default:
+      return td_k_fail(c, TD_INVALID_ARGUMENT, "%s cannot be cast to bool", td_dtype_name(t->dtype));
+  }
+}
+
+/* Checks output i against output_shapes[i] (unknown dims / ranks match anything). */
+static td_code check_shapes(td_kctx *c, const td_tensor *outs, int n) {
+  Tensorflow__TensorShapeProto *const *shapes;
+  size_t ns = td_attr_list_shape(td_k_node(c), "output_shapes", &shapes);
+  if (ns != (size_t)n) return TD_OK; /* absent (or not one per output): nothing declared */
+  for (int i = 0; i < n; i++) {
+    const Tensorflow__TensorShapeProto *p = shapes[i];
+    if (p->unknown_rank) continue;
+    int ok = (int)p->n_dim == outs[i].shape.rank;
+    for (int d = 0; ok && d < outs[i].shape.rank; d++) ok = p->dim[d]->size < 0 || p->dim[d]->size == outs[i].shape.dim[d];
+    if (!ok)
+      {
+      char buf[128];
+      return td_k_fail(c, TD_INVALID_ARGUMENT, "output %d has shape %s, which is incompatible with output_shapes[%d]",
+                       i, td_shape_str(&outs[i].shape, buf, sizeof buf), i);
+    }
+  }
+  return TD_OK;
+}
+
+/* Sets outputs from owned results (taking references) and releases the results. */
+static td_code emit(td_kctx *c, td_tensor *res, int n) {
+  td_code code = check_shapes(c, res, n);
+  for (int i = 0; i < n; i++) {
+    if (code == TD_OK) td_k_set_output(c, i, &res[i]);
+    td_tensor_release(&res[i]);
+  }
+  return code;
+}
+
+static td_callable *need_function(td_kctx *c, const char *attr, int index, int nin, int nout) {
+  td_callable *f = td_k_function(c, attr, index);
+  if (!f) {
+    td_k_fail(c, TD_INTERNAL, "%s: function attr '%s' was not built", td_node_op(td_k_node(c)), attr);
+    return NULL;
+  }
+  if (td_callable_num_feeds(f) != nin || td_callable_num_fetches(f) != nout) {
+    td_k_fail(c, TD_INVALID_ARGUMENT, "%s: function '%s' takes %d inputs and returns %d outputs, expected %d and %d",
+              td_node_op(td_k_node(c)), attr, td_callable_num_feeds(f), td_callable_num_fetches(f), nin, nout);
+    return NULL;
+  }
+  return f;
+}
+
+enum { SMALL = 16 };
+
+td_code td_k_while(td_kctx *c) {
+  int n = td_k_num_inputs(c);
+  td_callable *cond = need_function(c, "cond", 0, n, 1);
+  td_callable *body = cond ? need_function(c, "body", 0, n, n) : NULL;
+  if (!body) return TD_INVALID_ARGUMENT;
+  td_tensor small_cur[SMALL], small_next[SMALL];
+  td_tensor *cur = n <= SMALL ? small_cur : calloc((size_t)n, sizeof *cur);
+  td_tensor *next = n <= SMALL ? small_next : calloc((size_t)n, sizeof *next);
+  if (!cur || !next) {
+    if (cur != small_cur) free(cur);
+    if (next != small_next) free(next);
+    return td_k_fail(c, TD_RESOURCE_EXHAUSTED, "out of memory");
+  }
+  for (int i = 0; i < n; i++) cur[i] = *td_k_input(c, i); /* borrowed until the first iteration */
+  int owned = 0;
+  int64_t max_iter = td_k_max_iterations(c);
+  td_code code = TD_OK;
+  for (int64_t iter = 0;; iter++) {
+    if ((code = td_k_check_deadline(c)) != TD_OK) break;
+    td_tensor pred = {0};
+    if ((code = td_k_call(c, cond, cur, &pred)) != TD_OK) break;
+    int go = 0;
+    code = to_bool(c, &pred, &go);
+    td_tensor_release(&pred);
+    if (code != TD_OK || !go) break;
+    if (iter >= max_iter) {
+      code = td_k_fail(c, TD_RESOURCE_EXHAUSTED, "While loop ran more than %lld iterations", (long long)max_iter);
+      break;
+    }
+    if ((code = td_k_call(c, body, cur, next)) != TD_OK) break;
+    for (int i = 0; i < n && code == TD_OK; i++)
+      if (next[i].dtype != cur[i].dtype)
+        code = td_k_fail(c, TD_INVALID_ARGUMENT, "body output %d has type %s but the loop variable is %s", i,
+                         td_dtype_name(next[i].dtype), td_dtype_name(cur[i].dtype));
+    for (int i = 0; i < n; i++) {
+      if (owned) td_tensor_release(&cur[i]);
+      cur[i] = next[i];
+    }
+    owned = 1;
+    if (code != TD_OK) break;
+  }
+  if (code == TD_OK && owned) {
+    code = emit(c, cur, n);
+  } else if (code == TD_OK) { /* zero iterations: the inputs are the outputs */
+    code = check_shapes(c, cur, n);
+    for (int i = 0; i < n && code == TD_OK; i++) code = td_k_forward(c, i, i, NULL);
+  } else if (owned) {
+    for (int i = 0; i < n; i++) td_tensor_release(&cur[i]);
+  }
+  if (cur != small_cur) free(cur);
+  if (next != small_next) free(next);
+  return code;
+}
+
+/* Runs function `f` on inputs 1.. (input 0 selects the branch) and emits its results. */
+static td_code run_branch(td_kctx *c, td_callable *f) {
+  int n = td_k_num_inputs(c) - 1, nout = td_k_num_outputs(c);
+  td_tensor small_args[SMALL], small_res[SMALL];
+  td_tensor *args = n <= SMALL ? small_args : calloc((size_t)n + 1, sizeof *args);
+  td_tensor *res = nout <= SMALL ? small_res : calloc((size_t)nout + 1, sizeof *res);
+  td_code code = TD_OK;
+  if (!args || !res) {
+    code = td_k_fail(c, TD_RESOURCE_EXHAUSTED, "out of memory");
+  } else {
+    for (int i = 0; i < n; i++) args[i] = *td_k_input(c, i + 1);
+    code = td_k_call(c, f, args, res);
+    if (code == TD_OK) code = emit(c, res, nout);
+  }
+  if (args != small_args) free(args);
+  if (res != small_res) free(res);
+  return code;
+}
+
+td_code td_k_if(td_kctx *c) {
+  int n = td_k_num_inputs(c) - 1, nout = td_k_num_outputs(c);
+  int take = 0;
+  TD_TRY(to_bool(c, td_k_input(c, 0), &take));
+  td_callable *f = need_function(c, take ? "then_branch" : "else_branch", 0, n, nout);
+  return f ? run_branch(c, f) : TD_INVALID_ARGUMENT;
+}
+
+td_code td_k_case(td_kctx *c) {
+  int n = td_k_num_inputs(c) - 1, nout = td_k_num_outputs(c);
+  const td_tensor *idx = td_k_input(c, 0);
+  if (idx->dtype != TD_DT_INT32 || idx->shape.rank != 0) {
+    char buf[128];
+    return td_k_fail(c, TD_INVALID_ARGUMENT, "branch_index must be a scalar int32, got %s %s",
+                     td_dtype_name(idx->dtype), td_shape_str(&idx->shape, buf, sizeof buf));
+  }
+  int64_t nb = 0;
+  while (td_k_function(c, "branches", (int)nb)) nb++;
+  if (nb == 0) return td_k_fail(c, TD_INVALID_ARGUMENT, "Case has no branches");
+  int64_t b = td_i32(idx)[0];
+  if (b < 0 || b >= nb) b = nb - 1; /* TF: an out-of-range index runs the last (default) branch */
+  td_callable *f = need_function(c, "branches", (int)b, n, nout);
+  return f ? run_branch(c, f) : TD_INVALID_ARGUMENT;
+}
