@@ -129,6 +129,20 @@ static inline double floor_mod_f64(double x, double y) {
 #define OPI_SQDIFF(x, y) ((td_T)(((td_UW)(x) - (td_UW)(y)) * ((td_UW)(x) - (td_UW)(y))))
 #define OPF_ATAN2(x, y) _Generic((x), double: atan2, default: atan2f)(x, y)
 #define OPF_DIVNONAN(x, y) ((y) == 0 ? 0 : (x) / (y))
+#define OPF_MULNONAN(x, y) ((y) == 0 ? 0 : (x) * (y))
+#define OPF_XLOGY(x, y) ((x) == 0 ? 0 : (x) * _Generic((y), double: log, default: logf)(y))
+#define OPF_XDIVY(x, y) ((x) == 0 ? 0 : (x) / (y))
+#define OPI_BITAND(x, y) ((td_T)((x) & (y)))
+#define OPI_BITOR(x, y) ((td_T)((x) | (y)))
+#define OPI_BITXOR(x, y) ((td_T)((x) ^ (y)))
+/* TF clamps the shift count to [0, bits - 1] */
+#define SHIFT_BITS ((int)(sizeof(td_T) * 8 - 1))
+static inline int shift_count(int sg, int64_t ys, uint64_t yu, int bits) {
+  return (sg && ys < 0) ? 0 : yu > (uint64_t)bits ? bits : (int)yu;
+}
+#define SHIFT_N(y) shift_count(td_SG, (int64_t)(y), (uint64_t)(y), SHIFT_BITS)
+#define OPI_LSHIFT(x, y) ((td_T)((uint64_t)(x) << SHIFT_N(y)))
+#define OPI_RSHIFT(x, y) (td_SG ? (td_T)((int64_t)(x) >> SHIFT_N(y)) : (td_T)((uint64_t)(x) >> SHIFT_N(y)))
 #define OPX_EQ(x, y) ((x) == (y))
 #define OPX_NE(x, y) ((x) != (y))
 #define OPX_LT(x, y) ((x) < (y))
@@ -154,6 +168,9 @@ static inline double floor_mod_f64(double x, double y) {
 #define FLOAT_OP(op)                                                                          \
   TD_MATH_FLOATS(STAMP_F, op)                                                                 \
   static const td_math_row2 rows_##op[TD_MATH_NDT] = {TD_MATH_FLOATS(ENTRY, op)};
+#define INT_OP(op)                                                                            \
+  TD_MATH_INTS(STAMP_I, op)                                                                   \
+  static const td_math_row2 rows_##op[TD_MATH_NDT] = {TD_MATH_INTS(ENTRY, op)};
 #define BOOLS(X, arg) X(arg, b8, TD_DT_BOOL, uint8_t, uint32_t, 0)
 #define CMP_OP(op)                                                                            \
   TD_MATH_FLOATS(STAMP_CF, op)                                                                \
@@ -201,6 +218,14 @@ ARITH_OP(POW)
 ARITH_OP(SQDIFF)
 FLOAT_OP(DIVNONAN)
 FLOAT_OP(ATAN2)
+FLOAT_OP(MULNONAN)
+FLOAT_OP(XLOGY)
+FLOAT_OP(XDIVY)
+INT_OP(BITAND)
+INT_OP(BITOR)
+INT_OP(BITXOR)
+INT_OP(LSHIFT)
+INT_OP(RSHIFT)
 static const td_math_row2 rows_REALDIV[TD_MATH_NDT] = {TD_MATH_FLOATS(ENTRY, DIV)};
 EQ_OP(EQ)
 EQ_OP(NE)
@@ -293,6 +318,14 @@ BINARY_KERNEL(td_k_math_greater, rows_GT, 1, 0)
 BINARY_KERNEL(td_k_math_greater_equal, rows_GE, 1, 0)
 BINARY_KERNEL(td_k_math_logical_and, rows_AND, 1, 0)
 BINARY_KERNEL(td_k_math_logical_or, rows_OR, 1, 0)
+BINARY_KERNEL(td_k_math_mul_no_nan, rows_MULNONAN, 0, 0)
+BINARY_KERNEL(td_k_math_xlogy, rows_XLOGY, 0, 0)
+BINARY_KERNEL(td_k_math_xdivy, rows_XDIVY, 0, 0)
+BINARY_KERNEL(td_k_math_bitwise_and, rows_BITAND, 0, 0)
+BINARY_KERNEL(td_k_math_bitwise_or, rows_BITOR, 0, 0)
+BINARY_KERNEL(td_k_math_bitwise_xor, rows_BITXOR, 0, 0)
+BINARY_KERNEL(td_k_math_left_shift, rows_LSHIFT, 0, 0)
+BINARY_KERNEL(td_k_math_right_shift, rows_RSHIFT, 0, 0)
 
 /* ---- BiasAdd: value [..., C] (NHWC) or [N, C, ...] (NCHW) plus bias [C] ---- */
 static td_code bias_add(td_kctx *c, int allow_nchw) {

@@ -147,6 +147,15 @@ int td_bcast_rows(const td_bcast *b, const void *const *in, const size_t *esize,
  * (off arrays hold b->nout entries). Used for batch dims of BatchMatMul. */
 void td_bcast_offsets(const td_bcast *b, int64_t *off0, int64_t *off1);
 
+/* ---- matrix products (math_matmul.c) ---- */
+/* 1 if td_math_gemm has a kernel for dt (floats and the integer types). */
+int td_math_gemm_supported(td_dtype dt);
+/* Row-major c[m,n] = op(a)[m,k] * op(b)[k,n] (ta / tb transpose; lda / ldb row strides). c must
+ * arrive zeroed (integer kernels accumulate). Returns -1 (nothing done) when dt has no kernel or
+ * a size exceeds the BLAS int range. */
+int td_math_gemm(td_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, const void *a,
+                 int64_t lda, const void *b, int64_t ldb, void *c);
+
 /* ---- error helpers ---- */
 /* "[2,3]" into buf (must hold 200 bytes). */
 const char *td_math_shape_str(const td_shape *s, char *buf);

@@ -101,6 +101,17 @@ static void gemm(td_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, c
 
 static int fits_blas(int64_t v) { return v >= 0 && v <= INT_MAX; }
 
+int td_math_gemm_supported(td_dtype dt) { return gemm_supported(dt); }
+
+int td_math_gemm(td_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, const void *a,
+                 int64_t lda, const void *b, int64_t ldb, void *c) {
+  if (!gemm_supported(dt) || !fits_blas(m) || !fits_blas(n) || !fits_blas(k) ||
+      !fits_blas(lda) || !fits_blas(ldb))
+    return -1;
+  gemm(dt, ta, tb, m, n, k, a, lda, b, ldb, c);
+  return 0;
+}
+
 /* Float MatMul on OpenBLAS into o (uninitialized) with the fused epilogue f (NULL = none): C
  * starts as the broadcast bias and sgemm accumulates onto it (beta = 1), then one pass applies
  * the activation. */

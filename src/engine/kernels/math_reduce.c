@@ -129,7 +129,9 @@ static td_code read_reduced(td_kctx *c, const td_tensor *axes, int rank, int *re
   return TD_OK;
 }
 
-static td_code reduce_kernel(td_kctx *c, const reduce_fn *rows, int mean) {
+/* mean: divide by the count (Mean); norm: sum of squares, then the square root (EuclideanNorm,
+ * through doubles: squares are formed in a scratch copy of the input). */
+static td_code reduce_kernel_impl(td_kctx *c, const reduce_fn *rows, int mean, int norm) {
   const td_tensor *x = td_k_input(c, 0), *axes = td_k_input(c, 1);
   td_dtype dt = x->dtype;
   if (!td_math_dt_index_ok(dt) || !rows[dt]) return td_math_fail_dtype(c, "T", dt);
@@ -163,14 +165,22 @@ static td_code reduce_kernel(td_kctx *c, const reduce_fn *rows, int mean) {
   size_t es = td_dtype_size(dt);
   /* Pass over the innermost reduced group until none is left. */
   const void *src = x->data;
-  void *scratch = NULL;
+  void *scratch = NULL, *squares = NULL;
+  if (norm) {
+    int64_t nx = td_tensor_num_elements(x);
+    td_tensor sq = *x;
+    sq.data = squares = td_xmalloc((size_t)nx * es + 1);
+    for (int64_t i = 0; i < nx; i++) {
+      double v = td_tensor_get_double(x, i);
+      td_tensor_set_double(&sq, i, v * v);
+    }
+    src = squares;
+  }
   int last_red = -1;
   for (int g = 0; g < ng; g++)
     if (gred[g]) last_red = g;
-  if (last_red < 0) { /* nothing (of size > 1) reduced: identity reduction, R = 1 */
+  if (last_red < 0) /* nothing (of size > 1) reduced: identity reduction, R = 1 */
     rows[dt](src, y->data, nout, 1, 1, 0);
-    return TD_OK;
-  }
   while (last_red >= 0) {
     int64_t O = 1, I = 1, R = gsize[last_red];
     for (int g = 0; g < last_red; g++) O *= gsize[g];
@@ -188,9 +198,16 @@ static td_code reduce_kernel(td_kctx *c, const reduce_fn *rows, int mean) {
     last_red = prev;
   }
   free(scratch);
+  free(squares);
   if (mean && count == 0 && td_math_is_float(dt)) /* 0 / 0 */
     for (int64_t i = 0; i < nout; i++) td_tensor_set_double(y, i, NAN);
+  if (norm)
+    for (int64_t i = 0; i < nout; i++) td_tensor_set_double(y, i, sqrt(td_tensor_get_double(y, i)));
   return TD_OK;
+}
+
+static td_code reduce_kernel(td_kctx *c, const reduce_fn *rows, int mean) {
+  return reduce_kernel_impl(c, rows, mean, 0);
 }
 
 td_code td_k_math_sum(td_kctx *c) { return reduce_kernel(c, rows_SUM, 0); }
@@ -200,3 +217,4 @@ td_code td_k_math_max(td_kctx *c) { return reduce_kernel(c, rows_MAX, 0); }
 td_code td_k_math_min(td_kctx *c) { return reduce_kernel(c, rows_MIN, 0); }
 td_code td_k_math_all(td_kctx *c) { return reduce_kernel(c, rows_ALL, 0); }
 td_code td_k_math_any(td_kctx *c) { return reduce_kernel(c, rows_ANY, 0); }
+td_code td_k_math_euclidean_norm(td_kctx *c) { return reduce_kernel_impl(c, rows_SUM, 0, 1); }
