@@ -101,6 +101,12 @@ int td_nn_conv_direct(const td_nn_conv *g, const float *in, const float *filter,
  * handle it (the caller falls back to td_nn_conv_direct). */
 int td_nn_conv_dnnl(td_kctx *c, const td_nn_conv *g, const float *in, const float *filter,
                     const td_fusion *f, float *out);
+/* Conv2D (depthwise: DepthwiseConv2dNative) of inputs 0 and 1 with the node's conv attrs and
+ * the epilogue f (NULL = none) into output 0 (nn_conv.c); *out and *g (either may be NULL)
+ * receive the output and its geometry. For the grappler-fused ops (nn_fused.c). */
+td_code td_nn_conv2d_run(td_kctx *c, int depthwise, const td_fusion *f, td_tensor **out,
+                         td_nn_conv *g) TD_MUST_CHECK;
+
 /* Test hook: 0 disables the oneDNN path process-wide (default 1). */
 void td_nn_set_dnnl_enabled(int on);
 int td_nn_dnnl_enabled(void);

@@ -173,15 +173,16 @@ static td_code conv_setup(td_kctx *c, conv_kind kind, td_nn_conv *g) {
   return td_nn_window_solve(c, &g->w, pad, pads);
 }
 
-static td_code conv_run(td_kctx *c, conv_kind kind) {
+static td_code conv_run(td_kctx *c, conv_kind kind, const td_fusion *f, td_tensor **out_p, td_nn_conv *gp) {
   td_nn_conv g;
   TD_TRY(conv_setup(c, kind, &g));
   TD_TRY(td_nn_check_output_size(c, &g.w, g.oc));
   td_shape oshape = td_nn_window_output(&g.w, g.oc);
-  const td_fusion *f = td_k_fusion(c);
   TD_TRY(td_nn_fusion_check(c, f, &oshape, g.oc));
   td_tensor *out = NULL;
   TD_TRY(td_k_alloc_output_uninit(c, 0, TD_DT_FLOAT, &oshape, &out));
+  if (out_p) *out_p = out;
+  if (gp) *gp = g;
   if (td_shape_num_elements(&oshape) == 0) return TD_OK;
   if (g.w.ic == 0) { /* no input channels: the answer is zeros (then the epilogue) */
     memset(out->data, 0, td_tensor_nbytes(out));
@@ -199,6 +200,10 @@ static td_code conv_run(td_kctx *c, conv_kind kind) {
   return conv_direct_any_layout(c, &g, in, filter, f, td_f32(out));
 }
 
-td_code td_k_nn_conv2d(td_kctx *c) { return conv_run(c, CONV_2D); }
-td_code td_k_nn_depthwise_conv2d(td_kctx *c) { return conv_run(c, CONV_DEPTHWISE); }
-td_code td_k_nn_conv3d(td_kctx *c) { return conv_run(c, CONV_3D); }
+td_code td_k_nn_conv2d(td_kctx *c) { return conv_run(c, CONV_2D, td_k_fusion(c), NULL, NULL); }
+td_code td_k_nn_depthwise_conv2d(td_kctx *c) { return conv_run(c, CONV_DEPTHWISE, td_k_fusion(c), NULL, NULL); }
+td_code td_k_nn_conv3d(td_kctx *c) { return conv_run(c, CONV_3D, td_k_fusion(c), NULL, NULL); }
+
+td_code td_nn_conv2d_run(td_kctx *c, int depthwise, const td_fusion *f, td_tensor **out, td_nn_conv *g) {
+  return conv_run(c, depthwise ? CONV_DEPTHWISE : CONV_2D, f, out, g);
+}
