@@ -524,6 +524,74 @@ MODELS = {
 }
 
 
+
+# ---------------------------------------------------------------------------------------------
+# partial_ops / unsupported_ops: signatures that need ops tensord has no kernel for.
+#
+# partial_ops (TF1 style, no variables): x float [-1,1] Placeholder.
+#   serving_default (predict)  x -> y = Mul(x, 2.0)                        (servable)
+#   needs_missing   (predict)  x -> z = TdMissingOpA(x),
+#                                   w = PartitionedCall(x) of td_missing_fn, whose node uses
+#                                       TdMissingOpB                          (not servable)
+#   The model loads, serves serving_default, and answers needs_missing with
+#   FAILED_PRECONDITION naming both ops.
+# unsupported_ops: every signature needs missing ops, so loading fails with one error naming
+#   TdMissingOpA (graph), TdMissingOpB (a PartitionedCall'd function) and TdMissingOpC (a
+#   function named only in a func attr, as While bodies are):
+#   serving_default x -> z = TdMissingOpA(x), w = PartitionedCall(td_missing_fn)
+#   other           x -> v = TdLoopLike(x) with attr body = td_missing_body (uses TdMissingOpC)
+
+
+def _missing_ops_graph(pb, mg):
+    g = GraphBuilder(mg.graph_def)
+    g.node("x", "Placeholder", dtype=Attr.type(DT_FLOAT), shape=Attr.shape([-1, 1]))
+    g.const("two", np.float32(2.0))
+    g.node("y", "Mul", ["x", "two"], T=Attr.type(DT_FLOAT))
+    g.node("z", "TdMissingOpA", ["x"], T=Attr.type(DT_FLOAT))
+    fb = FunctionBuilder(mg.graph_def.library, "td_missing_fn", [("a", DT_FLOAT)], [("out", DT_FLOAT)],
+                         stateful=False)
+    fb.node("inner", "TdMissingOpB", ["a"], T=Attr.type(DT_FLOAT))
+    fb.ret("out", "inner:y:0")
+    g.node("w", "PartitionedCall", ["x"], Tin=Attr.types([DT_FLOAT]), Tout=Attr.types([DT_FLOAT]),
+           f=Attr.func("td_missing_fn"))
+    body = FunctionBuilder(mg.graph_def.library, "td_missing_body", [("a", DT_FLOAT)], [("out", DT_FLOAT)],
+                           stateful=False)
+    body.node("step", "TdMissingOpC", ["a"], T=Attr.type(DT_FLOAT))
+    body.ret("out", "step:y:0")
+    g.node("v", "TdLoopLike", ["x"], T=Attr.types([DT_FLOAT]), body=Attr.func("td_missing_body"))
+    return g
+
+
+def _write_pb(export_dir, sm):
+    os.makedirs(export_dir, exist_ok=True)
+    with open(os.path.join(export_dir, "saved_model.pb"), "wb") as f:
+        f.write(W.serialize(sm))
+
+
+def gen_partial_ops(pb, export_dir):
+    sm, mg = new_saved_model(pb, "2.15.0", 1645)
+    _missing_ops_graph(pb, mg)
+    x = [("x", "x:0", DT_FLOAT, [-1, 1])]
+    add_signature(mg, "serving_default", PREDICT, x, [("y", "y:0", DT_FLOAT, [-1, 1])])
+    add_signature(mg, "needs_missing", PREDICT, x, [("z", "z:0", DT_FLOAT, [-1, 1]), ("w", "w:0", DT_FLOAT, [-1, 1])])
+    _write_pb(export_dir, sm)
+
+
+def gen_unsupported_ops(pb, export_dir):
+    sm, mg = new_saved_model(pb, "2.15.0", 1645)
+    _missing_ops_graph(pb, mg)
+    x = [("x", "x:0", DT_FLOAT, [-1, 1])]
+    add_signature(mg, "serving_default", PREDICT, x, [("z", "z:0", DT_FLOAT, [-1, 1]), ("w", "w:0", DT_FLOAT, [-1, 1])])
+    add_signature(mg, "other", PREDICT, x, [("v", "v:0", DT_FLOAT, [-1, 1])])
+    _write_pb(export_dir, sm)
+
+
+MODELS.update({
+    "partial_ops": lambda pb, d, fx: gen_partial_ops(pb, d),
+    "unsupported_ops": lambda pb, d, fx: gen_unsupported_ops(pb, d),
+})
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("out_dir")

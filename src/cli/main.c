@@ -15,7 +15,8 @@ static const struct {
   int (*fn)(int argc, char **argv);
   const char *help;
 } subcommands[] = {
-    {"show", td_cli_show, "show --dir DIR [--all | --tag_set T [--signature_def K]]  (like saved_model_cli show)"},
+    {"show", td_cli_show, "show --dir DIR [--all | --tag_set T [--signature_def K]]  (like saved_model_cli show); "
+                          "show --dir DIR [--tag_set T] --ops  (op histogram, supported or not)"},
     {"serve", serve_command, "serve --model_base_path=DIR [--rest_api_port=8501 ...]  (like tensorflow_model_server; "
                              "also: tensord --flags)"},
     {"run", td_cli_run, "run --dir DIR --tag_set T --signature_def K --inputs/--input_exprs/--input_examples ...  (like saved_model_cli run)"},

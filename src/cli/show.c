@@ -4,6 +4,8 @@
  *   --dir D --tag_set T                      SignatureDef keys of MetaGraphDef T
  *   --dir D --tag_set T --signature_def K    inputs/outputs of signature K
  *   --dir D --all                            everything, incl. ops and TF2 concrete functions
+ *   --dir D [--tag_set T] --ops              op histogram, each op marked supported or not
+ *                                            (tensord's own; show_ops.c; tag set default serve)
  * Every listing is sorted exactly as Python's sorted() orders str / list-of-str. Flags accept
  * `--flag value` and `--flag=value`. Exit codes: 0 ok, 1 model/lookup error (message on
  * stderr), 2 usage error. Thread affinity: main thread (writes stdout).
@@ -323,11 +325,11 @@ static int find_meta_graph(const Tensorflow__SavedModel *sm, const char *tag_set
 
 typedef struct show_flags {
   const char *dir, *tag_set, *signature_def;
-  int all, help;
+  int all, help, ops;
 } show_flags;
 
 static const char show_usage[] =
-    "usage: tensord show [-h] --dir DIR [--all] [--tag_set TAG_SET] [--signature_def SIGNATURE_DEF_KEY]\n";
+    "usage: tensord show [-h] --dir DIR [--all] [--ops] [--tag_set TAG_SET] [--signature_def SIGNATURE_DEF_KEY]\n";
 
 static const char show_help[] =
     "\nShow information about a SavedModel (like saved_model_cli show).\n\n"
@@ -335,6 +337,8 @@ static const char show_help[] =
     "  -h, --help            show this help message and exit\n"
     "  --dir DIR             directory containing the SavedModel to inspect\n"
     "  --all                 if set, will output all information in given SavedModel\n"
+    "  --ops                 op histogram of the tag-set's graph (default serve) and the functions it\n"
+    "                        calls, each op marked supported or not by tensord\n"
     "  --tag_set TAG_SET     tag-set of graph in SavedModel to show, separated by ','\n"
     "  --signature_def SIGNATURE_DEF_KEY\n"
     "                        key of SignatureDef to display input(s) and output(s) for\n";
@@ -359,6 +363,10 @@ static int parse_flags(int argc, char **argv, show_flags *f) {
     const char *a = argv[i];
     if (!strcmp(a, "--all")) {
       f->all = 1;
+      continue;
+    }
+    if (!strcmp(a, "--ops")) {
+      f->ops = 1;
       continue;
     }
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -403,7 +411,11 @@ int td_cli_show(int argc, char **argv) {
   }
   FILE *out = stdout;
   rc = 0;
-  if (f.all) {
+  if (f.ops) {
+    const Tensorflow__MetaGraphDef *mg;
+    if (find_meta_graph(sm, f.tag_set ? f.tag_set : "serve", &mg)) td_show_ops(out, mg);
+    else rc = 1;
+  } else if (f.all) {
     show_all(out, sm);
   } else if (!f.tag_set) {
     show_tag_sets(out, sm);

@@ -19,4 +19,9 @@ const char *td_show_dtype_name(int dtype, char *buf, size_t cap);
  * one; prints nothing when no MetaGraphDef has an object graph. */
 void td_show_concrete_functions(FILE *out, const Tensorflow__SavedModel *sm);
 
+/* `--ops` (show_ops.c): the op histogram of mg and the functions it reaches, each op marked
+ * supported / function call / UNSUPPORTED (needed to serve) / unsupported (not needed), then a
+ * summary line. Returns the number of unsupported ops serving needs. */
+int td_show_ops(FILE *out, const Tensorflow__MetaGraphDef *mg);
+
 #endif

@@ -1,15 +1,19 @@
 /* model.c — loads a SavedModel the way TF's C++ loader does (see model.h) and runs its
- * signatures. Invariant: after td_model_load succeeds every signature has a callable, and
- * nothing but td_model_free mutates the model, so runs may proceed concurrently. */
+ * signatures. Invariant: after td_model_load succeeds every signature has either a callable or
+ * an _error (it then answers FAILED_PRECONDITION), at least one has a callable, and nothing but
+ * td_model_free mutates the model, so runs may proceed concurrently. */
 #include "model/model.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "model/bundle.h"
+#include "model/opscan.h"
 #include "model/savedmodel.h"
 #include "util/file.h"
+#include "util/log.h"
 #include "util/mem.h"
+#include "util/strmap.h"
 
 struct td_model {
   char *dir;
@@ -20,6 +24,7 @@ struct td_model {
   int nsigs;
   td_signature *sigs;
   struct td_batching_params *batching; /* owned; NULL = the server's */
+  td_strmap missing; /* signature key → malloc'd "Op type not registered ..." (load-time scan) */
 };
 
 typedef struct feed_list {
@@ -55,7 +60,19 @@ static td_code run_targets(td_model *m, const feed_list *f, const char *target, 
   return code;
 }
 
-/* Restores variables (when the export has any) and runs the init op, both with asset feeds. */
+/* 1 when the graph holds variables (which a saver restores from variables/). */
+static int has_variables(const Tensorflow__MetaGraphDef *mg) {
+  static const char *const var_ops[] = {"VariableV2", "Variable", "VarHandleOp"};
+  const Tensorflow__GraphDef *g = mg->graph_def;
+  for (size_t i = 0; g && i < g->n_node; i++)
+    for (size_t k = 0; k < sizeof var_ops / sizeof *var_ops; k++)
+      if (g->node[i]->op && !strcmp(g->node[i]->op, var_ops[k])) return 1;
+  return 0;
+}
+
+/* Restores variables (when the export has any) and runs the init op, both with asset feeds.
+ * A graph with variables and a saver but no variables/variables.index is an incomplete copy
+ * (saved_model.pb arrived first): it fails rather than serve uninitialized variables. */
 static td_code restore_and_init(td_model *m, td_status *st) {
   char **asset_names = NULL, **asset_paths = NULL;
   int nassets = 0;
@@ -67,7 +84,13 @@ static td_code restore_and_init(td_model *m, td_status *st) {
   char *prefix = td_xasprintf("%s/variables/variables", m->dir);
   char *index = td_xasprintf("%s.index", prefix);
   const Tensorflow__SaverDef *saver = m->mg->saver_def;
-  if (td_is_file(index) && saver && saver->restore_op_name && *saver->restore_op_name) {
+  int restores = saver && saver->restore_op_name && *saver->restore_op_name;
+  if (restores && !td_is_file(index) && has_variables(m->mg))
+    code = td_status_set(st, TD_UNAVAILABLE,
+                         "Restoring variables of SavedModel at %s failed: the graph has variables but "
+                         "variables/variables.index does not exist (is the version still being copied?)",
+                         m->dir);
+  else if (td_is_file(index) && restores) {
     feed_list rf = {0};
     for (int i = 0; i < f.n; i++) feeds_add(&rf, f.names[i], td_str(&f.values[i])[0].data);
     if (saver->filename_tensor_name && *saver->filename_tensor_name) feeds_add(&rf, saver->filename_tensor_name, prefix);
@@ -110,9 +133,22 @@ static td_code sig_tensors(const Tensorflow__SignatureDef__InputsEntry *const *e
   return TD_OK;
 }
 
+/* Marks signature s unservable with msg (taken) and logs why. */
+static void fail_signature(td_model *m, td_signature *s, char *msg) {
+  free(s->_error);
+  s->_error = msg;
+  TD_LOG_WARN("SavedModel at %s: signature '%s' is not served (requests for it answer FAILED_PRECONDITION): %s",
+              m->dir, s->key, msg);
+}
+
+/* One callable per servable signature. A signature that fails to prepare is marked (see
+ * fail_signature); the load fails only when no signature prepares. */
 static td_code make_callables(td_model *m, td_status *st) {
+  int ok = 0;
+  td_status first = {0};
   for (int i = 0; i < m->nsigs; i++) {
     td_signature *s = &m->sigs[i];
+    if (s->_error) continue;
     const char **in = td_xcalloc((size_t)s->num_inputs + 1, sizeof *in);
     const char **out = td_xcalloc((size_t)s->num_outputs + 1, sizeof *out);
     for (int k = 0; k < s->num_inputs; k++) in[k] = s->inputs[k].tensor_name;
@@ -123,9 +159,64 @@ static td_code make_callables(td_model *m, td_status *st) {
                                             &s->_callable, st);
     free(in);
     free(out);
-    if (code != TD_OK) return td_status_prefix(st, "Preparing signature '%s'", s->key);
+    if (code == TD_OK) {
+      ok++;
+      continue;
+    }
+    td_status_prefix(st, "Preparing signature '%s'", s->key);
+    if (first.code == TD_OK) first = *st;
+    fail_signature(m, s, td_xstrdup(st->msg));
+  }
+  if (!ok && m->nsigs > 0 && first.code != TD_OK) {
+    *st = first;
+    return first.code;
   }
   return TD_OK;
+}
+
+/* Scans, before import, the ops the restore / init ops and every signature need. Unsupported
+ * ops for restore or init, or for every signature, fail the load with one error naming all of
+ * them; a signature alone in needing some is remembered in m->missing (served as an error). */
+static td_code scan_ops(td_model *m, td_status *st) {
+  const Tensorflow__MetaGraphDef *mg = m->mg;
+  const char *roots[2];
+  size_t nroots = 0;
+  const char *init_op = NULL;
+  if (mg->saver_def && mg->saver_def->restore_op_name && *mg->saver_def->restore_op_name)
+    roots[nroots++] = mg->saver_def->restore_op_name;
+  if (td_meta_graph_init_op(mg, &init_op, NULL) == TD_OK && init_op) roots[nroots++] = init_op;
+  char *msg = td_opscan_missing(mg, roots, nroots, NULL, 0);
+  if (msg) {
+    td_status_set(st, TD_UNIMPLEMENTED, "Loading SavedModel at %s: %s", m->dir, msg);
+    free(msg);
+    return TD_UNIMPLEMENTED;
+  }
+  size_t nsig = 0, nbad = 0;
+  td_opscan *all = td_opscan_new(mg); /* the union, for the error when nothing is servable */
+  for (size_t i = 0; i < mg->n_signature_def; i++) {
+    const char *key = mg->signature_def[i]->key;
+    const Tensorflow__SignatureDef *def = td_meta_graph_signature(mg, key);
+    if (!def || !strcmp(key, TD_SAVED_MODEL_INIT_OP_SIGNATURE_KEY) || td_strmap_has(&m->missing, key)) continue;
+    const char **outs = td_xcalloc(def->n_outputs + 1, sizeof *outs);
+    const char **ins = td_xcalloc(def->n_inputs + 1, sizeof *ins);
+    for (size_t k = 0; k < def->n_outputs; k++) outs[k] = def->outputs[k]->value ? def->outputs[k]->value->name : "";
+    for (size_t k = 0; k < def->n_inputs; k++) ins[k] = def->inputs[k]->value ? def->inputs[k]->value->name : "";
+    nsig++;
+    msg = td_opscan_missing(mg, outs, def->n_outputs, ins, def->n_inputs);
+    td_strmap_put(&m->missing, key, msg);
+    if (msg) nbad++;
+    td_opscan_walk(all, outs, def->n_outputs, ins, def->n_inputs);
+    free(outs);
+    free(ins);
+  }
+  td_code code = TD_OK;
+  if (nsig > 0 && nbad == nsig) { /* nothing servable: one error naming every op */
+    msg = td_opscan_message(all);
+    code = td_status_set(st, TD_UNIMPLEMENTED, "Loading SavedModel at %s: %s", m->dir, msg ? msg : "unsupported ops");
+    free(msg);
+  }
+  td_opscan_free(all);
+  return code;
 }
 
 static td_code load_signatures(td_model *m, td_status *st) {
@@ -139,6 +230,8 @@ static td_code load_signatures(td_model *m, td_status *st) {
     td_signature *s = &m->sigs[m->nsigs++];
     def = td_meta_graph_signature(mg, key);
     s->key = key;
+    char *missing = td_strmap_get(&m->missing, key);
+    if (missing) fail_signature(m, s, td_xasprintf("Signature '%s' cannot be served: %s", key, missing));
     s->method_name = def->method_name ? def->method_name : "";
     s->_def = def;
     s->num_inputs = (int)def->n_inputs;
@@ -163,7 +256,7 @@ static td_code load_signatures(td_model *m, td_status *st) {
   TD_TRY(make_callables(m, st));
   /* Freeze when serving never writes state: variable reads then fold into constants. */
   for (int i = 0; i < m->nsigs; i++)
-    if (td_callable_writes_state(m->sigs[i]._callable)) return TD_OK;
+    if (m->sigs[i]._callable && td_callable_writes_state(m->sigs[i]._callable)) return TD_OK;
   td_session_freeze(m->session);
   return make_callables(m, st);
 }
@@ -177,8 +270,10 @@ td_code td_model_load(const char *dir, const char *const *tags, int ntags, const
   m->dir = td_xstrdup(dir);
   size_t len = strlen(m->dir);
   while (len > 1 && m->dir[len - 1] == '/') m->dir[--len] = 0;
+  td_strmap_init(&m->missing);
   td_code code = td_savedmodel_read(m->dir, &m->sm, st);
   if (code == TD_OK) code = td_savedmodel_meta_graph(m->sm, tags, ntags, &m->mg, st);
+  if (code == TD_OK) code = scan_ops(m, st);
   td_graph *g = NULL;
   static const Tensorflow__GraphDef empty = TENSORFLOW__GRAPH_DEF__INIT;
   if (code == TD_OK) code = td_graph_import(m->mg->graph_def ? m->mg->graph_def : &empty, &g, st);
@@ -208,8 +303,13 @@ void td_model_free(td_model *m) {
     free(defaults);
     free((void *)s->inputs);
     free((void *)s->outputs);
+    free(s->_error);
   }
   free(m->sigs);
+  const char *k;
+  void *v;
+  for (size_t it = 0; td_strmap_next(&m->missing, &it, &k, &v);) free(v);
+  td_strmap_release(&m->missing);
   free(m->batching);
   td_session_free(m->session);
   td_bundle_cache_free(m->bundles);
@@ -219,6 +319,7 @@ void td_model_free(td_model *m) {
 }
 
 int td_model_num_signatures(const td_model *m) { return m->nsigs; }
+const char *td_signature_error(const td_signature *sig) { return sig->_error; }
 const td_signature *td_model_signature(const td_model *m, int i) { return &m->sigs[i]; }
 const Tensorflow__MetaGraphDef *td_model_meta_graph(const td_model *m) { return m->mg; }
 
@@ -236,6 +337,7 @@ td_code td_model_run(td_model *m, const td_signature *sig, const td_tensor *inpu
 td_code td_model_run_opts(td_model *m, const td_signature *sig, const td_tensor *inputs, td_tensor *outputs,
                           const td_run_options *opt, td_status *st) {
   (void)m;
+  if (sig->_error) return td_status_set(st, TD_FAILED_PRECONDITION, "%s", sig->_error);
   td_tensor small[16];
   td_tensor *feed = sig->num_inputs <= 16 ? small : td_xcalloc((size_t)sig->num_inputs, sizeof *feed);
   td_code code = TD_OK;

@@ -5,7 +5,9 @@
  * <dir>/variables/variables fed (when variables/ exists), run the init op
  * (__saved_model_init_op → saved_model_main_op → legacy_init_op) with every asset tensor fed
  * <dir>/assets/<file>, freeze variables when no signature writes state, then prepare one
- * callable per signature (pruned and constant-folded).
+ * callable per signature (pruned and constant-folded). Before importing anything it scans the
+ * ops the restore/init ops and each signature need (opscan.h), so a model using ops tensord
+ * lacks fails with one error listing all of them, not the first one met.
  *
  * Ownership: td_model owns everything it points to; td_signature pointers are valid until
  * td_model_free. Thread safety: td_model_run may be called concurrently from any thread.
@@ -36,6 +38,7 @@ typedef struct td_signature {
   const Tensorflow__SignatureDef *_def;
   td_callable *_callable;
   const td_tensor *_defaults; /* per input: SignatureDef.defaults value, dtype INVALID if none */
+  char *_error; /* why the signature could not be prepared (NULL = servable; see td_signature_error) */
 } td_signature;
 
 typedef struct td_model_options {
@@ -55,6 +58,11 @@ void td_model_set_batching_params(td_model *m, struct td_batching_params *p);
 const struct td_batching_params *td_model_batching_params(const td_model *m);
 
 int td_model_num_signatures(const td_model *m);
+/* NULL when the signature is servable, else why it could not be prepared (e.g. "Op type not
+ * registered ..."). A model loads when at least one signature prepares (the others are logged
+ * as warnings and answer FAILED_PRECONDITION with this text); when none does, the load fails
+ * with one error naming every unsupported op the signatures need. */
+const char *td_signature_error(const td_signature *sig);
 /* Signatures sorted by key (excluding "__saved_model_init_op"). */
 const td_signature *td_model_signature(const td_model *m, int i);
 const td_signature *td_model_find_signature(const td_model *m, const char *key);
