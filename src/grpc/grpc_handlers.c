@@ -14,6 +14,8 @@
 #include "core/model_config.h"
 #include "engine/engine.h"
 #include "grpc/grpc_handlers.h"
+#include "grpc/grpc_health.h"
+#include "grpc/health/v1/health.pb-c.h"
 #include "proto/serving.h"
 #include "util/mem.h"
 
@@ -427,5 +429,6 @@ const td_grpc_method td_grpc_methods[] = {
      handle_get_model_status},
     {"/tensorflow.serving.ModelService/HandleReloadConfigRequest",
      &tensorflow__serving__reload_config_request__descriptor, handle_reload_config},
+    {TD_HEALTH_CHECK_PATH, &grpc__health__v1__health_check_request__descriptor, td_grpc_health_check},
 };
 const int td_grpc_num_methods = (int)(sizeof td_grpc_methods / sizeof td_grpc_methods[0]);

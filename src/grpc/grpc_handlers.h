@@ -10,6 +10,7 @@
 #ifndef TD_GRPC_GRPC_HANDLERS_H
 #define TD_GRPC_GRPC_HANDLERS_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,7 @@ typedef struct td_grpc_ctx {
   td_api *api;
   int tensor_content_outputs;
   int64_t deadline_ns; /* this call's deadline (CLOCK_MONOTONIC ns), 0 = none */
+  atomic_int *draining; /* the server's drain flag (health answers NOT_SERVING once set); may be NULL */
 } td_grpc_ctx;
 
 typedef struct td_grpc_reply {

@@ -1,24 +1,34 @@
 /* grpc_server.c — server lifecycle on gRPC core (see grpc_server.h): bind, worker threads with
  * one completion queue each, per-call dispatch through the method table (grpc_handlers.c),
- * ordered shutdown.
+ * the health Watch streams, graceful drain and ordered shutdown.
  *
- * Every tag on a completion queue is a call_slot. A slot is born as an outstanding request
- * (registered method, or the generic request that catches unknown methods); when its call
- * arrives the worker re-arms a fresh slot for the same method, handles the call, and starts
- * the reply batch with the same slot as tag; the batch completion frees the slot.
+ * Tags: every tag on a completion queue starts with an int kind. A call_slot (TAG_CALL) is
+ * born as an outstanding request (registered method, or the generic request that catches
+ * unknown methods); when its call arrives the worker re-arms a fresh slot for the same method,
+ * handles the call, and starts the reply batch with the same slot as tag; the batch
+ * completion frees the slot. A Health/Watch slot stays alive instead: its sends and its
+ * close use the two watch_tags inside it (TAG_WATCH_SEND, TAG_WATCH_CLOSE); it is freed once
+ * the call closed and no send is pending. Watches live on their worker's list, and only that
+ * worker touches them.
  *
  * Request path (hot): a registered method's payload is used in place when it is one
  * uncompressed slice (else flattened once), and the request proto is unpacked into a
- * per-worker bump arena (arena_alloc; nothing is freed piecemeal) instead of one malloc per
- * field. gRPC's bundled Abseil is told to skip its debug-build mutex deadlock detector
- * (a global lock plus graph bookkeeping on every Mutex::Lock) when it exposes the switch.
+ * per-worker bump arena (grpc_arena.h). gRPC's bundled Abseil is told to skip its debug-build
+ * mutex deadlock detector when it exposes the switch.
  *
- * Shutdown invariants: only worker w (or start, before w runs) adds work to w's queue, and
- * new requests are armed only under `lock` while !stopping. stop() sets stopping, shuts the
- * server down, cancels every call and waits for gRPC's notification; then each worker shuts
- * its own queue down between calls (never while a handler still has to reply) and drains it
- * until GRPC_QUEUE_SHUTDOWN, freeing the failed requests. Then: join, grpc_server_destroy,
- * grpc_completion_queue_destroy, grpc_shutdown.
+ * Connections come from tensord's own accept thread (grpc_listener.h), not gRPC's listener.
+ *
+ * Drain and shutdown invariants: only worker w (or start, before w runs) adds work to w's
+ * queue, and new requests are armed only under `lock` while !stopping. drain_begin sets
+ * `draining` (health: NOT_SERVING) and stops the listener; `active` counts calls popped and
+ * not yet answered (watches excluded), `last_activity_ns` moves on every arrival and answer,
+ * so a caller can wait until the pending queue emptied. stop_by sets `finishing` (workers end
+ * their watch streams), sets stopping, shuts the server down (GOAWAY; calls already running
+ * finish) and waits for gRPC's notification until the deadline, then cancels what is left.
+ * Then each worker shuts its own queue down between events — a call that still arrives after
+ * that is released without a reply (its queue can take no batch) — and drains it until
+ * GRPC_QUEUE_SHUTDOWN. Then: join, grpc_server_destroy, grpc_completion_queue_destroy,
+ * grpc_shutdown.
  */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include "grpc/grpc_server.h"
@@ -34,50 +44,48 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc.h>
-#include <grpc/grpc_security.h>
 #include <grpc/support/time.h>
 
+#include "grpc/grpc_arena.h"
 #include "grpc/grpc_handlers.h"
+#include "grpc/grpc_health.h"
+#include "grpc/grpc_listener.h"
 #include "util/log.h"
 #include "util/mem.h"
 
 #define GENERIC_METHOD (-1)
-#define POLL_MS 200 /* how often an idle worker looks at the shutdown flag */
-#define MAX_WORKERS 1024 /* --grpc_max_threads is clamped to this */
-#define ARENA_INLINE 8192 /* per-worker buffer the request proto is unpacked into */
-#define ARENA_BLOCK 65536 /* overflow blocks (larger requests get a block of their own size) */
-#define ARENA_ALIGN 16
+#define POLL_MS 200        /* how often an idle worker looks at the shutdown flag and its watches */
+#define WATCH_POLL_MS 50   /* watches compare their status at most this often */
+#define MAX_WORKERS 1024   /* --grpc_max_threads is clamped to this */
+#define MAX_REGISTERED 16
 
-/* Bump allocator for protobuf-c unpacking: `first` is reused across calls, overflow blocks
- * are malloc'd, chained and released by arena_reset. free is a no-op. */
-typedef struct arena_block {
-  struct arena_block *next;
-  max_align_t pad[]; /* the block's bytes follow, aligned */
-} arena_block;
-
-typedef struct arena {
-  uint8_t *p;
-  size_t left;
-  arena_block *blocks;
-  _Alignas(ARENA_ALIGN) uint8_t first[ARENA_INLINE];
-} arena;
+enum { TAG_CALL = 1, TAG_WATCH_SEND, TAG_WATCH_CLOSE };
 
 typedef struct worker {
   struct td_grpc_server *srv;
   grpc_completion_queue *cq;
   pthread_t thread;
   int started;
-  arena arena;
+  struct call_slot *watches; /* this worker's Health/Watch streams */
+  int64_t next_watch_poll_ns;
+  td_grpc_arena arena;
 } worker;
 
+typedef struct watch_tag {
+  int kind;
+  struct call_slot *slot;
+} watch_tag;
+
 typedef struct call_slot {
+  int kind; /* TAG_CALL; first, like every tag's kind */
   worker *w;
-  int method; /* index into td_grpc_methods, or GENERIC_METHOD */
+  int method; /* index into td_grpc_methods, watch_method, or GENERIC_METHOD */
   int replying;
   grpc_call *call;
   gpr_timespec deadline;
@@ -87,19 +95,37 @@ typedef struct call_slot {
   grpc_byte_buffer *response;
   grpc_slice status_details;
   int cancelled;
+  /* Health/Watch streams only */
+  struct call_slot *next_watch;
+  char *service;
+  int sent_status; /* last status sent, -1 = none yet */
+  int md_sent, send_pending, close_seen, finished;
+  watch_tag send_tag, close_tag;
 } call_slot;
 
 struct td_grpc_server {
   grpc_server *server;
-  void *registered[16];
+  void *registered[MAX_REGISTERED];
+  int watch_method; /* registered index of Health/Watch */
   worker *workers;
   int n_workers;
   pthread_mutex_t lock; /* guards arming new requests vs. stopping */
   int stopping;
+  atomic_int draining;    /* health NOT_SERVING; no new connections */
+  atomic_int finishing;   /* workers end their watch streams */
   atomic_int server_down; /* gRPC confirmed the shutdown: workers close their queues */
+  atomic_int active;      /* calls being handled or answered (not watches) */
+  atomic_llong last_activity_ns;
+  td_grpc_listener *listener;
   td_grpc_ctx ctx;
   int port;
 };
+
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 /* ---- channel arguments ---- */
 
@@ -116,6 +142,7 @@ static int has_arg(const channel_args *ca, const char *key) {
 }
 
 static void add_int_arg(channel_args *ca, const char *key, int value) {
+  if (has_arg(ca, key)) return; /* the user's --grpc_channel_arguments win */
   TD_GROW(ca->a, ca->cap, ca->n + 1);
   grpc_arg *g = &ca->a[ca->n++];
   memset(g, 0, sizeof *g);
@@ -152,11 +179,13 @@ static td_code parse_channel_args(const char *text, channel_args *ca, td_status 
       }
     }
   }
-  /* TF Serving: max message size INT32_MAX both ways. Unlike gRPC's default, a port in use
-   * is an error instead of being silently shared (SO_REUSEPORT). */
-  if (!has_arg(ca, GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH)) add_int_arg(ca, GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, INT_MAX);
-  if (!has_arg(ca, GRPC_ARG_MAX_SEND_MESSAGE_LENGTH)) add_int_arg(ca, GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, INT_MAX);
-  if (!has_arg(ca, GRPC_ARG_ALLOW_REUSEPORT)) add_int_arg(ca, GRPC_ARG_ALLOW_REUSEPORT, 0);
+  /* TF Serving: max message size INT32_MAX both ways. Dead or silent peers (an idle socket that
+   * never speaks HTTP/2 included) are found by keepalive pings, even without calls, and closed. */
+  add_int_arg(ca, GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, INT_MAX);
+  add_int_arg(ca, GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, INT_MAX);
+  add_int_arg(ca, GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
+  add_int_arg(ca, GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
+  add_int_arg(ca, GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   return TD_OK;
 }
 
@@ -164,46 +193,6 @@ static void channel_args_release(channel_args *ca) {
   free(ca->a);
   free(ca->text);
   memset(ca, 0, sizeof *ca);
-}
-
-/* ---- request arena ---- */
-
-static void arena_reset(arena *a) {
-  while (a->blocks) {
-    arena_block *b = a->blocks;
-    a->blocks = b->next;
-    free(b);
-  }
-  a->p = a->first;
-  a->left = sizeof a->first;
-}
-
-static void *arena_alloc(void *data, size_t size) {
-  arena *a = data;
-  if (size > SIZE_MAX - ARENA_BLOCK - sizeof(arena_block)) return NULL;
-  size = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
-  if (size <= a->left) {
-    void *r = a->p;
-    a->p += size;
-    a->left -= size;
-    return r;
-  }
-  int own = size > ARENA_BLOCK / 4; /* big: a block of its own, keep bumping the current one */
-  size_t cap = own ? size : ARENA_BLOCK;
-  arena_block *b = malloc(sizeof *b + cap);
-  if (!b) return NULL;
-  b->next = a->blocks;
-  a->blocks = b;
-  uint8_t *mem = (uint8_t *)b->pad;
-  if (own) return mem;
-  a->p = mem + size;
-  a->left = cap - size;
-  return mem;
-}
-
-static void arena_free(void *data, void *ptr) {
-  (void)data;
-  (void)ptr;
 }
 
 /* Turns off Abseil's debug-build mutex deadlock detection (OnDeadlockCycle::kIgnore == 0) when
@@ -232,8 +221,21 @@ static void slot_free(call_slot *s) {
   if (s->payload) grpc_byte_buffer_destroy(s->payload);
   if (s->response) grpc_byte_buffer_destroy(s->response);
   grpc_slice_unref(s->status_details);
-  if (s->call) grpc_call_unref(s->call);
+  if (s->call) grpc_call_unref(s->call); /* an unanswered call is cancelled */
+  free(s->service);
   free(s);
+}
+
+static void touch(td_grpc_server *srv) { atomic_store(&srv->last_activity_ns, now_ns()); }
+
+static void call_begin(td_grpc_server *srv) {
+  atomic_fetch_add(&srv->active, 1);
+  touch(srv);
+}
+
+static void call_end(td_grpc_server *srv) {
+  touch(srv);
+  atomic_fetch_sub(&srv->active, 1);
 }
 
 /* Arms a request for `method` on w's queue (no-op once stopping). */
@@ -245,6 +247,7 @@ static void arm_request(worker *w, int method) {
     return;
   }
   call_slot *s = td_xcalloc(1, sizeof *s);
+  s->kind = TAG_CALL;
   s->w = w;
   s->method = method;
   s->status_details = grpc_empty_slice();
@@ -292,32 +295,21 @@ static td_code dispatch(const td_grpc_ctx *ctx, call_slot *s, int expired, td_gr
   size_t len = GRPC_SLICE_LENGTH(raw);
   td_code code = TD_OK;
   ProtobufCMessage *msg = NULL;
-  arena *a = &s->w->arena;
-  ProtobufCAllocator alloc = {arena_alloc, arena_free, a};
+  td_grpc_arena *a = &s->w->arena;
+  ProtobufCAllocator alloc = {td_grpc_arena_alloc, td_grpc_arena_free, a};
   if (m->request) {
     msg = protobuf_c_message_unpack(m->request, &alloc, len, bytes);
     if (!msg) code = td_status_set(st, TD_INVALID_ARGUMENT, "Could not parse the request as %s", m->request->name);
   }
   if (code == TD_OK) code = m->handler(ctx, msg, bytes, len, reply, st);
-  arena_reset(a); /* frees msg: every piece of it lives in the arena */
+  td_grpc_arena_reset(a); /* frees msg: every piece of it lives in the arena */
   grpc_slice_unref(raw);
   return code;
 }
 
-/* Handles an arrived call and starts its reply batch (tag s); frees s if that fails. */
-static void handle_call(call_slot *s) {
-  td_status st = {0};
-  td_grpc_reply reply = {0};
-  td_grpc_ctx ctx = s->w->srv->ctx;
-  int expired = 0; /* an infinite deadline (the common case) needs no clock read */
-  gpr_timespec d = gpr_convert_clock_type(s->deadline, GPR_CLOCK_MONOTONIC);
-  if (gpr_time_cmp(d, gpr_inf_future(GPR_CLOCK_MONOTONIC)) != 0) { /* gpr's monotonic clock is CLOCK_MONOTONIC */
-    gpr_timespec now = gpr_now(GPR_CLOCK_MONOTONIC);
-    expired = gpr_time_cmp(d, now) < 0;
-    int64_t left_ms = gpr_time_to_millis(gpr_time_sub(d, now));
-    ctx.deadline_ns = td_deadline_after_ms(left_ms > 0 ? left_ms : 1);
-  }
-  td_code code = dispatch(&ctx, s, expired, &reply, &st);
+/* Starts the reply batch of a unary call (tag s): the response on TD_OK, else the status.
+ * Takes reply->data. Frees s (and ends its activity) if the batch cannot start. */
+static void send_reply(call_slot *s, td_code code, td_grpc_reply *reply, const td_status *st) {
   grpc_op ops[4];
   memset(ops, 0, sizeof ops);
   size_t n = 0;
@@ -325,21 +317,172 @@ static void handle_call(call_slot *s) {
   ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
   ops[n++].data.recv_close_on_server.cancelled = &s->cancelled;
   if (code == TD_OK) {
-    grpc_slice body = reply.len ? grpc_slice_new(reply.data, reply.len, free) : grpc_empty_slice();
-    if (!reply.len) free(reply.data);
+    grpc_slice body = reply->len ? grpc_slice_new(reply->data, reply->len, free) : grpc_empty_slice();
+    if (!reply->len) free(reply->data);
     s->response = grpc_raw_byte_buffer_create(&body, 1);
     grpc_slice_unref(body);
     ops[n].op = GRPC_OP_SEND_MESSAGE;
     ops[n++].data.send_message.send_message = s->response;
   } else {
-    free(reply.data);
-    s->status_details = grpc_slice_from_copied_string(st.msg);
+    free(reply->data);
+    s->status_details = grpc_slice_from_copied_string(st->msg);
   }
+  reply->data = NULL;
   ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
   ops[n].data.send_status_from_server.status = (grpc_status_code)code;
   ops[n++].data.send_status_from_server.status_details = code == TD_OK ? NULL : &s->status_details;
   s->replying = 1;
-  if (grpc_call_start_batch(s->call, ops, n, s, NULL) != GRPC_CALL_OK) slot_free(s);
+  if (grpc_call_start_batch(s->call, ops, n, s, NULL) != GRPC_CALL_OK) {
+    call_end(s->w->srv);
+    slot_free(s);
+  }
+}
+
+/* Handles an arrived unary call and starts its reply. */
+static void handle_call(call_slot *s) {
+  td_status st = {0};
+  td_grpc_reply reply = {0};
+  td_grpc_ctx ctx = s->w->srv->ctx;
+  int expired = 0; /* an infinite deadline (the common case) needs no clock read */
+  gpr_timespec d = gpr_convert_clock_type(s->deadline, GPR_CLOCK_MONOTONIC);
+  if (gpr_time_cmp(d, gpr_inf_future(GPR_CLOCK_MONOTONIC)) != 0) {
+    gpr_timespec now = gpr_now(GPR_CLOCK_MONOTONIC);
+    expired = gpr_time_cmp(d, now) < 0;
+    int64_t left_ms = gpr_time_to_millis(gpr_time_sub(d, now));
+    ctx.deadline_ns = td_deadline_after_ms(left_ms > 0 ? left_ms : 1);
+  }
+  td_code code = dispatch(&ctx, s, expired, &reply, &st);
+  send_reply(s, code, &reply, &st);
+}
+
+/* ---- Health/Watch streams ---- */
+
+static void watch_unlink_free(worker *w, call_slot *s) {
+  for (call_slot **p = &w->watches; *p; p = &(*p)->next_watch)
+    if (*p == s) {
+      *p = s->next_watch;
+      break;
+    }
+  slot_free(s);
+}
+
+/* Sends one HealthCheckResponse{status} on the stream (initial metadata with the first). */
+static void watch_send(call_slot *s, int status) {
+  td_grpc_reply r = {0};
+  td_grpc_health_pack(status, &r);
+  grpc_slice body = r.len ? grpc_slice_new(r.data, r.len, free) : grpc_empty_slice();
+  if (!r.len) free(r.data);
+  s->response = grpc_raw_byte_buffer_create(&body, 1);
+  grpc_slice_unref(body);
+  grpc_op ops[2];
+  memset(ops, 0, sizeof ops);
+  size_t n = 0;
+  if (!s->md_sent) ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+  ops[n].op = GRPC_OP_SEND_MESSAGE;
+  ops[n++].data.send_message.send_message = s->response;
+  s->md_sent = 1;
+  s->sent_status = status;
+  s->send_pending = 1;
+  if (grpc_call_start_batch(s->call, ops, n, &s->send_tag, NULL) != GRPC_CALL_OK) {
+    s->send_pending = 0;
+    s->finished = 1;
+  }
+}
+
+/* Ends the stream: the server is going away (UNAVAILABLE, so clients watch another one). */
+static void watch_finish(call_slot *s) {
+  grpc_op ops[2];
+  memset(ops, 0, sizeof ops);
+  size_t n = 0;
+  if (!s->md_sent) ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+  s->status_details = grpc_slice_from_static_string("Server is shutting down");
+  ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+  ops[n].data.send_status_from_server.status = GRPC_STATUS_UNAVAILABLE;
+  ops[n++].data.send_status_from_server.status_details = &s->status_details;
+  s->md_sent = s->finished = s->send_pending = 1;
+  if (grpc_call_start_batch(s->call, ops, n, &s->send_tag, NULL) != GRPC_CALL_OK) s->send_pending = 0;
+}
+
+/* A Watch call arrived: parse, answer the current status, and keep it on w's list. */
+static void watch_start(worker *w, call_slot *s) {
+  grpc_slice raw;
+  char *service = NULL;
+  if (s->payload && payload_slice(s->payload, &raw)) {
+    service = td_grpc_health_parse_service(GRPC_SLICE_START_PTR(raw), GRPC_SLICE_LENGTH(raw));
+    grpc_slice_unref(raw);
+  }
+  if (!service) {
+    td_status st = {0};
+    td_grpc_reply none = {0};
+    td_status_set(&st, TD_INVALID_ARGUMENT, "Could not parse the request as grpc.health.v1.HealthCheckRequest");
+    call_begin(w->srv);
+    send_reply(s, st.code, &none, &st);
+    return;
+  }
+  s->service = service;
+  s->sent_status = -1;
+  s->send_tag = (watch_tag){TAG_WATCH_SEND, s};
+  s->close_tag = (watch_tag){TAG_WATCH_CLOSE, s};
+  s->next_watch = w->watches;
+  w->watches = s;
+  grpc_op op;
+  memset(&op, 0, sizeof op);
+  op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+  op.data.recv_close_on_server.cancelled = &s->cancelled;
+  if (grpc_call_start_batch(s->call, &op, 1, &s->close_tag, NULL) != GRPC_CALL_OK) s->close_seen = 1;
+  watch_send(s, td_grpc_health_status(&w->srv->ctx, s->service));
+}
+
+static void watch_event(worker *w, watch_tag *t, int success) {
+  call_slot *s = t->slot;
+  if (t->kind == TAG_WATCH_SEND) {
+    s->send_pending = 0;
+    if (s->response) grpc_byte_buffer_destroy(s->response);
+    s->response = NULL;
+    if (!success) s->finished = 1; /* the stream broke: no more sends */
+  } else {
+    s->close_seen = 1;
+  }
+  if (s->close_seen && !s->send_pending) watch_unlink_free(w, s);
+}
+
+/* Sends a new status to every watch of w whose service changed; ends them when finishing. */
+static void poll_watches(worker *w) {
+  int64_t now = now_ns();
+  if (now < w->next_watch_poll_ns) return;
+  w->next_watch_poll_ns = now + (int64_t)WATCH_POLL_MS * 1000000;
+  int finishing = atomic_load(&w->srv->finishing);
+  for (call_slot *s = w->watches; s; s = s->next_watch) {
+    if (s->close_seen || s->send_pending || s->finished) continue;
+    int status = td_grpc_health_status(&w->srv->ctx, s->service);
+    if (status != s->sent_status) watch_send(s, status);
+    else if (finishing) watch_finish(s);
+  }
+}
+
+/* ---- workers ---- */
+
+static void on_event(worker *w, void *tag, int success, int queue_closed) {
+  int kind = *(int *)tag;
+  if (kind != TAG_CALL) {
+    watch_event(w, tag, success);
+    return;
+  }
+  call_slot *s = tag;
+  if (s->replying) { /* reply sent (or failed) */
+    call_end(w->srv);
+    slot_free(s);
+  } else if (!success || queue_closed) {
+    slot_free(s); /* a request killed by shutdown, or a call our closed queue can no longer answer */
+  } else {
+    arm_request(w, s->method); /* keep one request per method outstanding */
+    if (s->method == w->srv->watch_method) {
+      watch_start(w, s);
+    } else {
+      call_begin(w->srv);
+      handle_call(s);
+    }
+  }
 }
 
 static void *worker_main(void *arg) {
@@ -352,17 +495,10 @@ static void *worker_main(void *arg) {
     if (ev.type == GRPC_QUEUE_SHUTDOWN) break;
     if (ev.type == GRPC_QUEUE_TIMEOUT)
       wait = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(POLL_MS, GPR_TIMESPAN));
-    if (ev.type == GRPC_OP_COMPLETE) {
-      call_slot *s = ev.tag;
-      if (s->replying || !ev.success) {
-        slot_free(s); /* reply sent (or failed), or a request killed by shutdown */
-      } else {
-        arm_request(w, s->method); /* keep one request per method outstanding */
-        handle_call(s);
-      }
-    }
+    if (ev.type == GRPC_OP_COMPLETE) on_event(w, ev.tag, ev.success, queue_closed);
+    if (w->watches && !queue_closed) poll_watches(w);
     if (!queue_closed && atomic_load(&w->srv->server_down)) {
-      grpc_completion_queue_shutdown(w->cq); /* between calls: nothing of ours is left to start */
+      grpc_completion_queue_shutdown(w->cq); /* between events: nothing of ours is left to start */
       queue_closed = 1;
     }
   }
@@ -382,102 +518,112 @@ static void drain_and_destroy_queue(grpc_completion_queue *cq) {
   for (;;) {
     grpc_event ev = grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
     if (ev.type == GRPC_QUEUE_SHUTDOWN) break;
-    if (ev.type == GRPC_OP_COMPLETE) slot_free(ev.tag);
+    if (ev.type == GRPC_OP_COMPLETE) slot_free(ev.tag); /* only failed requests: no watch ever ran */
   }
   grpc_completion_queue_destroy(cq);
 }
 
-/* Shuts the (started) server down and waits for gRPC's confirmation. */
-static void shutdown_server(td_grpc_server *s) {
+/* Shuts the (started) server down: GOAWAY, calls already running finish until deadline_ns
+ * (CLOCK_MONOTONIC; 0 = cancel at once), then the rest are cancelled; waits for gRPC's
+ * confirmation. */
+static void shutdown_server(td_grpc_server *s, int64_t deadline_ns) {
+  atomic_store(&s->finishing, 1);
   pthread_mutex_lock(&s->lock);
   s->stopping = 1;
   pthread_mutex_unlock(&s->lock);
   grpc_completion_queue *done = grpc_completion_queue_create_for_pluck(NULL);
   grpc_server_shutdown_and_notify(s->server, done, s);
-  grpc_server_cancel_all_calls(s->server);
-  grpc_completion_queue_pluck(done, s, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+  int64_t left_ms = deadline_ns ? (deadline_ns - now_ns()) / 1000000 : 0;
+  gpr_timespec until = left_ms > 0 ? gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(left_ms, GPR_TIMESPAN))
+                                   : gpr_inf_past(GPR_CLOCK_MONOTONIC);
+  grpc_event ev = grpc_completion_queue_pluck(done, s, until, NULL);
+  if (ev.type != GRPC_OP_COMPLETE) {
+    if (deadline_ns) TD_LOG_WARN("gRPC drain deadline reached: cancelling %d call(s) still running", atomic_load(&s->active));
+    grpc_server_cancel_all_calls(s->server);
+    grpc_completion_queue_pluck(done, s, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+  }
   grpc_completion_queue_shutdown(done);
   grpc_completion_queue_pluck(done, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
   grpc_completion_queue_destroy(done);
   atomic_store(&s->server_down, 1);
 }
 
-static td_code bind_ports(td_grpc_server *s, const td_grpc_options *opt, td_status *st) {
-  char addr[512];
-  int listening = 0;
-  grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
-  td_code code = TD_OK;
+/* Binds our own listening sockets (TCP and/or unix) into fds; *n gets how many. */
+static td_code bind_ports(td_grpc_server *s, const td_grpc_options *opt, int *fds, int *n, td_status *st) {
+  *n = 0;
   if (opt->port >= 0) {
-    snprintf(addr, sizeof addr, "%s:%d", opt->host && *opt->host ? opt->host : "0.0.0.0", opt->port);
-    s->port = grpc_server_add_http2_port(s->server, addr, creds);
-    if (s->port <= 0) code = td_status_set(st, TD_UNAVAILABLE, "Could not bind gRPC server to %s", addr);
-    listening = 1;
+    int fd;
+    TD_TRY(td_grpc_listen_tcp(opt->host, opt->port, &fd, &s->port, st));
+    fds[(*n)++] = fd;
   }
-  if (code == TD_OK && opt->socket_path && *opt->socket_path) {
-    snprintf(addr, sizeof addr, "unix:%s", opt->socket_path);
-    if (grpc_server_add_http2_port(s->server, addr, creds) <= 0)
-      code = td_status_set(st, TD_UNAVAILABLE, "Could not bind gRPC server to %s", addr);
-    listening = 1;
+  if (opt->socket_path && *opt->socket_path) {
+    int fd;
+    td_code code = td_grpc_listen_unix(opt->socket_path, &fd, st);
+    if (code != TD_OK) {
+      for (int i = 0; i < *n; i++) close(fds[i]);
+      *n = 0;
+      return code;
+    }
+    fds[(*n)++] = fd;
   }
-  grpc_server_credentials_release(creds);
-  if (code == TD_OK && !listening)
-    code = td_status_set(st, TD_INVALID_ARGUMENT, "gRPC server needs a port or a socket path");
-  return code;
+  if (!*n) return td_status_set(st, TD_INVALID_ARGUMENT, "gRPC server needs a port or a socket path");
+  return TD_OK;
 }
 
 td_code td_grpc_server_start(td_api *api, const td_grpc_options *opt, td_grpc_server **out, td_status *st) {
   *out = NULL;
-  if (td_grpc_num_methods > (int)(sizeof ((td_grpc_server *)0)->registered / sizeof(void *)))
-    return td_status_set(st, TD_INTERNAL, "too many gRPC methods");
+  if (td_grpc_num_methods + 1 > MAX_REGISTERED) return td_status_set(st, TD_INTERNAL, "too many gRPC methods");
   channel_args ca;
   td_code code = parse_channel_args(opt->channel_arguments, &ca, st);
   if (code != TD_OK) {
     channel_args_release(&ca);
     return code;
   }
+  td_grpc_server *s = td_xcalloc(1, sizeof *s);
+  int fds[2], n_fds = 0;
+  code = bind_ports(s, opt, fds, &n_fds, st);
+  if (code != TD_OK) {
+    channel_args_release(&ca);
+    free(s);
+    return code;
+  }
   sigset_t old_mask;
   block_signals(&old_mask); /* gRPC's threads and ours inherit the blocked mask */
   quiet_absl_deadlock_detection();
   grpc_init();
-  td_grpc_server *s = td_xcalloc(1, sizeof *s);
   pthread_mutex_init(&s->lock, NULL);
   s->ctx.api = api;
   s->ctx.tensor_content_outputs = opt->tensor_content_outputs;
+  s->ctx.draining = &s->draining;
   grpc_channel_args args = {ca.n, ca.a};
   s->server = grpc_server_create(&args, NULL);
   channel_args_release(&ca);
   for (int i = 0; i < td_grpc_num_methods; i++)
     s->registered[i] = grpc_server_register_method(s->server, td_grpc_methods[i].path, NULL,
                                                    GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+  s->watch_method = td_grpc_num_methods;
+  s->registered[s->watch_method] = grpc_server_register_method(s->server, TD_HEALTH_WATCH_PATH, NULL,
+                                                               GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   s->n_workers = opt->num_threads > 0 ? (opt->num_threads < MAX_WORKERS ? opt->num_threads : MAX_WORKERS)
                                        : (cpus > 2 ? (int)cpus : 2);
   s->workers = td_xcalloc((size_t)s->n_workers, sizeof *s->workers);
   for (int i = 0; i < s->n_workers; i++) {
     s->workers[i].srv = s;
-    arena_reset(&s->workers[i].arena);
+    td_grpc_arena_reset(&s->workers[i].arena);
     s->workers[i].cq = grpc_completion_queue_create_for_next(NULL);
     grpc_server_register_completion_queue(s->server, s->workers[i].cq, NULL);
-  }
-  code = bind_ports(s, opt, st);
-  if (code != TD_OK) { /* never started: no calls exist */
-    grpc_server_destroy(s->server);
-    for (int i = 0; i < s->n_workers; i++) drain_and_destroy_queue(s->workers[i].cq);
-    free(s->workers);
-    pthread_mutex_destroy(&s->lock);
-    free(s);
-    grpc_shutdown();
-    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
-    return code;
   }
   grpc_server_start(s->server);
   for (int i = 0; i < s->n_workers; i++) {
     worker *w = &s->workers[i];
-    for (int m = 0; m < td_grpc_num_methods; m++) arm_request(w, m);
+    for (int m = 0; m <= s->watch_method; m++) arm_request(w, m);
     arm_request(w, GENERIC_METHOD);
     w->started = pthread_create(&w->thread, NULL, worker_main, w) == 0;
     if (w->started) pthread_setname_np(w->thread, "td-grpc-worker"); /* for ps / top -H and tests */
   }
+  touch(s);
+  s->listener = td_grpc_listener_start(s->server, fds, n_fds, opt->socket_path);
   pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
   *out = s;
   return TD_OK;
@@ -485,11 +631,26 @@ td_code td_grpc_server_start(td_api *api, const td_grpc_options *opt, td_grpc_se
 
 int td_grpc_server_port(const td_grpc_server *s) { return s ? s->port : 0; }
 
-void td_grpc_server_stop(td_grpc_server *s) {
+void td_grpc_server_drain_begin(td_grpc_server *s) {
+  if (!s) return;
+  atomic_store(&s->draining, 1);
+  td_grpc_listener_stop(s->listener); /* takes the connections already queued first */
+  s->listener = NULL;
+  touch(s);
+}
+
+int td_grpc_server_quiet(const td_grpc_server *s, int64_t quiet_ms) {
+  if (!s) return 1;
+  td_grpc_server *m = (td_grpc_server *)s; /* atomics are read-only here */
+  return atomic_load(&m->active) == 0 && now_ns() - atomic_load(&m->last_activity_ns) >= quiet_ms * 1000000;
+}
+
+void td_grpc_server_stop_by(td_grpc_server *s, int64_t deadline_ns) {
   if (!s) return;
   sigset_t old_mask;
   block_signals(&old_mask);
-  shutdown_server(s);
+  td_grpc_server_drain_begin(s);
+  shutdown_server(s, deadline_ns);
   for (int i = 0; i < s->n_workers; i++) {
     worker *w = &s->workers[i];
     if (w->started) pthread_join(w->thread, NULL);
@@ -499,6 +660,7 @@ void td_grpc_server_stop(td_grpc_server *s) {
     worker *w = &s->workers[i];
     if (w->started) grpc_completion_queue_destroy(w->cq);
     else drain_and_destroy_queue(w->cq); /* its thread never ran: drain here */
+    td_grpc_arena_reset(&w->arena);
   }
   free(s->workers);
   pthread_mutex_destroy(&s->lock);
@@ -506,3 +668,5 @@ void td_grpc_server_stop(td_grpc_server *s) {
   grpc_shutdown();
   pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 }
+
+void td_grpc_server_stop(td_grpc_server *s) { td_grpc_server_stop_by(s, 0); }

@@ -1,6 +1,7 @@
 /* grpc_server.h — TF Serving's gRPC front end on gRPC core's C API:
  *   /tensorflow.serving.PredictionService/{Predict, Classify, Regress, MultiInference, GetModelMetadata}
  *   /tensorflow.serving.ModelService/{GetModelStatus, HandleReloadConfigRequest}
+ *   /grpc.health.v1.Health/{Check, Watch} (grpc_health.h: follows readiness and the drain)
  * Any other method is answered UNIMPLEMENTED.
  *
  * The server owns N worker threads, each polling its own completion queue. A worker keeps one
@@ -9,8 +10,17 @@
  * starts the reply batch, whose completion frees the call. A call whose deadline has already
  * passed when its worker picks it up is answered DEADLINE_EXCEEDED without running.
  *
- * Messages are unlimited in size both ways (TF Serving uses INT32_MAX) unless the channel
- * arguments say otherwise. Signals are blocked in every thread gRPC or this server creates.
+ * Messages are unlimited in size both ways (TF Serving uses INT32_MAX) and silent peers are
+ * found by keepalive pings (60 s, 20 s timeout, also without calls) unless the channel
+ * arguments say otherwise (grpc.max_connection_idle_ms, grpc.max_connection_age_ms, ... are
+ * honoured as given). Connections are accepted by tensord's own listener (grpc_listener.h):
+ * fd headroom kept, accept errors backed off and logged rate-limited.
+ * Signals are blocked in every thread gRPC or this server creates.
+ *
+ * Graceful drain: td_grpc_server_drain_begin (health NOT_SERVING, no new connections; the
+ * connections already queued are still taken), td_grpc_server_quiet until the calls received
+ * so far are answered, then td_grpc_server_stop_by(deadline): GOAWAY, running calls finish
+ * until the deadline, the rest are cancelled.
  *
  * Ownership: the server borrows `api` (and the serving map behind it), which must outlive it;
  * options are copied at start. Thread affinity: start and stop from one control thread;
@@ -38,13 +48,21 @@ typedef struct td_grpc_options {
 
 /* Binds, starts the workers, and returns once the server accepts calls. Errors:
  * INVALID_ARGUMENT for bad channel arguments or no listening address, UNAVAILABLE when an
- * address cannot be bound ("Could not bind gRPC server to <addr>"). */
+ * address cannot be bound ("Could not bind gRPC server to <addr> (<reason>)"). */
 td_code td_grpc_server_start(td_api *api, const td_grpc_options *opt, td_grpc_server **out,
                              td_status *st) TD_MUST_CHECK;
 /* The TCP port actually bound (useful with port 0); 0 when not listening on TCP. */
 int td_grpc_server_port(const td_grpc_server *s);
-/* Stops accepting calls, cancels those in flight, joins the workers and frees everything.
- * NULL is a no-op. */
+/* Starts draining: health answers NOT_SERVING, the listening sockets close (after taking the
+ * connections already queued). Calls on open connections are still served. NULL is a no-op. */
+void td_grpc_server_drain_begin(td_grpc_server *s);
+/* 1 when no call is being handled and none arrived or finished for quiet_ms (NULL: 1). */
+int td_grpc_server_quiet(const td_grpc_server *s, int64_t quiet_ms);
+/* Stops: drain_begin if not yet, GOAWAY to every connection, calls running finish until
+ * deadline_ns (CLOCK_MONOTONIC ns; 0 = none may), the rest are cancelled; joins the workers
+ * and frees everything. NULL is a no-op. */
+void td_grpc_server_stop_by(td_grpc_server *s, int64_t deadline_ns);
+/* td_grpc_server_stop_by(s, 0): cancels the calls in flight at once. */
 void td_grpc_server_stop(td_grpc_server *s);
 
 #endif

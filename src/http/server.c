@@ -5,33 +5,68 @@
  * then with no data (we answer). The context is freed in on_completed, whatever happened.
  * The URL is matched raw: the unescape callback is a no-op, so "%2F" in a model name stays
  * escaped until routes.c decodes the captured name, as TF Serving does.
+ *
+ * Every request has a context from its first callback to on_completed: `inflight` counts
+ * them and `last_activity_ns` moves at both ends, which is what the drain waits on. Once
+ * draining, answers carry "Connection: close" and /readyz answers 503; the listening socket
+ * is closed after the connections already queued on it were handed to MHD.
+ * Connection exhaustion: the daemon's connection limit is the open-files limit (not MHD's
+ * FD_SETSIZE default), the accept policy refuses connections once descriptors leave their
+ * headroom (util/conn_guard.h), and MHD's own log lines go through a rate limiter.
  */
+#define _GNU_SOURCE /* accept4 */
 #include "http/server.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "http/rest_json.h"
 #include "http/routes.h"
 #include "metrics/metrics.h"
 #include "util/buf.h"
+#include "util/conn_guard.h"
 #include "util/gzip.h"
 #include "util/log.h"
 #include "util/mem.h"
 
 #define DEFAULT_MAX_REQUEST_BYTES ((size_t)64 << 20)
-#define DEFAULT_CONNECTION_TIMEOUT_S 300
+#define DEFAULT_CONNECTION_TIMEOUT_S 30
+#define MIN_CONNECTION_LIMIT 64
+#define LOG_BURST 3
+#define LOG_INTERVAL_MS 10000
 
 struct td_http_server {
   struct MHD_Daemon *daemon;
   td_http_options opt;
   td_http_handler rest;
   void *ctx;
+  atomic_int draining;
+  atomic_int inflight; /* requests between their first callback and on_completed */
+  atomic_llong last_activity_ns;
 };
+
+static td_log_limiter mhd_log = TD_LOG_LIMITER_INIT;
+static td_log_limiter refusal_log = TD_LOG_LIMITER_INIT;
+
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void touch(td_http_server *srv) { atomic_store(&srv->last_activity_ns, now_ns()); }
 
 typedef struct request_ctx {
   td_buf body;
@@ -58,6 +93,7 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, const td_http_
     return MHD_NO;
   }
   r->body = NULL;
+  if (atomic_load(&srv->draining)) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
   if (is_rest) {
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     if (srv->opt.enable_cors)
@@ -95,6 +131,8 @@ static void answer(td_http_server *srv, struct MHD_Connection *conn, const char 
     json_error(r, 413, msg);
   } else if (!strcmp(method, "OPTIONS")) {
     preflight(conn, r);
+  } else if (atomic_load(&srv->draining) && !strcmp(method, "GET") && !strcmp(url, "/readyz")) {
+    json_error(r, 503, "not ready: the server is shutting down");
   } else if (encoding && strstr(encoding, "gzip")) { /* TF Serving gunzips bodies */
     td_buf plain;
     td_buf_init(&plain);
@@ -118,7 +156,7 @@ static int is_metrics_request(const td_http_server *srv, const char *method, con
 }
 
 /* The Prometheus exposition of every metric (tfserving-api.md §6). */
-static enum MHD_Result send_metrics(struct MHD_Connection *conn) {
+static enum MHD_Result send_metrics(struct MHD_Connection *conn, const td_http_server *srv) {
   td_buf text;
   td_buf_init(&text);
   td_metrics_write_prometheus(td_metrics_global(), &text);
@@ -130,6 +168,7 @@ static enum MHD_Result send_metrics(struct MHD_Connection *conn) {
     return MHD_NO;
   }
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4");
+  if (atomic_load(&srv->draining)) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
   enum MHD_Result ret = MHD_queue_response(conn, 200, resp);
   MHD_destroy_response(resp);
   return ret;
@@ -139,12 +178,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls) {
   td_http_server *srv = cls;
+  request_ctx *rc = *con_cls;
+  int first = !rc;
+  if (first) { /* every request is counted until on_completed */
+    rc = td_xcalloc(1, sizeof *rc);
+    td_buf_init(&rc->body);
+    *con_cls = rc;
+    atomic_fetch_add(&srv->inflight, 1);
+    touch(srv);
+  }
   if (is_metrics_request(srv, method, url)) {
     if (*upload_data_size) { /* drop any body */
       *upload_data_size = 0;
       return MHD_YES;
     }
-    return send_metrics(conn);
+    return send_metrics(conn, srv);
   }
   int is_rest = td_route_is_rest_path(url);
   if (!is_rest) { /* libevent's default 404, body irrelevant */
@@ -156,13 +204,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     td_http_response r = {.status = 404, .body = td_xstrdup(not_found), .len = sizeof not_found - 1};
     return send_response(conn, srv, 0, &r);
   }
-  request_ctx *rc = *con_cls;
-  if (!rc) {
-    rc = td_xcalloc(1, sizeof *rc);
-    td_buf_init(&rc->body);
-    *con_cls = rc;
-    return MHD_YES;
-  }
+  if (first) return MHD_YES; /* the body (if any) comes next */
   if (*upload_data_size) {
     size_t n = *upload_data_size;
     if (rc->received + n <= srv->opt.max_request_bytes) td_buf_append(&rc->body, upload_data, n);
@@ -177,11 +219,47 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode t) {
+  td_http_server *srv = cls;
   request_ctx *rc = *con_cls;
   if (!rc) return;
   td_buf_release(&rc->body);
   free(rc);
   *con_cls = NULL;
+  touch(srv);
+  atomic_fetch_sub(&srv->inflight, 1);
+}
+
+/* MHD's error log, rate-limited (an accept error storm is one line per interval). */
+static void mhd_logger(void *cls, const char *fmt, va_list ap) {
+  (void)cls;
+  long long dropped = 0;
+  if (!td_log_limiter_allow(&mhd_log, LOG_BURST, LOG_INTERVAL_MS, &dropped)) return;
+  char line[512];
+  vsnprintf(line, sizeof line, fmt, ap);
+  size_t n = strlen(line);
+  while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
+  if (dropped) TD_LOG_WARN("HTTP: %s (%lld similar messages not logged)", line, dropped);
+  else TD_LOG_WARN("HTTP: %s", line);
+}
+
+/* Accept policy: refuse a connection once descriptors leave their headroom. */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t len) {
+  (void)cls;
+  (void)addr;
+  (void)len;
+  if (td_fd_headroom_probe()) return MHD_YES;
+  long long dropped = 0;
+  if (td_log_limiter_allow(&refusal_log, LOG_BURST, LOG_INTERVAL_MS, &dropped))
+    TD_LOG_WARN("HTTP: refused a connection: file descriptors nearly exhausted (raise the open files limit); "
+                "%lld similar refusals not logged",
+                dropped);
+  return MHD_NO;
+}
+
+static unsigned connection_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1000000) return 1000000;
+  return rl.rlim_cur < MIN_CONNECTION_LIMIT ? MIN_CONNECTION_LIMIT : (unsigned)rl.rlim_cur;
 }
 
 td_code td_http_start(const td_http_options *opt, td_http_handler rest, void *ctx, td_http_server **out,
@@ -200,11 +278,15 @@ td_code td_http_start(const td_http_options *opt, td_http_handler rest, void *ct
     free(srv);
     return td_status_set(st, TD_INVALID_ARGUMENT, "invalid HTTP/REST port %d", opt->port);
   }
+  touch(srv);
+  /* ITC: stop and quiesce wake the pool threads at once (else they sleep up to the timeout) */
   srv->daemon = MHD_start_daemon(
-      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, (uint16_t)opt->port, NULL, NULL,
-      on_request, srv, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->opt.num_threads, MHD_OPTION_CONNECTION_TIMEOUT,
-      (unsigned)srv->opt.connection_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-      MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_END);
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, (uint16_t)opt->port,
+      accept_policy, srv, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, /* first, as MHD asks */
+      MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->opt.num_threads, MHD_OPTION_CONNECTION_TIMEOUT,
+      (unsigned)srv->opt.connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT, connection_limit(),
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
+      MHD_OPTION_END);
   if (!srv->daemon) {
     free(srv);
     return td_status_set(st, TD_UNAVAILABLE, "Failed to start HTTP Server on port %d (in use?)", opt->port);
@@ -213,8 +295,43 @@ td_code td_http_start(const td_http_options *opt, td_http_handler rest, void *ct
   return TD_OK;
 }
 
-void td_http_stop(td_http_server *s) {
+void td_http_drain_begin(td_http_server *s) {
+  if (!s || atomic_exchange(&s->draining, 1)) return;
+  touch(s);
+  MHD_socket lfd = MHD_quiesce_daemon(s->daemon);
+  if (lfd == MHD_INVALID_SOCKET) return;
+  /* connections the kernel already completed for us are served, then the socket closes */
+  fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) | O_NONBLOCK);
+  for (;;) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int c = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
+    if (c < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      break;
+    }
+    MHD_add_connection(s->daemon, c, (struct sockaddr *)&ss, len); /* closes c when it fails */
+  }
+  close(lfd);
+}
+
+int td_http_quiet(const td_http_server *s, int64_t quiet_ms) {
+  if (!s) return 1;
+  td_http_server *m = (td_http_server *)s; /* atomics are read-only here */
+  return atomic_load(&m->inflight) == 0 && now_ns() - atomic_load(&m->last_activity_ns) >= quiet_ms * 1000000;
+}
+
+void td_http_stop_by(td_http_server *s, int64_t deadline_ns) {
   if (!s) return;
-  MHD_stop_daemon(s->daemon);
+  td_http_drain_begin(s);
+  while (atomic_load(&s->inflight) > 0 && deadline_ns && now_ns() < deadline_ns) {
+    struct timespec ts = {0, 10 * 1000000};
+    nanosleep(&ts, NULL);
+  }
+  if (atomic_load(&s->inflight) > 0 && deadline_ns)
+    TD_LOG_WARN("HTTP drain deadline reached: closing %d request(s) still running", atomic_load(&s->inflight));
+  MHD_stop_daemon(s->daemon); /* closes the idle keep-alive connections too */
   free(s);
 }
+
+void td_http_stop(td_http_server *s) { td_http_stop_by(s, 0); }

@@ -11,11 +11,22 @@
  * Threads: a pool of num_threads libmicrohttpd threads (epoll), each running handlers for its
  * own connections, so the handler must be thread-safe. Ownership: the server borrows the
  * handler context; td_http_stop waits for running handlers and frees the server.
+ *
+ * Connections: closed after connection_timeout_s without traffic (reading a request, or idle
+ * between keep-alive requests; a Content-Length the body never reaches ends the same way);
+ * at most RLIMIT_NOFILE of them, and none once descriptors leave their headroom
+ * (util/conn_guard.h); MHD's log lines are rate-limited.
+ *
+ * Graceful drain: td_http_drain_begin (no new connections — the ones already queued are still
+ * served —, answers carry "Connection: close", GET /readyz answers 503), td_http_quiet until
+ * the requests received so far are answered, td_http_stop_by(deadline) waits for the rest
+ * until the deadline, then closes every connection, idle keep-alive ones included.
  */
 #ifndef TD_HTTP_SERVER_H
 #define TD_HTTP_SERVER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/status.h"
 
@@ -38,7 +49,7 @@ typedef struct td_http_options {
   int num_threads;          /* <= 0: 4 x online CPUs (TF Serving's default) */
   size_t max_request_bytes; /* 0: 64 MiB */
   int enable_cors;
-  int connection_timeout_s; /* idle keep-alive connections are closed after this; 0: 300 s */
+  int connection_timeout_s; /* a connection without traffic for this long is closed; 0: 30 s */
   const char *metrics_path; /* GET of exactly this path answers the Prometheus text of
                                td_metrics_global() (text/plain; version=0.0.4); NULL or "": off */
 } td_http_options;
@@ -46,7 +57,14 @@ typedef struct td_http_options {
 /* Binds 0.0.0.0:port and starts serving. UNAVAILABLE when the port cannot be bound. */
 td_code td_http_start(const td_http_options *opt, td_http_handler rest, void *ctx, td_http_server **out,
                       td_status *st) TD_MUST_CHECK;
-/* Stops listening, waits for in-flight handlers, frees. NULL is fine. */
+/* Starts draining (see above). NULL is fine; a second call is a no-op. */
+void td_http_drain_begin(td_http_server *s);
+/* 1 when no request is in flight and none started or ended for quiet_ms (NULL: 1). */
+int td_http_quiet(const td_http_server *s, int64_t quiet_ms);
+/* Drains (if not yet), waits until no request is in flight or deadline_ns (CLOCK_MONOTONIC ns;
+ * 0 = no wait), then stops: connections closed, running handlers joined, freed. NULL is fine. */
+void td_http_stop_by(td_http_server *s, int64_t deadline_ns);
+/* td_http_stop_by(s, 0). */
 void td_http_stop(td_http_server *s);
 
 #endif

@@ -45,6 +45,13 @@ static const td_flag flags[] = {
      "Enable CORS headers in response"},
     {"rest_api_max_request_bytes", FLAG_INT64, "67108864", FLAG_IMPLEMENTED, FIELD(rest_api_max_request_bytes),
      "(tensord) Largest accepted HTTP/REST request body; larger requests get 413."},
+    {"rest_api_connection_timeout_seconds", FLAG_INT32, "30", FLAG_IMPLEMENTED,
+     FIELD(rest_api_connection_timeout_seconds),
+     "(tensord) An HTTP/REST connection without traffic for this long (reading a request, or idle between "
+     "keep-alive requests) is closed."},
+    {"drain_timeout_seconds", FLAG_INT32, "30", FLAG_IMPLEMENTED, FIELD(drain_timeout_seconds),
+     "(tensord) On SIGTERM/SIGINT: stop accepting, report not ready (/readyz, gRPC health), answer the requests "
+     "in flight for up to this long, then exit 0."},
     {"enable_batching", FLAG_BOOL, "false", FLAG_IMPLEMENTED, FIELD(enable_batching), "enable batching"},
     {"allow_version_labels_for_unavailable_models", FLAG_BOOL, "false", FLAG_IMPLEMENTED,
      FIELD(allow_version_labels_for_unavailable_models),
@@ -134,8 +141,9 @@ static const td_flag flags[] = {
      "If non-empty, read an ascii ThreadPoolConfig protobuf from the supplied file name."},
     {"mixed_precision", FLAG_STRING, "", FLAG_NOT_YET, NO_FIELD, "specify mixed_precision mode"},
     {"skip_initialize_tpu", FLAG_BOOL, "false", FLAG_NO_EFFECT, NO_FIELD, "Whether to skip auto initializing TPU."},
-    {"enable_grpc_healthcheck_service", FLAG_BOOL, "false", FLAG_NOT_YET, NO_FIELD,
-     "Enable the standard gRPC health checking service."},
+    {"enable_grpc_healthcheck_service", FLAG_BOOL, "false", FLAG_NO_EFFECT, NO_FIELD,
+     "Enable the standard gRPC health checking service. (tensord: grpc.health.v1.Health is always served; it "
+     "follows readiness and the drain.)"},
     {"enable_serialization_as_tensor_content", FLAG_BOOL, "false", FLAG_IMPLEMENTED,
      FIELD(enable_serialization_as_tensor_content),
      "Enable serialization of predict response as tensor content."},

@@ -2,8 +2,13 @@
  *
  * Order of life: parse flags → SIGINT/SIGTERM handler → serving map + manager (the config
  * file or the single model; first load attempts) → wait until every model has an AVAILABLE
- * version → HTTP/REST → wait for a signal
- * → stop HTTP (in-flight requests finish) → manager (retires versions) → serving map.
+ * version → HTTP/REST → wait for a signal → drain (below) → manager (retires versions) →
+ * serving map.
+ * Drain (SIGTERM/SIGINT): both ports stop accepting and report not ready (/readyz 503, gRPC
+ * health NOT_SERVING); the requests already received are answered (waiting until both fronts
+ * were quiet for DRAIN_QUIET_MS, at most half of --drain_timeout_seconds), then gRPC sends
+ * GOAWAY and both wait for what still runs until the deadline, cancel the rest and close every
+ * connection; exit 0. A second signal cuts the wait short.
  * Signals: libraries start threads before main (OpenBLAS, OpenMP), so a process signal may
  * land on any thread; the handler only writes the signal number to a self-pipe, which the
  * main thread polls.
@@ -17,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/api.h"
@@ -29,6 +35,7 @@
 #include "proto/serving.h"
 #include "proto/textformat.h"
 #include "server/flags.h"
+#include "util/conn_guard.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -56,9 +63,10 @@ static int usage_error(const char *program, const char *msg) {
   return EXIT_STARTUP_FAILURE;
 }
 
+/* On stderr, where TF Serving's own tests read it. */
 static int startup_failure(const char *code_name, const char *msg) {
-  printf("Failed to start server. Error: %s: %s\n", code_name, msg);
-  fflush(stdout);
+  fprintf(stderr, "Failed to start server. Error: %s: %s\n", code_name, msg);
+  fflush(stderr);
   return EXIT_STARTUP_FAILURE;
 }
 
@@ -193,9 +201,34 @@ typedef struct server_parts {
   tag_list tags;
 } server_parts;
 
-static void shutdown_parts(server_parts *p) {
-  td_grpc_server_stop(p->grpc);
-  td_http_stop(p->http);
+#define DRAIN_QUIET_MS 250 /* both fronts idle this long: the requests sent before the drain are in */
+
+static int64_t monotonic_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Graceful drain of both fronts (see the top comment); returns the deadline for the stops. */
+static int64_t drain(server_parts *p, int64_t timeout_s) {
+  int64_t start = monotonic_ns(), deadline = start + (timeout_s > 0 ? timeout_s : 0) * 1000000000;
+  TD_LOG_INFO("Draining: no new connections, answering the requests in flight (up to %lld s)", (long long)timeout_s);
+  td_grpc_server_drain_begin(p->grpc);
+  td_http_drain_begin(p->http);
+  int64_t quiet_until = start + (deadline - start) / 2;
+  while (monotonic_ns() < quiet_until &&
+         !(td_grpc_server_quiet(p->grpc, DRAIN_QUIET_MS) && td_http_quiet(p->http, DRAIN_QUIET_MS)))
+    if (wait_signal(10) > 0) { /* a second signal: stop waiting */
+      TD_LOG_INFO("Second signal: stopping now");
+      return monotonic_ns();
+    }
+  return deadline;
+}
+
+/* deadline_ns: until when running requests may finish (0 = stop at once). */
+static void shutdown_parts(server_parts *p, int64_t deadline_ns) {
+  td_grpc_server_stop_by(p->grpc, deadline_ns);
+  td_http_stop_by(p->http, deadline_ns);
   td_batcher_free(p->batcher); /* no request is running any more */
   td_manager_free(p->manager);
   td_servables_free(p->servables);
@@ -278,6 +311,7 @@ static int serve(const td_server_options *o) {
         .num_threads = (int)o->rest_api_num_threads,
         .max_request_bytes = (size_t)(o->rest_api_max_request_bytes > 0 ? o->rest_api_max_request_bytes : 0),
         .enable_cors = o->rest_api_enable_cors_support,
+        .connection_timeout_s = (int)o->rest_api_connection_timeout_seconds,
         .metrics_path = p.metrics_path,
     };
     if (td_http_start(&ho, td_rest_handle, &p.rest, &p.http, &st) != TD_OK) {
@@ -294,8 +328,12 @@ static int serve(const td_server_options *o) {
   while (!(sig = wait_signal(-1))) {
   }
   TD_LOG_INFO("Received signal %d (%s), shutting down", sig, strsignal(sig));
+  int64_t deadline = drain(&p, o->drain_timeout_seconds);
+  shutdown_parts(&p, deadline);
+  TD_LOG_INFO("Drained; exiting");
+  return 0;
 done:
-  shutdown_parts(&p);
+  shutdown_parts(&p, 0);
   return rc;
 }
 
@@ -320,5 +358,6 @@ int td_server_main(int argc, char **argv) {
                            "At least one of server_options.grpc_port or server_options.grpc_socket_path must be set.");
 
   if (install_signal_handlers() != 0) return startup_failure("INTERNAL", "could not install signal handlers");
+  td_fd_raise_limit(); /* connections are bounded by fd headroom (util/conn_guard.h), not by a low soft limit */
   return serve(&o);
 }

@@ -137,4 +137,4 @@ def test_bad_batching_setup_fails_startup(tmp_path, args, text, error):
                         "--grpc_socket_path=" + str(tmp_path / "g.sock")] + [a.replace("%s", path) for a in args],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 255
-    assert "Failed to start server. Error: INVALID_ARGUMENT" in r.stdout and error in r.stdout, r.stdout + r.stderr
+    assert "Failed to start server. Error: INVALID_ARGUMENT" in r.stderr and error in r.stderr, r.stdout + r.stderr

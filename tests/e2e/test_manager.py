@@ -148,14 +148,14 @@ def test_bad_config_files_fail_startup(tensord, fixtures_dir, bases, tmp_path):
     r = subprocess.run([tensord, "--port=%d" % free_port(), "--model_config_file=" +
                         tdata(fixtures_dir, "bad_model_config.txt")], capture_output=True, text=True, timeout=30)
     assert r.returncode == 255
-    assert "Error parsing text-format tensorflow.serving.ModelServerConfig" in r.stdout
+    assert "Error parsing text-format tensorflow.serving.ModelServerConfig" in r.stderr
     cfg = tmp_path / "labels.config"
     write_config(cfg, model_entry("hp3", bases["hp3"], "", {"stable": 7}))
     r = subprocess.run([tensord, "--port=%d" % free_port(), "--model_config_file=%s" % cfg], capture_output=True,
                        text=True, timeout=30)
     assert r.returncode == 255
     assert ("Failed to start server. Error: FAILED_PRECONDITION: Request to assign label to version 7 of model hp3, "
-            "which is not currently available for inference") in r.stdout
+            "which is not currently available for inference") in r.stderr
     # the fixture's good config, placeholders substituted
     with open(tdata(fixtures_dir, "good_model_config.txt")) as f:
         text = f.read().replace("${TEST_HALF_PLUS_TWO_DIR}", bases["hp2"]).replace("${TEST_HALF_PLUS_THREE_DIR}",

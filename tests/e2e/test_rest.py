@@ -234,7 +234,7 @@ def test_flag_errors(tensord):
     r = run_server_cli("--version")
     assert r.returncode == 0 and r.stdout.startswith("TensorFlow ModelServer: ")
     r = run_server_cli("--model_base_path=/x", "--port=0")
-    assert r.returncode == 255 and "Failed to start server. Error:" in r.stdout
+    assert r.returncode == 255 and "Failed to start server. Error:" in r.stderr
 
 
 def test_broken_model_fails_startup(tensord, fixtures_dir, tmp_path):
@@ -244,7 +244,7 @@ def test_broken_model_fails_startup(tensord, fixtures_dir, tmp_path):
     base = version_base(tmp_path / "bad", {1: bad})
     r = run_server_cli("--port=%d" % 1, "--rest_api_port=0", "--model_name=bad", "--model_base_path=" + base)
     assert r.returncode == 255, r.stdout + r.stderr
-    assert "Failed to start server. Error:" in r.stdout
+    assert "Failed to start server. Error:" in r.stderr
 
 
 def test_serve_subcommand_and_sigterm(tensord, fixtures_dir, tmp_path):
