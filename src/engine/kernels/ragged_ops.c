@@ -141,7 +141,9 @@ td_code td_k_ragged_range(td_kctx *ctx) {
       else {
         uint64_t span = l > s ? (uint64_t)l - (uint64_t)s : (uint64_t)s - (uint64_t)l;
         uint64_t ad = d > 0 ? (uint64_t)d : (uint64_t)0 - (uint64_t)d;
-        size = (int64_t)((span + ad - 1) / ad);
+        uint64_t q = span / ad + (span % ad != 0);
+        if (q > (uint64_t)INT64_MAX) return td_k_fail(ctx, TD_INVALID_ARGUMENT, "The total range size overflowed.");
+        size = (int64_t)q;
       }
     } else {
       double s = td_tensor_get_double(in[0], in[0]->shape.rank ? r : 0), l = td_tensor_get_double(in[1], in[1]->shape.rank ? r : 0),

@@ -5,7 +5,7 @@
  * (parent, position); an element lands at the output position built from those, and is
  * dropped when a position exceeds the requested `shape` (truncation, as TF). Unspecified dims
  * (-1, or a scalar shape) take the natural size (the longest row). The rest is filled with
- * default_value (scalar or the shape of one value row). Stateless and reentrant.
+ * default_value, broadcast (numpy rules) to one value row's shape. Stateless and reentrant.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -139,33 +139,53 @@ td_code td_k_ragged_tensor_to_tensor(td_kctx *ctx) {
   } else if (rc == TD_OK && shape_t->shape.rank > 1) {
     rc = td_k_fail(ctx, TD_INVALID_ARGUMENT, "shape must be a scalar or vector, got %s", td_shape_str(&shape_t->shape, b1, sizeof b1));
   }
-  /* default_value: one element, or one value row's shape. */
+  /* default_value broadcasts (numpy rules) to one value row's shape, values.shape[1:]. */
   int64_t inner = 1;
   for (int d = 1; d < values->shape.rank; d++) inner *= values->shape.dim[d];
-  int64_t ndef = td_tensor_num_elements(dflt);
   if (rc == TD_OK && dflt->dtype != values->dtype)
     rc = td_k_fail(ctx, TD_INVALID_ARGUMENT, "default_value is %s but values are %s", td_dtype_name(dflt->dtype),
                    td_dtype_name(values->dtype));
-  if (rc == TD_OK && ndef != 1 && ndef != inner)
-    rc = td_k_fail(ctx, TD_INVALID_ARGUMENT, "default_value shape %s cannot be broadcast to values element shape (values %s)",
+  int vr = values->shape.rank - 1, dr = dflt->shape.rank;
+  int bad = dr > vr;
+  for (int j = 0; !bad && j < dr; j++) {
+    int64_t e = dflt->shape.dim[j], v = values->shape.dim[1 + vr - dr + j];
+    bad = e != 1 && e != v;
+  }
+  if (rc == TD_OK && bad)
+    rc = td_k_fail(ctx, TD_INVALID_ARGUMENT, "default_value.shape=%s and rt_input.flat_values.shape=%s are incompatible",
                    td_shape_str(&dflt->shape, b1, sizeof b1), td_shape_str(&values->shape, b2, sizeof b2));
+  int64_t *dmap = rc == TD_OK ? malloc((size_t)(inner ? inner : 1) * sizeof *dmap) : NULL;
+  if (rc == TD_OK && !dmap) rc = td_k_fail(ctx, TD_RESOURCE_EXHAUSTED, "RaggedTensorToTensor: out of memory");
+  for (int64_t e = 0; rc == TD_OK && e < inner; e++) {
+    /* Element e of a value row → the default_value element it takes. */
+    int64_t rem = e, idx = 0, stride = 1;
+    for (int j = vr - 1; j >= 0; j--) {
+      int64_t vd = values->shape.dim[1 + j], coord = rem % vd;
+      rem /= vd;
+      int dj = j - (vr - dr);
+      if (dj >= 0) {
+        if (dflt->shape.dim[dj] != 1) idx += coord * stride;
+        stride *= dflt->shape.dim[dj];
+      }
+    }
+    dmap[e] = idx;
+  }
   if (rc != TD_OK) {
+    free(dmap);
     free_levels(lv, nlev);
     return rc;
   }
   td_tensor own, *o;
   rc = td_ragged_alloc(ctx, 0, values->dtype, &out, &own, &o);
   if (rc != TD_OK) {
+    free(dmap);
     free_levels(lv, nlev);
     return rc;
   }
-  int64_t total_rows = td_shape_num_elements(&out) / (inner ? inner : 1);
-  if (inner == 0) total_rows = 0;
-  for (int64_t r = 0; r < total_rows; r++) {
-    if (ndef == 1)
-      for (int64_t e = 0; e < inner; e++) td_ragged_copy(o, r * inner + e, dflt, 0, 1);
-    else td_ragged_copy(o, r * inner, dflt, 0, inner);
-  }
+  int64_t total_rows = inner ? td_shape_num_elements(&out) / inner : 0;
+  for (int64_t r = 0; r < total_rows; r++)
+    for (int64_t e = 0; e < inner; e++) td_ragged_copy(o, r * inner + e, dflt, dmap[e], 1);
+  free(dmap);
   /* Output row index of every item, level by level (-1 = truncated away). */
   int64_t *cur = malloc((size_t)(nrows > 0 ? nrows : 1) * sizeof *cur);
   for (int64_t r = 0; cur && r < nrows; r++) cur[r] = r < out.dim[0] ? r : -1;

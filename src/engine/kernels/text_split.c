@@ -2,9 +2,11 @@
  * shape [2]) and StringNGrams (ragged in, ragged out).
  *
  * StringSplit: every byte of `delimiter` is a delimiter ('' = split into bytes), skip_empty
- * drops empty tokens. StringSplitV2 follows Python's str.split: a non-empty `sep` keeps empty
- * tokens ('' splits to ['']); sep '' splits on runs of ASCII whitespace with no empty tokens;
- * maxsplit >= 0 caps the number of splits (the rest is one token). StringNGrams pads with
+ * drops empty tokens, an empty string has none. StringSplitV2 follows Python's str.split: a
+ * non-empty `sep` keeps empty tokens ('' splits to ['']); sep '' splits on runs of ASCII
+ * whitespace with no empty tokens; maxsplit > 0 caps the number of splits (the rest, leading
+ * whitespace removed, is one more token even when empty — TF's rule), maxsplit 0 keeps the
+ * string whole. StringNGrams pads with
  * left_pad/right_pad per TF's rules (pad width min(pad_width or width-1, width-1);
  * preserve_short_sequences emits one ngram for rows too short for any). Stateless, reentrant.
  */
@@ -83,6 +85,7 @@ td_code td_k_string_split(td_kctx *ctx) {
   for (int64_t r = 0; r < batch; r++) {
     const td_string *s = &td_str(in)[r];
     const char *p = td_text_bytes(s);
+    if (s->len == 0) continue; /* an empty string has no tokens, even with skip_empty=false */
     if (delim->len == 0) {
       for (size_t k = 0; k < s->len; k++) push(&t, r, p + k, 1);
       continue;
@@ -106,18 +109,16 @@ static int space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r');
 static void split_whitespace(tokens *t, int64_t r, const char *p, size_t n, int64_t maxsplit) {
   size_t i = 0;
   int64_t splits = 0;
-  for (;;) {
-    while (i < n && space((unsigned char)p[i])) i++;
-    if (i == n) return;
-    if (maxsplit >= 0 && splits == maxsplit) {
-      push(t, r, p + i, n - i); /* the rest, trailing whitespace kept (as Python) */
-      return;
-    }
+  while (i < n && space((unsigned char)p[i])) i++;
+  while (i < n) {
     size_t j = i;
     while (j < n && !space((unsigned char)p[j])) j++;
     push(t, r, p + i, j - i);
-    splits++;
-    i = j;
+    for (i = j; i < n && space((unsigned char)p[i]);) i++;
+    if (++splits == maxsplit) {
+      push(t, r, p + i, n - i); /* the rest (possibly empty), trailing whitespace kept */
+      return;
+    }
   }
 }
 
@@ -146,7 +147,8 @@ td_code td_k_string_split_v2(td_kctx *ctx) {
   int64_t batch = in->shape.dim[0];
   for (int64_t r = 0; r < batch; r++) {
     const td_string *s = &td_str(in)[r];
-    if (sep->len == 0) split_whitespace(&t, r, td_text_bytes(s), s->len, maxsplit);
+    if (maxsplit == 0) push(&t, r, td_text_bytes(s), s->len); /* no split at all, as TF */
+    else if (sep->len == 0) split_whitespace(&t, r, td_text_bytes(s), s->len, maxsplit);
     else split_sep(&t, r, td_text_bytes(s), s->len, sep->data, sep->len, maxsplit);
   }
   td_code rc = emit_sparse(ctx, &t, batch);
@@ -234,7 +236,9 @@ td_code td_k_string_ngrams(td_kctx *ctx) {
   const int64_t *widths;
   size_t nw = td_attr_list_int(node, "ngram_widths", &widths);
   for (size_t w = 0; w < nw; w++)
-    if (widths[w] <= 0) return td_k_fail(ctx, TD_INVALID_ARGUMENT, "ngram_widths must contain positive values");
+    if (widths[w] <= 0 || widths[w] > INT32_MAX)
+      return td_k_fail(ctx, TD_INVALID_ARGUMENT, "ngram_widths must contain positive values");
+  if (o.pad_width > INT32_MAX) return td_k_fail(ctx, TD_INVALID_ARGUMENT, "pad_width %" PRId64 " is too large", o.pad_width);
   int64_t rows = splits->shape.dim[0] > 0 ? splits->shape.dim[0] - 1 : 0;
   /* Pass 1: sizes → output splits. */
   td_shape sshape = td_shape_vector(rows + 1);

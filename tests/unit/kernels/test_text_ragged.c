@@ -74,6 +74,20 @@ static void test_to_tensor(void **state) {
   EXPECT_SHAPE(&out, 2, 2, 2);
   EXPECT_F32(&out, 1, 2, 7, 8, 3, 4, 5, 6);
   td_tensor_release(&out);
+  /* default_value [[5],[6]] broadcast over 2x2 value rows (TF's ragged_to_tensor_op_test):
+   * [[[[1,2],[3,4]]], []] → [[[[1,2],[3,4]]], [[[5,5],[6,6]]]]. */
+  int64_t v4[3] = {1, 2, 2}, d21[2] = {2, 1};
+  p[0] = I64S(0, 1, 1);
+  assert_int_equal(to_tensor(tt_i64(-1), td_test_tensor(TD_DT_INT32, 3, v4, (int32_t[]){1, 2, 3, 4}),
+                             td_test_tensor(TD_DT_INT32, 2, d21, (int32_t[]){5, 6}), p, 1, kSplits, &out, &st),
+                   TD_OK);
+  EXPECT_SHAPE(&out, 2, 1, 2, 2);
+  EXPECT_I32(&out, 1, 2, 3, 4, 5, 5, 6, 6);
+  td_tensor_release(&out);
+  p[0] = I64S(0, 1, 1);
+  tt_expect_error(to_tensor(tt_i64(-1), td_test_tensor(TD_DT_INT32, 3, v4, (int32_t[]){1, 2, 3, 4}), I32S(5, 6, 7), p, 1,
+                            kSplits, &out, &st),
+                  &st, TD_INVALID_ARGUMENT, "default_value.shape=[3] and rt_input.flat_values.shape=[1,2,2] are incompatible");
   /* Empty ragged tensor: one empty row. */
   p[0] = I64S(0, 0);
   assert_int_equal(to_tensor(I64S(-1, 2), tt_empty(TD_DT_INT64), tt_i64(5), p, 1, kSplits, &out, &st), TD_OK);

@@ -36,6 +36,16 @@ static void test_split_v2(void **state) {
   assert_int_equal(split_v2(STRS("  a  b  c  "), "", 1, out, &st), TD_OK);
   EXPECT_STR(&out[1], "a", "b  c  ");
   tt_release(out, 3);
+  /* TF departs from Python here: the remainder after maxsplit splits is kept even when empty
+   * ("a  ".split(None, 1) is ['a'] in Python, ["a", ""] in TF), and maxsplit 0 does not split
+   * or strip at all. */
+  assert_int_equal(split_v2(STRS("a  ", " x "), "", 1, out, &st), TD_OK);
+  EXPECT_STR(&out[1], "a", "", "x", "");
+  tt_release(out, 3);
+  assert_int_equal(split_v2(STRS(" a b ", ""), "", 0, out, &st), TD_OK);
+  EXPECT_STR(&out[1], " a b ", "");
+  EXPECT_I64(&out[2], 2, 1);
+  tt_release(out, 3);
   /* Multi-character and multi-byte separators. */
   assert_int_equal(split_v2(STRS("1<>2<>3", "aébéc"), "<>", -1, out, &st), TD_OK);
   EXPECT_STR(&out[1], "1", "2", "3", "aébéc");
@@ -75,8 +85,9 @@ static void test_split_v1(void **state) {
   EXPECT_STR(&out[1], "a", "b", "c", "x");
   EXPECT_I64(&out[2], 2, 3);
   tt_release(out, 3);
+  /* skip_empty=false keeps "" between ",,", but an empty string still has no tokens (TF). */
   assert_int_equal(split_v1(STRS("a b,,c", ""), " ,", 0, out, &st), TD_OK);
-  EXPECT_STR(&out[1], "a", "b", "", "c", "");
+  EXPECT_STR(&out[1], "a", "b", "", "c");
   EXPECT_I64(&out[2], 2, 4);
   tt_release(out, 3);
   /* Empty delimiter: single bytes. */
