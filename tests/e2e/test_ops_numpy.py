@@ -675,3 +675,44 @@ def test_unique_v2_list_diff(tensord, tmp_path):
     out, idx = run_op(tmp_path, "ListDiff", [a, b], {"T": np.int32}, out_dtypes=[np.int32, np.int32])
     check(out, np.array([2, 4, 6], np.int32))
     check(idx, np.array([1, 3, 5], np.int32))
+
+
+# ---------------------------------------------------------------------------------------------
+# strings through the type-generic ops, empty tensors
+
+def _s(a):
+    return np.array([x.decode() if isinstance(x, bytes) else x for x in np.asarray(a).reshape(-1)]).reshape(np.shape(a))
+
+
+def test_strings_type_generic(tensord, tmp_path):
+    p = np.array([["a", "bé"], ["ccc", "d€"], ["", "f"]])
+    got = run_op(tmp_path, "GatherNd", [p, np.array([[1, 1], [2, 0]], np.int64)], {"Tparams": DT_STRING, "Tindices": np.int64},
+                 out_dtypes=[DT_STRING])[0]
+    assert _s(got).tolist() == ["d€", ""]
+    got = run_op(tmp_path, "Roll", [p, np.int32(1), np.int32(0)], {"T": DT_STRING, "Tshift": np.int32, "Taxis": np.int32},
+                 out_dtypes=[DT_STRING])[0]
+    assert _s(got).tolist() == np.roll(p, 1, axis=0).tolist()
+    got = run_op(tmp_path, "DynamicStitch", [np.array([1, 0], np.int32), np.array([2], np.int32), np.array(["x", "y"]),
+                                             np.array(["z"])], {"T": DT_STRING, "N": 2}, out_dtypes=[DT_STRING])[0]
+    assert _s(got).tolist() == ["y", "x", "z"]
+    got = run_op(tmp_path, "TensorScatterUpdate", [p, np.array([[0, 1]], np.int32), np.array(["new"])],
+                 {"T": DT_STRING, "Tindices": np.int32}, out_dtypes=[DT_STRING])[0]
+    want = p.copy().astype(object)
+    want[0, 1] = "new"
+    assert _s(got).tolist() == want.tolist()
+
+
+def test_empty_tensors(tensord, tmp_path):
+    e = np.zeros((0, 3), np.float32)
+    check(run_op(tmp_path, "Roll", [e, np.int32(2), np.int32(1)], {"T": np.float32, "Tshift": np.int32, "Taxis": np.int32})[0], e)
+    check(run_op(tmp_path, "MatrixBandPart", [np.zeros((2, 0, 3), np.float32), np.int64(0), np.int64(-1)],
+                 {"T": np.float32, "Tindex": np.int64})[0], np.zeros((2, 0, 3), np.float32))
+    check(run_op(tmp_path, "UnsortedSegmentSum", [e, np.zeros(0, np.int32), np.int32(2)],
+                 {"T": np.float32, "Tindices": np.int32, "Tnumsegments": np.int32})[0], np.zeros((2, 3), np.float32))
+    check(run_op(tmp_path, "SegmentSum", [e, np.zeros(0, np.int32)], {"T": np.float32, "Tindices": np.int32})[0],
+          np.zeros((0, 3), np.float32))
+    check(run_op(tmp_path, "SpaceToDepth", [np.zeros((0, 4, 4, 1), np.float32)], {"T": np.float32, "block_size": 2})[0],
+          np.zeros((0, 2, 2, 4), np.float32))
+    check(run_op(tmp_path, "ScatterNd", [np.zeros((0, 1), np.int32), np.zeros((0, 2), np.float32), np.array([3, 2], np.int32)],
+                 {"T": np.float32, "Tindices": np.int32})[0], np.zeros((3, 2), np.float32))
+    check(run_op(tmp_path, "EuclideanNorm", [e, np.int32(0)], {"T": np.float32, "Tidx": np.int32})[0], np.zeros(3, np.float32))

@@ -52,7 +52,7 @@ static int64_t slice_offsets(const td_tensor *idx, int64_t nrows, int64_t q, con
     for (int64_t j = 0; j < q; j++) {
       int64_t v = td_array_index_at(idx, r * q + j), d = shape->dim[b + j];
       if (v < 0 || v >= d) return r;
-      o = o * d + v;
+      o = (int64_t)((uint64_t)o * (uint64_t)d + (uint64_t)v); /* wraps only when the slices are empty */
     }
     off[r] = o;
   }

@@ -36,6 +36,9 @@ static td_code read_blocks(td_kctx *c, const td_tensor *in, const td_tensor *bs,
                        (long long)block[k], (long long)k);
     if (p0[k] < 0 || p1[k] < 0)
       return td_k_fail(c, TD_INVALID_ARGUMENT, "All values in %s must be non-negative", pname);
+    /* keep every product / sum below int64 overflow (real shapes are far smaller) */
+    if (block[k] > INT32_MAX || p0[k] > INT32_MAX || p1[k] > INT32_MAX)
+      return td_k_fail(c, TD_INVALID_ARGUMENT, "block_shape / %s values too large", pname);
   }
   *m = (int)n;
   return TD_OK;
@@ -49,14 +52,19 @@ static td_code space_batch(td_kctx *c, int to_batch) {
   int64_t block[TD_MAX_RANK], p0[TD_MAX_RANK], p1[TD_MAX_RANK];
   TD_TRY(read_blocks(c, in, bs, pads, to_batch ? "paddings" : "crops", &m, block, p0, p1));
   int64_t prod = 1;
-  for (int k = 0; k < m; k++) prod *= block[k];
+  for (int k = 0; k < m; k++)
+    if (__builtin_mul_overflow(prod, block[k], &prod) || prod > INT32_MAX)
+      return td_k_fail(c, TD_INVALID_ARGUMENT, "product of block sizes is too large");
   td_shape os = in->shape;
   int64_t batch;
   if (to_batch) {
     batch = in->shape.dim[0];
-    os.dim[0] = batch * prod;
+    if (__builtin_mul_overflow(batch, prod, &os.dim[0]))
+      return td_k_fail(c, TD_INVALID_ARGUMENT, "output batch dimension overflows");
     for (int k = 0; k < m; k++) {
-      int64_t padded = in->shape.dim[1 + k] + p0[k] + p1[k];
+      int64_t padded;
+      if (__builtin_add_overflow(in->shape.dim[1 + k], p0[k] + p1[k], &padded))
+        return td_k_fail(c, TD_INVALID_ARGUMENT, "padded spatial dimension overflows");
       if (padded % block[k] != 0)
         return td_k_fail(c, TD_INVALID_ARGUMENT, "padded_shape[%d]=%lld is not divisible by block_shape[%d]=%lld", k,
                          (long long)padded, k, (long long)block[k]);
@@ -69,7 +77,10 @@ static td_code space_batch(td_kctx *c, int to_batch) {
     batch = in->shape.dim[0] / prod;
     os.dim[0] = batch;
     for (int k = 0; k < m; k++) {
-      int64_t full = in->shape.dim[1 + k] * block[k], cropped = full - p0[k] - p1[k];
+      int64_t full;
+      if (__builtin_mul_overflow(in->shape.dim[1 + k], block[k], &full))
+        return td_k_fail(c, TD_INVALID_ARGUMENT, "output spatial dimension overflows");
+      int64_t cropped = full - p0[k] - p1[k];
       if (cropped < 0)
         return td_k_fail(c, TD_INVALID_ARGUMENT, "Negative output dimension size caused by crops: %lld, input spatial dimension %lld times block %lld",
                          (long long)cropped, (long long)in->shape.dim[1 + k], (long long)block[k]);
@@ -129,6 +140,7 @@ static td_code space_depth(td_kctx *c, int to_depth) {
   if (in->shape.rank != 4)
     return td_k_fail(c, TD_INVALID_ARGUMENT, "Input rank should be: 4 instead of: %d", in->shape.rank);
   if (bs <= 1) return td_k_fail(c, TD_INVALID_ARGUMENT, "Block size should be > 1, but was: %lld", (long long)bs);
+  if (bs > 65536) return td_k_fail(c, TD_INVALID_ARGUMENT, "Block size too large: %lld", (long long)bs);
   int64_t n = in->shape.dim[0], h = in->shape.dim[1], w = in->shape.dim[2], ch = in->shape.dim[3];
   td_shape os = in->shape;
   td_array_walk wk = {.rank = 6};

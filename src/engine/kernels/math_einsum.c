@@ -135,6 +135,8 @@ static td_code prepare(td_kctx *c, const td_tensor *t, const operand *op, const 
   int64_t dst_stride = 1;
   for (int i = n + ns - 1; i >= 0; i--) {
     int l = i < n ? order[i] : sum[i - n];
+    if (__builtin_mul_overflow(dst_stride, size[l], &(int64_t){0}))
+      return td_k_fail(c, TD_INVALID_ARGUMENT, "Einsum operand too large");
     int64_t ss = 0;
     for (int a = 0; a < op->rank; a++)
       if (op->lab[a] == l) ss += stride[a];
@@ -382,10 +384,12 @@ td_code td_k_math_einsum(td_kctx *c) {
   int *lf = swap ? fb : fa, nlf = swap ? nfb : nfa, *rf = swap ? fa : fb, nrf = swap ? nfa : nfb;
   int *ls = swap ? sb : sa, nls = swap ? nsb : nsa, *rs = swap ? sa : sb, nrs = swap ? nsa : nsb;
   int64_t nbatch = 1, m = 1, n = 1, k = 1;
-  for (int i = 0; i < nb; i++) nbatch *= size[batch[i]];
-  for (int i = 0; i < nlf; i++) m *= size[lf[i]];
-  for (int i = 0; i < nrf; i++) n *= size[rf[i]];
-  for (int i = 0; i < nc; i++) k *= size[con[i]];
+  int ovf = 0;
+  for (int i = 0; i < nb; i++) ovf |= __builtin_mul_overflow(nbatch, size[batch[i]], &nbatch);
+  for (int i = 0; i < nlf; i++) ovf |= __builtin_mul_overflow(m, size[lf[i]], &m);
+  for (int i = 0; i < nrf; i++) ovf |= __builtin_mul_overflow(n, size[rf[i]], &n);
+  for (int i = 0; i < nc; i++) ovf |= __builtin_mul_overflow(k, size[con[i]], &k);
+  if (ovf) return td_k_fail(c, TD_INVALID_ARGUMENT, "Einsum dimensions too large in equation '%s'", eq);
   /* layouts: left [batch, free, con] (ta=0) or [batch, con, free] (ta=1); right [batch, con,
    * free] (tb=0) or [batch, free, con] (tb=1); prefer one the operand already has */
   int lord[2][NLAB], rord[2][NLAB], nl = nb + nlf + nc, nr = nb + nrf + nc;
