@@ -80,9 +80,21 @@ def _model_name(rel):
 
 
 def _is_example_input(sig, ti):
-    """Serialized tf.Examples: string inputs, and the tf_example placeholders old exports record
-    as DT_FLOAT / DT_INVALID (TF Serving trusts the graph, not the TensorInfo)."""
-    return ti.dtype == DT_STRING or ti.name.startswith("tf_example") or ti.dtype == DT_INVALID
+    """Serialized tf.Examples: string inputs of rank <= 1, and the tf_example placeholders old
+    exports record as DT_FLOAT / DT_INVALID (TF Serving trusts the graph, not the TensorInfo).
+    A string input of rank >= 2 ([batch, 1], as Keras TextVectorization takes) is text."""
+    if ti.dtype == DT_STRING:
+        dims = _dims(ti)
+        return dims is None or len(dims) <= 1
+    return ti.name.startswith("tf_example") or ti.dtype == DT_INVALID
+
+
+def _text_feed(ti, batch):
+    """A [batch, 1, ...] string input: short lowercase sentences, one per row."""
+    dims = _dims(ti)
+    shape = [batch] + [1 if d < 0 else d for d in dims[1:]]
+    words = ["the board proposed a dividend", "net sales rose", "profit fell sharply", "no change"]
+    return np.array([words[i % len(words)] for i in range(int(np.prod(shape)))], dtype=object).reshape(shape)
 
 
 def _examples_literal(rel, n):
@@ -124,7 +136,7 @@ def _run_signature(fixtures_dir, rel, tmp_path, key, sig):
     """Runs one signature; returns (outputs, batch, what was fed per alias)."""
     model_dir = os.path.join(fixtures_dir, rel)
     batch = 1 if ("mkl" in rel and key in MKL_CONV) else BATCH
-    inputs, examples, fed = {}, {}, {}
+    inputs, examples, fed, exprs = {}, {}, {}, {}
     if _model_name(rel) == "census_wide_deep_coby":
         inputs = _census_feeds(fixtures_dir, sig)
         fed = dict(inputs)
@@ -137,11 +149,15 @@ def _run_signature(fixtures_dir, rel, tmp_path, key, sig):
     for alias, ti in sig.inputs.items():
         if _is_example_input(sig, ti):
             examples[alias] = fed[alias] = _examples_literal(rel, batch)
+        elif ti.dtype == DT_STRING:  # text: npy has no object arrays, so a literal
+            fed[alias] = _text_feed(ti, batch)
+            exprs[alias] = repr(fed[alias].tolist())
         else:
             inputs[alias] = fed[alias] = _numeric_feed(ti, batch)
     if any(isinstance(v, np.ndarray) and v.ndim and v.shape[0] != batch for v in fed.values()):
         batch = None  # a fixed-size input (TF2 half_plus_two's [1]): no batch dimension to check
-    return run_outputs(model_dir, tmp_path, signature=key, inputs=inputs or None, examples=examples or None), batch, fed
+    return run_outputs(model_dir, tmp_path, signature=key, inputs=inputs or None, exprs=exprs or None,
+                       examples=examples or None), batch, fed
 
 
 @pytest.mark.parametrize("rel", EXPORTS)

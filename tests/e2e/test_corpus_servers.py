@@ -64,6 +64,8 @@ def _predict_feeds(rel, key, sig):
         if corpus._is_example_input(sig, ti):
             feeds[alias] = np.array([gc.example(**_features(rel, i)).SerializeToString() for i in range(batch)],
                                     dtype=object)
+        elif ti.dtype == corpus.DT_STRING:
+            feeds[alias] = corpus._text_feed(ti, batch)
         else:
             feeds[alias] = corpus._numeric_feed(ti, batch)
     return feeds
