@@ -4,7 +4,9 @@
  * in a crash, a leak or undefined behaviour (run under ASan/UBSan).
  *
  * The first input byte picks the signature (low bits) and whether the body is gzip-encoded
- * (bit 7: inflated with a 1 MiB cap first, as for Content-Encoding: gzip); the rest is the body. */
+ * (bit 7: inflated with a 1 MiB cap first, as for Content-Encoding: gzip); the rest is the body.
+ * Decoding is charged to the server's per-request budget (max(16 MiB, 32 x body size)), so
+ * fan-outs (a context copied into every example) end in the budget's error. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -42,8 +44,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     body = plain.data;
     len = plain.len;
   }
+  td_budget budget;
+  td_budget_init(&budget, len, 0, TD_INVALID_ARGUMENT);
   td_rest_predict_req req;
   if (td_rest_predict_scan(body, len, &req, &st) == TD_OK) {
+    req.budget = &budget;
     td_named_tensor *in = NULL;
     int n = 0;
     if (td_rest_predict_inputs(&req, sig, &in, &n, &st) == TD_OK) {
@@ -57,8 +62,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   td_rest_predict_req_free(&req);
   char *signature_name = NULL;
   td_tensor examples;
-  if (td_rest_examples_parse(body, len, data[0] & 1 ? "classify" : "regress", &signature_name, &examples, &st) ==
-      TD_OK) {
+  td_budget_init(&budget, len, 0, TD_INVALID_ARGUMENT);
+  if (td_rest_examples_parse_budget(body, len, data[0] & 1 ? "classify" : "regress", &budget, &signature_name,
+                                    &examples, &st) == TD_OK) {
     free(signature_name);
     td_tensor_release(&examples);
   }

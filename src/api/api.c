@@ -113,6 +113,28 @@ static int find_alias(const td_sig_tensor *t, int n, const char *alias) {
   return -1;
 }
 
+static td_code unknown_input(const td_signature *sig, const char *name, td_buf *b, td_status *st) {
+  alias_set(b, sig->inputs, sig->num_inputs);
+  return td_status_set(st, TD_INVALID_ARGUMENT,
+                       "input tensor alias not found in signature: %s. Inputs expected to be in the set %s.", name,
+                       b->data);
+}
+
+void td_api_budget(const td_api *api, size_t request_bytes, td_budget *b) {
+  td_budget_init(b, request_bytes, api->opt.max_request_materialization_bytes,
+                 api->opt.front == TD_FRONT_REST ? TD_INVALID_ARGUMENT : TD_RESOURCE_EXHAUSTED);
+}
+
+td_code td_api_input_index(const td_call *call, const char *name, int *k, td_status *st) {
+  *k = find_alias(call->sig->inputs, call->sig->num_inputs, name);
+  if (*k >= 0) return TD_OK;
+  td_buf b;
+  td_buf_init(&b);
+  td_code code = unknown_input(call->sig, name, &b, st);
+  td_buf_release(&b);
+  return code;
+}
+
 td_code td_api_predict(td_call *call, const td_named_tensor *inputs, int n_inputs, const char *const *output_filter,
                        int n_filter, td_named_tensor **outputs, int *n_outputs, td_status *st) {
   const td_signature *sig = call->sig;
@@ -125,10 +147,7 @@ td_code td_api_predict(td_call *call, const td_named_tensor *inputs, int n_input
   for (int i = 0; i < n_inputs && code == TD_OK; i++) {
     int k = find_alias(sig->inputs, sig->num_inputs, inputs[i].name);
     if (k < 0) {
-      alias_set(&b, sig->inputs, sig->num_inputs);
-      code = td_status_set(st, TD_INVALID_ARGUMENT,
-                           "input tensor alias not found in signature: %s. Inputs expected to be in the set %s.",
-                           inputs[i].name, b.data);
+      code = unknown_input(sig, inputs[i].name, &b, st);
     } else if (feeds[k].dtype != TD_DT_INVALID) {
       code = td_status_set(st, TD_INVALID_ARGUMENT, "duplicate input tensor alias: %s", inputs[i].name);
     } else {

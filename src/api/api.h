@@ -22,6 +22,7 @@
 #include "core/servables.h"
 #include "model/model.h"
 #include "proto/serving.h"
+#include "util/budget.h"
 #include "util/status.h"
 
 /* The front end an api serves. It picks the few texts where TF Serving's two front ends differ
@@ -31,6 +32,9 @@ typedef enum td_front { TD_FRONT_NONE, TD_FRONT_REST, TD_FRONT_GRPC } td_front;
 typedef struct td_api_options {
   int enable_signature_method_name_check; /* --enable_signature_method_name_check */
   td_front front;
+  /* --max_request_materialization_bytes: the cap on a request's materialization budget
+   * (util/budget.h); <= 0: TD_BUDGET_DEFAULT_CAP */
+  int64_t max_request_materialization_bytes;
 } td_api_options;
 
 typedef struct td_api {
@@ -93,6 +97,16 @@ typedef struct td_named_tensor {
 td_code td_api_predict(td_call *call, const td_named_tensor *inputs, int n_inputs, const char *const *output_filter,
                        int n_filter, td_named_tensor **outputs, int *n_outputs, td_status *st) TD_MUST_CHECK;
 void td_api_outputs_free(td_named_tensor *outputs, int n);
+
+/* ---- before decoding: the request's budget and its input names ---- */
+/* The materialization budget of a request of request_bytes on this api: max(16 MiB, 32 x
+ * request_bytes) capped by opt.max_request_materialization_bytes; over it a decoder reports
+ * RESOURCE_EXHAUSTED (gRPC) or INVALID_ARGUMENT (REST, HTTP 400). */
+void td_api_budget(const td_api *api, size_t request_bytes, td_budget *b);
+/* Front ends call this for every input name *before* decoding its value: *k = the alias's
+ * index in call->sig->inputs, or the INVALID_ARGUMENT td_api_predict reports for an unknown
+ * alias (nothing of an unknown input is ever materialized). */
+td_code td_api_input_index(const td_call *call, const char *name, int *k, td_status *st) TD_MUST_CHECK;
 
 /* ---- classify / regress ---- */
 /* examples: a 1-D STRING tensor of serialized tf.Example (context already merged by the

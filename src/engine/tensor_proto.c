@@ -1,13 +1,16 @@
 /* tensor_proto.c — TensorProto <-> td_tensor, following TF's decoding rules:
  * tensor_content wins; otherwise the typed *_val field, whose last value repeats to fill
  * the shape; no values = zeros; more values than elements = INVALID_ARGUMENT.
- * Repeating (or zero-filling) lets a few bytes describe a huge tensor: such a tensor may not
- * exceed MAX_FILLED_BYTES (RESOURCE_EXHAUSTED) — a request cannot make the server allocate and
- * touch gigabytes. Tensors whose values are all present are bounded by the message itself. */
+ * Repeating (or zero-filling) lets a few bytes describe a huge tensor, so the bytes a decode
+ * will materialize are computed first, in real bytes (a STRING element is sizeof(td_string)
+ * plus a copy of its bytes and a NUL, repeated fills included), and charged to the request's
+ * budget (util/budget.h) before anything is allocated. Without a budget (model files, tools)
+ * a filled tensor may not exceed MAX_FILLED_BYTES (RESOURCE_EXHAUSTED). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/engine.h"
+#include "util/budget.h"
 #include "util/mem.h"
 
 #define MAX_FILLED_BYTES ((int64_t)256 << 20)
@@ -65,7 +68,26 @@ static void put_typed(td_tensor *t, int64_t i, const typed_vals *tv, size_t j) {
   }
 }
 
+/* Bytes decoding p (dtype dt, n elements, `given` values) stores: strings in full. */
+static int64_t materialized_bytes(const Tensorflow__TensorProto *p, td_dtype dt, int64_t n) {
+  if (dt != TD_DT_STRING) {
+    size_t esz = dt == TD_DT_RESOURCE ? sizeof(void *) : td_dtype_size(dt);
+    return td_budget_bytes(n, (int64_t)esz, 0);
+  }
+  int64_t bytes = td_budget_bytes(n, (int64_t)sizeof(td_string), 0);
+  size_t given = p->n_string_val < (uint64_t)n ? p->n_string_val : (size_t)n;
+  for (size_t j = 0; j < given; j++) bytes = td_budget_bytes(1, (int64_t)p->string_val[j].len + 1, bytes);
+  if (given && (int64_t)given < n)
+    bytes = td_budget_bytes(n - (int64_t)given, (int64_t)p->string_val[given - 1].len + 1, bytes);
+  return bytes;
+}
+
 td_code td_tensor_from_proto(const Tensorflow__TensorProto *p, td_tensor *out, td_status *st) {
+  return td_tensor_from_proto_budget(p, out, NULL, NULL, st);
+}
+
+td_code td_tensor_from_proto_budget(const Tensorflow__TensorProto *p, td_tensor *out, td_budget *budget,
+                                    const char *what, td_status *st) {
   memset(out, 0, sizeof *out);
   td_dtype dt = (td_dtype)p->dtype;
   if (!td_dtype_valid(dt) || dt == TD_DT_VARIANT || dt == TD_DT_COMPLEX64 || dt == TD_DT_COMPLEX128)
@@ -80,12 +102,17 @@ td_code td_tensor_from_proto(const Tensorflow__TensorProto *p, td_tensor *out, t
   size_t given = dt == TD_DT_STRING ? p->n_string_val
                  : p->tensor_content.len ? p->tensor_content.len / (td_dtype_size(dt) ? td_dtype_size(dt) : 1)
                                           : vals_for(p, dt).n;
-  size_t esz = dt == TD_DT_STRING ? sizeof(td_string) : td_dtype_size(dt);
-  if ((int64_t)given < elems && elems > MAX_FILLED_BYTES / (int64_t)(esz ? esz : 1))
+  if ((int64_t)given > elems && elems >= 0 && dt != TD_DT_RESOURCE && !p->tensor_content.len)
+    return td_status_set(st, TD_INVALID_ARGUMENT, "TensorProto holds more values than its shape has elements");
+  int64_t bytes = materialized_bytes(p, dt, elems < 0 ? INT64_MAX : elems);
+  if (budget) {
+    TD_TRY(td_budget_charge(budget, 1, bytes, what ? what : "a TensorProto", st));
+  } else if ((int64_t)given < elems && bytes > MAX_FILLED_BYTES) {
     return td_status_set(st, TD_RESOURCE_EXHAUSTED,
                          "TensorProto of %lld elements with %zu values given: filling it would take more than %lld "
                          "bytes",
                          (long long)elems, given, (long long)MAX_FILLED_BYTES);
+  }
   TD_TRY(td_tensor_alloc(out, dt, &shape, st));
   int64_t n = td_tensor_num_elements(out);
   if (dt == TD_DT_STRING) {

@@ -72,23 +72,6 @@ static ProtobufCMessage *unpack_spec(const uint8_t *data, size_t len, int presen
 
 /* ---- Predict ---- */
 
-/* A numeric tensor_content input as a borrowed view of the request's bytes; 0 if the proto
- * does not qualify (then the caller decodes it with td_tensor_from_proto). */
-static int borrow_content(const Tensorflow__TensorProto *p, td_tensor *out) {
-  td_dtype dt = (td_dtype)p->dtype;
-  size_t esize = td_dtype_size(dt);
-  if (!td_dtype_valid(dt) || td_dtype_is_ref(dt) || dt == TD_DT_STRING || dt == TD_DT_RESOURCE ||
-      dt == TD_DT_VARIANT || esize == 0 || p->tensor_content.len == 0)
-    return 0;
-  td_shape shape;
-  if (td_shape_from_proto(p->tensor_shape, &shape, NULL) != TD_OK || shape.rank < 0) return 0;
-  int64_t n = td_shape_num_elements(&shape);
-  size_t align = esize < 8 ? esize : 8;
-  if (n < 0 || (uint64_t)n * esize != p->tensor_content.len || (uintptr_t)p->tensor_content.data % align) return 0;
-  *out = td_tensor_borrow(dt, &shape, p->tensor_content.data);
-  return 1;
-}
-
 /* TF Serving's gRPC Predict reports an unknown signature as FAILED_PRECONDITION with its own
  * text (REST checks earlier, with the INVALID_ARGUMENT text td_api uses). */
 /* The response envelope (message, ModelSpec, map entries) lives on the stack and borrows the
@@ -144,28 +127,11 @@ static td_code handle_predict(const td_grpc_ctx *ctx, const ProtobufCMessage *ms
   TD_TRY(spec_from_proto(ctx, req->model_spec, &spec, st));
   td_call call;
   TD_TRY(td_api_begin(ctx->api, &spec, TD_METHOD_PREDICT, &call, st));
-  td_code code = TD_OK;
-  td_named_tensor *inputs = td_xcalloc(req->n_inputs + 1, sizeof *inputs);
+  td_budget budget; /* names first, then values charged to the request's budget (grpc_input.c) */
+  td_api_budget(ctx->api, raw_len, &budget);
+  td_named_tensor *inputs = NULL;
   int n_inputs = 0;
-  for (size_t i = 0; i < req->n_inputs && code == TD_OK; i++) {
-    const Tensorflow__Serving__PredictRequest__InputsEntry *e = req->inputs[i];
-    int later_duplicate = 0; /* map semantics: the last entry for a key wins */
-    for (size_t j = i + 1; j < req->n_inputs && !later_duplicate; j++)
-      later_duplicate = !strcmp(req->inputs[j]->key, e->key);
-    if (later_duplicate) continue;
-    static const Tensorflow__TensorProto empty = TENSORFLOW__TENSOR_PROTO__INIT;
-    const Tensorflow__TensorProto *tp = e->value ? e->value : &empty;
-    inputs[n_inputs].name = e->key;
-    if (!borrow_content(tp, &inputs[n_inputs].tensor) &&
-        td_tensor_from_proto(tp, &inputs[n_inputs].tensor, NULL) != TD_OK)
-      code = td_status_set(st, TD_INVALID_ARGUMENT, "tensor parsing error: %s", e->key);
-    else
-      n_inputs++;
-  }
-  for (size_t i = 0; i < req->n_output_filter && code == TD_OK; i++)
-    for (size_t j = 0; j < i && code == TD_OK; j++)
-      if (!strcmp(req->output_filter[i], req->output_filter[j]))
-        code = td_status_set(st, TD_INVALID_ARGUMENT, "duplicate output tensor alias: %s", req->output_filter[i]);
+  td_code code = td_grpc_predict_inputs(&call, req, &budget, &inputs, &n_inputs, st);
   td_named_tensor *outs = NULL;
   int n_outs = 0;
   if (code == TD_OK)
@@ -239,7 +205,9 @@ static td_code run_example_task(td_call *call, const td_tensor *examples,
 static td_code handle_classify_or_regress(const td_grpc_ctx *ctx, const uint8_t *raw, size_t raw_len, td_method method,
                                           td_grpc_reply *reply, td_status *st) {
   td_grpc_example_request er;
-  TD_TRY(td_grpc_parse_example_request(raw, raw_len, 0, &er, st));
+  td_budget budget;
+  td_api_budget(ctx->api, raw_len, &budget);
+  TD_TRY(td_grpc_parse_example_request_budget(raw, raw_len, 0, &budget, &er, st));
   td_code code;
   ProtobufCMessage *ms = unpack_spec(er.model_spec, er.model_spec_len, er.model_spec != NULL, st, &code);
   td_model_spec spec;
@@ -343,7 +311,9 @@ static td_code run_tasks(const td_grpc_ctx *ctx, Tensorflow__Serving__InferenceT
 static td_code handle_multi_inference(const td_grpc_ctx *ctx, const ProtobufCMessage *msg, const uint8_t *raw,
                                       size_t raw_len, td_grpc_reply *reply, td_status *st) {
   td_grpc_example_request er;
-  TD_TRY(td_grpc_parse_example_request(raw, raw_len, 1, &er, st));
+  td_budget budget;
+  td_api_budget(ctx->api, raw_len, &budget);
+  TD_TRY(td_grpc_parse_example_request_budget(raw, raw_len, 1, &budget, &er, st));
   td_code code = TD_OK;
   Tensorflow__Serving__InferenceTask **tasks = td_xcalloc((size_t)er.n_tasks + 1, sizeof *tasks);
   td_method *methods = td_xcalloc((size_t)er.n_tasks + 1, sizeof *methods);

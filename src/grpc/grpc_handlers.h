@@ -63,6 +63,19 @@ typedef struct td_grpc_example_request {
  * Borrowed pointers point into raw. INVALID_ARGUMENT on malformed wire data. */
 td_code td_grpc_parse_example_request(const uint8_t *raw, size_t len, int multi, td_grpc_example_request *out,
                                       td_status *st) TD_MUST_CHECK;
+/* The same, charging the examples tensor (context copied into every example) to budget
+ * before it is built (NULL: unbudgeted). */
+td_code td_grpc_parse_example_request_budget(const uint8_t *raw, size_t len, int multi, td_budget *budget,
+                                             td_grpc_example_request *out, td_status *st) TD_MUST_CHECK;
 void td_grpc_example_request_release(td_grpc_example_request *r);
+
+/* PredictRequest inputs for call: every key checked against the signature first (unknown →
+ * td_api's INVALID_ARGUMENT, nothing decoded), the last entry of a repeated key wins, duplicate
+ * output_filter entries are INVALID_ARGUMENT; then each value decoded (numeric tensor_content
+ * borrowed from req, which must outlive the inputs), charged to budget: over it
+ * RESOURCE_EXHAUSTED, other decode failures "tensor parsing error: <key>". On success
+ * *inputs (free each tensor, then the array) holds *n entries named by the request's keys. */
+td_code td_grpc_predict_inputs(const td_call *call, const Tensorflow__Serving__PredictRequest *req, td_budget *budget,
+                               td_named_tensor **inputs, int *n, td_status *st) TD_MUST_CHECK;
 
 #endif

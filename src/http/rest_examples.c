@@ -6,7 +6,9 @@
  * with the serialized context prepended (byte concatenation = proto merge, example wins).
  * Invariants: every protobuf-c object here is malloc'd, so one
  * protobuf_c_message_free_unpacked(..., NULL) frees an Example; the body is validated in
- * full before any semantic check (TF parses before it looks), and nothing recurses.
+ * full before any semantic check (TF parses before it looks), and nothing recurses. The
+ * examples tensor and every stored example (context included: the fan-out) are charged to the
+ * request's budget before they are stored.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -193,6 +195,11 @@ typedef struct member_pos {
 
 td_code td_rest_examples_parse(const char *body, size_t len, const char *method, char **signature_name,
                                td_tensor *examples, td_status *st) {
+  return td_rest_examples_parse_budget(body, len, method, NULL, signature_name, examples, st);
+}
+
+td_code td_rest_examples_parse_budget(const char *body, size_t len, const char *method, td_budget *budget,
+                                      char **signature_name, td_tensor *examples, td_status *st) {
   *signature_name = NULL;
   memset(examples, 0, sizeof *examples);
   td_json_reader r;
@@ -261,13 +268,18 @@ td_code td_rest_examples_parse(const char *body, size_t len, const char *method,
     if ((code = example_from_json(&r, &context, &scratch, st)) != TD_OK) goto done;
   }
   td_shape shape = td_shape_vector(n);
-  if ((code = td_tensor_alloc(examples, TD_DT_STRING, &shape, st)) != TD_OK) goto done;
+  if ((code = td_budget_charge(budget, n, (int64_t)sizeof(td_string) + 1, "the 'examples' list", st)) != TD_OK ||
+      (code = td_tensor_alloc(examples, TD_DT_STRING, &shape, st)) != TD_OK)
+    goto done;
   r.p = exs.at;
   td_json_iter elems = TD_JSON_ITER_INIT;
   for (long long i = 0; i < n && td_json_array_next(&r, &elems) == 1; i++) {
     td_buf_reset(&item);
     td_buf_append(&item, context.data, context.len);
     if ((code = example_from_json(&r, &item, &scratch, st)) != TD_OK) goto done;
+    if ((code = td_budget_charge(budget, 1, (int64_t)item.len, "the examples (the context copied into each example)",
+                                 st)) != TD_OK)
+      goto done;
     td_tensor_set_string(examples, i, item.data, item.len);
   }
 done:

@@ -42,6 +42,9 @@ static td_code handle_predict(const rest_request *q, td_buf *out, td_status *st)
     code = td_api_begin(q->api, &spec, TD_METHOD_PREDICT, &call, st);
     began = code == TD_OK;
   }
+  td_budget budget; /* values are charged to the request's budget as they are decoded */
+  td_api_budget(q->api, q->len, &budget);
+  req.budget = &budget;
   if (code == TD_OK) code = td_rest_predict_inputs(&req, call.sig, &inputs, &n_in, st);
   if (code == TD_OK) code = td_api_predict(&call, inputs, n_in, NULL, 0, &outputs, &n_out, st);
   if (code == TD_OK) code = td_rest_predict_response(req.row_format, outputs, n_out, out, st);
@@ -59,8 +62,10 @@ static td_code handle_examples(const rest_request *q, td_method method, td_buf *
   memset(&examples, 0, sizeof examples);
   td_call call;
   int began = 0, parsed = 0;
-  td_code code = td_rest_examples_parse(q->body, q->len, method == TD_METHOD_CLASSIFY ? "classify" : "regress",
-                                        &signature_name, &examples, st);
+  td_budget budget; /* the context fan-out is charged to the request's budget */
+  td_api_budget(q->api, q->len, &budget);
+  td_code code = td_rest_examples_parse_budget(q->body, q->len, method == TD_METHOD_CLASSIFY ? "classify" : "regress",
+                                               &budget, &signature_name, &examples, st);
   parsed = code == TD_OK;
   if (code == TD_OK) {
     td_model_spec spec = spec_of(q, signature_name);

@@ -36,6 +36,8 @@ typedef struct td_rest_predict_req {
   size_t value_start, value_end; /* span of the instances / inputs value in body */
   long long num_instances;    /* row format with an array value: its element count */
   int layout_error;           /* TD_REST_BOTH_KEYS / TD_REST_NO_KEY: reported by td_rest_predict_inputs */
+  td_budget *budget;          /* set by the caller after the scan: tensors and strings are charged to it
+                               * before they are allocated (NULL: unbudgeted) */
 } td_rest_predict_req;
 
 enum { TD_REST_BOTH_KEYS = 1, TD_REST_NO_KEY = 2 };
@@ -70,6 +72,10 @@ td_code td_rest_predict_response(int row_format, const td_named_tensor *outputs,
  * context prepended when "context" is given). */
 td_code td_rest_examples_parse(const char *body, size_t len, const char *method, char **signature_name,
                                td_tensor *examples, td_status *st) TD_MUST_CHECK;
+/* The same, charging every serialized example (the context copied into each one) to budget
+ * before it is stored (NULL: unbudgeted). */
+td_code td_rest_examples_parse_budget(const char *body, size_t len, const char *method, td_budget *budget,
+                                      char **signature_name, td_tensor *examples, td_status *st) TD_MUST_CHECK;
 /* {"results": [[["label", score], ...], ...]} */
 td_code td_rest_classify_response(const td_classify_result *r, td_buf *out, td_status *st) TD_MUST_CHECK;
 /* {"results": [v, ...]} */

@@ -11,7 +11,8 @@
  * (each list's size checked before its elements, nothing written) to produce TF's error
  * text. Shapes are capped at TD_MAX_RANK dims, which also bounds every loop's depth.
  * Invariant: a tensor is only allocated when its element count is at most the body size
- * (each leaf needs at least one byte), so a small body cannot make us allocate much.
+ * (each leaf needs at least one byte), and every tensor and string copy is charged to the
+ * request's budget (req->budget, util/budget.h) before it is allocated.
  */
 #include <math.h>
 #include <float.h>
@@ -105,6 +106,7 @@ typedef struct fill_ctx {
   td_dtype dtype;
   td_tensor *t; /* NULL: validate only */
   td_buf *scratch;
+  td_budget *budget; /* string bytes are charged here (NULL: unbudgeted) */
 } fill_ctx;
 
 typedef td_code (*leaf_fn)(fill_ctx *c, int type, int64_t idx, td_status *st);
@@ -187,6 +189,7 @@ static td_code leaf_string(fill_ctx *c, int type, int64_t idx, td_status *st) {
   if (type == TD_JSON_STRING) {
     td_json_str s;
     if (td_json_read_string(c->r, &s) != 0) return td_json_error_status(c->r, st);
+    if (c->t) TD_TRY(td_budget_charge(c->budget, 1, (int64_t)s.len + 1, "a string value", st));
     if (c->t) td_tensor_set_string(c->t, idx, s.data, s.len);
     return TD_OK;
   }
@@ -194,6 +197,7 @@ static td_code leaf_string(fill_ctx *c, int type, int64_t idx, td_status *st) {
   if (!rest_is_b64_object(c->r))
     return value_error(c, TD_INVALID_ARGUMENT, "JSON Value: ", " not formatted correctly for base64 data", st);
   TD_TRY(rest_read_b64_object(c->r, c->scratch, st));
+  if (c->t) TD_TRY(td_budget_charge(c->budget, 1, (int64_t)c->scratch->len + 1, "a base64 string value", st));
   if (c->t) td_tensor_set_string(c->t, idx, c->scratch->data, c->scratch->len);
   return TD_OK;
 }
@@ -340,19 +344,26 @@ static td_code unallocated_error(td_dtype dtype, td_status *st) {
 
 /* Allocates t (dtype, shape) unless its element count exceeds the body size (then the
  * request must be malformed) or the dtype has no storage; t then stays zeroed and the walk
- * runs in validate-only mode. */
-static td_code alloc_bounded(td_tensor *t, td_dtype dtype, const td_shape *shape, size_t body_len, td_status *st) {
+ * runs in validate-only mode. The tensor's bytes are charged to the budget first (over it:
+ * the budget's error; string bytes are charged as they are copied). */
+static td_code alloc_bounded(td_tensor *t, td_dtype dtype, const td_shape *shape, const td_rest_predict_req *req,
+                             const char *alias, td_status *st) {
   memset(t, 0, sizeof *t);
-  if (!td_dtype_size(dtype) || shape_elements(shape) > (int64_t)body_len) return TD_OK;
+  int64_t n = shape_elements(shape);
+  if (!td_dtype_size(dtype) || n > (int64_t)req->len) return TD_OK;
+  char what[160];
+  snprintf(what, sizeof what, "input '%.100s'", alias);
+  TD_TRY(td_budget_charge(req->budget, n, (int64_t)td_dtype_size(dtype), what, st));
   return td_tensor_alloc(t, dtype, shape, st);
 }
 
-static td_code fill_whole(td_json_reader *r, const td_rest_predict_req *req, td_dtype dtype, td_tensor *out,
-                          td_buf *scratch, td_status *st) {
+static td_code fill_whole(td_json_reader *r, const td_rest_predict_req *req, const td_sig_tensor *info,
+                          td_tensor *out, td_buf *scratch, td_status *st) {
+  td_dtype dtype = info->dtype;
   td_shape shape;
   TD_TRY(dense_shape(r, &shape, st));
-  TD_TRY(alloc_bounded(out, dtype, &shape, req->len, st));
-  fill_ctx c = {r, dtype, out->buf ? out : NULL, scratch};
+  TD_TRY(alloc_bounded(out, dtype, &shape, req, info->alias, st));
+  fill_ctx c = {r, dtype, out->buf ? out : NULL, scratch, req->budget};
   TD_TRY(fill_value(&c, leaf_for(dtype), &shape, 0, st));
   return c.t ? TD_OK : unallocated_error(dtype, st);
 }
@@ -366,7 +377,7 @@ static td_code columnar_inputs(td_json_reader *r, const td_rest_predict_req *req
                            "as per tensorinfo_map");
     in[0].name = sig->inputs[0].alias;
     *n = 1;
-    return fill_whole(r, req, sig->inputs[0].dtype, &in[0].tensor, scratch, st);
+    return fill_whole(r, req, &sig->inputs[0], &in[0].tensor, scratch, st);
   }
   const char *object = r->p;
   for (int j = 0; j < sig->num_inputs; j++) {
@@ -382,7 +393,7 @@ static td_code columnar_inputs(td_json_reader *r, const td_rest_predict_req *req
     if (!found) return td_status_set(st, TD_INVALID_ARGUMENT, "Missing named input: %s in 'inputs' object.", alias);
     in[j].name = alias;
     *n = j + 1;
-    TD_TRY(fill_whole(r, req, sig->inputs[j].dtype, &in[j].tensor, scratch, st));
+    TD_TRY(fill_whole(r, req, &sig->inputs[j], &in[j].tensor, scratch, st));
   }
   return TD_OK;
 }
@@ -399,7 +410,7 @@ typedef struct row_input {
 static td_code add_instance_item(td_json_reader *r, const td_rest_predict_req *req, const td_sig_tensor *info,
                                  row_input *ri, td_tensor *t, long long i, td_buf *scratch, td_status *st) {
   leaf_fn leaf = leaf_for(info->dtype);
-  fill_ctx c = {r, info->dtype, NULL, scratch};
+  fill_ctx c = {r, info->dtype, NULL, scratch, req->budget};
   if (!ri->started) {
     TD_TRY(dense_shape(r, &ri->inst, st));
     if (ri->inst.rank + 1 > TD_MAX_RANK)
@@ -410,7 +421,7 @@ static td_code add_instance_item(td_json_reader *r, const td_rest_predict_req *r
     td_shape full = {.rank = ri->inst.rank + 1};
     full.dim[0] = req->num_instances;
     memcpy(full.dim + 1, ri->inst.dim, sizeof(int64_t) * (size_t)ri->inst.rank);
-    if (ri->inst_size != INT64_MAX) TD_TRY(alloc_bounded(t, info->dtype, &full, req->len, st));
+    if (ri->inst_size != INT64_MAX) TD_TRY(alloc_bounded(t, info->dtype, &full, req, info->alias, st));
   }
   c.t = t->buf ? t : NULL;
   const char *start = r->p;

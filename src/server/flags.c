@@ -45,6 +45,11 @@ static const td_flag flags[] = {
      "Enable CORS headers in response"},
     {"rest_api_max_request_bytes", FLAG_INT64, "67108864", FLAG_IMPLEMENTED, FIELD(rest_api_max_request_bytes),
      "(tensord) Largest accepted HTTP/REST request body; larger requests get 413."},
+    {"max_request_materialization_bytes", FLAG_INT64, "1073741824", FLAG_IMPLEMENTED,
+     FIELD(max_request_materialization_bytes),
+     "(tensord) Cap on the bytes one request may make the server materialize while decoding it (string copies, "
+     "filled shapes, Classify/Regress context copied into every example, JSON values). A request's budget is "
+     "max(16 MiB, 32 x its size), capped by this; over it: RESOURCE_EXHAUSTED (gRPC) / HTTP 400 (REST)."},
     {"rest_api_connection_timeout_seconds", FLAG_INT32, "30", FLAG_IMPLEMENTED,
      FIELD(rest_api_connection_timeout_seconds),
      "(tensord) An HTTP/REST connection without traffic for this long (reading a request, or idle between "

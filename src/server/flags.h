@@ -32,6 +32,7 @@ typedef struct td_server_options {
   int64_t rest_api_timeout_in_ms;
   int rest_api_enable_cors_support;
   int64_t rest_api_max_request_bytes; /* tensord extension */
+  int64_t max_request_materialization_bytes; /* cap of a request's decode budget (util/budget.h) */
   int64_t rest_api_connection_timeout_seconds; /* tensord: close a REST connection without traffic this long */
   int64_t drain_timeout_seconds;               /* tensord: graceful drain on SIGTERM/SIGINT */
   int enable_batching;                  /* --enable_batching */

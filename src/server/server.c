@@ -285,7 +285,8 @@ static int serve(const td_server_options *o) {
   p.api = (td_api){.servables = p.servables,
                    .batcher = p.batcher,
                    .opt = {.enable_signature_method_name_check = o->enable_signature_method_name_check,
-                           .front = TD_FRONT_REST}};
+                           .front = TD_FRONT_REST,
+                           .max_request_materialization_bytes = o->max_request_materialization_bytes}};
   p.grpc_api = p.api;
   p.grpc_api.opt.front = TD_FRONT_GRPC;
   p.rest = (td_rest){.api = &p.api, .timeout_in_ms = o->rest_api_timeout_in_ms};
