@@ -249,7 +249,16 @@ predict_rest "$R" /v1/models/half_plus_two/labels/stable:predict
 predict_rest "$R" /v1/models/half_plus_two/labels/canary:predict
 predict_grpc "$G" half_plus_two stable
 predict_grpc "$G" half_plus_two canary
-curl -sf "http://127.0.0.1:$R/monitoring/prometheus/metrics" | grep -q ':tensorflow:serving:request_count' ||
+/usr/bin/python3 - "$G" <<'EOF'
+import sys, grpc
+# grpc.health.v1.Health/Check, service "" (an empty request): what a `grpc:` probe sends
+ch = grpc.insecure_channel(f"127.0.0.1:{sys.argv[1]}")
+resp = ch.unary_unary("/grpc.health.v1.Health/Check")(b"", timeout=10)
+assert resp == b"\x08\x01", resp  # status: SERVING
+print("  gRPC health Check -> SERVING")
+EOF
+metrics=$(curl -sf "http://127.0.0.1:$R/monitoring/prometheus/metrics" || true)
+grep -q ':tensorflow:serving:request_count' <<<"$metrics" ||
   fail "no :tensorflow:serving:request_count at /monitoring/prometheus/metrics"
 echo "  /monitoring/prometheus/metrics: ok; security: $(podman inspect --format 'user={{.Config.User}} readonly-rootfs={{.HostConfig.ReadonlyRootfs}}' "$kctr")"
 podman kube down "$KUBE_YAML" >"$WORK/kube-down.log" 2>&1 || { cat "$WORK/kube-down.log"; fail "podman kube down"; }
