@@ -3,8 +3,9 @@
  * three-cluster boxes (soft-NMS scores from a Python transcription of the documented
  * algorithm), CombinedNonMaxSuppression, CropAndResize (bilinear / nearest / extrapolation),
  * ImageProjectiveTransformV3 in every fill mode and both interpolations, AdjustContrastv2,
- * AdjustHue / AdjustSaturation against Python's colorsys, ReadFile's assets-only rule, and error
- * texts. */
+ * AdjustHue / AdjustSaturation against Python's colorsys, ReadFile's assets-only rule,
+ * SampleDistortedBoundingBoxV2's invariants (determinism per seed, bounds, area and aspect ranges,
+ * whole-image fallback), and error texts. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -281,6 +282,55 @@ static void test_read_file(void **state) {
   rmdir(root);
 }
 
+/* ---- SampleDistortedBoundingBoxV2 ---- */
+
+static void sdbb(float min_cov, int64_t seed, const float *box, int32_t out_begin[3], int32_t out_size[3], float out_box[4]) {
+  Tensorflow__NodeDef *nd = td_test_node_new("SampleDistortedBoundingBoxV2");
+  td_test_attr_type(nd, "T", TD_DT_INT32);
+  td_test_attr_int(nd, "seed", seed);
+  td_test_attr_floats(nd, "area_range", A_F32(0.1f, 0.5f), 2);
+  td_tensor ins[3] = {at_vec_i32(3, A_I32(60, 80, 3)), at_tensor(TD_DT_FLOAT, 3, A_DIMS(1, 1, 4), box), at_f32s(min_cov)};
+  td_tensor out[3];
+  td_status st;
+  assert_int_equal(at_run(nd, ins, 3, out, 3, &st), TD_OK);
+  memcpy(out_begin, out[0].data, 3 * sizeof(int32_t));
+  memcpy(out_size, out[1].data, 3 * sizeof(int32_t));
+  memcpy(out_box, out[2].data, 4 * sizeof(float));
+  at_expect_shape(&out[2], 3, A_DIMS(1, 1, 4));
+  for (int i = 0; i < 3; i++) td_tensor_release(&out[i]);
+}
+
+static void test_sample_distorted_bounding_box(void **state) {
+  (void)state;
+  int32_t b1[3], s1[3], b2[3], s2[3];
+  float x1[4], x2[4];
+  const float small[4] = {0.4f, 0.4f, 0.6f, 0.6f}, whole[4] = {0, 0, 1, 1};
+  for (int64_t seed = 1; seed <= 20; seed++) {
+    sdbb(0.1f, seed, small, b1, s1, x1);
+    sdbb(0.1f, seed, small, b2, s2, x2);
+    assert_memory_equal(b1, b2, sizeof b1); /* seeded: deterministic */
+    assert_memory_equal(s1, s2, sizeof s1);
+    assert_int_equal(b1[2], 0);
+    assert_int_equal(s1[2], -1);
+    assert_true(b1[0] >= 0 && b1[1] >= 0 && b1[0] + s1[0] <= 60 && b1[1] + s1[1] <= 80);
+    double area = (double)s1[0] * s1[1] / (60.0 * 80.0);
+    assert_true(area >= 0.1 - 1e-9 && area <= 0.5 + 1e-9);
+    double ar = (double)s1[1] / s1[0];
+    assert_true(ar > 0.7 && ar < 1.4);
+    assert_true(fabsf(x1[0] - b1[0] / 60.0f) < 1e-6f && fabsf(x1[3] - (b1[1] + s1[1]) / 80.0f) < 1e-6f);
+  }
+  /* Covering all of a whole-image box is impossible within area_range: the whole image. */
+  sdbb(1.0f, 3, whole, b1, s1, x1);
+  assert_int_equal(b1[0], 0);
+  assert_int_equal(b1[1], 0);
+  assert_int_equal(s1[0], 60);
+  assert_int_equal(s1[1], 80);
+
+  Tensorflow__NodeDef *nd = td_test_node_new("SampleDistortedBoundingBoxV2");
+  td_tensor ins[3] = {at_vec_i32(3, A_I32(6, 8, 3)), td_test_tensor(TD_DT_FLOAT, 3, A_DIMS(1, 0, 4), NULL), at_f32s(0.1f)};
+  at_expect_error(nd, ins, 3, 3, TD_INVALID_ARGUMENT, "No bounding boxes provided as input.");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_nms),
@@ -289,6 +339,7 @@ int main(void) {
       cmocka_unit_test(test_projective_transform),
       cmocka_unit_test(test_adjust),
       cmocka_unit_test(test_read_file),
+      cmocka_unit_test(test_sample_distorted_bounding_box),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
