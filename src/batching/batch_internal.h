@@ -14,12 +14,23 @@ typedef struct batch_task {
   td_tensor *outputs;      /* sig->num_outputs, filled on success */
   int64_t size;            /* dim 0 of every input */
   int64_t enqueued_us;
+  int64_t deadline_ns;     /* CLOCK_MONOTONIC; 0 = none. Past it, the task leaves its batch unrun */
   td_code code;
   td_status status;
   int done;
   pthread_cond_t cond;
   struct batch_task *next;
 } batch_task;
+
+/* 1 when the task's inputs match sig (dtypes; ranks and dims after the batch dim where the
+ * signature declares them — with pad_variable_length_inputs at most the declared size) and are
+ * batchable; a task that does not runs on its own, so its error is its own (never its batch
+ * mates'). */
+int td_batch_task_fits_signature(const td_batching_params *p, const td_signature *sig, const td_tensor *inputs);
+/* 1 when tasks a and b can share a batch: same dtypes and ranks, and (without padding) the
+ * same dims after the batch dim. */
+int td_batch_tasks_compatible(const td_batching_params *p, const td_signature *sig, const batch_task *a,
+                              const batch_task *b);
 
 /* Dim 0 shared by all inputs (INVALID_ARGUMENT if an input is a scalar or they differ). */
 td_code td_batch_task_size(const td_signature *sig, const td_tensor *inputs, int64_t *size, td_status *st);

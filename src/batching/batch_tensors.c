@@ -26,6 +26,34 @@ td_code td_batch_task_size(const td_signature *sig, const td_tensor *inputs, int
 
 static int batchable_dtype(td_dtype dt) { return dt == TD_DT_STRING || td_dtype_size(dt) > 0; }
 
+int td_batch_task_fits_signature(const td_batching_params *p, const td_signature *sig, const td_tensor *inputs) {
+  for (int i = 0; i < sig->num_inputs; i++) {
+    const td_sig_tensor *want = &sig->inputs[i];
+    const td_tensor *got = &inputs[i];
+    if (!batchable_dtype(got->dtype) || got->shape.rank < 1) return 0;
+    if (want->dtype != TD_DT_INVALID && td_dtype_base(want->dtype) != got->dtype) return 0;
+    if (want->shape.rank < 0) continue;
+    if (want->shape.rank != got->shape.rank) return 0;
+    for (int d = 1; d < got->shape.rank; d++) {
+      int64_t w = want->shape.dim[d], g = got->shape.dim[d];
+      if (w >= 0 && (p->pad_variable_length_inputs ? g > w : g != w)) return 0; /* padding grows up to w */
+    }
+  }
+  return 1;
+}
+
+int td_batch_tasks_compatible(const td_batching_params *p, const td_signature *sig, const batch_task *a,
+                              const batch_task *b) {
+  for (int i = 0; i < sig->num_inputs; i++) {
+    const td_tensor *x = &a->inputs[i], *y = &b->inputs[i];
+    if (x->dtype != y->dtype || x->shape.rank != y->shape.rank) return 0;
+    if (p->pad_variable_length_inputs) continue;
+    for (int d = 1; d < x->shape.rank; d++)
+      if (x->shape.dim[d] != y->shape.dim[d]) return 0;
+  }
+  return 1;
+}
+
 /* dst[di..di+n) = src[si..si+n) */
 static void copy_elems(td_tensor *dst, int64_t di, const td_tensor *src, int64_t si, int64_t n) {
   if (n <= 0) return;

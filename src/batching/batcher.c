@@ -17,6 +17,12 @@
  * A leader unlinks its batch before running it and marks the tasks done (signalling each) under
  * the lock afterwards: a waiting caller owns its task (on its stack) and cannot return before
  * the leader lets go of the lock.
+ *
+ * Isolation (issue 12): a task that does not match its signature (dtype, rank, inner dims) never
+ * joins a batch — it runs on its own and only it gets the error; a task joins the open batch
+ * only if it is compatible with the batch's tasks (same dtypes and ranks, and inner dims unless
+ * padding), else that batch closes and the task starts the next. A task whose deadline has
+ * passed when its batch is about to run leaves the batch (DEADLINE_EXCEEDED) and costs nothing.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
@@ -55,11 +61,13 @@ struct td_batcher {
   td_batcher_stats stats;
 };
 
-static int64_t now_us(void) {
+static int64_t now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
+
+static int64_t now_us(void) { return now_ns() / 1000; }
 
 static void queue_unlink(td_batcher *b, queue *q) {
   queue *prev = NULL;
@@ -118,7 +126,8 @@ static td_code enqueue_locked(td_batcher *b, td_model *model, const td_signature
   queue *q = b->head;
   while (q && (q->model != model || q->sig != sig)) q = q->next;
   batch *last = q ? q->last : NULL;
-  if (last && !last->closed && last->size + t->size <= p->max_batch_size) {
+  if (last && !last->closed && last->size + t->size <= p->max_batch_size &&
+      td_batch_tasks_compatible(p, sig, last->head, t)) {
     last->tail->next = t;
     last->tail = t;
   } else {
@@ -154,6 +163,28 @@ static td_code enqueue_locked(td_batcher *b, td_model *model, const td_signature
   return TD_OK;
 }
 
+/* Takes the tasks whose deadline has passed out of bt (before it runs) and finishes them with
+ * DEADLINE_EXCEEDED; each owner may return as soon as the lock is released. */
+static void drop_expired_locked(batch *bt) {
+  int64_t now = now_ns();
+  batch_task **pp = &bt->head;
+  bt->tail = NULL;
+  while (*pp) {
+    batch_task *t = *pp;
+    if (!t->deadline_ns || now < t->deadline_ns) {
+      bt->tail = t;
+      pp = &t->next;
+      continue;
+    }
+    *pp = t->next;
+    bt->size -= t->size;
+    t->next = NULL;
+    t->code = td_status_set(&t->status, TD_DEADLINE_EXCEEDED, "Deadline Exceeded");
+    t->done = 1;
+    pthread_cond_signal(&t->cond);
+  }
+}
+
 /* Leader side: unlinks bt (its queue's first batch) and runs it with the lock released; then
  * marks its tasks done, frees it and wakes the leaders that may use the freed slot. */
 static void run_batch_locked(td_batcher *b, batch *bt) {
@@ -166,11 +197,17 @@ static void run_batch_locked(td_batcher *b, batch *bt) {
   queue_unlink(b, q);
   if (q->first) queue_append(b, q); /* fairness: to the back of the line */
   else free(q);
+  if (bt->next) pthread_cond_signal(&bt->next->head->cond); /* the queue's new leader */
+  drop_expired_locked(bt);
+  if (!bt->head) { /* every task had expired: nothing to run */
+    free(bt);
+    wake_leaders(b);
+    return;
+  }
   int64_t padded = padded_size(p, bt->size);
   b->running++;
   b->stats.batches++;
   b->stats.padded_rows += padded - bt->size;
-  if (bt->next) pthread_cond_signal(&bt->next->head->cond); /* the queue's new leader */
   pthread_mutex_unlock(&b->mu);
 
   int64_t start = now_us(); /* the tasks are not done: their owners wait, reading is safe */
@@ -221,12 +258,15 @@ td_code td_batcher_run(td_batcher *b, td_model *m, const td_signature *sig, cons
   if (!p) p = &b->p;
   int64_t size = 0;
   TD_TRY(td_batch_task_size(sig, inputs, &size, st));
+  /* a task that does not match the signature runs alone: its error stays its own */
+  if (!td_batch_task_fits_signature(p, sig, inputs)) return td_model_run_opts(m, sig, inputs, outputs, opt, st);
   if (size > p->max_batch_size) {
     if (p->enable_large_batch_splitting) return td_model_run_opts(m, sig, inputs, outputs, opt, st);
     return td_status_set(st, TD_INVALID_ARGUMENT, "Task size %lld is larger than maximum input batch size %lld",
                          (long long)size, (long long)p->max_batch_size);
   }
-  batch_task t = {.inputs = inputs, .outputs = outputs, .size = size, .enqueued_us = now_us()};
+  batch_task t = {.inputs = inputs, .outputs = outputs, .size = size, .enqueued_us = now_us(),
+                  .deadline_ns = opt ? opt->deadline_ns : 0};
   pthread_condattr_t ca;
   pthread_condattr_init(&ca);
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -15,8 +15,11 @@
  * Errors (TF's texts): queue full → UNAVAILABLE "The batch scheduling queue to which this task
  * was submitted is full"; task larger than max_batch_size → INVALID_ARGUMENT "Task size N is
  * larger than maximum input batch size M" (with enable_large_batch_splitting the task runs on
- * its own instead: same result); inputs without a common dim 0 → INVALID_ARGUMENT; differing
- * inner shapes without padding → FAILED_PRECONDITION; a failed batch run fails all its tasks.
+ * its own instead: same result); inputs without a common dim 0 → INVALID_ARGUMENT. Isolation:
+ * a task whose dtypes, ranks or inner dims do not match the signature runs on its own (so only
+ * it gets its error); tasks join a batch only with tasks of the same dtypes, ranks and (without
+ * padding) inner dims; a task past its deadline when its batch is about to run leaves it
+ * (DEADLINE_EXCEEDED). A failed batch run still fails all its tasks (e.g. a kernel error).
  * Runs that feed a signature default (an input left out) are not batched. A model with its own
  * parameters (td_model_batching_params) gets its queue limits, window and padding from them;
  * the run slots (num_batch_threads) are always the server's.
@@ -71,7 +74,8 @@ td_code td_batcher_new(const td_batching_params *p, td_batcher **out, td_status 
 void td_batcher_free(td_batcher *b);
 
 /* td_model_run_opts(m, sig, inputs, outputs, opt, st), batched with concurrent calls for the
- * same (m, sig). Blocks until done. opt's deadline is checked at enqueue only. */
+ * same (m, sig). Blocks until done. opt's deadline is checked when the batch is about to run
+ * (an expired task leaves it) and by the run itself. */
 td_code td_batcher_run(td_batcher *b, td_model *m, const td_signature *sig, const td_tensor *inputs,
                        td_tensor *outputs, const td_run_options *opt, td_status *st) TD_MUST_CHECK;
 

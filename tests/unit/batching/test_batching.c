@@ -2,7 +2,8 @@
  * (x float[-1,3,3] → y = 0.5x + 2, from ../shared/fixtures; skipped when absent): the
  * BatchingParameters text format and its validation, concurrent callers that really share
  * batches and each get their own rows back, padding to allowed_batch_sizes, oversized tasks,
- * a full queue, and inner-dimension padding. */
+ * a full queue, inner-dimension padding, and isolation (issue 12): a task of the wrong dtype or
+ * shape fails alone, expired tasks leave their batch before it runs. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -234,40 +235,143 @@ static void test_full_queue(void **state) {
   td_batcher_free(b);
 }
 
+/* Inner dims: with pad_variable_length_inputs, [1,2,2] and [1,3,3] share a batch padded to 3x3;
+ * without it a [1,2,2] task does not match the signature's [-1,3,3] and runs on its own (its
+ * own result, no batch), never failing a batch mate. */
 static void test_inner_dims_padding(void **state) {
   (void)state;
   if (skip_without_model()) return;
-  static const char *texts[] = {
-      "max_batch_size { value: 2 } batch_timeout_micros { value: 5000000 } num_batch_threads { value: 1 }",
-      "max_batch_size { value: 2 } batch_timeout_micros { value: 5000000 } num_batch_threads { value: 1 }"
-      " pad_variable_length_inputs: true"};
-  for (int pad = 0; pad <= 1; pad++) {
-    td_batching_params p = params(texts[pad]);
-    td_batcher *b;
-    td_status st = {0};
-    assert_int_equal(td_batcher_new(&p, &b, &st), TD_OK);
-    slow_task a = {0}, c = {0};
-    pthread_t ta, tc;
-    start_task(&a, b, 1, 2, &ta); /* [1,2,2] waits for company ... */
-    start_task(&c, b, 1, 3, &tc); /* ... [1,3,3] fills the batch */
-    pthread_join(ta, NULL);
-    pthread_join(tc, NULL);
-    if (!pad) {
-      assert_int_equal(a.code, TD_FAILED_PRECONDITION);
-      assert_int_equal(c.code, TD_FAILED_PRECONDITION);
-    } else {
-      assert_int_equal(a.code, TD_OK);
-      assert_int_equal(c.code, TD_OK);
-      /* a's [2,2] values 1..4 sit in a 3x3 row padded with its first element (1). */
-      const float want[9] = {1, 2, 1, 3, 4, 1, 1, 1, 1};
-      assert_int_equal(a.y.shape.dim[1], 3);
-      for (int i = 0; i < 9; i++) assert_true(td_f32(&a.y)[i] == 0.5f * want[i] + 2.0f);
-      for (int i = 0; i < 9; i++) assert_true(td_f32(&c.y)[i] == 0.5f * (float)(i + 1) + 2.0f);
-    }
-    td_tensor_release(&a.y);
-    td_tensor_release(&c.y);
-    td_batcher_free(b);
+  td_batching_params p = params("max_batch_size { value: 2 } batch_timeout_micros { value: 5000000 }"
+                                " num_batch_threads { value: 1 }");
+  td_batcher *b;
+  td_status st = {0};
+  assert_int_equal(td_batcher_new(&p, &b, &st), TD_OK);
+  float x[4] = {1, 2, 3, 4};
+  td_shape s = {.rank = 3, .dim = {1, 2, 2}};
+  td_tensor in = td_tensor_borrow(TD_DT_FLOAT, &s, x), y = {0};
+  assert_int_equal(td_batcher_run(b, g_model, g_sig, &in, &y, NULL, &st), TD_OK);
+  assert_int_equal(td_batcher_get_stats(b).tasks, 0); /* ran alone */
+  assert_int_equal(y.shape.dim[1], 2);
+  for (int i = 0; i < 4; i++) assert_true(td_f32(&y)[i] == 0.5f * x[i] + 2.0f);
+  td_tensor_release(&y);
+  td_batcher_free(b);
+
+  p = params("max_batch_size { value: 2 } batch_timeout_micros { value: 5000000 } num_batch_threads { value: 1 }"
+             " pad_variable_length_inputs: true");
+  assert_int_equal(td_batcher_new(&p, &b, &st), TD_OK);
+  slow_task a = {0}, c = {0};
+  pthread_t ta, tc;
+  start_task(&a, b, 1, 2, &ta); /* [1,2,2] waits for company ... */
+  start_task(&c, b, 1, 3, &tc); /* ... [1,3,3] fills the batch */
+  pthread_join(ta, NULL);
+  pthread_join(tc, NULL);
+  assert_int_equal(a.code, TD_OK);
+  assert_int_equal(c.code, TD_OK);
+  assert_int_equal(td_batcher_get_stats(b).batches, 1);
+  /* a's [2,2] values 1..4 sit in a 3x3 row padded with its first element (1). */
+  const float want[9] = {1, 2, 1, 3, 4, 1, 1, 1, 1};
+  assert_int_equal(a.y.shape.dim[1], 3);
+  for (int i = 0; i < 9; i++) assert_true(td_f32(&a.y)[i] == 0.5f * want[i] + 2.0f);
+  for (int i = 0; i < 9; i++) assert_true(td_f32(&c.y)[i] == 0.5f * (float)(i + 1) + 2.0f);
+  td_tensor_release(&a.y);
+  td_tensor_release(&c.y);
+  td_batcher_free(b);
+}
+
+/* Issue 12: a task with the wrong dtype or shape runs on its own and fails alone; the good
+ * tasks around it share their batch and succeed. */
+static void test_bad_task_fails_alone(void **state) {
+  (void)state;
+  if (skip_without_model()) return;
+  td_batching_params p = params("max_batch_size { value: 8 } batch_timeout_micros { value: 300000 }"
+                                " num_batch_threads { value: 1 }");
+  td_batcher *b;
+  td_status st = {0};
+  assert_int_equal(td_batcher_new(&p, &b, &st), TD_OK);
+  slow_task a = {0}, c = {0};
+  pthread_t ta, tc;
+  start_task(&a, b, 1, 3, &ta); /* a good task opens a batch and waits 0.3 s for company */
+  int32_t ix[9] = {0};
+  td_shape s = {.rank = 3, .dim = {1, 3, 3}};
+  td_tensor bad = td_tensor_borrow(TD_DT_INT32, &s, ix), y = {0};
+  assert_int_equal(td_batcher_run(b, g_model, g_sig, &bad, &y, NULL, &st), TD_INVALID_ARGUMENT);
+  assert_non_null(strstr(st.msg, "int32"));
+  float fx[8] = {0};
+  td_shape s2 = {.rank = 2, .dim = {1, 8}};
+  td_tensor bad2 = td_tensor_borrow(TD_DT_FLOAT, &s2, fx);
+  td_status st2 = {0};
+  td_code c2 = td_batcher_run(b, g_model, g_sig, &bad2, &y, NULL, &st2); /* the model's own answer */
+  if (c2 == TD_OK) td_tensor_release(&y);
+  assert_int_equal(td_batcher_get_stats(b).tasks, 1); /* neither joined a's batch */
+  start_task(&c, b, 2, 3, &tc); /* a second good task joins a's batch */
+  pthread_join(ta, NULL);
+  pthread_join(tc, NULL);
+  assert_int_equal(a.code, TD_OK);
+  assert_int_equal(c.code, TD_OK);
+  td_batcher_stats stats = td_batcher_get_stats(b);
+  assert_int_equal(stats.tasks, 2);
+  assert_int_equal(stats.batches, 1);
+  for (int i = 0; i < 9; i++) assert_true(td_f32(&a.y)[i] == 0.5f * (float)(i + 1) + 2.0f);
+  td_tensor_release(&a.y);
+  td_tensor_release(&c.y);
+  td_batcher_free(b);
+}
+
+typedef struct deadline_task {
+  td_batcher *b;
+  int64_t deadline_ms;
+  td_code code;
+  td_tensor y;
+  float x[9];
+} deadline_task;
+
+static void *deadline_main(void *arg) {
+  deadline_task *t = arg;
+  td_shape s = {.rank = 3, .dim = {1, 3, 3}};
+  td_tensor in = td_tensor_borrow(TD_DT_FLOAT, &s, t->x);
+  td_run_options opt = {.deadline_ns = t->deadline_ms ? td_deadline_after_ms(t->deadline_ms) : 0};
+  td_status st = {0};
+  t->code = td_batcher_run(t->b, g_model, g_sig, &in, &t->y, &opt, &st);
+  return NULL;
+}
+
+/* A task whose deadline passes while it waits leaves its batch before the batch runs: it gets
+ * DEADLINE_EXCEEDED, the batch runs for the others only, and a batch of only expired tasks does
+ * not run at all. */
+static void test_expired_tasks_leave_the_batch(void **state) {
+  (void)state;
+  if (skip_without_model()) return;
+  td_batching_params p = params("max_batch_size { value: 8 } batch_timeout_micros { value: 300000 }"
+                                " num_batch_threads { value: 1 }");
+  td_batcher *b;
+  td_status st = {0};
+  assert_int_equal(td_batcher_new(&p, &b, &st), TD_OK);
+  deadline_task t[3] = {{.b = b, .deadline_ms = 30}, {.b = b, .deadline_ms = 0}, {.b = b, .deadline_ms = 40}};
+  pthread_t th[3];
+  for (int i = 0; i < 3; i++) {
+    for (int k = 0; k < 9; k++) t[i].x[k] = (float)(10 * i + k);
+    int64_t before = td_batcher_get_stats(b).tasks;
+    assert_int_equal(pthread_create(&th[i], NULL, deadline_main, &t[i]), 0);
+    while (td_batcher_get_stats(b).tasks == before) usleep(1000);
   }
+  for (int i = 0; i < 3; i++) pthread_join(th[i], NULL);
+  assert_int_equal(t[0].code, TD_DEADLINE_EXCEEDED);
+  assert_int_equal(t[2].code, TD_DEADLINE_EXCEEDED);
+  assert_int_equal(t[1].code, TD_OK);
+  assert_int_equal(t[1].y.shape.dim[0], 1);
+  for (int k = 0; k < 9; k++) assert_true(td_f32(&t[1].y)[k] == 0.5f * (float)(10 + k) + 2.0f);
+  td_tensor_release(&t[1].y);
+  td_batcher_stats stats = td_batcher_get_stats(b);
+  assert_int_equal(stats.batches, 1);
+  assert_int_equal(stats.padded_rows, 0);
+  /* only expired tasks: the batch never runs */
+  deadline_task e = {.b = b, .deadline_ms = 20};
+  pthread_t the;
+  assert_int_equal(pthread_create(&the, NULL, deadline_main, &e), 0);
+  pthread_join(the, NULL);
+  assert_int_equal(e.code, TD_DEADLINE_EXCEEDED);
+  assert_int_equal(td_batcher_get_stats(b).batches, 1);
+  td_batcher_free(b);
 }
 
 /* A model's own parameters (--enable_per_model_batching_parameters) override the server's. */
@@ -325,6 +429,8 @@ int main(void) {
       cmocka_unit_test(test_padding_to_allowed_sizes_and_limits),
       cmocka_unit_test(test_full_queue),
       cmocka_unit_test(test_inner_dims_padding),
+      cmocka_unit_test(test_bad_task_fails_alone),
+      cmocka_unit_test(test_expired_tasks_leave_the_batch),
       cmocka_unit_test(test_per_model_params),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
