@@ -4,7 +4,8 @@
  * absl::AsciiStrToLower); encoding 'utf-8' maps Unicode (TF uses ICU): glibc's C.UTF-8 simple
  * case tables plus the unconditional one-to-many mappings of SpecialCasing.txt that matter in
  * practice (ß → SS, İ → i̇, the Latin ligatures ﬀ..ﬆ) and the Greek final sigma; malformed
- * UTF-8 becomes U+FFFD per maximal subpart, as ICU's converter does. The locale object is
+ * UTF-8 becomes U+FFFD per maximal subpart, as ICU's converter does, and (as TF, which passes
+ * a C string to ICU) the text ends at a NUL byte. The locale object is
  * created once (pthread_once) and read-only afterwards, so kernels stay reentrant.
  */
 #include <ctype.h>
@@ -93,9 +94,10 @@ static td_code change_case(td_kctx *ctx, int upper) {
   const char *enc = td_attr_str(node, "encoding", &elen);
   int utf8 = 0;
   if (enc && elen) {
-    if ((elen == 5 && !strncasecmp(enc, "utf-8", 5)) || (elen == 4 && !strncasecmp(enc, "utf8", 4))) utf8 = 1;
+    if (elen == 5 && !memcmp(enc, "utf-8", 5)) utf8 = 1;
     else
-      return td_k_fail(ctx, TD_INVALID_ARGUMENT, "encoding must be '' or 'utf-8', got '%.*s'", (int)elen, enc);
+      return td_k_fail(ctx, TD_INVALID_ARGUMENT, "only utf-8 or '' (no encoding) is supported, received %.*s", (int)elen,
+                       enc);
   }
   if (utf8) pthread_once(&g_once, init_locale);
   const td_tensor *in = td_k_input(ctx, 0);
@@ -110,7 +112,9 @@ static td_code change_case(td_kctx *ctx, int upper) {
     if (need > cap) TD_GROW(buf, cap, need);
     size_t len;
     if (utf8) {
-      len = map_utf8(td_text_bytes(s), s->len, upper, buf);
+      /* TF hands ICU a C string: the text ends at the first NUL byte. */
+      const char *nul = s->len ? memchr(s->data, 0, s->len) : NULL;
+      len = map_utf8(td_text_bytes(s), nul ? (size_t)(nul - s->data) : s->len, upper, buf);
     } else {
       for (size_t k = 0; k < s->len; k++) {
         unsigned char c = (unsigned char)s->data[k];

@@ -38,7 +38,9 @@ static void test_lower_upper(void **state) {
   EXPECT_SHAPE(&out, 0);
   td_tensor_release(&out);
   tt_expect_error(casemap("StringLower", STRS("a"), "latin1", &out, &st), &st, TD_INVALID_ARGUMENT,
-                  "encoding must be '' or 'utf-8', got 'latin1'");
+                  "only utf-8 or '' (no encoding) is supported, received latin1");
+  tt_expect_error(casemap("StringUpper", STRS("a"), "UTF-8", &out, &st), &st, TD_INVALID_ARGUMENT,
+                  "only utf-8 or '' (no encoding) is supported, received UTF-8");
 }
 
 static void test_strip_length(void **state) {
