@@ -49,6 +49,8 @@ static typed_vals vals_for(const Tensorflow__TensorProto *p, td_dtype dt) {
     case TD_DT_UINT32: return (typed_vals){p->n_uint32_val, p->uint32_val, 5};
     case TD_DT_UINT64: return (typed_vals){p->n_uint64_val, p->uint64_val, 6};
     case TD_DT_HALF: case TD_DT_BFLOAT16: return (typed_vals){p->n_half_val, p->half_val, 7};
+    case TD_DT_COMPLEX64: return (typed_vals){p->n_scomplex_val / 2, p->scomplex_val, 8}; /* (re, im) pairs */
+    case TD_DT_COMPLEX128: return (typed_vals){p->n_dcomplex_val / 2, p->dcomplex_val, 9};
     default: return (typed_vals){0, NULL, -1};
   }
 }
@@ -65,6 +67,8 @@ static void put_typed(td_tensor *t, int64_t i, const typed_vals *tv, size_t j) {
     case 5: td_tensor_set_double(t, i, ((const uint32_t *)tv->v)[j]); break;
     case 6: ((uint64_t *)t->data)[i] = ((const uint64_t *)tv->v)[j]; break;
     case 7: ((uint16_t *)t->data)[i] = (uint16_t)((const int32_t *)tv->v)[j]; break;
+    case 8: memcpy((float *)t->data + 2 * i, (const float *)tv->v + 2 * j, 2 * sizeof(float)); break;
+    case 9: memcpy((double *)t->data + 2 * i, (const double *)tv->v + 2 * j, 2 * sizeof(double)); break;
   }
 }
 
@@ -90,7 +94,7 @@ td_code td_tensor_from_proto_budget(const Tensorflow__TensorProto *p, td_tensor 
                                     const char *what, td_status *st) {
   memset(out, 0, sizeof *out);
   td_dtype dt = (td_dtype)p->dtype;
-  if (!td_dtype_valid(dt) || dt == TD_DT_VARIANT || dt == TD_DT_COMPLEX64 || dt == TD_DT_COMPLEX128)
+  if (!td_dtype_valid(dt) || dt == TD_DT_VARIANT)
     return td_status_set(st, TD_INVALID_ARGUMENT, "Unsupported or invalid tensor dtype %s (%d)",
                          td_dtype_enum_name(dt), (int)p->dtype);
   td_shape shape;
@@ -203,6 +207,8 @@ td_code td_tensor_to_proto(const td_tensor *t, int as_content, Tensorflow__Tenso
     case 5: FILL(uint32_val, uint32_t, ((const uint32_t *)t->data)[i])
     case 6: FILL(uint64_val, uint64_t, ((const uint64_t *)t->data)[i])
     case 7: FILL(half_val, int32_t, ((const uint16_t *)t->data)[i])
+    case 8: un *= 2; FILL(scomplex_val, float, ((const float *)t->data)[i])
+    case 9: un *= 2; FILL(dcomplex_val, double, ((const double *)t->data)[i])
 #undef FILL
     default:
       tensorflow__tensor_proto__free_unpacked(p, NULL);

@@ -2,7 +2,8 @@
  * here in double precision (independent of the kernels' radix-2 / Bluestein code): FFT/IFFT for
  * power-of-two, prime and composite lengths, batched; RFFT/IRFFT with fft_length cropping and
  * padding (numpy.fft.rfft / irfft semantics); 2-D transforms; round trips; Complex broadcasting,
- * Real/Imag/ComplexAbs/Angle/Conj; literal numpy values for a small case; error texts. */
+ * Real/Imag/ComplexAbs/Angle/Conj; literal numpy values for a small case; complex64/128
+ * TensorProto round trips (scomplex_val / dcomplex_val / tensor_content); error texts. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -242,6 +243,47 @@ static void test_fft_errors(void **state) {
   td_tensor_release(&e);
 }
 
+/* complex64 / complex128 through TensorProto: scomplex_val / dcomplex_val hold (re, im) pairs,
+ * the last pair repeats to fill the shape; tensor_content is the raw interleaved bytes. */
+static void test_complex_proto(void **state) {
+  (void)state;
+  double complex v[3] = {1 + 2 * I, -3.5, 0.25 * I};
+  td_tensor t = cplx(1, A_DIMS(3), v);
+  for (int content = 0; content < 2; content++) {
+    Tensorflow__TensorProto *p = NULL;
+    td_status st;
+    assert_int_equal(td_tensor_to_proto(&t, content, &p, &st), TD_OK);
+    if (!content) {
+      assert_int_equal(p->n_scomplex_val, 6);
+      assert_true(p->scomplex_val[0] == 1 && p->scomplex_val[1] == 2 && p->scomplex_val[2] == -3.5f && p->scomplex_val[5] == 0.25f);
+    }
+    td_tensor back;
+    assert_int_equal(td_tensor_from_proto(p, &back, &st), TD_OK);
+    assert_int_equal(back.dtype, TD_DT_COMPLEX64);
+    expect_close_c(&back, v, 3, 0);
+    td_tensor_release(&back);
+    tensorflow__tensor_proto__free_unpacked(p, NULL);
+  }
+  td_tensor_release(&t);
+  /* A [4] complex128 proto with one pair given repeats it. */
+  Tensorflow__TensorProto p = TENSORFLOW__TENSOR_PROTO__INIT;
+  Tensorflow__TensorShapeProto sp = TENSORFLOW__TENSOR_SHAPE_PROTO__INIT;
+  Tensorflow__TensorShapeProto__Dim d = TENSORFLOW__TENSOR_SHAPE_PROTO__DIM__INIT, *dims[1] = {&d};
+  double pair[2] = {1.5, -2};
+  d.size = 4;
+  sp.n_dim = 1;
+  sp.dim = dims;
+  p.dtype = TENSORFLOW__DATA_TYPE__DT_COMPLEX128;
+  p.tensor_shape = &sp;
+  p.n_dcomplex_val = 2;
+  p.dcomplex_val = pair;
+  td_tensor r;
+  td_status st;
+  assert_int_equal(td_tensor_from_proto(&p, &r, &st), TD_OK);
+  for (int i = 0; i < 4; i++) assert_true(td_f64(&r)[2 * i] == 1.5 && td_f64(&r)[2 * i + 1] == -2);
+  td_tensor_release(&r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fft_lengths),
@@ -250,6 +292,7 @@ int main(void) {
       cmocka_unit_test(test_fft2d),
       cmocka_unit_test(test_complex_elementwise),
       cmocka_unit_test(test_fft_errors),
+      cmocka_unit_test(test_complex_proto),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
