@@ -716,3 +716,20 @@ def test_empty_tensors(tensord, tmp_path):
     check(run_op(tmp_path, "ScatterNd", [np.zeros((0, 1), np.int32), np.zeros((0, 2), np.float32), np.array([3, 2], np.int32)],
                  {"T": np.float32, "Tindices": np.int32})[0], np.zeros((3, 2), np.float32))
     check(run_op(tmp_path, "EuclideanNorm", [e, np.int32(0)], {"T": np.float32, "Tidx": np.int32})[0], np.zeros(3, np.float32))
+
+
+@pytest.mark.parametrize("op", ["a-b", "b-a", "intersection", "union"])
+def test_dense_to_dense_set_operation(tensord, tmp_path, op):
+    a = np.array([[[1, 3, 3, 5], [2, 2, 2, 2]], [[7, 1, 4, 0], [9, 8, 7, 6]]], np.int64)
+    b = np.array([[[5, 1, 6], [2, 4, 4]], [[0, 0, 0], [1, 2, 3]]], np.int64)
+    fn = {"a-b": lambda x, y: x - y, "b-a": lambda x, y: y - x, "intersection": lambda x, y: x & y,
+          "union": lambda x, y: x | y}[op]
+    rows = {(i, j): sorted(fn(set(a[i, j]), set(b[i, j]))) for i in range(2) for j in range(2)}
+    maxlen = max(len(v) for v in rows.values())
+    want_idx = [[i, j, k] for (i, j), v in sorted(rows.items()) for k in range(len(v))]
+    want_val = [x for _, v in sorted(rows.items()) for x in v]
+    idx, val, shp = run_op(tmp_path, "DenseToDenseSetOperation", [a, b], {"T": np.int64, "set_operation": op},
+                           out_dtypes=[np.int64, np.int64, np.int64])
+    check(idx, np.array(want_idx, np.int64).reshape(-1, 3))
+    check(val, np.array(want_val, np.int64))
+    check(shp, np.array([2, 2, maxlen], np.int64))
