@@ -1,6 +1,6 @@
 /* manager_poll.c — one poll of the file-system manager (see manager.h): list each model's
  * version dirs, load the aspired versions that are not available (with retries; up to
- * load_threads at once), record failed versions (not retried until their files change), then
+ * load_threads at once), record failed versions (not retried until any of their files changes), then
  * retire what is no longer aspired — after the loads, so a model is never left without a
  * version while a new one loads.
  * Invariant: called with m->control held; loads touch only the serving map (thread-safe) and
@@ -44,18 +44,11 @@ static void forget_failed(managed_model *mm, int64_t v) {
   if (f) *f = mm->failed[--mm->nfailed];
 }
 
-/* Errors that loading the same files again would repeat (a rewritten version is retried
- * anyway, its signature changes): not worth --max_num_load_retries waits. */
-static int is_permanent(td_code code) {
-  static const td_code permanent[] = {TD_INVALID_ARGUMENT, TD_NOT_FOUND, TD_DATA_LOSS, TD_UNIMPLEMENTED,
-                                      TD_FAILED_PRECONDITION, TD_OUT_OF_RANGE};
-  for (size_t i = 0; i < sizeof permanent / sizeof permanent[0]; i++)
-    if (code == permanent[i]) return 1;
-  return 0;
-}
-
 /* Loads one version with retries: publishes it, or sets END with the error (returned, with
- * its message in *st). Touches only the serving map, so loads may run in parallel. */
+ * its message in *st). As upstream's LoaderHarness, every error is retried up to
+ * --max_num_load_retries times, --load_retry_interval_micros apart (a version whose files are
+ * still being copied then gets another chance). Touches only the serving map, so loads may run
+ * in parallel. */
 static td_code load_version(td_manager *m, const char *name, const td_version_dir *d, td_status *st) {
   td_code code = TD_OK;
   for (int attempt = 0; attempt <= m->opt.max_load_retries; attempt++) {
@@ -80,7 +73,6 @@ static td_code load_version(td_manager *m, const char *name, const td_version_di
       return TD_OK;
     }
     TD_LOG_ERROR("Loading servable: {name: %s version: %lld} failed: %s", name, (long long)d->version, st->msg);
-    if (is_permanent(code)) break;
   }
   if (code == TD_OK) code = td_status_set(st, TD_CANCELLED, "Loading was cancelled");
   td_servables_set_state(m->servables, name, d->version, TD_VERSION_END, code, st->msg);

@@ -44,6 +44,28 @@ static time_t mtime_of(const char *dir, const char *rel) {
   return t;
 }
 
+/* Mixes name, size and mtime of every entry under dir (depth-first, at most *budget entries,
+ * MAX_TREE_DEPTH levels) into *h: any file of the version changing changes the signature. */
+#define MAX_TREE_DEPTH 8
+static void mix_tree(const char *dir, int depth, int *budget, uint64_t *h) {
+  DIR *d = opendir(dir);
+  if (!d) return;
+  for (struct dirent *e; *budget > 0 && (e = readdir(d));) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    (*budget)--;
+    for (const char *c = e->d_name; *c; c++) *h = (*h ^ (uint8_t)*c) * 1099511628211ull;
+    char *p = td_path_join(dir, e->d_name);
+    struct stat sb;
+    if (lstat(p, &sb) == 0) {
+      uint64_t parts[3] = {(uint64_t)sb.st_size, (uint64_t)sb.st_mtim.tv_sec, (uint64_t)sb.st_mtim.tv_nsec};
+      for (int i = 0; i < 3; i++) *h = (*h ^ parts[i]) * 1099511628211ull;
+      if (S_ISDIR(sb.st_mode) && depth < MAX_TREE_DEPTH) mix_tree(p, depth + 1, budget, h);
+    }
+    free(p);
+  }
+  closedir(d);
+}
+
 static void describe(td_version_dir *d) {
   uint64_t h = 14695981039346656037ull;
   mix_stat(d->path, NULL, &h);
@@ -51,6 +73,8 @@ static void describe(td_version_dir *d) {
   int pbtxt = mix_stat(d->path, "saved_model.pbtxt", &h);
   mix_stat(d->path, "variables", &h);
   mix_stat(d->path, "variables/variables.index", &h);
+  int budget = 4096; /* entries; readdir order is stable while nothing changes */
+  mix_tree(d->path, 0, &budget, &h);
   time_t touched = mtime_of(d->path, NULL), vars = mtime_of(d->path, "variables");
   if (vars > touched) touched = vars;
   d->complete = pb || pbtxt || time(NULL) - touched >= TD_VERSION_DIR_SETTLE_SECONDS;

@@ -8,8 +8,9 @@
  * TD_VERSION_DIR_SETTLE_SECONDS (then it is a broken version, not a copy in progress: it is
  * aspired, fails to load and reports why, as in TF). Incomplete ones are never aspired.
  * Two names for one number: the last listed wins (with a warning), as in TF.
- * `signature` changes whenever the version's main files change (used to retry a version that
- * failed to load only after it was rewritten).
+ * `signature` changes whenever any file of the version changes (name, size or mtime of every
+ * entry in its tree, up to 4096 entries): a version that failed to load is retried once it was
+ * rewritten — e.g. its variables/ arrived after its saved_model.pb.
  *
  * Ownership: td_version_dir arrays and their paths are heap (td_version_dirs_free).
  * Thread affinity: none.

@@ -242,7 +242,9 @@ def test_broken_model_fails_startup(tensord, fixtures_dir, tmp_path):
     if not os.path.isdir(bad):
         pytest.skip("bad_half_plus_two fixture layout differs")
     base = version_base(tmp_path / "bad", {1: bad})
-    r = run_server_cli("--port=%d" % 1, "--rest_api_port=0", "--model_name=bad", "--model_base_path=" + base)
+    # every load error is retried --max_num_load_retries times (TF's default: 5, a minute apart)
+    r = run_server_cli("--port=%d" % 1, "--rest_api_port=0", "--model_name=bad", "--model_base_path=" + base,
+                       "--max_num_load_retries=0")
     assert r.returncode == 255, r.stdout + r.stderr
     assert "Failed to start server. Error:" in r.stderr
 

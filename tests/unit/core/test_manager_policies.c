@@ -256,6 +256,30 @@ static void test_parallel_loads(void **state) {
   rig_close(&r);
 }
 
+/* A failed version is retried once any file in its tree changes (a file deep in a subdir, a
+ * size change), not only saved_model.pb — and not while nothing changes. */
+static void test_failed_version_retried_when_any_file_changes(void **state) {
+  make_version("c", "1", "fail");
+  sh("mkdir -p %s/c/1/variables/deep", root);
+  rig r;
+  rig_open(&r, (td_manager_options){.poll_seconds = 0});
+  td_status st = {0};
+  assert_int_equal(td_manager_add_model(r.m, "c", base_of("c"), &st), TD_OK);
+  assert_int_equal(td_manager_start(r.m, &st), TD_UNKNOWN);
+  int loads = r.stats.loads;
+  td_manager_poll(r.m);
+  assert_int_equal(r.stats.loads, loads);
+  sh("printf x > %s/c/1/variables/deep/data", root); /* only variables/deep's entries change */
+  td_manager_poll(r.m);
+  assert_int_equal(r.stats.loads, loads + 1);
+  td_manager_poll(r.m);
+  assert_int_equal(r.stats.loads, loads + 1);
+  sh("printf xyz > %s/c/1/variables/deep/data", root); /* the same file grows */
+  td_manager_poll(r.m);
+  assert_int_equal(r.stats.loads, loads + 2);
+  rig_close(&r);
+}
+
 static void test_availability_preserving_and_failed_loads(void **state) {
   make_version("a", "1", "ok");
   rig r;
@@ -319,12 +343,12 @@ static void test_retries(void **state) {
   assert_int_equal(r.stats.loads, 2);
   rig_close(&r);
 
-  /* permanent errors are not retried */
+  /* every error is retried, as upstream's LoaderHarness does (INVALID_ARGUMENT included) */
   make_version("h", "1", "fail");
-  rig_open(&r, (td_manager_options){.poll_seconds = 0, .max_load_retries = 5, .load_retry_interval_micros = 1000000});
+  rig_open(&r, (td_manager_options){.poll_seconds = 0, .max_load_retries = 3, .load_retry_interval_micros = 1000});
   assert_int_equal(td_manager_add_model(r.m, "h", base_of("h"), &st), TD_OK);
   assert_int_equal(td_manager_start(r.m, &st), TD_UNKNOWN);
-  assert_int_equal(r.stats.loads, 1);
+  assert_int_equal(r.stats.loads, 4);
   rig_close(&r);
 }
 
@@ -498,6 +522,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_version_dirs_and_policies, setup, teardown),
       cmocka_unit_test_setup_teardown(test_availability_preserving_and_failed_loads, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_failed_version_retried_when_any_file_changes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_retries, setup, teardown),
       cmocka_unit_test_setup_teardown(test_config_labels_and_reload, setup, teardown),
       cmocka_unit_test_setup_teardown(test_parallel_loads, setup, teardown),
