@@ -1,48 +1,59 @@
 /* text_case.c — StringLower, StringUpper, StringStrip, StringLength.
  *
  * Case mapping: encoding '' maps ASCII letters only (bytes >= 0x80 untouched, as TF's
- * absl::AsciiStrToLower); encoding 'utf-8' maps Unicode (TF uses ICU): glibc's C.UTF-8 simple
- * case tables plus the unconditional one-to-many mappings of SpecialCasing.txt that matter in
- * practice (ß → SS, İ → i̇, the Latin ligatures ﬀ..ﬆ) and the Greek final sigma; malformed
- * UTF-8 becomes U+FFFD per maximal subpart, as ICU's converter does, and (as TF, which passes
- * a C string to ICU) the text ends at a NUL byte. The locale object is
- * created once (pthread_once) and read-only afterwards, so kernels stay reentrant.
+ * absl::AsciiStrToLower); encoding 'utf-8' maps Unicode as TF's ICU does: full case mapping
+ * (ß → SS, İ → i̇, ﬁ → FI, ...) from the generated tables of text_case_tables.h (no locale
+ * needed, so it works in a bare container) plus the Greek final sigma; malformed UTF-8 becomes
+ * U+FFFD per maximal subpart, as ICU's converter does, and (as TF, which passes a C string
+ * to ICU) the text ends at a NUL byte. Stateless and reentrant (tables are read-only).
  */
 #include <ctype.h>
-#include <locale.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <wctype.h>
 
+#include "engine/kernels/text_case_tables.h"
 #include "engine/kernels/text_internal.h"
 #include "util/mem.h"
 
-static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-static locale_t g_utf8;
-
-static void init_locale(void) {
-  g_utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
-  if (!g_utf8) g_utf8 = newlocale(LC_CTYPE_MASK, "C.utf8", (locale_t)0);
-}
-
-/* One-to-many mappings (SpecialCasing.txt, unconditional). */
-static const struct special {
-  int32_t cp;
-  int upper; /* 1: applies to upper-casing, 0: lower-casing */
-  int32_t to[3];
-} kSpecial[] = {
-    {0x00DF, 1, {'S', 'S', 0}},     {0x0130, 0, {'i', 0x0307, 0}}, {0x0149, 1, {0x02BC, 'N', 0}},
-    {0xFB00, 1, {'F', 'F', 0}},     {0xFB01, 1, {'F', 'I', 0}},    {0xFB02, 1, {'F', 'L', 0}},
-    {0xFB03, 1, {'F', 'F', 'I'}},   {0xFB04, 1, {'F', 'F', 'L'}},  {0xFB05, 1, {'S', 'T', 0}},
-    {0xFB06, 1, {'S', 'T', 0}},
-};
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 static int is_cased(int32_t cp) {
-  return g_utf8 && (iswupper_l((wint_t)cp, g_utf8) || iswlower_l((wint_t)cp, g_utf8) || iswalpha_l((wint_t)cp, g_utf8));
+  size_t lo = 0, hi = COUNT(kCased);
+  while (lo < hi) { /* first run whose last >= cp */
+    size_t mid = (lo + hi) / 2;
+    if (kCased[mid][1] < cp) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < COUNT(kCased) && kCased[lo][0] <= cp;
 }
 
-/* Appends `cp` mapped to the buffer; returns the new length. */
+/* Maps cp into out[0..3); returns the number of code points. */
+static int map_cp(int32_t cp, int upper, int32_t out[3]) {
+  out[0] = cp;
+  if (cp < 0x80) {
+    out[0] = upper ? toupper(cp) : tolower(cp);
+    return 1;
+  }
+  if (!is_cased(cp)) return 1;
+  const td_case_multi *multi = upper ? kUpperMulti : kLowerMulti;
+  size_t nmulti = upper ? COUNT(kUpperMulti) : COUNT(kLowerMulti);
+  for (size_t t = 0; t < nmulti; t++)
+    if (multi[t].cp == cp) {
+      int n = 0;
+      while (n < 3 && multi[t].to[n]) out[n] = multi[t].to[n], n++;
+      return n;
+    }
+  const td_case_run *runs = upper ? kUpperRuns : kLowerRuns;
+  size_t nruns = upper ? COUNT(kUpperRuns) : COUNT(kLowerRuns);
+  for (size_t t = 0; t < nruns && runs[t].first <= cp; t++)
+    if (cp <= runs[t].last && (cp - runs[t].first) % runs[t].stride == 0) {
+      out[0] = cp + runs[t].delta;
+      break;
+    }
+  return 1;
+}
+
+/* Appends `cp` to the buffer; returns the new length. */
 static size_t put_cp(char *buf, size_t len, int32_t cp) {
   char enc[4];
   int k = td_utf8_encode(cp, enc);
@@ -66,21 +77,16 @@ static size_t map_utf8(const char *s, size_t n, int upper, char *buf) {
       prev_cased = 0;
       continue;
     }
-    const struct special *sp = NULL;
-    for (size_t t = 0; t < sizeof kSpecial / sizeof kSpecial[0]; t++)
-      if (kSpecial[t].cp == cp && kSpecial[t].upper == upper) sp = &kSpecial[t];
     int cased = is_cased(cp);
-    if (sp) {
-      for (int t = 0; t < 3 && sp->to[t]; t++) len = put_cp(buf, len, sp->to[t]);
-    } else if (!upper && cp == 0x03A3) {
+    if (!upper && cp == 0x03A3) {
       /* Final sigma: after a cased letter and not before one. */
       int32_t next = -1;
       if (i < n) td_utf8_decode(u + i, n - i, &next);
       len = put_cp(buf, len, prev_cased && !(next >= 0 && is_cased(next)) ? 0x03C2 : 0x03C3);
-    } else if (g_utf8) {
-      len = put_cp(buf, len, (int32_t)(upper ? towupper_l((wint_t)cp, g_utf8) : towlower_l((wint_t)cp, g_utf8)));
     } else {
-      len = put_cp(buf, len, cp < 0x80 ? (upper ? toupper(cp) : tolower(cp)) : cp);
+      int32_t out[3];
+      int m = map_cp(cp, upper, out);
+      for (int t = 0; t < m; t++) len = put_cp(buf, len, out[t]);
     }
     prev_cased = cased;
   }
@@ -99,7 +105,6 @@ static td_code change_case(td_kctx *ctx, int upper) {
       return td_k_fail(ctx, TD_INVALID_ARGUMENT, "only utf-8 or '' (no encoding) is supported, received %.*s", (int)elen,
                        enc);
   }
-  if (utf8) pthread_once(&g_once, init_locale);
   const td_tensor *in = td_k_input(ctx, 0);
   td_tensor out;
   TD_TRY(td_text_new_tensor(ctx, TD_DT_STRING, &in->shape, &out));
