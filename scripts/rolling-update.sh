@@ -22,7 +22,8 @@
 # LB_DRAIN=1 also marks the replica `down` in nginx (config reload) before the SIGTERM and back
 # up once it is ready. Measured: a reload makes nginx's old workers close their clients' idle
 # keep-alive connections, and an HTTP/1.1 client whose POST races that close sees
-# "connection closed without response" (2 in 20,000 requests here) — clients do not retry POSTs,
+# "connection closed without response" / "connection reset" (1-2 in 15,000-20,000 requests in
+# runs here, with or without tensord's drain) — clients do not retry POSTs,
 # so the default leaves nginx's configuration alone, as a Kubernetes Service does.
 # deploy/nginx/loadgen.py (REST + gRPC threads, bounded by LOAD_MAX_SECONDS) runs throughout.
 # Exit status: 0 when no request failed and every replica ended on version 2; 1 otherwise;
