@@ -525,7 +525,9 @@ static void drain_and_destroy_queue(grpc_completion_queue *cq) {
 
 /* Shuts the (started) server down: GOAWAY, calls already running finish until deadline_ns
  * (CLOCK_MONOTONIC; 0 = cancel at once), then the rest are cancelled; waits for gRPC's
- * confirmation. */
+ * confirmation. gRPC's notification also waits for every client to close its connection after
+ * the GOAWAY; once no call has run for IDLE_CUT_MS the remaining (idle) connections are cut. */
+#define IDLE_CUT_MS 300
 static void shutdown_server(td_grpc_server *s, int64_t deadline_ns) {
   atomic_store(&s->finishing, 1);
   pthread_mutex_lock(&s->lock);
@@ -533,13 +535,24 @@ static void shutdown_server(td_grpc_server *s, int64_t deadline_ns) {
   pthread_mutex_unlock(&s->lock);
   grpc_completion_queue *done = grpc_completion_queue_create_for_pluck(NULL);
   grpc_server_shutdown_and_notify(s->server, done, s);
-  int64_t left_ms = deadline_ns ? (deadline_ns - now_ns()) / 1000000 : 0;
-  gpr_timespec until = left_ms > 0 ? gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(left_ms, GPR_TIMESPAN))
-                                   : gpr_inf_past(GPR_CLOCK_MONOTONIC);
-  grpc_event ev = grpc_completion_queue_pluck(done, s, until, NULL);
-  if (ev.type != GRPC_OP_COMPLETE) {
-    if (deadline_ns) TD_LOG_WARN("gRPC drain deadline reached: cancelling %d call(s) still running", atomic_load(&s->active));
-    grpc_server_cancel_all_calls(s->server);
+  int finished = 0;
+  int64_t start = now_ns();
+  while (!finished) {
+    int64_t now = now_ns();
+    if (!deadline_ns || now >= deadline_ns) {
+      if (deadline_ns && atomic_load(&s->active))
+        TD_LOG_WARN("gRPC drain deadline reached: cancelling %d call(s) still running", atomic_load(&s->active));
+      break;
+    }
+    /* only idle connections are left (after a step in which workers pop calls matched late) */
+    if (now - start >= 50 * 1000000 && td_grpc_server_quiet(s, IDLE_CUT_MS)) break;
+    int64_t step_ms = (deadline_ns - now) / 1000000;
+    if (step_ms > 50) step_ms = 50;
+    gpr_timespec until = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(step_ms + 1, GPR_TIMESPAN));
+    finished = grpc_completion_queue_pluck(done, s, until, NULL).type == GRPC_OP_COMPLETE;
+  }
+  if (!finished) {
+    grpc_server_cancel_all_calls(s->server); /* also disconnects every connection */
     grpc_completion_queue_pluck(done, s, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
   }
   grpc_completion_queue_shutdown(done);
