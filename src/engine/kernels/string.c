@@ -1,5 +1,5 @@
 /* string.c — string kernels: StringToHashBucketFast, AsString, StringToNumber, DecodeBase64,
- * EncodeBase64, StringJoin, Substr (unit BYTE or UTF8_CHAR).
+ * EncodeBase64, StringJoin, Substr (unit BYTE or UTF8_CHAR; input and pos/len broadcast).
  *
  * Semantics and error texts follow TF's kernels: hashing is FarmHash Fingerprint64 mod
  * num_buckets; AsString builds TF's printf format from its attrs; StringToNumber accepts what
@@ -391,6 +391,25 @@ static int64_t utf8_offset(const char *s, int64_t n, int64_t k) {
   return n;
 }
 
+/* Numpy broadcasting of shapes a and b into *out; strides sa / sb (0 on broadcast dims) per
+ * output dim. Returns 0 when incompatible. */
+static int broadcast2(const td_shape *a, const td_shape *b, td_shape *out, int64_t *sa, int64_t *sb) {
+  int r = a->rank > b->rank ? a->rank : b->rank;
+  out->rank = r;
+  int64_t ma = 1, mb = 1;
+  for (int d = r - 1; d >= 0; d--) {
+    int da = d - (r - a->rank), db = d - (r - b->rank);
+    int64_t x = da >= 0 ? a->dim[da] : 1, y = db >= 0 ? b->dim[db] : 1;
+    if (x != y && x != 1 && y != 1) return 0;
+    out->dim[d] = x == 1 ? y : x;
+    sa[d] = x == 1 ? 0 : ma;
+    sb[d] = y == 1 ? 0 : mb;
+    ma *= x;
+    mb *= y;
+  }
+  return 1;
+}
+
 static int64_t utf8_count(const char *s, int64_t n) {
   int64_t c = 0;
   for (int64_t i = 0; i < n; i++) c += ((unsigned char)s[i] & 0xC0) != 0x80;
@@ -407,17 +426,25 @@ td_code td_k_string_substr(td_kctx *ctx) {
   if (!td_shape_equal(&pos->shape, &len->shape))
     return td_k_fail(ctx, TD_INVALID_ARGUMENT, "pos and len should have the same shape, got: %s vs. %s",
                      shape_text(&pos->shape, a, sizeof a), shape_text(&len->shape, b, sizeof b));
-  int scalar = pos->shape.rank == 0;
-  if (!scalar && !td_shape_equal(&pos->shape, &in->shape))
-    return td_k_fail(ctx, TD_UNIMPLEMENTED, "Substr: broadcasting pos %s against input %s is not supported",
-                     shape_text(&pos->shape, a, sizeof a), shape_text(&in->shape, b, sizeof b));
+  td_shape oshape;
+  int64_t s_in[TD_MAX_RANK], s_pos[TD_MAX_RANK];
+  if (!broadcast2(&in->shape, &pos->shape, &oshape, s_in, s_pos))
+    return td_k_fail(ctx, TD_INVALID_ARGUMENT, "Incompatible shapes: %s vs. %s", shape_text(&in->shape, a, sizeof a),
+                     shape_text(&pos->shape, b, sizeof b));
   td_tensor out;
-  TD_TRY(new_string_tensor(ctx, &in->shape, &out));
-  int64_t n = td_tensor_num_elements(in);
+  TD_TRY(new_string_tensor(ctx, &oshape, &out));
+  int64_t n = td_shape_num_elements(&oshape), coord[TD_MAX_RANK] = {0}, ii = 0, pi = 0;
   td_code rc = TD_OK;
   for (int64_t i = 0; i < n && rc == TD_OK; i++) {
-    td_string s = td_str(in)[i];
-    int64_t p = td_tensor_get_int(pos, scalar ? 0 : i), l = td_tensor_get_int(len, scalar ? 0 : i);
+    if (i > 0) /* odometer over the output, tracking the input / pos offsets */
+      for (int d = oshape.rank - 1; d >= 0; d--) {
+        ii += s_in[d], pi += s_pos[d];
+        if (++coord[d] < oshape.dim[d]) break;
+        ii -= s_in[d] * coord[d], pi -= s_pos[d] * coord[d];
+        coord[d] = 0;
+      }
+    td_string s = td_str(in)[ii];
+    int64_t p = td_tensor_get_int(pos, pi), l = td_tensor_get_int(len, pi);
     const char *bytes = s.data ? s.data : "";
     int64_t size = chars ? utf8_count(bytes, (int64_t)s.len) : (int64_t)s.len;
     if (p > size || p < -size) {

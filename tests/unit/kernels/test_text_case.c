@@ -96,6 +96,16 @@ static void test_substr_utf8(void **state) {
   assert_int_equal(substr_utf8(STRS("naïve"), I64S(-3), I64S(2), &out, &st), TD_OK);
   EXPECT_STR(&out, "ïv");
   td_tensor_release(&out);
+  /* Broadcasting: input [2,1] against pos/len [3] → [2,3] (numpy: s[p:p+l] per pair). */
+  int64_t d21[2] = {2, 1};
+  assert_int_equal(substr_utf8(td_test_tensor(TD_DT_STRING, 2, d21, (const char *[]){"héllo", "wörld"}), I32S(0, 1, 3),
+                               I32S(2, 1, 5), &out, &st),
+                   TD_OK);
+  EXPECT_SHAPE(&out, 2, 3);
+  EXPECT_STR(&out, "hé", "é", "lo", "wö", "ö", "ld");
+  td_tensor_release(&out);
+  tt_expect_error(substr_utf8(STRS("a", "b"), I32S(0, 0, 0), I32S(1, 1, 1), &out, &st), &st, TD_INVALID_ARGUMENT,
+                  "Incompatible shapes: [2] vs. [3]");
   /* pos is checked against the character count (3 here, though 6 bytes). */
   tt_expect_error(substr_utf8(STRS("ééé"), tt_i32(4), tt_i32(1), &out, &st), &st, TD_INVALID_ARGUMENT,
                   "pos 4 out of range for stringb'ééé' at index 0");
