@@ -34,6 +34,16 @@ int td_k_num_outputs(const td_kctx *c) { return c->step->nout; }
 int td_k_input_is_const(const td_kctx *c, int i) {
   return c->c && i >= 0 && i < c->step->nin && c->step->in[i].kind == SRC_CONST;
 }
+/* A slot input this step reads last (not fetched, not read twice by this step): once the kernel
+ * returns nobody reads it again, so a kernel may consume its value in place (TensorList writes). */
+int td_k_input_forwardable(const td_kctx *c, int i) {
+  if (!c->c || c->c->dataflow || i < 0 || i >= c->step->nin || c->step->in[i].kind != SRC_SLOT) return 0;
+  int slot = c->step->in[i].idx, k = (int)(c->step - c->c->steps);
+  if (k < 0 || k >= c->c->nsteps || c->c->slot_last_use[slot] != k || c->c->slot_fetched[slot]) return 0;
+  for (int j = 0; j < c->step->nin; j++)
+    if (j != i && c->step->in[j].kind == SRC_SLOT && c->step->in[j].idx == slot) return 0;
+  return 1;
+}
 int td_k_output_used(const td_kctx *c, int i) { return c->step->out_used[i]; }
 const td_node *td_k_node(const td_kctx *c) { return c->step->node; }
 

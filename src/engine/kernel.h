@@ -51,6 +51,10 @@ int td_k_num_outputs(const td_kctx *c);
 /* 1 if input i is a callable constant (folded at build time): the same data on every run, so
  * kernels may cache derived forms of it (e.g. reordered weights). */
 int td_k_input_is_const(const td_kctx *c, int i);
+/* 1 if this step is the last reader of input i's value (a run slot, not fetched, not another
+ * input of this step): a kernel that also holds the only references to its storage may then
+ * change it in place and forward it (TensorList writes). 0 when unsure. */
+int td_k_input_forwardable(const td_kctx *c, int i);
 /* Allocates output i (zeroed; from the run's planned arena when possible). *out stays valid
  * until the kernel returns. */
 td_code td_k_alloc_output(td_kctx *c, int i, td_dtype dt, const td_shape *shape,

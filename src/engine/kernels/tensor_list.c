@@ -17,13 +17,6 @@
 
 static const char kListKind[] = "tensor_list";
 
-/* Weak default: no step may consume its input in place unless the kernel context says so. */
-__attribute__((weak)) int td_k_input_forwardable(const td_kctx *c, int i) {
-  (void)c;
-  (void)i;
-  return 0;
-}
-
 static void tl_destroy(td_resource *r) {
   td_tlist *l = (td_tlist *)r;
   for (int64_t i = 0; i < l->n; i++) td_tensor_release(&l->items[i]);

@@ -29,10 +29,6 @@ typedef struct td_tlist {
   td_tensor *items; /* n entries; dtype INVALID = uninitialized */
 } td_tlist;
 
-/* 1 if input i of this step may be consumed in place (weak default 0 in tensor_list.c; the
- * kernel context overrides it when it knows the step is the slot's last reader). */
-int td_k_input_forwardable(const td_kctx *c, int i);
-
 /* A new empty list (one reference). */
 td_tlist *tl_new(td_dtype dt, const td_shape *element_shape, int64_t max_num_elements);
 /* Grows/shrinks to n items (new slots uninitialized). */

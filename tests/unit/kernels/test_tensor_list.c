@@ -11,6 +11,9 @@
 
 #include "kernels/test_array_util.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 /* An element_shape input: rank -1 = scalar -1 (unknown). */
 static td_tensor shape_t(int rank, const int64_t *dims) {
   if (rank < 0) return at_i32s(-1);
@@ -358,12 +361,83 @@ static void test_bad_handles(void **state) {
   td_tensor_release(&cp);
 }
 
+/* ---- a whole graph: lists flow between steps in one run (copy-on-write vs. in place) ---- */
+
+static Tensorflow__NodeDef *gnode(const char *op, const char *name, int nin, const char *const *inputs) {
+  Tensorflow__NodeDef *nd = lnode(op, TD_DT_FLOAT);
+  free(nd->name);
+  nd->name = strdup(name);
+  nd->n_input = (size_t)nin;
+  nd->input = calloc((size_t)nin + 1, sizeof *nd->input);
+  for (int i = 0; i < nin; i++) nd->input[i] = strdup(inputs[i]);
+  return nd;
+}
+
+static Tensorflow__NodeDef *gconst(const char *name, td_tensor t) {
+  Tensorflow__NodeDef *nd = gnode("Const", name, 0, NULL);
+  td_test_attr_type(nd, "dtype", t.dtype);
+  td_test_attr_tensor(nd, "value", &t);
+  td_tensor_release(&t);
+  return nd;
+}
+
+static void test_graph_value_semantics(void **state) {
+  (void)state;
+  /* l1 = set(l0, 0, a); l2 = set(l1, 1, b); l3 = set(l2, 0, b); l4 = push(l3, a): l1 and l2 are
+   * each read by a later write and by a stack, so whichever runs first must not change them;
+   * l3 -> l4 is a last use (in place). */
+  Tensorflow__NodeDef *nodes[16];
+  int n = 0;
+  nodes[n++] = gconst("es", shape_t(1, A_DIMS(2)));
+  nodes[n++] = gconst("unknown", shape_t(-1, NULL));
+  nodes[n++] = gconst("three", at_i32s(3));
+  nodes[n++] = gconst("i0", at_i32s(0));
+  nodes[n++] = gconst("i1", at_i32s(1));
+  nodes[n] = gnode("Placeholder", "a", 0, NULL);
+  td_test_attr_type(nodes[n++], "dtype", TD_DT_FLOAT);
+  nodes[n] = gnode("Placeholder", "b", 0, NULL);
+  td_test_attr_type(nodes[n++], "dtype", TD_DT_FLOAT);
+  nodes[n++] = gnode("TensorListReserve", "l0", 2, (const char *[]){"es", "three"});
+  nodes[n++] = gnode("TensorListSetItem", "l1", 3, (const char *[]){"l0", "i0", "a"});
+  nodes[n++] = gnode("TensorListSetItem", "l2", 3, (const char *[]){"l1", "i1", "b"});
+  nodes[n++] = gnode("TensorListSetItem", "l3", 3, (const char *[]){"l2", "i0", "b"});
+  nodes[n++] = gnode("TensorListPushBack", "l4", 2, (const char *[]){"l3", "a"});
+  nodes[n++] = gnode("TensorListStack", "s1", 2, (const char *[]){"l1", "unknown"});
+  nodes[n++] = gnode("TensorListStack", "s2", 2, (const char *[]){"l2", "unknown"});
+  nodes[n++] = gnode("TensorListStack", "s4", 2, (const char *[]){"l4", "unknown"});
+  Tensorflow__GraphDef gd;
+  tensorflow__graph_def__init(&gd);
+  gd.n_node = (size_t)n;
+  gd.node = nodes;
+  td_graph *g;
+  td_session *sess;
+  td_status st;
+  assert_int_equal(td_graph_import(&gd, &g, &st), TD_OK);
+  assert_int_equal(td_session_new(g, NULL, &sess, &st), TD_OK);
+  const char *feeds[] = {"a", "b"}, *fetches[] = {"s1", "s2", "s4"};
+  td_callable *c;
+  assert_int_equal(td_session_make_callable(sess, feeds, 2, fetches, 3, NULL, 0, &c, &st), TD_OK);
+  for (int run = 0; run < 3; run++) { /* the folded l0 constant is shared by every run */
+    td_tensor in[2] = {at_tensor(TD_DT_FLOAT, 1, A_DIMS(2), A_F32(1, 2)), at_tensor(TD_DT_FLOAT, 1, A_DIMS(2), A_F32(3, 4))};
+    td_tensor out[3];
+    assert_int_equal(td_callable_run(c, in, out, &st), TD_OK);
+    at_expect(&out[0], TD_DT_FLOAT, 2, A_DIMS(3, 2), A_F32(1, 2, 0, 0, 0, 0));
+    at_expect(&out[1], TD_DT_FLOAT, 2, A_DIMS(3, 2), A_F32(1, 2, 3, 4, 0, 0));
+    at_expect(&out[2], TD_DT_FLOAT, 2, A_DIMS(4, 2), A_F32(3, 4, 3, 4, 0, 0, 1, 2));
+    td_tensor_release(&in[0]);
+    td_tensor_release(&in[1]);
+  }
+  td_callable_free(c);
+  td_session_free(sess);
+  for (int i = 0; i < n; i++) td_test_node_free(nodes[i]);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_reserve_set_stack),     cmocka_unit_test(test_stack_shapes),
       cmocka_unit_test(test_from_tensor_get_item),  cmocka_unit_test(test_gather_scatter),
       cmocka_unit_test(test_split_concat),          cmocka_unit_test(test_push_pop_resize_shape),
-      cmocka_unit_test(test_bad_handles),
+      cmocka_unit_test(test_bad_handles),           cmocka_unit_test(test_graph_value_semantics),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
