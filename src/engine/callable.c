@@ -237,7 +237,6 @@ static td_code resolve_function_endpoints(builder *b, const td_node *owner, cons
 
 static td_code order_nodes(builder *b, const endpoints *ep, td_status *st) {
   const td_graph *g = b->s->g;
-  b->mark = td_xcalloc(g->nnodes + 1, 1);
   b->order = td_xcalloc(g->nnodes + 1, sizeof *b->order);
   for (int i = 0; i < b->c->nfeeds; i++) { /* a node whose every output is fed is replaced by its feeds */
     const td_node *n = g->nodes[b->c->feeds[i].node];
@@ -319,6 +318,35 @@ static void add_function(td_step *sp, const char *attr, int index, td_callable *
   sp->funcs[sp->nfuncs++] = (td_step_fn){attr, index, fc};
 }
 
+/* One sub-callable per func attr of step sp (and per entry of a list(func) attr). */
+static td_code build_step_functions(builder *b, td_step *sp, td_status *st) {
+  const td_node *n = sp->node;
+  for (size_t a = 0; a < n->nd->n_attr; a++) {
+    const char *key = n->nd->attr[a]->key;
+    const Tensorflow__AttrValue *v = td_node_attr(n, key);
+    if (!v) continue;
+    if (v->value_case == TENSORFLOW__ATTR_VALUE__VALUE_FUNC) {
+      char *prefix = td_xasprintf("%s/%s/", n->name, key);
+      td_callable *fc = NULL;
+      td_code code = make_function(b->s, n, v->func->name, v->func, prefix, b->depth + 1, &fc, st);
+      free(prefix);
+      if (code != TD_OK) return code;
+      add_function(sp, key, 0, fc);
+    } else if (v->value_case == TENSORFLOW__ATTR_VALUE__VALUE_LIST) {
+      for (size_t i = 0; i < v->list->n_func; i++) {
+        char *prefix = td_xasprintf("%s/%s/%zu/", n->name, key, i);
+        td_callable *fc = NULL;
+        td_code code =
+            make_function(b->s, n, v->list->func[i]->name, v->list->func[i], prefix, b->depth + 1, &fc, st);
+        free(prefix);
+        if (code != TD_OK) return code;
+        add_function(sp, key, (int)i, fc);
+      }
+    }
+  }
+  return TD_OK;
+}
+
 /* For every step of a TD_OPF_FUNCTIONAL op, one sub-callable per func attr (and per entry of a
  * list(func) attr), instantiated under "<node>/<attr>/" ("<node>/<attr>/<i>/" for lists). */
 static td_code build_functions(builder *b, td_status *st) {
@@ -327,28 +355,7 @@ static td_code build_functions(builder *b, td_status *st) {
     td_step *sp = &c->steps[k];
     const td_node *n = sp->node;
     if (!(n->def->flags & TD_OPF_FUNCTIONAL) || !n->nd) continue;
-    for (size_t a = 0; a < n->nd->n_attr; a++) {
-      const char *key = n->nd->attr[a]->key;
-      const Tensorflow__AttrValue *v = td_node_attr(n, key);
-      if (!v) continue;
-      if (v->value_case == TENSORFLOW__ATTR_VALUE__VALUE_FUNC) {
-        char *prefix = td_xasprintf("%s/%s/", n->name, key);
-        td_callable *fc = NULL;
-        td_code code = make_function(b->s, n, v->func->name, v->func, prefix, b->depth + 1, &fc, st);
-        free(prefix);
-        if (code != TD_OK) return code;
-        add_function(sp, key, 0, fc);
-      } else if (v->value_case == TENSORFLOW__ATTR_VALUE__VALUE_LIST) {
-        for (size_t i = 0; i < v->list->n_func; i++) {
-          char *prefix = td_xasprintf("%s/%s/%zu/", n->name, key, i);
-          td_callable *fc = NULL;
-          td_code code = make_function(b->s, n, v->list->func[i]->name, v->list->func[i], prefix, b->depth + 1, &fc, st);
-          free(prefix);
-          if (code != TD_OK) return code;
-          add_function(sp, key, (int)i, fc);
-        }
-      }
-    }
+    TD_TRY(build_step_functions(b, sp, st));
   }
   return TD_OK;
 }
@@ -386,10 +393,11 @@ static void liveness(td_callable *c) {
 
 /* Passes 2-5 once the endpoints are resolved (the graph is complete for this callable). */
 static td_code build_from(builder *b, const endpoints *ep, td_status *st) {
-  TD_TRY(order_nodes(b, ep, st));
   const td_graph *g = b->s->g;
+  b->mark = td_xcalloc(g->nnodes + 1, 1);
   b->nv = td_xcalloc(g->nnodes + 1, sizeof *b->nv);
   for (size_t i = 0; i < g->nnodes; i++) b->nv[i].kind = -1;
+  TD_TRY(order_nodes(b, ep, st));
   plan_steps(b, ep);
   TD_TRY(build_functions(b, st));
   liveness(b->c);
@@ -515,5 +523,9 @@ void td_callable_dump(const td_callable *c, FILE *f) {
     for (int i = 0; i < sp->nin; i++) fprintf(f, "%s%s %d", i ? ", " : "", kinds[sp->in[i].kind], sp->in[i].idx);
     fprintf(f, ")%s%s\n", sp->fused_bias >= 0 ? " +bias" : "",
             sp->fused_act == TD_ACT_RELU ? " +relu" : sp->fused_act == TD_ACT_RELU6 ? " +relu6" : "");
+    for (int fi = 0; fi < sp->nfuncs; fi++) {
+      fprintf(f, "      function %s[%d] of %s: ", sp->funcs[fi].attr, sp->funcs[fi].index, sp->node->name);
+      td_callable_dump(sp->funcs[fi].c, f);
+    }
   }
 }

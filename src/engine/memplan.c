@@ -52,7 +52,7 @@ void td_mem_begin(td_callable *c, const td_tensor *feeds, td_run_mem *m) {
       break;
     }
   pthread_mutex_unlock(&c->plan_mu);
-  m->root = td_xmalloc(sizeof *m->root * (size_t)(c->nslots + 1));
+  m->root = c->nslots < 64 ? m->root_small : td_xmalloc(sizeof *m->root * (size_t)(c->nslots + 1));
   for (int i = 0; i < c->nslots; i++) m->root[i] = -1;
   if (m->plan) {
     if (!m->arena && m->plan->arena_size) m->arena = aligned_alloc(ALIGN, m->plan->arena_size);
@@ -169,7 +169,7 @@ void td_mem_end(td_callable *c, td_run_mem *m, int ok) {
   }
   free(m->arena);
   free(m->size);
-  free(m->root);
+  if (m->root != m->root_small) free(m->root);
 }
 
 void td_exec_free_plans(td_callable *c) {

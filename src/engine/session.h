@@ -111,6 +111,7 @@ struct td_run_mem {
   size_t *size;      /* recording: bytes per slot */
   int *root;         /* per slot: the slot whose planned allocation backs it, or -1 */
   uint64_t key;
+  int root_small[64]; /* root's storage for small callables (no heap per run, e.g. loop bodies) */
 };
 void td_mem_begin(td_callable *c, const td_tensor *feeds, td_run_mem *m);
 /* Arena storage for a slot's new output, or NULL to use the heap. */

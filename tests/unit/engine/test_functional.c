@@ -5,12 +5,14 @@
  * td_session_make_function_callable, errors (a condition that is not bool-ish, a failing body
  * named in the status, the iteration guard, the deadline), and that a loop iteration does not
  * grow the body's memory plans (arena bytes independent of the iteration count). Expected
- * values are hand-derived. */
+ * values are hand-derived. Also: concurrent runs sharing one While callable (and its body's
+ * pooled arenas). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -494,6 +496,8 @@ static void test_body_reads_variable(void **state) {
     td_tensor_release(&feeds[0]);
     td_tensor_release(&feeds[1]);
   }
+  /* the body reads the variable on every iteration: add, read, add */
+  assert_int_equal(td_callable_num_steps(td_test_function_of(c, "loop", "body", 0)), 3);
   td_callable_free(c);
   td_session_free(s);
   gb_free(&b);
@@ -691,13 +695,50 @@ static void test_iterations_reuse_arena(void **state) {
   gb_free(&b);
 }
 
+static void *count_worker(void *arg) {
+  td_callable *c = arg;
+  for (int r = 0; r < 200; r++) {
+    int32_t start = r % 10, i;
+    float acc;
+    td_tensor feeds[2] = {scalar_i32(start), scalar_f32(1.0f)}, out[2];
+    td_status st = {0};
+    if (td_callable_run(c, feeds, out, &st) != TD_OK) return (void *)1;
+    i = td_i32(&out[0])[0];
+    acc = td_f32(&out[1])[0];
+    for (int k = 0; k < 2; k++) {
+      td_tensor_release(&feeds[k]);
+      td_tensor_release(&out[k]);
+    }
+    if (i != 10 || acc != (float)(1 << (10 - start))) return (void *)1;
+  }
+  return NULL;
+}
+
+static void test_concurrent_loops(void **state) {
+  (void)state;
+  gbuild b;
+  build_counting(&b, "While");
+  td_session *s = session_for(&b);
+  td_callable *c = make(s, kLoopFeeds, 2, kLoopFetches, 2);
+  pthread_t th[4];
+  for (int t = 0; t < 4; t++) assert_int_equal(pthread_create(&th[t], NULL, count_worker, c), 0);
+  for (int t = 0; t < 4; t++) {
+    void *ret;
+    pthread_join(th[t], &ret);
+    assert_null(ret);
+  }
+  td_callable_free(c);
+  td_session_free(s);
+  gb_free(&b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_while_counts),         cmocka_unit_test(test_nested_while),
       cmocka_unit_test(test_if_both_branches),     cmocka_unit_test(test_case_default_branch),
       cmocka_unit_test(test_partitioned_call_in_body), cmocka_unit_test(test_body_reads_variable),
       cmocka_unit_test(test_function_callable),    cmocka_unit_test(test_errors),
-      cmocka_unit_test(test_iterations_reuse_arena),
+      cmocka_unit_test(test_iterations_reuse_arena), cmocka_unit_test(test_concurrent_loops),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
