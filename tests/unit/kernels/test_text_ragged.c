@@ -1,6 +1,7 @@
 /* test_text_ragged.c — RaggedTensorToTensor (ROW_SPLITS, FIRST_DIM_SIZE + VALUE_ROWIDS, two
  * ragged levels, uniform inner dims, string values as in Keras TextVectorization's padding,
- * truncation by `shape`), RaggedTensorToSparse, RaggedGather and RaggedRange. Expected
+ * truncation by `shape`), RaggedTensorToSparse, RaggedGather, RaggedRange and the
+ * RaggedTensorToVariant / FromVariant round trip (batched and not). Expected
  * tensors are derived by hand (the dense forms of the ragged lists written in comments);
  * RaggedRange's float row matches numpy float32 accumulation.
  */
@@ -214,12 +215,75 @@ static void test_range(void **state) {
                   "starts, limits, and deltas must have the same shape");
 }
 
+/* RaggedTensorToVariant over splits[0..nlev) + values. */
+static td_code to_variant(td_tensor *in, int nlev, int batched, td_tensor *out, td_status *st) {
+  Tensorflow__NodeDef *nd = td_test_node_new("RaggedTensorToVariant");
+  td_test_attr_int(nd, "RAGGED_RANK", nlev);
+  td_test_attr_bool(nd, "batched_input", batched);
+  td_test_attr_type(nd, "Tvalues", in[nlev].dtype);
+  if (nlev) td_test_attr_type(nd, "Tsplits", in[0].dtype);
+  return tt_run(nd, in, nlev + 1, out, 1, st);
+}
+
+static td_code from_variant(td_tensor enc, int irr, int orr, td_dtype vdt, td_tensor *out, td_status *st) {
+  Tensorflow__NodeDef *nd = td_test_node_new("RaggedTensorFromVariant");
+  td_test_attr_int(nd, "input_ragged_rank", irr);
+  td_test_attr_int(nd, "output_ragged_rank", orr);
+  td_test_attr_type(nd, "Tvalues", vdt);
+  return tt_run(nd, &enc, 1, out, orr + 1, st);
+}
+
+static void test_variant(void **state) {
+  (void)state;
+  td_tensor enc, out[3];
+  td_status st = {0};
+  /* Whole tensor as one scalar variant, and back: [[1,2],[],[3]]. */
+  td_tensor in[3] = {I64S(0, 2, 2, 3), I32S(1, 2, 3)};
+  assert_int_equal(to_variant(in, 1, 0, &enc, &st), TD_OK);
+  assert_int_equal(enc.dtype, TD_DT_VARIANT);
+  assert_int_equal(enc.shape.rank, 0);
+  assert_int_equal(from_variant(enc, 1, 1, TD_DT_INT32, out, &st), TD_OK);
+  EXPECT_I64(&out[0], 0, 2, 2, 3);
+  EXPECT_I32(&out[1], 1, 2, 3);
+  tt_release(out, 2);
+  /* Batched: one element per row (ragged_rank 0 each), stacked back by FromVariant. */
+  td_tensor in2[2] = {I64S(0, 2, 2, 3), STRS("a", "bé", "c")};
+  assert_int_equal(to_variant(in2, 1, 1, &enc, &st), TD_OK);
+  EXPECT_SHAPE(&enc, 3);
+  assert_int_equal(from_variant(enc, 0, 1, TD_DT_STRING, out, &st), TD_OK);
+  EXPECT_I64(&out[0], 0, 2, 2, 3);
+  EXPECT_STR(&out[1], "a", "bé", "c");
+  tt_release(out, 2);
+  /* Two levels, batched: [[[1],[2,3]],[[4]]] → rows [[1],[2,3]] and [[4]] → back. */
+  td_tensor in3[3] = {I32S(0, 2, 3), I32S(0, 1, 3, 4), I64S(1, 2, 3, 4)};
+  assert_int_equal(to_variant(in3, 2, 1, &enc, &st), TD_OK);
+  EXPECT_SHAPE(&enc, 2);
+  Tensorflow__NodeDef *nd = td_test_node_new("RaggedTensorFromVariant");
+  td_test_attr_int(nd, "input_ragged_rank", 1);
+  td_test_attr_int(nd, "output_ragged_rank", 2);
+  td_test_attr_type(nd, "Tvalues", TD_DT_INT64);
+  td_test_attr_type(nd, "Tsplits", TD_DT_INT32);
+  td_tensor e1 = td_tensor_ref(&enc);
+  assert_int_equal(tt_run(nd, &e1, 1, out, 3, &st), TD_OK);
+  EXPECT_I32(&out[0], 0, 2, 3);
+  EXPECT_I32(&out[1], 0, 1, 3, 4);
+  EXPECT_I64(&out[2], 1, 2, 3, 4);
+  tt_release(out, 3);
+  /* Wrong ragged rank for the elements; wrong values dtype. */
+  td_tensor e2 = td_tensor_ref(&enc);
+  tt_expect_error(from_variant(e2, 2, 3, TD_DT_INT64, out, &st), &st, TD_INVALID_ARGUMENT,
+                  "Encoded input RaggedTensor has ragged_rank=1, expected 2");
+  tt_expect_error(from_variant(enc, 1, 2, TD_DT_FLOAT, out, &st), &st, TD_INVALID_ARGUMENT,
+                  "Expected values dtype float, found int64");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_to_tensor),
       cmocka_unit_test(test_to_sparse),
       cmocka_unit_test(test_gather),
       cmocka_unit_test(test_range),
+      cmocka_unit_test(test_variant),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
