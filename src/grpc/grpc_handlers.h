@@ -71,7 +71,8 @@ void td_grpc_example_request_release(td_grpc_example_request *r);
 
 /* PredictRequest inputs for call: every key checked against the signature first (unknown →
  * td_api's INVALID_ARGUMENT, nothing decoded), the last entry of a repeated key wins, duplicate
- * output_filter entries are INVALID_ARGUMENT; then each value decoded (numeric tensor_content
+ * output_filter entries are INVALID_ARGUMENT, a dtype other than the signature's is the run's
+ * INVALID_ARGUMENT "Expects arg[k] to be <want> but <got> is provided"; then each value decoded (numeric tensor_content
  * borrowed from req, which must outlive the inputs), charged to budget: over it
  * RESOURCE_EXHAUSTED, other decode failures "tensor parsing error: <key>". On success
  * *inputs (free each tensor, then the array) holds *n entries named by the request's keys. */

@@ -2,8 +2,8 @@
  *  - Classification/Regression/MultiInference requests read straight from the protobuf wire
  *    format, so the tf.Examples reach the model as the exact bytes the client sent (no unpack /
  *    re-pack of every Example);
- *  - PredictRequest inputs: names checked against the signature first, then each value decoded
- *    (numeric tensor_content borrowed without a copy).
+ *  - PredictRequest inputs: names and dtypes checked against the signature first, then each
+ *    value decoded (numeric tensor_content borrowed without a copy).
  *
  * Proto semantics kept: a repeated occurrence of a message field merges (for the context
  * Example that is byte concatenation); Input's oneof switches kind on a later occurrence of the
@@ -251,6 +251,15 @@ td_code td_grpc_predict_inputs(const td_call *call, const Tensorflow__Serving__P
     if (code == TD_OK) last[k] = i;
   }
   if (code == TD_OK) code = check_output_filter(req->output_filter, req->n_output_filter, st);
+  /* dtypes too: a value the run would refuse ("Expects arg[k] ...", the feed check's text; feed k
+   * is signature input k) is never decoded */
+  for (int k = 0; k < m && code == TD_OK; k++) {
+    if (last[k] == SIZE_MAX || !req->inputs[last[k]]->value) continue;
+    td_dtype want = call->sig->inputs[k].dtype, got = (td_dtype)req->inputs[last[k]]->value->dtype;
+    if (want != TD_DT_INVALID && td_dtype_valid(got) && got != TD_DT_INVALID && got != want)
+      code = td_status_set(st, TD_INVALID_ARGUMENT, "Expects arg[%d] to be %s but %s is provided", k,
+                           td_dtype_name(want), td_dtype_name(got));
+  }
   /* 2. values, each charged to the budget before it is allocated */
   td_named_tensor *in = td_xcalloc((size_t)m + 1, sizeof *in);
   int n = 0;

@@ -16,6 +16,7 @@ import sys
 import time
 
 import grpc
+import numpy as np
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -26,12 +27,17 @@ RSS_LIMIT_KB = 100 * 1024
 
 
 @pytest.fixture(scope="module")
-def hpt_base(tmp_path_factory):
+def models_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("budget_models")
     r = subprocess.run([sys.executable, os.path.join(REPO, "tools", "gen_models.py"), str(out),
-                        "--only", "half_plus_two_tf1"], capture_output=True, text=True, timeout=120)
+                        "--only", "half_plus_two_tf1,json_types"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
-    return str(out / "half_plus_two_tf1")
+    return out
+
+
+@pytest.fixture(scope="module")
+def hpt_base(models_dir):
+    return str(models_dir / "half_plus_two_tf1")
 
 
 @pytest.fixture(scope="module")
@@ -77,20 +83,44 @@ def grpc_error(fn, req, timeout=30):
     return e.value.code(), e.value.details()
 
 
-def test_string_fill_bomb(server, client):
-    """A ~1 KB request: DT_STRING [4000000] with one 1 KB string_val (repeated to fill)."""
-    pb = gc.protos()
+def string_bomb(pb, name, alias, signature=None):
+    """A ~1 KB request: DT_STRING [4000000] with one 1 KB string_val (repeated to fill: 4 GB)."""
     req = pb.PredictRequest()
-    gc.model_spec(req.model_spec, "hpt")
-    t = req.inputs["x"]
+    gc.model_spec(req.model_spec, name, signature=signature)
+    t = req.inputs[alias]
     t.dtype = pb.DT_STRING
     t.tensor_shape.dim.add().size = 4000000
     t.string_val.append(b"s" * 1024)
     assert req.ByteSize() < 1200
-    code, details = grpc_error(client.Predict, req)
-    assert code == grpc.StatusCode.RESOURCE_EXHAUSTED, details
-    assert "too large to materialize" in details and "input 'x'" in details, details
-    assert "--max_request_materialization_bytes" in details
+    return req
+
+
+def test_string_fill_bomb(model_servers, models_dir):
+    """On a string input: over the budget before anything is filled."""
+    s = model_servers("types", str(models_dir / "json_types"))
+    c = gc.Client("127.0.0.1:%d" % grpc_port(s))
+    try:
+        pb = gc.protos()
+        code, details = grpc_error(c.Predict, string_bomb(pb, "types", "str_tensor", "string"))
+        assert code == grpc.StatusCode.RESOURCE_EXHAUSTED, details
+        assert "too large to materialize" in details and "input 'str_tensor'" in details, details
+        assert "--max_request_materialization_bytes" in details
+        req = pb.PredictRequest()
+        gc.model_spec(req.model_spec, "types", signature="string")
+        req.inputs["str_tensor"].CopyFrom(gc.tensor(np.array([b"ab", b"c"], dtype=object)))
+        resp = c.Predict(req, timeout=10)
+        assert list(resp.outputs["str_tensor"].string_val) == [b"ab", b"c"]
+        hwm = proc_status(s, "VmHWM")
+        assert hwm < RSS_LIMIT_KB, "peak RSS %d kB" % hwm
+    finally:
+        c.close()
+
+
+def test_string_fill_bomb_on_a_float_input(server, client):
+    """The same bomb for a float input is refused by its dtype, before it is decoded."""
+    code, details = grpc_error(client.Predict, string_bomb(gc.protos(), "hpt", "x"))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT, details
+    assert details == "Expects arg[0] to be float but string is provided", details
     assert_small_and_alive(server, client)
 
 
