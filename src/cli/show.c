@@ -136,7 +136,7 @@ typedef struct tensor_map {
 
 static void print_tensor_map(FILE *out, const tensor_map *m, int indent) {
   char **keys = td_xcalloc(m->n + 1, sizeof *keys);
-  memcpy(keys, m->keys, m->n * sizeof *keys);
+  if (m->n) memcpy(keys, m->keys, m->n * sizeof *keys);
   qsort(keys, m->n, sizeof *keys, cmp_str);
   for (size_t k = 0; k < m->n; k++) {
     if (k && !strcmp(keys[k - 1], keys[k])) continue; /* duplicate map key: last entry wins */
@@ -249,7 +249,7 @@ static void show_tag_sets(FILE *out, const Tensorflow__SavedModel *sm) {
   for (size_t i = 0; i < sm->n_meta_graphs; i++) {
     size_t n = mg_ntags(mgs[i]);
     char **tags = td_xcalloc(n + 1, sizeof *tags);
-    memcpy(tags, mg_tags(mgs[i]), n * sizeof *tags);
+    if (n) memcpy(tags, mg_tags(mgs[i]), n * sizeof *tags);
     qsort(tags, n, sizeof *tags, cmp_str);
     size_t len = 0;
     for (size_t t = 0; t < n; t++) len += strlen(tags[t]) + 2;

@@ -296,7 +296,7 @@ void td_show_concrete_functions(FILE *out, const Tensorflow__SavedModel *sm) {
   const Tensorflow__SavedObject *root = og->nodes[0];
   size_t nchildren = root->n_children;
   Tensorflow__SavedObject__ObjectReference **children = td_xcalloc(nchildren + 1, sizeof *children);
-  memcpy(children, root->children, nchildren * sizeof *children);
+  if (nchildren) memcpy(children, root->children, nchildren * sizeof *children);
   qsort(children, nchildren, sizeof *children, cmp_children);
   for (size_t c = 0; c < nchildren; c++) {
     int id = children[c]->node_id;
@@ -307,7 +307,7 @@ void td_show_concrete_functions(FILE *out, const Tensorflow__SavedModel *sm) {
     if (obj->kind_case == TENSORFLOW__SAVED_OBJECT__KIND_FUNCTION && obj->function) {
       nnames = obj->function->n_concrete_functions;
       names = td_xcalloc(nnames + 1, sizeof *names);
-      memcpy(names, obj->function->concrete_functions, nnames * sizeof *names);
+      if (nnames) memcpy(names, obj->function->concrete_functions, nnames * sizeof *names);
     } else if (obj->kind_case == TENSORFLOW__SAVED_OBJECT__KIND_BARE_CONCRETE_FUNCTION && obj->bare_concrete_function) {
       nnames = 1;
       names = td_xcalloc(2, sizeof *names);
