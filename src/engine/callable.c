@@ -371,6 +371,13 @@ static void liveness(td_callable *c) {
       if (c->steps[k].in[i].kind == SRC_SLOT) c->slot_last_use[c->steps[k].in[i].idx] = k;
   for (int i = 0; i < c->nfetch; i++)
     if (c->fetch[i].kind == SRC_SLOT) c->slot_fetched[c->fetch[i].idx] = 1;
+  c->feed_last_use = td_xcalloc((size_t)c->nfeeds + 1, sizeof *c->feed_last_use);
+  for (int i = 0; i < c->nfeeds; i++) c->feed_last_use[i] = -1;
+  for (int k = 0; k < c->nsteps; k++)
+    for (int i = 0; i < c->steps[k].nin; i++)
+      if (c->steps[k].in[i].kind == SRC_FEED) c->feed_last_use[c->steps[k].in[i].idx] = k;
+  for (int i = 0; i < c->nfetch; i++)
+    if (c->fetch[i].kind == SRC_FEED) c->feed_last_use[c->fetch[i].idx] = c->nsteps;
   for (int k = 0; k < c->nsteps; k++) {
     td_step *sp = &c->steps[k];
     for (int o = 0; o < sp->nout; o++) {
@@ -497,6 +504,7 @@ void td_callable_free(td_callable *c) {
   free(c->fetch);
   free(c->slot_fetched);
   free(c->slot_last_use);
+  free(c->feed_last_use);
   free(c);
 }
 

@@ -68,6 +68,9 @@ td_code td_session_make_callable(td_session *s, const char *const *feeds, int nf
  * DEADLINE_EXCEEDED (checked between steps); 0 = none. */
 typedef struct td_run_options {
   int64_t deadline_ns;
+  /* NULL, or per feed: 1 = the caller holds the only use of this feed and drops it after the run,
+   * so the feed's last reader may consume it in place (loop variables handed to a body). */
+  const unsigned char *donated_feeds;
 } td_run_options;
 /* CLOCK_MONOTONIC now + ms, for td_run_options.deadline_ns (ms <= 0: 0 = no deadline). */
 int64_t td_deadline_after_ms(int64_t ms);

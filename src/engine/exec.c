@@ -58,7 +58,7 @@ td_code td_callable_run_opts(td_callable *c, const td_tensor *feeds, td_tensor *
     }
     const td_tensor **in = sp->nin <= 64 ? inbuf : td_xcalloc((size_t)sp->nin, sizeof *in);
     for (int i = 0; i < sp->nin; i++) in[i] = source(c, feeds, slots, sp->in[i]);
-    code = td_kernel_run(c->s, sp, in, &slots[sp->out_base], c, &mem, deadline, st);
+    code = td_kernel_run(c->s, sp, in, &slots[sp->out_base], c, &mem, opt, st);
     if (in != inbuf) free(in);
     for (int r = 0; r < sp->nrelease; r++) td_tensor_release(&slots[sp->release[r]]);
   }

@@ -540,7 +540,8 @@ static void process(run *r, inst *p) {
   const td_tensor **args = d->nin <= 16 ? small : td_xcalloc((size_t)d->nin, sizeof *args);
   for (int i = 0; i < d->nin; i++) args[i] = &p->in[i];
   td_tensor *out = td_xcalloc((size_t)sp->nout + 1, sizeof *out);
-  r->code = td_kernel_run(r->c->s, sp, args, out, NULL, NULL, r->deadline, r->st);
+  td_run_options opt = {.deadline_ns = r->deadline};
+  r->code = td_kernel_run(r->c->s, sp, args, out, NULL, NULL, &opt, r->st);
   if (args != small) free(args);
   for (int o = 0; r->code == TD_OK && o < sp->nout; o++) send(r, p->f, p->iter, p->step, o, &out[o]);
   if (r->code == TD_OK) send_control(r, p->f, p->iter, p->step, sp->nout, 0);

@@ -24,7 +24,7 @@ struct td_kctx {
   td_status *st;
   td_callable *c;  /* NULL when constant folding or on the dataflow executor */
   td_run_mem *mem; /* NULL when constant folding or on the dataflow executor */
-  int64_t deadline_ns; /* 0 = none */
+  const td_run_options *opt; /* the run's options (deadline, donated feeds); NULL = none */
   td_fusion fusion;
 };
 
@@ -34,14 +34,24 @@ int td_k_num_outputs(const td_kctx *c) { return c->step->nout; }
 int td_k_input_is_const(const td_kctx *c, int i) {
   return c->c && i >= 0 && i < c->step->nin && c->step->in[i].kind == SRC_CONST;
 }
-/* A slot input this step reads last (not fetched, not read twice by this step): once the kernel
- * returns nobody reads it again, so a kernel may consume its value in place (TensorList writes). */
+/* A slot input this step reads last (not fetched, not read twice by this step), or a feed the
+ * caller donated that this step reads last: once the kernel returns nobody reads it again, so a
+ * kernel may consume its value in place (TensorList writes). */
 int td_k_input_forwardable(const td_kctx *c, int i) {
-  if (!c->c || c->c->dataflow || i < 0 || i >= c->step->nin || c->step->in[i].kind != SRC_SLOT) return 0;
-  int slot = c->step->in[i].idx, k = (int)(c->step - c->c->steps);
-  if (k < 0 || k >= c->c->nsteps || c->c->slot_last_use[slot] != k || c->c->slot_fetched[slot]) return 0;
+  if (!c->c || c->c->dataflow || i < 0 || i >= c->step->nin) return 0;
+  td_src src = c->step->in[i];
+  int k = (int)(c->step - c->c->steps);
+  if (k < 0 || k >= c->c->nsteps) return 0;
+  if (src.kind == SRC_SLOT) {
+    if (c->c->slot_last_use[src.idx] != k || c->c->slot_fetched[src.idx]) return 0;
+  } else if (src.kind == SRC_FEED) {
+    const unsigned char *donated = c->opt ? c->opt->donated_feeds : NULL;
+    if (!donated || !donated[src.idx] || c->c->feed_last_use[src.idx] != k) return 0;
+  } else {
+    return 0;
+  }
   for (int j = 0; j < c->step->nin; j++)
-    if (j != i && c->step->in[j].kind == SRC_SLOT && c->step->in[j].idx == slot) return 0;
+    if (j != i && c->step->in[j].kind == src.kind && c->step->in[j].idx == src.idx) return 0;
   return 1;
 }
 int td_k_output_used(const td_kctx *c, int i) { return c->step->out_used[i]; }
@@ -183,7 +193,7 @@ td_code td_deref(const td_tensor *ref, td_tensor *tmp, td_status *st) {
 }
 
 td_code td_kernel_run(td_session *s, td_step *sp, const td_tensor *const *in, td_tensor *out, td_callable *c,
-                      td_run_mem *mem, int64_t deadline_ns, td_status *st) {
+                      td_run_mem *mem, const td_run_options *opt, td_status *st) {
   const td_node *n = sp->node;
   const td_tensor *args[64];
   const td_tensor **argv = sp->nin <= 64 ? args : td_xcalloc((size_t)sp->nin, sizeof *argv);
@@ -200,7 +210,7 @@ td_code td_kernel_run(td_session *s, td_step *sp, const td_tensor *const *in, td
     }
   }
   if (code == TD_OK) {
-    td_kctx ctx = {.s = s, .step = sp, .in = argv, .out = out, .st = st, .c = c, .mem = mem, .deadline_ns = deadline_ns};
+    td_kctx ctx = {.s = s, .step = sp, .in = argv, .out = out, .st = st, .c = c, .mem = mem, .opt = opt};
     code = n->def->fn(&ctx);
     for (int i = 0; code == TD_OK && i < sp->nout; i++)
       if (sp->out_used[i] && out[i].dtype == TD_DT_INVALID)
@@ -218,7 +228,7 @@ td_code td_kernel_run(td_session *s, td_step *sp, const td_tensor *const *in, td
 
 td_code td_exec_fold(td_session *s, td_step *step, const td_tensor *const *inputs, td_tensor *outputs,
                      td_status *st) {
-  return td_kernel_run(s, step, inputs, outputs, NULL, NULL, 0, st);
+  return td_kernel_run(s, step, inputs, outputs, NULL, NULL, NULL, st);
 }
 
 
@@ -231,7 +241,7 @@ td_callable *td_k_function(const td_kctx *c, const char *attr, int index) {
   return NULL;
 }
 
-int64_t td_k_deadline(const td_kctx *c) { return c->deadline_ns; }
+int64_t td_k_deadline(const td_kctx *c) { return c->opt ? c->opt->deadline_ns : 0; }
 
 static int64_t now_ns(void) {
   struct timespec ts;
@@ -240,7 +250,8 @@ static int64_t now_ns(void) {
 }
 
 td_code td_k_check_deadline(td_kctx *c) {
-  if (c->deadline_ns && now_ns() > c->deadline_ns) return td_k_fail(c, TD_DEADLINE_EXCEEDED, "Deadline Exceeded");
+  int64_t deadline = td_k_deadline(c);
+  if (deadline && now_ns() > deadline) return td_k_fail(c, TD_DEADLINE_EXCEEDED, "Deadline Exceeded");
   return TD_OK;
 }
 
@@ -249,8 +260,9 @@ int64_t td_k_max_iterations(const td_kctx *c) {
   return td_dataflow_max_iterations;
 }
 
-td_code td_k_call(td_kctx *c, td_callable *fn, const td_tensor *args, td_tensor *results) {
-  td_run_options opt = {.deadline_ns = c->deadline_ns};
+td_code td_k_call(td_kctx *c, td_callable *fn, const td_tensor *args, const unsigned char *donated,
+                  td_tensor *results) {
+  td_run_options opt = {.deadline_ns = td_k_deadline(c), .donated_feeds = donated};
   td_status local;
   td_code code = td_callable_run_opts(fn, args, results, &opt, c->st ? c->st : &local);
   return code;

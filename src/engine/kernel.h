@@ -130,8 +130,11 @@ int td_k_threads(const td_kctx *c);
  * function's outputs (td_callable_num_feeds / td_callable_num_fetches). */
 td_callable *td_k_function(const td_kctx *c, const char *attr, int index);
 /* Runs fn with this run's deadline; on failure the run's status holds fn's error (with the
- * inner node name) and the executor appends this node's. results receive owned tensors. */
-td_code td_k_call(td_kctx *c, td_callable *fn, const td_tensor *args, td_tensor *results) TD_MUST_CHECK;
+ * inner node name) and the executor appends this node's. results receive owned tensors.
+ * donated: NULL, or per arg 1 = the kernel owns that arg's only reference and drops it after the
+ * call, so fn may consume it in place (see td_run_options.donated_feeds). */
+td_code td_k_call(td_kctx *c, td_callable *fn, const td_tensor *args, const unsigned char *donated,
+                  td_tensor *results) TD_MUST_CHECK;
 /* The run's deadline (CLOCK_MONOTONIC ns; 0 = none), and a DEADLINE_EXCEEDED failure if it
  * has passed (TD_OK otherwise): loops check it between iterations. */
 int64_t td_k_deadline(const td_kctx *c);

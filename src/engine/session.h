@@ -70,6 +70,7 @@ struct td_callable {
   td_src *fetch;
   int *slot_fetched; /* per slot: 1 if some fetch reads it */
   int *slot_last_use; /* per slot: last step reading it (nsteps = fetched, -1 = never) */
+  int *feed_last_use; /* per feed: last step reading it (-1 = none), nsteps if some fetch reads it */
   pthread_mutex_t plan_mu;
   td_mem_plan *plans; /* linked list, one per feed-shape key */
   int dataflow;                /* 1: TF1 control flow; runs on exec_dataflow.c (no folding/plans) */
@@ -92,7 +93,7 @@ extern int64_t td_dataflow_max_iterations;
  * checks that used outputs were produced, appends "[[{{node NAME}}]]" to errors. c/mem are the
  * callable and run memory for planned allocation (NULL: heap outputs). */
 td_code td_kernel_run(td_session *s, td_step *sp, const td_tensor *const *in, td_tensor *out, td_callable *c,
-                      td_run_mem *mem, int64_t deadline_ns, td_status *st);
+                      td_run_mem *mem, const td_run_options *opt, td_status *st);
 /* td_kernel_run without a callable, for constant folding: outputs receive owned tensors. */
 td_code td_exec_fold(td_session *s, td_step *step, const td_tensor *const *inputs, td_tensor *outputs,
                      td_status *st);

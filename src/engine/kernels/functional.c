@@ -4,7 +4,9 @@
  * own memory plans: every loop iteration runs the body callable with loop variables of the
  * same shapes, so iterations 2..N reuse one pooled arena for the body's intermediates.
  * Loop variables are tensors passed by reference between iterations (DT_RESOURCE handles and
- * DT_VARIANT TensorLists pass through untouched). parallel_iterations is accepted and ignored:
+ * DT_VARIANT TensorLists pass through untouched); from the second iteration on they are donated
+ * to the body (td_k_call), so a TensorList write that is its list's last reader updates the
+ * list in place instead of copying it every iteration. parallel_iterations is accepted and ignored:
  * iterations run sequentially, which gives TF's results. output_shapes, when given, is checked
  * against the produced outputs. Errors name this node (the executor appends it); a body's
  * failure keeps the inner node's name too. Reentrant: no state beyond the sub-callables. */
@@ -84,13 +86,17 @@ td_code td_k_while(td_kctx *c) {
   td_callable *body = cond ? need_function(c, "body", 0, n, n) : NULL;
   if (!body) return TD_INVALID_ARGUMENT;
   td_tensor small_cur[SMALL], small_next[SMALL];
+  unsigned char small_donated[SMALL];
   td_tensor *cur = n <= SMALL ? small_cur : calloc((size_t)n, sizeof *cur);
   td_tensor *next = n <= SMALL ? small_next : calloc((size_t)n, sizeof *next);
-  if (!cur || !next) {
+  unsigned char *donated = n <= SMALL ? small_donated : malloc((size_t)n);
+  if (!cur || !next || !donated) {
     if (cur != small_cur) free(cur);
     if (next != small_next) free(next);
+    if (donated != small_donated) free(donated);
     return td_k_fail(c, TD_RESOURCE_EXHAUSTED, "out of memory");
   }
+  memset(donated, 1, (size_t)n);
   for (int i = 0; i < n; i++) cur[i] = *td_k_input(c, i); /* borrowed until the first iteration */
   int owned = 0;
   int64_t max_iter = td_k_max_iterations(c);
@@ -98,7 +104,7 @@ td_code td_k_while(td_kctx *c) {
   for (int64_t iter = 0;; iter++) {
     if ((code = td_k_check_deadline(c)) != TD_OK) break;
     td_tensor pred = {0};
-    if ((code = td_k_call(c, cond, cur, &pred)) != TD_OK) break;
+    if ((code = td_k_call(c, cond, cur, NULL, &pred)) != TD_OK) break;
     int go = 0;
     code = to_bool(c, &pred, &go);
     td_tensor_release(&pred);
@@ -107,7 +113,9 @@ td_code td_k_while(td_kctx *c) {
       code = td_k_fail(c, TD_RESOURCE_EXHAUSTED, "While loop ran more than %lld iterations", (long long)max_iter);
       break;
     }
-    if ((code = td_k_call(c, body, cur, next)) != TD_OK) break;
+    /* from the second iteration on, the loop variables are this kernel's own (the previous body's
+     * results) and are dropped after the call: the body may update them in place */
+    if ((code = td_k_call(c, body, cur, owned ? donated : NULL, next)) != TD_OK) break;
     for (int i = 0; i < n && code == TD_OK; i++)
       if (next[i].dtype != cur[i].dtype)
         code = td_k_fail(c, TD_INVALID_ARGUMENT, "body output %d has type %s but the loop variable is %s", i,
@@ -129,6 +137,7 @@ td_code td_k_while(td_kctx *c) {
   }
   if (cur != small_cur) free(cur);
   if (next != small_next) free(next);
+  if (donated != small_donated) free(donated);
   return code;
 }
 
@@ -143,7 +152,7 @@ static td_code run_branch(td_kctx *c, td_callable *f) {
     code = td_k_fail(c, TD_RESOURCE_EXHAUSTED, "out of memory");
   } else {
     for (int i = 0; i < n; i++) args[i] = *td_k_input(c, i + 1);
-    code = td_k_call(c, f, args, res);
+    code = td_k_call(c, f, args, NULL, res);
     if (code == TD_OK) code = emit(c, res, nout);
   }
   if (args != small_args) free(args);
