@@ -62,3 +62,19 @@ extern "C" int td_re2_replace(const td_re2 *re, const char *s, size_t len, const
     return -1;
   }
 }
+
+extern "C" int td_re2_find(const td_re2 *re, const char *s, size_t len, size_t pos, size_t *m0, size_t *m1,
+                           size_t *g0, size_t *g1) {
+  if (re->re.NumberOfCapturingGroups() < 1 || pos > len) return 0;
+  re2::StringPiece text(s ? s + pos : "", len - pos), sub[2];
+  if (!re->re.Match(text, 0, text.size(), re2::RE2::UNANCHORED, sub, 2)) return 0;
+  *m0 = pos + static_cast<size_t>(sub[0].data() - text.data());
+  *m1 = *m0 + sub[0].size();
+  if (sub[1].data()) {
+    *g0 = pos + static_cast<size_t>(sub[1].data() - text.data());
+    *g1 = *g0 + sub[1].size();
+  } else {
+    *g0 = *g1 = *m0;
+  }
+  return 1;
+}

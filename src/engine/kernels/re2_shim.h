@@ -31,6 +31,13 @@ int td_re2_full_match(const td_re2 *re, const char *s, size_t len);
 int td_re2_replace(const td_re2 *re, const char *s, size_t len, const char *rewrite, size_t rlen,
                    int global, char **out, size_t *out_len);
 
+/* Unanchored search of s[pos, len) as a string of its own (`^` matches at pos), as RE2's
+ * FindAndConsume does: on a match sets [*m0, *m1) to the whole match and [*g0, *g1) to group
+ * 1 (both as offsets into s; a group that did not take part is the empty range at *m0) and
+ * returns 1; returns 0 when there is no match or the pattern has no group 1. */
+int td_re2_find(const td_re2 *re, const char *s, size_t len, size_t pos, size_t *m0, size_t *m1, size_t *g0,
+                size_t *g1);
+
 #ifdef __cplusplus
 }
 #endif
