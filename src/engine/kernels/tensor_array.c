@@ -1,4 +1,5 @@
-/* tensor_array.c — TF1 TensorArrayV3 and its ops (Write, Read, Gather, Scatter, Size, Close).
+/* tensor_array.c — TF1 TensorArrayV3 and its ops (Write, Read, Gather, Scatter, Concat, Split,
+ * Size, Close).
  *
  * A TensorArray is a resource (kind "tensor_array") created fresh by every TensorArrayV3
  * execution and owned only by its handle tensor (a RESOURCE scalar): it lives as long as some
@@ -273,4 +274,146 @@ td_code td_k_tensor_array_close(td_kctx *c) {
   for (int64_t i = 0; i < ta->size; i++) td_tensor_release(&ta->elems[i]);
   pthread_mutex_unlock(&ta->mu);
   return TD_OK;
+}
+
+/* Copies rows [row0, row0+rows) of the row-major tensor src (row = `per` elements) to dst at
+ * element offset `at`. */
+static void copy_rows(td_tensor *dst, int64_t at, const td_tensor *src, int64_t row0, int64_t rows, int64_t per) {
+  int64_t n = rows * per, from = row0 * per;
+  if (src->dtype == TD_DT_STRING) {
+    for (int64_t i = 0; i < n; i++)
+      td_tensor_set_string(dst, at + i, td_str(src)[from + i].data, td_str(src)[from + i].len);
+  } else {
+    size_t es = td_dtype_size(src->dtype);
+    memcpy((char *)dst->data + (size_t)at * es, (const char *)src->data + (size_t)from * es, (size_t)n * es);
+  }
+}
+
+/* Shape without dimension 0. */
+static td_shape except0(const td_shape *s) {
+  td_shape r = {.rank = s->rank - 1};
+  for (int d = 1; d < s->rank; d++) r.dim[d - 1] = s->dim[d];
+  return r;
+}
+
+/* TensorArrayConcatV3: all elements (each at least a vector, equal shapes after dimension 0)
+ * joined along dimension 0; lengths[i] = element i's dimension 0. */
+td_code td_k_tensor_array_concat(td_kctx *c) {
+  tensor_array *ta = NULL;
+  TD_TRY(input_array(c, &ta));
+  const td_node *n = td_k_node(c);
+  pthread_mutex_lock(&ta->mu);
+  td_code code = TD_OK;
+  td_shape rest = {.rank = -1};
+  int64_t total = 0, size = ta->size;
+  for (int64_t i = 0; i < size && code == TD_OK; i++) {
+    const td_tensor *e = NULL;
+    code = element_locked(c, ta, i, &e);
+    if (code != TD_OK) break;
+    if (e->shape.rank < 1) {
+      code = td_k_fail(c, TD_INVALID_ARGUMENT,
+                       "Concat saw a scalar shape at index %lld but requires at least vectors.  Did you mean to call "
+                       "stack?",
+                       (long long)i);
+      break;
+    }
+    td_shape r = except0(&e->shape);
+    if (i == 0) rest = r;
+    else if (!td_shape_equal(&rest, &r)) {
+      char a[160], b[160];
+      code = td_k_fail(c, TD_INVALID_ARGUMENT,
+                       "TensorArray has inconsistent shapes.  Index 0 has (excepting dimension 0) shape: %s but index "
+                       "%lld has (excepting dimension 0) shape: %s",
+                       td_shape_str(&rest, a, sizeof a), (long long)i, td_shape_str(&r, b, sizeof b));
+    }
+    total += e->shape.dim[0];
+  }
+  if (code == TD_OK && size == 0) {
+    const Tensorflow__TensorShapeProto *sp = td_attr_shape(n, "element_shape_except0");
+    td_status st;
+    if (!sp || td_shape_from_proto(sp, &rest, &st) != TD_OK || rest.rank < 0 || rest.rank >= TD_MAX_RANK ||
+        td_shape_num_elements(&rest) < 0)
+      code = td_k_fail(c, TD_UNIMPLEMENTED,
+                       "TensorArray has size zero, but element_shape_except0 is not fully defined. Currently only "
+                       "static shapes are supported when concatenating zero-size TensorArrays.");
+  }
+  td_tensor value = {0}, *lengths = NULL;
+  if (code == TD_OK) {
+    td_shape shape = {.rank = rest.rank + 1};
+    shape.dim[0] = total;
+    for (int d = 0; d < rest.rank; d++) shape.dim[d + 1] = rest.dim[d];
+    td_shape lshape = td_shape_vector(size);
+    td_status st;
+    if (td_tensor_alloc(&value, ta->dtype, &shape, &st) != TD_OK) code = td_k_fail(c, st.code, "%s", st.msg);
+    else code = td_k_alloc_output(c, 1, TD_DT_INT64, &lshape, &lengths);
+  }
+  if (code == TD_OK) {
+    int64_t per = td_shape_num_elements(&rest), at = 0;
+    for (int64_t i = 0; i < size; i++) {
+      const td_tensor *e = &ta->elems[i];
+      td_i64(lengths)[i] = e->shape.dim[0];
+      copy_rows(&value, at, e, 0, e->shape.dim[0], per);
+      at += e->shape.dim[0] * per;
+      if (ta->clear_after_read) td_tensor_release(&ta->elems[i]);
+    }
+  }
+  pthread_mutex_unlock(&ta->mu);
+  if (code == TD_OK) td_k_set_output(c, 0, &value);
+  td_tensor_release(&value);
+  return code;
+}
+
+/* TensorArraySplitV3: element i = rows [sum(lengths[:i]), sum(lengths[:i+1])) of value. */
+td_code td_k_tensor_array_split(td_kctx *c) {
+  tensor_array *ta = NULL;
+  TD_TRY(input_array(c, &ta));
+  const td_tensor *value = td_k_input(c, 1), *lengths = td_k_input(c, 2);
+  char buf[160];
+  if (lengths->shape.rank != 1 || lengths->dtype != TD_DT_INT64)
+    return td_k_fail(c, TD_INVALID_ARGUMENT, "Expected lengths to be a vector, received shape: %s",
+                     td_shape_str(&lengths->shape, buf, sizeof buf));
+  if (value->shape.rank < 1)
+    return td_k_fail(c, TD_INVALID_ARGUMENT, "Expected value to be at least a vector, but received shape: %s",
+                     td_shape_str(&value->shape, buf, sizeof buf));
+  int64_t count = lengths->shape.dim[0], sum = 0;
+  for (int64_t i = 0; i < count; i++) {
+    int64_t l = td_i64(lengths)[i];
+    if (l < 0 || l > value->shape.dim[0] || sum > value->shape.dim[0] - l) {
+      sum = -1;
+      break;
+    }
+    sum += l;
+  }
+  if (sum != value->shape.dim[0])
+    return td_k_fail(c, TD_INVALID_ARGUMENT,
+                     "Expected sum of lengths to be equal to values.shape[0], but sum of lengths is: %lld and value's "
+                     "shape is: %s",
+                     (long long)sum, td_shape_str(&value->shape, buf, sizeof buf));
+  td_shape rest = except0(&value->shape);
+  int64_t per = td_shape_num_elements(&rest), row = 0;
+  td_code code = TD_OK;
+  pthread_mutex_lock(&ta->mu);
+  if (!ta->dynamic_size && ta->size != count)
+    code = td_k_fail(c, TD_INVALID_ARGUMENT,
+                     "TensorArray's size is not equal to the size of lengths (%lld vs. %lld), and the TensorArray is "
+                     "not marked as dynamically resizeable",
+                     (long long)ta->size, (long long)count);
+  for (int64_t i = 0; i < count && code == TD_OK; i++) {
+    int64_t l = td_i64(lengths)[i];
+    td_shape shape = {.rank = value->shape.rank};
+    shape.dim[0] = l;
+    for (int d = 0; d < rest.rank; d++) shape.dim[d + 1] = rest.dim[d];
+    td_tensor part;
+    td_status st;
+    if (td_tensor_alloc(&part, value->dtype, &shape, &st) != TD_OK) {
+      code = td_k_fail(c, st.code, "%s", st.msg);
+      break;
+    }
+    copy_rows(&part, 0, value, row, l, per);
+    row += l;
+    code = store_locked(c, ta, i, &part);
+    td_tensor_release(&part);
+  }
+  pthread_mutex_unlock(&ta->mu);
+  return code != TD_OK ? code : scalar_flow(c, 0);
 }
