@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""gen_bench_models.py OUT_DIR — the benchmark models, with identical weights, in three forms.
+"""gen_bench_models.py OUT_DIR [NAME,...] — the benchmark models, with identical weights, in three forms.
 
-For each model NAME in {mlp, cnn, deepfm}:
+For each model NAME in {mlp, cnn, deepfm} (and lstm, gru, bert, mobilenet: bench_twins.py):
   OUT_DIR/NAME/1/            TF1-style SavedModel (VariableV2 + Saver restore from a TensorBundle
                              checkpoint, written with tools/savedmodel_writer.py; no TensorFlow)
   OUT_DIR/NAME.onnx          the same network as ONNX (opset 13), when python3-onnx is importable
@@ -35,6 +35,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tools"))
 import savedmodel_writer as W  # noqa: E402
 from savedmodel_writer import Attr, GraphBuilder, tensor_info  # noqa: E402
+
+sys.path.insert(0, HERE)
+import bench_twins as T  # noqa: E402
 
 DT_FLOAT = 1
 DT_INT32 = 3
@@ -205,6 +208,31 @@ def write_savedmodel(export_dir, name, w):
     W.write_bundle(os.path.join(export_dir, "variables", "variables"), [(k, w[k]) for k in sorted(w)])
 
 
+def write_twin_savedmodel(export_dir, name, w):
+    """lstm / gru / bert / mobilenet (bench_twins.py): the same TF1 variable + saver scaffolding,
+    the model graph (with its While functions in the library) from bench_twins.build_graph."""
+    pb = W.load_protos()
+    sm = pb.saved_model.SavedModel(saved_model_schema_version=1)
+    mg = sm.meta_graphs.add()
+    mg.meta_info_def.tags.append("serve")
+    mg.meta_info_def.tensorflow_version = "2.15.0"
+    mg.graph_def.versions.producer = 1645
+    g = GraphBuilder(mg.graph_def)
+    v = {k: _variable(g, k, a.shape) for k, a in w.items()}
+    in_dims = [-1] + T.INPUT_DIMS[name]
+    g.node("x", "Placeholder", dtype=Attr.type(DT_FLOAT), shape=Attr.shape(in_dims))
+    out = T.build_graph(name, g, mg.graph_def.library, v)
+    _saver(g, mg, sorted(w))
+    sig = mg.signature_def["serving_default"]
+    sig.method_name = PREDICT
+    tensor_info(sig.inputs["x"], "x:0", DT_FLOAT, in_dims)
+    tensor_info(sig.outputs["y"], out + ":0", DT_FLOAT, T.OUTPUT_DIMS[name])
+    os.makedirs(os.path.join(export_dir, "variables"), exist_ok=True)
+    with open(os.path.join(export_dir, "saved_model.pb"), "wb") as f:
+        f.write(W.serialize(sm))
+    W.write_bundle(os.path.join(export_dir, "variables", "variables"), [(k, w[k]) for k in sorted(w)])
+
+
 # ---------------------------------------------------------------------------------------------
 # ONNX (NCHW) and torch weights
 
@@ -288,12 +316,26 @@ def main(argv):
     except ImportError:
         have_onnx = False
         print("gen_bench_models: python3-onnx not importable; skipping .onnx files", file=sys.stderr)
+    only = set(argv[2].split(",")) if len(argv) > 2 else set()  # optional: only these models
     for name, make in (("mlp", mlp_weights), ("cnn", cnn_weights), ("deepfm", deepfm_weights)):
+        if only and name not in only:
+            continue
         w = make(np.random.default_rng(20261125 + len(name)))
         write_savedmodel(os.path.join(out, name, "1"), name, w)
         np.savez(os.path.join(out, name + ".npz"), **nchw_weights(name, w))
         if have_onnx:
             write_onnx(os.path.join(out, name + ".onnx"), name, w)
+    for i, name in enumerate(T.NAMES):
+        if only and name not in only:
+            continue
+        w = T.WEIGHTS[name](np.random.default_rng(20261207 + i))
+        write_twin_savedmodel(os.path.join(out, name, "1"), name, w)
+        np.savez(os.path.join(out, name + ".npz"), **w)  # TF layouts; torch_twins.py converts
+        if have_onnx:
+            import onnx
+            model = T.onnx_model(name, w)
+            onnx.checker.check_model(model)
+            onnx.save(model, os.path.join(out, name + ".onnx"))
     print("gen_bench_models: wrote %s" % out)
 
 

@@ -2,7 +2,8 @@
 //
 // usage: node ort_bench.js MODEL.onnx BATCH ITERS WARMUP THREADS
 //
-// Input "x" of shape [BATCH, ...rest] where rest is [784] for mlp and [1,28,28] for cnn, filled with
+// Input "x" of shape [BATCH, ...rest] where rest is [784] for mlp, [1,28,28] for cnn, [50,64] for
+// lstm/gru, [128,256] for bert and [224,224,3] for mobilenet (NHWC), filled with
 // x[i] = ((i*7919)%256)/255; for deepfm input "ids" int64 [BATCH,39] with ids[i] = (i*7919)%100000:
 // the same values every driver feeds.
 // Prints one JSON line like engine_bench.c (engine "ort"). Timing is around session.run only
@@ -21,7 +22,10 @@ async function main() {
   });
   const loadMs = performance.now() - t0;
   const name = path.basename(file).split('.')[0];
-  const rest = { mlp: [784], cnn: [1, 28, 28], deepfm: [39] }[name];
+  const rest = {
+    mlp: [784], cnn: [1, 28, 28], deepfm: [39], lstm: [50, 64], gru: [50, 64], bert: [128, 256],
+    mobilenet: [224, 224, 3],
+  }[name];
   const dims = [batch, ...rest];
   const count = dims.reduce((a, c) => a * c, 1);
   let feeds;

@@ -52,7 +52,7 @@ def versions(rows):
     return v
 
 
-MODEL_ORDER = {"mlp": 0, "cnn": 1, "deepfm": 2}
+MODEL_ORDER = {"mlp": 0, "cnn": 1, "deepfm": 2, "lstm": 3, "gru": 4, "bert": 5, "mobilenet": 6}
 
 
 def main():
@@ -73,7 +73,7 @@ def main():
     lines = []
     if eng:
         lines.append("Engine latency (ms per call; best-of-rounds median / min) and ratios tensord/anchor (<1 = tensord faster)")
-        hdr = "%-4s %-6s %5s | %-17s %-17s %-17s | %-11s %-11s | %s" % (
+        hdr = "%-4s %-9s %5s | %-17s %-17s %-17s | %-11s %-11s | %s" % (
             "thr", "mdl", "batch", "tensord", "ort", "torch", "td/ort", "td/torch", "outputs agree")
         lines += [hdr, "-" * len(hdr)]
     for (th, model, batch), by in sorted(eng.items(), key=lambda kv: (kv[0][0], MODEL_ORDER.get(kv[0][1], 9), kv[0][1], kv[0][2])):
@@ -103,7 +103,7 @@ def main():
         entry["ratio_tensord_over"] = ratios
         res["engine"].append(entry)
         rc = lambda a: ("%5.2f/%5.2f" % (ratios[a]["median"], ratios[a]["min"])) if a in ratios else "-"
-        lines.append("%-4d %-6s %5d | %-17s %-17s %-17s | %-11s %-11s | %s" % (
+        lines.append("%-4d %-9s %5d | %-17s %-17s %-17s | %-11s %-11s | %s" % (
             th, model, batch, cells.get("tensord", "-"), cells.get("ort", "-"), cells.get("torch", "-"),
             rc("ort"), rc("torch"), ", ".join(agree)))
 

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# bench/run.sh [--quick] [--threads "1 2"] [--rounds N] [--no-build] [--skip engine,rest,cold]
+# bench/run.sh [--quick] [--threads "1 2"] [--rounds N] [--no-build] [--skip engine,rest,cold] [--models a,b]
 #
 # Benchmarks tensord against its anchors; prints a table, writes bench/out/results.json and,
 # when gnuplot is installed, bench/out/plot.png. See docs/bench.md. Not part of scripts/test.sh.
 #
 #   engine  tensord's engine (bench/engine_bench.c → td_model_run) vs ONNX Runtime
 #           (onnxruntime-node, bench/ort_bench.js) vs PyTorch (python3-torch, bench/torch_bench.py)
-#           on the same weights (bench/gen_bench_models.py): mlp, cnn and deepfm at batch 1/32/1000.
+#           on the same weights (bench/gen_bench_models.py): mlp, cnn and deepfm at batch 1/32/1000,
+#           lstm and gru (seq 50, hidden 128) at 1/32/256, bert (4-layer encoder, seq 128) and
+#           mobilenet (MobileNetV2, 224x224) at 1/8 (bench/bench_twins.py); --models picks some.
 #           The three engines run interleaved, ROUNDS times; each reports median and min latency.
 #   rest    wrk against `tensord --rest_api_port` serving half_plus_two vs bench/echo_http.c
 #           (a bare libmicrohttpd server with the same daemon flags) → req/s, p50, p99, ratio;
@@ -27,7 +29,7 @@ ROOT=$PWD
 OUT=$ROOT/bench/out
 BUILD=$ROOT/${BENCH_BUILD_DIR:-build-bench}
 PORT=${BENCH_PORT_BASE:-18500}
-QUICK=0 THREADS="1" ROUNDS=3 BUILD_IT=1 SKIP=""
+QUICK=0 THREADS="1" ROUNDS=3 BUILD_IT=1 SKIP="" ENGINE_MODELS="mlp,cnn,deepfm,lstm,gru,bert,mobilenet"
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
@@ -35,6 +37,7 @@ while [ $# -gt 0 ]; do
     --rounds) ROUNDS=$2; shift ;;
     --no-build) BUILD_IT=0 ;;
     --skip) SKIP=$2; shift ;;
+    --models) ENGINE_MODELS=$2; shift ;;
     -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -98,13 +101,15 @@ skip torch && HAVE_TORCH=0
 # ---- engine ------------------------------------------------------------------------------------
 MODELS=$OUT/models
 if ! skip engine; then
-  $PY bench/gen_bench_models.py "$MODELS" >/dev/null
+  $PY bench/gen_bench_models.py "$MODELS" "$ENGINE_MODELS" >/dev/null
   iters() { # model batch → timed iterations (~0.3-1 s per run at 1 thread)
     local n
     case "$1:$2" in
       mlp:1) n=2000 ;; mlp:32) n=300 ;; mlp:1000) n=30 ;;
       cnn:1) n=400 ;; cnn:32) n=40 ;; cnn:1000) n=4 ;;
       deepfm:1) n=4000 ;; deepfm:32) n=600 ;; deepfm:1000) n=30 ;;
+      lstm:1|gru:1) n=1000 ;; lstm:32|gru:32) n=200 ;; lstm:256|gru:256) n=40 ;;
+      bert:1) n=20 ;; bert:8) n=4 ;; mobilenet:1) n=30 ;; mobilenet:8) n=5 ;;
     esac
     [ $QUICK = 1 ] && n=$(( n / 20 > 2 ? n / 20 : 2 ))
     echo $n
@@ -112,8 +117,11 @@ if ! skip engine; then
   tag() { $PY -c 'import json,sys; d=json.loads(sys.stdin.readline()); d.update(kind="engine", model=sys.argv[1], round=int(sys.argv[2])); print(json.dumps(d))' "$@"; }
   for th in $THREADS; do
     export OMP_NUM_THREADS=$th OPENBLAS_NUM_THREADS=$th
-    for model in mlp cnn deepfm; do
-      for batch in 1 32 1000; do
+    for model in ${ENGINE_MODELS//,/ }; do
+      case $model in
+        lstm|gru) batches="1 32 256" ;; bert|mobilenet) batches="1 8" ;; *) batches="1 32 1000" ;;
+      esac
+      for batch in $batches; do
         n=$(iters $model $batch); w=$(( n / 10 > 1 ? n / 10 : 1 ))
         for r in $(seq 1 "$ROUNDS"); do
           note "engine $model batch=$batch threads=$th round $r/$ROUNDS ($n iters)"

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
 """torch_bench.py MODEL.npz BATCH ITERS WARMUP THREADS — times PyTorch (eager, inference_mode).
+(lstm, gru, bert and mobilenet are built by torch_twins.py.)
 
 Builds the same network as gen_bench_models.py from the .npz weights (already in NCHW/OIHW
 layouts), feeds x[i] = ((i*7919)%256)/255 (deepfm: ids[i] = (i*7919)%100000) and prints
@@ -14,6 +15,10 @@ import time
 import numpy as np
 import torch
 from torch import nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import torch_twins as TW  # noqa: E402  (lstm, gru, bert, mobilenet)
 
 
 class DeepFM(nn.Module):
@@ -61,9 +66,13 @@ def main():
     torch.set_num_threads(threads)
     name = os.path.basename(path).split(".")[0]
     t0 = time.perf_counter()
-    model = build(name, dict(np.load(path)))
+    if name in TW.INPUT_DIMS:
+        model = TW.build(name, dict(np.load(path)))
+        dims = [batch] + TW.INPUT_DIMS[name]
+    else:
+        model = build(name, dict(np.load(path)))
+        dims = {"mlp": [batch, 784], "cnn": [batch, 1, 28, 28], "deepfm": [batch, 39]}[name]
     load_ms = (time.perf_counter() - t0) * 1e3
-    dims = {"mlp": [batch, 784], "cnn": [batch, 1, 28, 28], "deepfm": [batch, 39]}[name]
     i = np.arange(int(np.prod(dims)), dtype=np.int64)
     if name == "deepfm":
         x = torch.from_numpy(((i * 7919) % 100000).reshape(dims))
