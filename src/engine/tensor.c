@@ -69,6 +69,11 @@ char *td_shape_str(const td_shape *s, char *buf, size_t n) {
 }
 
 static void buffer_free(td_buffer *b) {
+  if (b->release) { /* external storage: numeric only (td_tensor_external) */
+    b->release(b->release_ctx);
+    free(b);
+    return;
+  }
   if (b->dtype == TD_DT_STRING) {
     td_string *s = b->data;
     for (size_t i = 0; i < b->nelem; i++) free(s[i].data);
@@ -107,12 +112,37 @@ td_code td_tensor_alloc(td_tensor *t, td_dtype dtype, const td_shape *shape, td_
   b->nbytes = n * esize;
   b->dtype = dtype;
   b->nelem = n;
+  b->release = NULL;
+  b->release_ctx = NULL;
   t->dtype = dtype;
   t->shape = *shape;
   t->data = data;
   t->buf = b;
   return TD_OK;
 }
+
+td_code td_tensor_external(td_tensor *t, td_dtype dtype, const td_shape *shape, void *data,
+                           void (*release)(void *ctx), void *ctx, td_status *st) {
+  memset(t, 0, sizeof *t);
+  size_t esize = td_dtype_size(dtype);
+  if (!esize || dtype == TD_DT_STRING || td_dtype_holds_resources(dtype) || !release)
+    return td_status_set(st, TD_INVALID_ARGUMENT, "cannot wrap external memory as a tensor of dtype %d", dtype);
+  int64_t n = td_shape_num_elements(shape);
+  if (n < 0 || shape->rank > TD_MAX_RANK || (uint64_t)n > TD_MAX_TENSOR_BYTES / esize)
+    return td_status_set(st, TD_INVALID_ARGUMENT, "cannot wrap external memory with this shape");
+  td_buffer *b = td_xmalloc(sizeof *b);
+  atomic_init(&b->refs, 1);
+  b->data = data;
+  b->nbytes = (size_t)n * esize;
+  b->dtype = dtype;
+  b->nelem = (size_t)n;
+  b->release = release;
+  b->release_ctx = ctx;
+  *t = (td_tensor){.dtype = dtype, .shape = *shape, .data = data, .buf = b};
+  return TD_OK;
+}
+
+int td_tensor_is_external(const td_tensor *t) { return t->buf && t->buf->release; }
 
 td_tensor td_tensor_borrow(td_dtype dtype, const td_shape *shape, void *data) {
   return (td_tensor){.dtype = dtype, .shape = *shape, .data = data, .buf = NULL};

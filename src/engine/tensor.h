@@ -1,7 +1,9 @@
 /* tensor.h — tensors: a dtype, a shape and element storage.
  *
  * A td_tensor is a small value struct. Its storage is either
- *   - owned: `buf` points to a refcounted td_buffer and the struct holds one reference, or
+ *   - owned: `buf` points to a refcounted td_buffer and the struct holds one reference (the
+ *     buffer's memory is malloc'ed, or external with a release callback, e.g. a read-only
+ *     mapping of checkpoint data: td_tensor_external), or
  *   - borrowed: `buf` is NULL and someone else (the executor's planned arena, a caller's
  *     buffer) guarantees `data` outlives every use.
  * Copy a tensor with td_tensor_ref() (takes a reference), drop it with td_tensor_release().
@@ -43,6 +45,10 @@ typedef struct td_buffer {
   size_t nbytes;
   td_dtype dtype;  /* STRING / RESOURCE buffers release their elements */
   size_t nelem;
+  /* External storage (td_tensor_external): NULL = `data` came from malloc and is freed with the
+   * buffer; else release(release_ctx) runs when the last reference drops, instead of free. */
+  void (*release)(void *ctx);
+  void *release_ctx;
 } td_buffer;
 
 typedef struct td_tensor {
@@ -81,6 +87,16 @@ char *td_shape_str(const td_shape *s, char *buf, size_t n);
 /* Allocates zeroed storage for dtype/shape (shape must be fully known). RESOURCE_EXHAUSTED
  * if the allocation fails or is too large, INVALID_ARGUMENT for bad dtype/shape. */
 td_code td_tensor_alloc(td_tensor *t, td_dtype dtype, const td_shape *shape, td_status *st) TD_MUST_CHECK;
+/* An owned tensor over external memory (e.g. a read-only file mapping of checkpoint data):
+ * refcounted like any owned tensor, but when the last reference drops, release(ctx) runs
+ * instead of free(data). Only plain numeric dtypes (not STRING / RESOURCE / VARIANT, whose
+ * elements a buffer owns). Nobody may write to `data`: tensors are immutable once produced,
+ * and a mapping may be PROT_READ. INVALID_ARGUMENT for a boxed dtype or a bad shape (release
+ * is then not called; the caller keeps ownership of the memory). */
+td_code td_tensor_external(td_tensor *t, td_dtype dtype, const td_shape *shape, void *data,
+                           void (*release)(void *ctx), void *ctx, td_status *st) TD_MUST_CHECK;
+/* 1 if t's storage is external (td_tensor_external), not malloc'ed by the tensor layer. */
+int td_tensor_is_external(const td_tensor *t);
 /* A tensor viewing caller-owned memory (buf = NULL). */
 td_tensor td_tensor_borrow(td_dtype dtype, const td_shape *shape, void *data);
 /* Returns a copy holding a new reference. */

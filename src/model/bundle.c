@@ -2,10 +2,20 @@
  * RestoreV2 slices (specs parsed and applied by bundle_slice.c), and the prefix-keyed bundle
  * cache.
  *
+ * Weights without copies: each data shard is also mapped read-only once (bundle_map.c), and a
+ * numeric entry whose bytes are aligned for its dtype becomes a tensor viewing the mapping (no
+ * read, no anonymous memory; pages come from the page cache on first touch and are shared with
+ * every process and version that maps the same file). Strings (a length-prefixed layout that
+ * must be decoded) and misaligned entries are read with pread into heap tensors. Variables
+ * never write into a value (td_variable_assign swaps in a new tensor), so the mapping stays
+ * clean. Environment switches, read at td_bundle_open: TD_CHECKPOINT_MMAP=0 reads and copies
+ * everything as before; TD_CHECKPOINT_VERIFY=0 skips the crc32c check of mapped entries (it
+ * touches every page of the weights; TF always checks, and so does tensord by default).
+ *
  * Invariants: entries[] is sorted strictly by key bytes (the sstable scan rejects anything
- * else) and immutable after open; a shard's fd/size are written once under `mu`; no read ever
- * touches bytes outside [offset, offset+size) of a data file whose size was checked first, and
- * every tensor handed out passed its crc32c check.
+ * else) and immutable after open; a shard's fd/size/map are written once under `mu`; no read
+ * ever touches bytes outside [offset, offset+size) of a data file whose size was checked first,
+ * and every tensor handed out passed its crc32c check (mapped ones unless verify is off).
  */
 #include "model/bundle.h"
 
@@ -13,11 +23,13 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "model/bundle_map.h"
 #include "model/bundle_slice.h"
 #include "model/sstable.h"
 #include "util/crc32c.h"
@@ -37,6 +49,7 @@ typedef struct bundle_entry {
 typedef struct shard_file {
   int fd; /* -1 until opened */
   int64_t size;
+  td_shard_map *map; /* the bundle's reference; NULL when mapping is off, failed or size is 0 */
 } shard_file;
 
 struct td_bundle {
@@ -46,8 +59,10 @@ struct td_bundle {
   bundle_entry *entries;
   size_t num_entries, entries_cap;
   int have_header;
-  pthread_mutex_t mu; /* guards shards[].fd / size on first open */
+  pthread_mutex_t mu; /* guards shards[].fd / size / map on first open */
   shard_file *shards;
+  int map_data, verify_mapped; /* TD_CHECKPOINT_MMAP / TD_CHECKPOINT_VERIFY at open */
+  atomic_llong mapped_bytes, copied_bytes;
 };
 
 /* ---- open: index table ---- */
@@ -110,6 +125,10 @@ td_code td_bundle_open(const char *prefix, td_bundle **out, td_status *st) {
   b->prefix = td_xstrdup(prefix);
   b->index_path = td_xasprintf("%s.index", prefix);
   pthread_mutex_init(&b->mu, NULL);
+  b->map_data = td_bundle_env_flag("TD_CHECKPOINT_MMAP", 1);
+  b->verify_mapped = td_bundle_env_flag("TD_CHECKPOINT_VERIFY", 1);
+  atomic_init(&b->mapped_bytes, 0);
+  atomic_init(&b->copied_bytes, 0);
   char *data = NULL;
   size_t len = 0;
   td_code rc = td_read_file(b->index_path, &data, &len, st);
@@ -122,7 +141,7 @@ td_code td_bundle_open(const char *prefix, td_bundle **out, td_status *st) {
     return rc;
   }
   b->shards = td_xmalloc((size_t)b->num_shards * sizeof *b->shards);
-  for (int i = 0; i < b->num_shards; i++) b->shards[i] = (shard_file){.fd = -1, .size = 0};
+  for (int i = 0; i < b->num_shards; i++) b->shards[i] = (shard_file){.fd = -1, .size = 0, .map = NULL};
   *out = b;
   return TD_OK;
 }
@@ -134,8 +153,10 @@ void td_bundle_close(td_bundle *b) {
     tensorflow__bundle_entry_proto__free_unpacked(b->entries[i].proto, NULL);
   }
   free(b->entries);
-  for (int i = 0; b->shards && i < b->num_shards; i++)
+  for (int i = 0; b->shards && i < b->num_shards; i++) {
     if (b->shards[i].fd >= 0) close(b->shards[i].fd);
+    td_shard_map_unref(b->shards[i].map); /* tensors viewing it keep it alive */
+  }
   free(b->shards);
   pthread_mutex_destroy(&b->mu);
   free(b->prefix);
@@ -144,6 +165,10 @@ void td_bundle_close(td_bundle *b) {
 }
 
 const char *td_bundle_prefix(const td_bundle *b) { return b->prefix; }
+void td_bundle_stats(const td_bundle *b, int64_t *mapped_bytes, int64_t *copied_bytes) {
+  *mapped_bytes = atomic_load(&b->mapped_bytes);
+  *copied_bytes = atomic_load(&b->copied_bytes);
+}
 int td_bundle_num_shards(const td_bundle *b) { return b->num_shards; }
 int td_bundle_num_entries(const td_bundle *b) { return (int)b->num_entries; }
 const char *td_bundle_key(const td_bundle *b, int i) {
@@ -187,6 +212,7 @@ static td_code shard_get(td_bundle *b, int shard, shard_file *out, td_status *st
     } else {
       sf->fd = fd;
       sf->size = (int64_t)sb.st_size;
+      if (b->map_data && (uint64_t)sb.st_size <= SIZE_MAX) sf->map = td_shard_map_new(fd, (size_t)sb.st_size);
     }
     free(path);
   }
@@ -325,18 +351,31 @@ static td_code read_entry(td_bundle *b, const char *key, const Tensorflow__Bundl
       return td_status_set(st, TD_DATA_LOSS,
                            "%s: entry '%s' stores %" PRId64 " bytes but its %s shape needs %" PRId64 " elements of %zu bytes",
                            b->index_path, key, e->size, td_dtype_name(dt), nelem, esize);
-    TD_TRY(td_tensor_alloc(out, dt, &shape, st));
-    rc = pread_full(b, e->shard_id, sf.fd, out->data, size, e->offset, st);
-    if (rc == TD_OK) crc = td_crc32c(out->data, size);
+    if (size > 0 && sf.map && td_shard_map_view(sf.map, e->offset, dt, &shape, out)) {
+      atomic_fetch_add(&b->mapped_bytes, (long long)size);
+      if (!b->verify_mapped) return TD_OK;
+      crc = td_crc32c(out->data, size); /* straight from the mapping: no copy */
+      rc = TD_OK;
+    } else {
+      TD_TRY(td_tensor_alloc(out, dt, &shape, st));
+      rc = pread_full(b, e->shard_id, sf.fd, out->data, size, e->offset, st);
+      if (rc == TD_OK) crc = td_crc32c(out->data, size);
+      atomic_fetch_add(&b->copied_bytes, (long long)size);
+    }
   } else {
     if (size > 0 && (uint64_t)nelem > size) /* every element needs at least one length byte */
       return td_status_set(st, TD_DATA_LOSS, "%s: string entry '%s' has %" PRId64 " elements in only %zu bytes",
                            b->index_path, key, nelem, size);
     TD_TRY(td_tensor_alloc(out, dt, &shape, st));
-    uint8_t *buf = td_xmalloc(size ? size : 1);
-    rc = pread_full(b, e->shard_id, sf.fd, buf, size, e->offset, st);
-    if (rc == TD_OK) rc = decode_strings(b, key, buf, size, out, nelem, &crc, st);
-    free(buf);
+    if (sf.map) { /* decode straight from the mapping */
+      rc = decode_strings(b, key, td_shard_map_bytes(sf.map, e->offset), size, out, nelem, &crc, st);
+    } else {
+      uint8_t *buf = td_xmalloc(size ? size : 1);
+      rc = pread_full(b, e->shard_id, sf.fd, buf, size, e->offset, st);
+      if (rc == TD_OK) rc = decode_strings(b, key, buf, size, out, nelem, &crc, st);
+      free(buf);
+    }
+    atomic_fetch_add(&b->copied_bytes, (long long)size);
   }
   if (rc == TD_OK) rc = check_crc(b, key, e, crc, st);
   if (rc != TD_OK) td_tensor_release(out);

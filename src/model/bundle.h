@@ -3,12 +3,16 @@
  * td_bundle_open reads and verifies the whole index (footer magic, every block checksum, snappy
  * blocks, key order, header proto: endianness LITTLE, supported version) into an in-memory
  * table sorted by key. Data shards "<prefix>.data-%05d-of-%05d" are opened lazily on first
- * read and read with pread; every read checks the entry's bounds against the file size and
- * its crc32c against the bytes read. Corrupt input yields DATA_LOSS, never a crash.
+ * read and mapped read-only: numeric entries aligned for their dtype are handed out as tensors
+ * viewing the mapping (no copy; see bundle_map.h), the rest are read with pread. Every read
+ * checks the entry's bounds against the file size and its crc32c against the stored bytes
+ * (TD_CHECKPOINT_VERIFY=0 skips that for mapped entries). Corrupt input yields DATA_LOSS, never
+ * a crash.
  *
  * Ownership: a td_bundle owns its entries (the Tensorflow__BundleEntryProto pointers it hands
- * out are valid until td_bundle_close) and its file descriptors. Tensors filled by the read
- * functions are owned by the caller (td_tensor_release).
+ * out are valid until td_bundle_close) and its file descriptors and one reference on each shard
+ * mapping. Tensors filled by the read functions are owned by the caller (td_tensor_release);
+ * a mapped one keeps its shard's mapping alive after td_bundle_close.
  *
  * Thread safety: after td_bundle_open returns, every function except td_bundle_close may be
  * called from any number of threads at once (shard opening is mutex-protected; reads use
@@ -30,6 +34,9 @@ td_code td_bundle_open(const char *prefix, td_bundle **out, td_status *st) TD_MU
 void td_bundle_close(td_bundle *b);
 
 const char *td_bundle_prefix(const td_bundle *b);
+/* Bytes of tensor data handed out so far as views of a shard mapping vs. read into heap
+ * tensors (strings, misaligned entries, TD_CHECKPOINT_MMAP=0). */
+void td_bundle_stats(const td_bundle *b, int64_t *mapped_bytes, int64_t *copied_bytes);
 int td_bundle_num_shards(const td_bundle *b);
 /* Tensor entries (the header entry excluded), sorted by key bytewise. */
 int td_bundle_num_entries(const td_bundle *b);
