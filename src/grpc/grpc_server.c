@@ -58,12 +58,13 @@
 #include "grpc/grpc_listener.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "v2/v2.h"
 
 #define GENERIC_METHOD (-1)
 #define POLL_MS 200        /* how often an idle worker looks at the shutdown flag and its watches */
 #define WATCH_POLL_MS 50   /* watches compare their status at most this often */
 #define MAX_WORKERS 1024   /* --grpc_max_threads is clamped to this */
-#define MAX_REGISTERED 16
+#define MAX_REGISTERED 32
 
 enum { TAG_CALL = 1, TAG_WATCH_SEND, TAG_WATCH_CLOSE };
 
@@ -238,6 +239,12 @@ static void call_end(td_grpc_server *srv) {
   atomic_fetch_sub(&srv->active, 1);
 }
 
+/* Registered method i: TF Serving's table, then the V2 one (src/v2). */
+static int num_methods(void) { return td_grpc_num_methods + td_v2_grpc_num_methods; }
+static const td_grpc_method *method_row(int i) {
+  return i < td_grpc_num_methods ? &td_grpc_methods[i] : &td_v2_grpc_methods[i - td_grpc_num_methods];
+}
+
 /* Arms a request for `method` on w's queue (no-op once stopping). */
 static void arm_request(worker *w, int method) {
   td_grpc_server *srv = w->srv;
@@ -287,7 +294,7 @@ static td_code dispatch(const td_grpc_ctx *ctx, call_slot *s, int expired, td_gr
   if (s->method == GENERIC_METHOD) return td_status_set(st, TD_UNIMPLEMENTED, "%s", "");
   if (expired) return td_status_set(st, TD_DEADLINE_EXCEEDED, "Deadline Exceeded");
   if (!s->payload) return td_status_set(st, TD_INTERNAL, "Missing request message");
-  const td_grpc_method *m = &td_grpc_methods[s->method];
+  const td_grpc_method *m = method_row(s->method);
   grpc_slice raw;
   if (!payload_slice(s->payload, &raw))
     return td_status_set(st, TD_INTERNAL, "Could not read (decompress) the request message");
@@ -585,7 +592,7 @@ static td_code bind_ports(td_grpc_server *s, const td_grpc_options *opt, int *fd
 
 td_code td_grpc_server_start(td_api *api, const td_grpc_options *opt, td_grpc_server **out, td_status *st) {
   *out = NULL;
-  if (td_grpc_num_methods + 1 > MAX_REGISTERED) return td_status_set(st, TD_INTERNAL, "too many gRPC methods");
+  if (num_methods() + 1 > MAX_REGISTERED) return td_status_set(st, TD_INTERNAL, "too many gRPC methods");
   channel_args ca;
   td_code code = parse_channel_args(opt->channel_arguments, &ca, st);
   if (code != TD_OK) {
@@ -611,10 +618,10 @@ td_code td_grpc_server_start(td_api *api, const td_grpc_options *opt, td_grpc_se
   grpc_channel_args args = {ca.n, ca.a};
   s->server = grpc_server_create(&args, NULL);
   channel_args_release(&ca);
-  for (int i = 0; i < td_grpc_num_methods; i++)
-    s->registered[i] = grpc_server_register_method(s->server, td_grpc_methods[i].path, NULL,
+  for (int i = 0; i < num_methods(); i++)
+    s->registered[i] = grpc_server_register_method(s->server, method_row(i)->path, NULL,
                                                    GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
-  s->watch_method = td_grpc_num_methods;
+  s->watch_method = num_methods();
   s->registered[s->watch_method] = grpc_server_register_method(s->server, TD_HEALTH_WATCH_PATH, NULL,
                                                                GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);

@@ -16,6 +16,7 @@
 #include "http/rest_json.h"
 #include "http/routes.h"
 #include "util/buf.h"
+#include "v2/v2.h"
 
 typedef struct rest_request {
   td_api *api;
@@ -145,6 +146,10 @@ static const route_handler handlers[] = {
 void td_rest_handle(void *ctx, const char *method, const char *path, const char *body, size_t len,
                     td_http_response *out) {
   td_rest *rest = ctx;
+  if (td_v2_is_path(path)) { /* KServe V2 / Open Inference Protocol (src/v2) */
+    td_v2_rest_handle(rest->api, rest->timeout_in_ms, method, path, body, len, out);
+    return;
+  }
   td_status st = {0};
   td_buf buf;
   td_buf_init(&buf);

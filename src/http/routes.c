@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "util/mem.h"
+#include "v2/v2.h"
 
 typedef struct span {
   const char *p;
@@ -159,7 +160,9 @@ static int probe_index(const char *path) {
   return -1;
 }
 
-int td_route_is_rest_path(const char *path) { return lit(path, "/v1/") != NULL || probe_index(path) >= 0; }
+int td_route_is_rest_path(const char *path) {
+  return lit(path, "/v1/") != NULL || probe_index(path) >= 0 || td_v2_is_path(path); /* V2: src/v2 */
+}
 
 static td_code malformed(const char *method, const char *path, td_status *st) {
   return td_status_set(st, TD_INVALID_ARGUMENT, "Malformed request: %s %s", method, path);

@@ -95,7 +95,8 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, const td_http_
   r->body = NULL;
   if (atomic_load(&srv->draining)) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
   if (is_rest) {
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type ? r->content_type : "application/json");
+    if (r->extra_header) MHD_add_response_header(resp, r->extra_header, r->extra_value);
     if (srv->opt.enable_cors)
       for (size_t i = 0; i < sizeof cors_headers / sizeof cors_headers[0]; i++)
         MHD_add_response_header(resp, cors_headers[i].name, cors_headers[i].value);
@@ -121,8 +122,15 @@ static void preflight(struct MHD_Connection *conn, td_http_response *r) {
   r->status = origin && (strstr(origin, "http://") || strstr(origin, "https://")) ? 200 : 400;
 }
 
+static _Thread_local struct MHD_Connection *current_conn; /* the request a handler runs for */
+
+const char *td_http_request_header(const char *name) {
+  return current_conn ? MHD_lookup_connection_value(current_conn, MHD_HEADER_KIND, name) : NULL;
+}
+
 static void answer(td_http_server *srv, struct MHD_Connection *conn, const char *method, const char *url,
                    request_ctx *rc, td_http_response *r) {
+  current_conn = conn;
   const char *encoding = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING);
   if (rc->received > srv->opt.max_request_bytes) {
     char msg[200];
@@ -215,6 +223,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   }
   td_http_response r = {.status = 500};
   answer(srv, conn, method, url, rc, &r);
+  current_conn = NULL;
   return send_response(conn, srv, 1, &r);
 }
 

@@ -37,7 +37,13 @@ typedef struct td_http_response {
   int status;
   char *body;
   size_t len;
+  const char *content_type; /* static; NULL: application/json */
+  const char *extra_header; /* static name of one more response header (NULL: none) ... */
+  char extra_value[32];     /* ... and its value */
 } td_http_response;
+
+/* Inside a handler call: the current request's header `name` (case-insensitive), or NULL. */
+const char *td_http_request_header(const char *name);
 
 /* Handles one REST request. body is NUL-terminated (len excludes the NUL). Must always fill
  * out->status (and usually a JSON body). */

@@ -1,0 +1,30 @@
+/* api_v2.h — the few service decisions the KServe V2 / Open Inference Protocol front end
+ * (src/v2) needs beyond api.h: which signature a V2 request means when it names none, the
+ * signature behind model metadata (resolved without recording a request metric), and a model's
+ * ready versions.
+ *
+ * Ownership: a resolved handle pins its version until td_handle_release. Thread safety: all
+ * functions may run concurrently (they only read the serving map).
+ */
+#ifndef TD_API_API_V2_H
+#define TD_API_API_V2_H
+
+#include <stdint.h>
+
+#include "api/api.h"
+
+/* The signature a V2 request without `parameters.signature_name` addresses: "serving_default"
+ * when the model has it, else the model's first servable signature (V2 has no signature
+ * concept; SavedModels exported without a serving_default still answer). NULL: none. */
+const char *td_api_v2_default_signature(const td_model *m);
+
+/* Resolves spec (model, version/label, signature_name; empty = td_api_v2_default_signature)
+ * to a pinned version and its signature, with td_api_begin's error texts, but records no
+ * request metric (metadata and readiness are not requests). On success release *h. */
+td_code td_api_v2_resolve(td_api *api, const td_model_spec *spec, td_handle *h, const td_signature **sig,
+                          td_status *st) TD_MUST_CHECK;
+
+/* AVAILABLE versions of a model, ascending (up to max). */
+int td_api_v2_versions(td_api *api, const char *name, int64_t *versions, int max);
+
+#endif
