@@ -50,9 +50,11 @@
 #include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
 #include <grpc/support/time.h>
 
 #include "grpc/grpc_arena.h"
+#include "grpc/grpc_auth.h"
 #include "grpc/grpc_handlers.h"
 #include "grpc/grpc_health.h"
 #include "grpc/grpc_listener.h"
@@ -119,6 +121,7 @@ struct td_grpc_server {
   atomic_llong last_activity_ns;
   td_grpc_listener *listener;
   td_grpc_ctx ctx;
+  td_grpc_authz authz; /* token and reload switch, checked before a call is parsed */
   int port;
 };
 
@@ -291,6 +294,8 @@ static int payload_slice(grpc_byte_buffer *bb, grpc_slice *out) {
 
 /* Runs the method's handler on the request payload. */
 static td_code dispatch(const td_grpc_ctx *ctx, call_slot *s, int expired, td_grpc_reply *reply, td_status *st) {
+  const char *path = s->method == GENERIC_METHOD ? NULL : method_row(s->method)->path;
+  TD_TRY(td_grpc_authorize(&s->w->srv->authz, path, &s->request_md, st));
   if (s->method == GENERIC_METHOD) return td_status_set(st, TD_UNIMPLEMENTED, "%s", "");
   if (expired) return td_status_set(st, TD_DEADLINE_EXCEEDED, "Deadline Exceeded");
   if (!s->payload) return td_status_set(st, TD_INTERNAL, "Missing request message");
@@ -304,7 +309,8 @@ static td_code dispatch(const td_grpc_ctx *ctx, call_slot *s, int expired, td_gr
   ProtobufCMessage *msg = NULL;
   td_grpc_arena *a = &s->w->arena;
   ProtobufCAllocator alloc = {td_grpc_arena_alloc, td_grpc_arena_free, a};
-  if (m->request) {
+  code = td_grpc_check_model_names(m->path, bytes, len, st);
+  if (code == TD_OK && m->request) {
     msg = protobuf_c_message_unpack(m->request, &alloc, len, bytes);
     if (!msg) code = td_status_set(st, TD_INVALID_ARGUMENT, "Could not parse the request as %s", m->request->name);
   }
@@ -590,6 +596,39 @@ static td_code bind_ports(td_grpc_server *s, const td_grpc_options *opt, int *fd
   return TD_OK;
 }
 
+/* TLS: the ports are gRPC core's own, with SSL credentials (the key pair, the CA for client
+ * certificates, and the client-certificate policy of SSLConfig.client_verify). */
+static td_code add_tls_ports(td_grpc_server *s, const td_grpc_options *opt, td_status *st) {
+  const td_tls_config *t = opt->tls;
+  grpc_ssl_pem_key_cert_pair pair = {t->server_key, t->server_cert};
+  grpc_server_credentials *creds = grpc_ssl_server_credentials_create_ex(
+      t->custom_ca && *t->custom_ca ? t->custom_ca : NULL, &pair, 1,
+      t->client_verify ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                       : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE,
+      NULL);
+  if (!creds) return td_status_set(st, TD_INVALID_ARGUMENT, "Could not create the gRPC SSL server credentials");
+  char addr[4200];
+  td_code code = TD_OK;
+  if (opt->port >= 0) {
+    snprintf(addr, sizeof addr, "%s:%d", opt->host && *opt->host ? opt->host : "0.0.0.0", opt->port);
+    s->port = grpc_server_add_http2_port(s->server, addr, creds);
+    if (!s->port)
+      code = td_status_set(st, TD_UNAVAILABLE,
+                           "Could not bind gRPC server with TLS to %s (port in use, or the key and certificate "
+                           "of --ssl_config_file are not a valid pair)",
+                           addr);
+  }
+  if (code == TD_OK && opt->socket_path && *opt->socket_path) {
+    snprintf(addr, sizeof addr, "unix:%s", opt->socket_path);
+    if (!grpc_server_add_http2_port(s->server, addr, creds))
+      code = td_status_set(st, TD_UNAVAILABLE, "Could not bind gRPC server with TLS to %s", addr);
+  }
+  if (code == TD_OK && opt->port < 0 && !(opt->socket_path && *opt->socket_path))
+    code = td_status_set(st, TD_INVALID_ARGUMENT, "gRPC server needs a port or a socket path");
+  grpc_server_credentials_release(creds);
+  return code;
+}
+
 td_code td_grpc_server_start(td_api *api, const td_grpc_options *opt, td_grpc_server **out, td_status *st) {
   *out = NULL;
   if (num_methods() + 1 > MAX_REGISTERED) return td_status_set(st, TD_INTERNAL, "too many gRPC methods");
@@ -601,7 +640,7 @@ td_code td_grpc_server_start(td_api *api, const td_grpc_options *opt, td_grpc_se
   }
   td_grpc_server *s = td_xcalloc(1, sizeof *s);
   int fds[2], n_fds = 0;
-  code = bind_ports(s, opt, fds, &n_fds, st);
+  code = opt->tls ? TD_OK : bind_ports(s, opt, fds, &n_fds, st);
   if (code != TD_OK) {
     channel_args_release(&ca);
     free(s);
@@ -615,9 +654,18 @@ td_code td_grpc_server_start(td_api *api, const td_grpc_options *opt, td_grpc_se
   s->ctx.api = api;
   s->ctx.tensor_content_outputs = opt->tensor_content_outputs;
   s->ctx.draining = &s->draining;
+  s->authz = (td_grpc_authz){.auth = opt->auth, .disable_model_management = opt->disable_model_management};
   grpc_channel_args args = {ca.n, ca.a};
   s->server = grpc_server_create(&args, NULL);
   channel_args_release(&ca);
+  if (opt->tls && (code = add_tls_ports(s, opt, st)) != TD_OK) {
+    grpc_server_destroy(s->server); /* never started */
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+    grpc_shutdown();
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+    return code;
+  }
   for (int i = 0; i < num_methods(); i++)
     s->registered[i] = grpc_server_register_method(s->server, method_row(i)->path, NULL,
                                                    GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
@@ -643,7 +691,7 @@ td_code td_grpc_server_start(td_api *api, const td_grpc_options *opt, td_grpc_se
     if (w->started) pthread_setname_np(w->thread, "td-grpc-worker"); /* for ps / top -H and tests */
   }
   touch(s);
-  s->listener = td_grpc_listener_start(s->server, fds, n_fds, opt->socket_path);
+  if (!opt->tls) s->listener = td_grpc_listener_start(s->server, fds, n_fds, opt->socket_path);
   pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
   *out = s;
   return TD_OK;

@@ -3,6 +3,9 @@
  *   /tensorflow.serving.ModelService/{GetModelStatus, HandleReloadConfigRequest}
  *   /grpc.health.v1.Health/{Check, Watch} (grpc_health.h: follows readiness and the drain)
  * Any other method is answered UNIMPLEMENTED.
+ * Authority (grpc_auth.h): optional TLS (client certificates verified with client_verify),
+ * optional bearer token for every method but grpc.health.v1, the reload switch, and NUL /
+ * control bytes in model names refused before any lookup.
  *
  * The server owns N worker threads, each polling its own completion queue. A worker keeps one
  * outstanding request per method on its queue; when a call arrives it first re-arms that
@@ -32,6 +35,7 @@
 #include <stdint.h>
 
 #include "api/api.h"
+#include "util/auth.h"
 #include "util/status.h"
 
 typedef struct td_grpc_server td_grpc_server;
@@ -44,6 +48,12 @@ typedef struct td_grpc_options {
   const char *channel_arguments; /* --grpc_channel_arguments "k=v,k=v" (int when the value parses
                                     as one, else string); NULL or "" = none */
   int tensor_content_outputs;    /* --enable_serialization_as_tensor_content */
+  /* --ssl_config_file (borrowed; NULL = plaintext). With TLS gRPC core's own listener serves the
+   * port (gRPC 1.51 takes hand-accepted connections only with insecure credentials), so the
+   * fd-headroom accept loop and the drain's early listener close apply to plaintext only. */
+  const td_tls_config *tls;
+  const td_auth *auth;          /* --auth_token_file (borrowed; NULL = no token needed) */
+  int disable_model_management; /* --enable_model_management=false: reload → PERMISSION_DENIED */
 } td_grpc_options;
 
 /* Binds, starts the workers, and returns once the server accepts calls. Errors:

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/auth.h"
 #include "util/mem.h"
 #include "v2/v2.h"
 
@@ -114,8 +115,9 @@ static int hexval(char ch) {
   return -1;
 }
 
-/* %XX → byte (like curl_easy_unescape; '+' stays '+', a bad escape stays literal). */
-static char *unescape(span s) {
+/* %XX → byte (like curl_easy_unescape; '+' stays '+', a bad escape stays literal); *len gets
+ * the decoded length (a %00 is a byte of the result, not its end). */
+static char *unescape(span s, size_t *len) {
   char *out = td_xmalloc(s.n + 1);
   size_t o = 0;
   for (size_t i = 0; i < s.n; i++) {
@@ -129,7 +131,19 @@ static char *unescape(span s) {
     }
   }
   out[o] = '\0';
+  *len = o;
   return out;
+}
+
+/* A model name or label, decoded; NUL or control bytes (escaped or not) are INVALID_ARGUMENT
+ * before anything is looked up (*out NULL then). */
+static td_code decode_name(span s, char **out, td_status *st) {
+  size_t n;
+  *out = unescape(s, &n);
+  if (td_check_model_name(*out, n, st) == TD_OK) return TD_OK;
+  free(*out);
+  *out = NULL;
+  return st->code;
 }
 
 /* \d+ → int64 (absl::SimpleAtoi: leading zeros fine, overflow fails). */
@@ -198,12 +212,16 @@ td_code td_route_match(const char *method, const char *path, td_route *out, td_s
   } else {
     r.kind = c.tail.p && !strncmp(c.tail.p, "metadata", c.tail.n) ? TD_ROUTE_METADATA : TD_ROUTE_STATUS;
   }
-  r.name = c.name.p ? unescape(c.name) : td_xstrdup("");
+  if (c.name.p) TD_TRY(decode_name(c.name, &r.name, st));
+  else r.name = td_xstrdup("");
   if (!r.name[0]) {
     td_route_release(&r);
     return td_status_set(st, TD_INVALID_ARGUMENT, "Missing model name in request.");
   }
-  if (c.label.p) r.label = unescape(c.label);
+  if (c.label.p && decode_name(c.label, &r.label, st) != TD_OK) {
+    td_route_release(&r);
+    return st->code;
+  }
   *out = r;
   return TD_OK;
 }

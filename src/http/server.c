@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http/http_auth.h"
 #include "http/rest_json.h"
 #include "http/routes.h"
 #include "metrics/metrics.h"
@@ -139,7 +140,8 @@ static void answer(td_http_server *srv, struct MHD_Connection *conn, const char 
     json_error(r, 413, msg);
   } else if (!strcmp(method, "OPTIONS")) {
     preflight(conn, r);
-  } else if (atomic_load(&srv->draining) && !strcmp(method, "GET") && !strcmp(url, "/readyz")) {
+  } else if (atomic_load(&srv->draining) && !strcmp(method, "GET") &&
+             (!strcmp(url, "/readyz") || !strcmp(url, "/v2/health/ready"))) { /* V2: src/v2 */
     json_error(r, 503, "not ready: the server is shutting down");
   } else if (encoding && strstr(encoding, "gzip")) { /* TF Serving gunzips bodies */
     td_buf plain;
@@ -194,6 +196,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     *con_cls = rc;
     atomic_fetch_add(&srv->inflight, 1);
     touch(srv);
+    enum MHD_Result refused; /* client certificate and bearer token, before any body is read */
+    if (!td_http_authorize(srv->opt.tls, srv->opt.auth, conn, url,
+                           td_route_is_rest_path(url) && !is_metrics_request(srv, method, url), &refused))
+      return refused;
   }
   if (is_metrics_request(srv, method, url)) {
     if (*upload_data_size) { /* drop any body */
@@ -289,16 +295,20 @@ td_code td_http_start(const td_http_options *opt, td_http_handler rest, void *ct
   }
   touch(srv);
   /* ITC: stop and quiesce wake the pool threads at once (else they sleep up to the timeout) */
+  struct MHD_OptionItem tls_options[TD_HTTP_TLS_OPTIONS];
+  td_http_tls_options(opt->tls, tls_options);
   srv->daemon = MHD_start_daemon(
-      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG, (uint16_t)opt->port,
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG | (opt->tls ? MHD_USE_TLS : 0),
+      (uint16_t)opt->port,
       accept_policy, srv, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, /* first, as MHD asks */
       MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->opt.num_threads, MHD_OPTION_CONNECTION_TIMEOUT,
       (unsigned)srv->opt.connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT, connection_limit(),
       MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-      MHD_OPTION_END);
+      MHD_OPTION_ARRAY, tls_options, MHD_OPTION_END);
   if (!srv->daemon) {
     free(srv);
-    return td_status_set(st, TD_UNAVAILABLE, "Failed to start HTTP Server on port %d (in use?)", opt->port);
+    return td_status_set(st, TD_UNAVAILABLE, "Failed to start HTTP Server on port %d (in use?%s)", opt->port,
+                         opt->tls ? " or the key and certificate of --rest_ssl_config_file are not a valid pair" : "");
   }
   *out = srv;
   return TD_OK;

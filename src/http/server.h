@@ -12,6 +12,9 @@
  * own connections, so the handler must be thread-safe. Ownership: the server borrows the
  * handler context; td_http_stop waits for running handlers and frees the server.
  *
+ * Authority (http_auth.h): with tls the port speaks HTTPS (client certificates verified with
+ * client_verify); with auth, REST paths need a bearer token (401), probes and metrics stay open.
+ *
  * Connections: closed after connection_timeout_s without traffic (reading a request, or idle
  * between keep-alive requests; a Content-Length the body never reaches ends the same way);
  * at most RLIMIT_NOFILE of them, and none once descriptors leave their headroom
@@ -28,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/auth.h"
 #include "util/status.h"
 
 typedef struct td_http_server td_http_server;
@@ -58,6 +62,8 @@ typedef struct td_http_options {
   int connection_timeout_s; /* a connection without traffic for this long is closed; 0: 30 s */
   const char *metrics_path; /* GET of exactly this path answers the Prometheus text of
                                td_metrics_global() (text/plain; version=0.0.4); NULL or "": off */
+  const td_tls_config *tls; /* --rest_ssl_config_file (borrowed, outlives the server); NULL: HTTP */
+  const td_auth *auth;      /* --auth_token_file (borrowed); NULL: no token needed */
 } td_http_options;
 
 /* Binds 0.0.0.0:port and starts serving. UNAVAILABLE when the port cannot be bound. */

@@ -63,6 +63,17 @@ void td_metrics_write_prometheus(td_metrics *r, td_buf *out);
  * :tensorflow:serving:request_latency{model_name,API,entrypoint} (µs). */
 void td_metrics_request(const char *model, const char *api, const char *entrypoint, td_code status,
                         int64_t latency_us);
+/* Request series are bounded: once a model filter is set, a model_name it does not know (a
+ * request naming an unconfigured model) is recorded as TD_METRICS_UNKNOWN_MODEL, so bogus
+ * names cannot create series. The filter (fn, ctx) must stay valid until it is replaced or
+ * cleared (NULL); setting it is not synchronized with recording beyond an atomic pointer
+ * swap, so set it before the front ends start and clear it after they stopped. */
+#define TD_METRICS_UNKNOWN_MODEL "__unknown__"
+typedef struct td_metrics_model_filter {
+  int (*known)(void *ctx, const char *model); /* 1: the name is a configured model */
+  void *ctx;
+} td_metrics_model_filter;
+void td_metrics_set_model_filter(const td_metrics_model_filter *f);
 /* Time spent running the model for one request: runtime_latency{model_name,API,runtime="TF1"}. */
 void td_metrics_runtime(const char *model, const char *api, int64_t latency_us);
 /* One SavedModel load attempt of model_path (the version directory):

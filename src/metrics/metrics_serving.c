@@ -5,6 +5,7 @@
  * freed; the family table below is the single place that names them.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "metrics/metrics.h"
@@ -68,6 +69,16 @@ static const family_spec families[N_FAMILIES] = {
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static td_metrics *global;
 static td_metric *family[N_FAMILIES];
+static _Atomic(const td_metrics_model_filter *) model_filter;
+
+void td_metrics_set_model_filter(const td_metrics_model_filter *f) { atomic_store(&model_filter, f); }
+
+/* The model_name label of a request: the name when configured (or no filter), else one label. */
+static const char *model_label(const char *model) {
+  const td_metrics_model_filter *f = atomic_load(&model_filter);
+  if (!f || !model || f->known(f->ctx, model)) return model;
+  return TD_METRICS_UNKNOWN_MODEL;
+}
 
 static void init_global(void) {
   global = td_metrics_new();
@@ -90,6 +101,7 @@ td_metrics *td_metrics_global(void) {
 void td_metrics_request(const char *model, const char *api, const char *entrypoint, td_code status,
                         int64_t latency_us) {
   td_metrics_global();
+  model = model_label(model);
   const char *count_labels[] = {model, td_code_name(status)};
   td_metric_add(family[REQUEST_COUNT], count_labels, 1);
   if (status != TD_OK) return; /* TF records latency only for successful requests */
@@ -99,7 +111,7 @@ void td_metrics_request(const char *model, const char *api, const char *entrypoi
 
 void td_metrics_runtime(const char *model, const char *api, int64_t latency_us) {
   td_metrics_global();
-  const char *labels[] = {model, api, "TF1"};
+  const char *labels[] = {model_label(model), api, "TF1"};
   td_metric_observe(family[RUNTIME_LATENCY], labels, (double)latency_us);
 }
 

@@ -140,11 +140,11 @@ static td_code parse_integer(parser *ps, const ProtobufCFieldDescriptor *f, cons
   if (!tf_token_to_u64(&t, &mag))
     return tf_perr(ps, &start, "Expected integer for field \"%s\", got: %s", f->name, tf_tok_desc(&t, buf, sizeof buf));
   if (neg && !k->is_signed)
-    return tf_perr(ps, &start, "Expected unsigned integer for field \"%s\", got: -%.*s", f->name, (int)t.n, t.p);
+    return tf_perr(ps, &start, "Expected unsigned integer for field \"%s\", got: a negative number", f->name);
   uint64_t limit = k->is_signed ? (k->bits == 32 ? (uint64_t)INT32_MAX : (uint64_t)INT64_MAX)
                                 : (k->bits == 32 ? (uint64_t)UINT32_MAX : UINT64_MAX);
   if (mag > limit + (neg ? 1 : 0))
-    return tf_perr(ps, &start, "Integer out of range for field \"%s\": %s%.*s", f->name, neg ? "-" : "", (int)t.n, t.p);
+    return tf_perr(ps, &start, "Integer out of range for field \"%s\".", f->name);
   uint64_t bits = neg ? (uint64_t)0 - mag : mag;
   if (k->bits == 32) {
     uint32_t v32 = (uint32_t)bits;
@@ -321,7 +321,7 @@ static void set_string_field(ProtobufCMessage *m, const char *field, char *value
  * pkg.Type and store it packed. name = the bracketed text. */
 static td_code parse_expanded_any(parser *ps, ProtobufCMessage *any, const char *name, const token *at) {
   const ProtobufCMessageDescriptor *d = td_textformat_find_type(name);
-  if (!d) return tf_perr(ps, at, "Could not find type \"%s\" stored in google.protobuf.Any.", name);
+  if (!d) return tf_perr(ps, at, "Could not find the type named by the type URL stored in google.protobuf.Any.");
   int colon;
   TD_TRY(tf_accept(ps, ':', &colon));
   ProtobufCMessage *inner = new_message(d);
@@ -358,8 +358,7 @@ static td_code parse_bracketed_field(parser *ps, ProtobufCMessage *m) {
   TD_TRY(tf_expect(ps, ']'));
   if (strcmp(m->descriptor->name, "google.protobuf.Any") == 0 && strchr(name, '/'))
     return parse_expanded_any(ps, m, name, &at);
-  return tf_perr(ps, &at, "Extension \"%s\" is not defined or is not an extension of \"%s\".", name,
-              m->descriptor->name);
+  return tf_perr(ps, &at, "Extension is not defined or is not an extension of \"%s\".", m->descriptor->name);
 }
 
 static td_code parse_field(parser *ps, ProtobufCMessage *m) {
@@ -376,8 +375,7 @@ static td_code parse_field(parser *ps, ProtobufCMessage *m) {
     f = protobuf_c_message_descriptor_get_field_by_name(m->descriptor, fname);
   }
   if (!f)
-    return tf_perr(ps, &name, "Message type \"%s\" has no field named \"%.*s\".", m->descriptor->name, (int)name.n,
-                name.p);
+    return tf_perr(ps, &name, "Message type \"%s\" has no field of that name.", m->descriptor->name);
   TD_TRY(tf_lex(ps));
   int colon;
   TD_TRY(tf_accept(ps, ':', &colon));

@@ -13,7 +13,9 @@
  * wrappers). Singular scalars may repeat (last wins); a repeated singular message merges.
  *
  * Errors are INVALID_ARGUMENT with a message "Error parsing text-format <type>: L:C: ..."
- * (1-based line and column of the offending token).
+ * (1-based line and column of the offending token) and a description that never quotes the
+ * input: tokens are named by kind ("an identifier", "a string", ...), unknown field and type
+ * names are not repeated (a parsed file may be a link to any file; errors reach clients).
  *
  * Ownership: *out is a new heap message owned by the caller, freed with
  * protobuf_c_message_free_unpacked(msg, NULL) (everything is allocated with malloc, in the

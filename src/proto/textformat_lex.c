@@ -31,12 +31,17 @@ td_code tf_perr(parser *ps, const token *t, const char *fmt, ...) {
                        ps->root_type, t->line, t->col, what);
 }
 
-/* A printable description of a token for error messages. */
+/* A description of a token for error messages: its kind, never its text (error texts must
+ * not echo file contents: a model's pbtxt may be a link to any file). Symbols are grammar. */
 const char *tf_tok_desc(const token *t, char *buf, size_t cap) {
-  if (t->kind == TOK_END) return "end of input";
-  size_t n = t->n < 40 ? t->n : 40;
-  snprintf(buf, cap, "\"%.*s%s\"", (int)n, t->p, n < t->n ? "..." : "");
-  return buf;
+  switch (t->kind) {
+    case TOK_END: return "end of input";
+    case TOK_IDENT: return "an identifier";
+    case TOK_NUMBER: return "a number";
+    case TOK_STRING: return "a string";
+    case TOK_SYMBOL: snprintf(buf, cap, "\"%c\"", t->p[0]); return buf;
+  }
+  return "a token";
 }
 
 static int is_ident_start(int c) { return isalpha(c) || c == '_'; }
@@ -109,8 +114,7 @@ td_code tf_lex(parser *ps) {
     t->kind = TOK_SYMBOL;
   } else {
     t->n = 1;
-    if (isprint(c)) return tf_perr(ps, t, "Invalid character '%c'.", c);
-    return tf_perr(ps, t, "Invalid character 0x%02x.", c);
+    return tf_perr(ps, t, "Invalid character (byte 0x%02x).", c);
   }
   t->n = (size_t)(s - t->p);
   ps->cur = s;

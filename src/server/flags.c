@@ -102,8 +102,19 @@ static const td_flag flags[] = {
     {"tensorflow_inter_op_parallelism", FLAG_INT64, "0", FLAG_IMPLEMENTED, FIELD(tensorflow_inter_op_parallelism),
      "Controls the number of operators that can be executed simultaneously. Auto-configured by default."},
     {"use_alts_credentials", FLAG_BOOL, "false", FLAG_NOT_YET, NO_FIELD, "Use Google ALTS credentials"},
-    {"ssl_config_file", FLAG_STRING, "", FLAG_NOT_YET, NO_FIELD,
+    {"ssl_config_file", FLAG_STRING, "", FLAG_IMPLEMENTED, FIELD(ssl_config_file),
      "If non-empty, read an ascii SSLConfig protobuf from the supplied file name and set up a secure gRPC channel"},
+    {"rest_ssl_config_file", FLAG_STRING, "", FLAG_IMPLEMENTED, FIELD(rest_ssl_config_file),
+     "(tensord) If non-empty, read an ascii SSLConfig protobuf (the format of --ssl_config_file; the same file "
+     "may be given to both) and serve HTTP/REST over HTTPS; client_verify requires client certificates signed by "
+     "custom_ca."},
+    {"auth_token_file", FLAG_STRING, "", FLAG_IMPLEMENTED, FIELD(auth_token_file),
+     "(tensord) If non-empty, a file of bearer tokens (one per line, '#' comments): every gRPC call needs metadata "
+     "'authorization: Bearer <token>' (else UNAUTHENTICATED) and every REST request 'Authorization: Bearer "
+     "<token>' (else 401), except grpc.health.v1, /healthz, /readyz and the metrics path."},
+    {"enable_model_management", FLAG_BOOL, "true", FLAG_IMPLEMENTED, FIELD(enable_model_management),
+     "(tensord) If false, ModelService/HandleReloadConfigRequest answers PERMISSION_DENIED (the model set is "
+     "changed only through --model_config_file). True keeps TF Serving's behaviour."},
     {"platform_config_file", FLAG_STRING, "", FLAG_NOT_YET, NO_FIELD,
      "If non-empty, read an ascii PlatformConfigMap protobuf from the supplied file name, and use that platform "
      "config instead of the Tensorflow platform."},
@@ -142,6 +153,10 @@ static const td_flag flags[] = {
     {"xla_cpu_compilation_enabled", FLAG_BOOL, "false", FLAG_NO_EFFECT, NO_FIELD, "EXPERIMENTAL; Enable XLA:CPU JIT"},
     {"xla_gpu_compilation_enabled", FLAG_BOOL, "false", FLAG_NO_EFFECT, NO_FIELD, "EXPERIMENTAL; Enable XLA:GPU JIT"},
     {"enable_profiler", FLAG_BOOL, "true", FLAG_NO_EFFECT, NO_FIELD, "Enable profiler service."},
+    {"trace_file", FLAG_STRING, "", FLAG_IMPLEMENTED, FIELD(trace_file),
+     "(tensord) If non-empty, write a Chrome trace (JSON traceEvents; chrome://tracing, Perfetto) of every "
+     "kernel execution of every engine run to this file: node name, op type, start and duration in microseconds, "
+     "thread. Finished on shutdown. tensorflow.ProfilerService/Profile answers UNIMPLEMENTED and points here."},
     {"thread_pool_factory_config_file", FLAG_STRING, "", FLAG_NOT_YET, NO_FIELD,
      "If non-empty, read an ascii ThreadPoolConfig protobuf from the supplied file name."},
     {"mixed_precision", FLAG_STRING, "", FLAG_NOT_YET, NO_FIELD, "specify mixed_precision mode"},

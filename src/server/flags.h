@@ -55,6 +55,11 @@ typedef struct td_server_options {
   int enable_model_warmup;                   /* --enable_model_warmup */
   int64_t num_request_iterations_for_warmup; /* --num_request_iterations_for_warmup, used if > 0 */
   const char *monitoring_config_file;        /* --monitoring_config_file (text MonitoringConfig) */
+  const char *trace_file;                    /* tensord --trace_file: Chrome trace of per-op timings */
+  const char *ssl_config_file;               /* --ssl_config_file: text SSLConfig for the gRPC port */
+  const char *rest_ssl_config_file;          /* tensord: text SSLConfig for the HTTP/REST port */
+  const char *auth_token_file;               /* tensord: bearer tokens for both ports */
+  int enable_model_management;               /* tensord: false → HandleReloadConfigRequest PERMISSION_DENIED */
   int version; /* --version */
   int help;    /* --help */
 } td_server_options;

@@ -32,9 +32,12 @@
 #include "grpc/grpc_server.h"
 #include "http/rest_handlers.h"
 #include "http/server.h"
+#include "metrics/metrics.h"
 #include "proto/serving.h"
 #include "proto/textformat.h"
 #include "server/flags.h"
+#include "server/ssl_config.h"
+#include "util/auth.h"
 #include "util/conn_guard.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -199,7 +202,25 @@ typedef struct server_parts {
   td_grpc_server *grpc;
   td_batcher *batcher; /* --enable_batching, else NULL */
   tag_list tags;
+  td_tls_config grpc_tls, rest_tls; /* --ssl_config_file / --rest_ssl_config_file (server_key NULL: off) */
+  td_auth *auth;                    /* --auth_token_file, else NULL */
+  td_metrics_model_filter metrics_filter;
 } server_parts;
+
+/* TLS material and tokens, read before anything listens (errors name the file, never its bytes). */
+static td_code load_authority(const td_server_options *o, server_parts *p, td_status *st) {
+  if (o->ssl_config_file[0]) TD_TRY(td_ssl_config_load(o->ssl_config_file, &p->grpc_tls, st));
+  if (o->rest_ssl_config_file[0]) TD_TRY(td_ssl_config_load(o->rest_ssl_config_file, &p->rest_tls, st));
+  if (o->auth_token_file[0]) {
+    TD_TRY(td_auth_load(o->auth_token_file, &p->auth, st));
+    TD_LOG_INFO("Bearer-token auth on both ports (%zu token(s) from %s)", td_auth_count(p->auth), o->auth_token_file);
+  }
+  if (!o->enable_model_management) TD_LOG_INFO("Model management off: HandleReloadConfigRequest is refused");
+  return TD_OK;
+}
+
+/* Request metrics name only configured models (others are TD_METRICS_UNKNOWN_MODEL). */
+static int metrics_model_known(void *ctx, const char *model) { return td_servables_has_model(ctx, model); }
 
 #define DRAIN_QUIET_MS 250 /* both fronts idle this long: the requests sent before the drain are in */
 
@@ -229,6 +250,10 @@ static int64_t drain(server_parts *p, int64_t timeout_s) {
 static void shutdown_parts(server_parts *p, int64_t deadline_ns) {
   td_grpc_server_stop_by(p->grpc, deadline_ns);
   td_http_stop_by(p->http, deadline_ns);
+  td_metrics_set_model_filter(NULL); /* no request records any more; the serving map goes next */
+  td_tls_config_release(&p->grpc_tls);
+  td_tls_config_release(&p->rest_tls);
+  td_auth_free(p->auth);
   td_batcher_free(p->batcher); /* no request is running any more */
   td_manager_free(p->manager);
   td_servables_free(p->servables);
@@ -262,10 +287,12 @@ static int serve(const td_server_options *o) {
   mo.loader = &loader;
   p.servables = td_servables_new();
   p.manager = td_manager_new(p.servables, &mo);
+  p.metrics_filter = (td_metrics_model_filter){.known = metrics_model_known, .ctx = p.servables};
+  td_metrics_set_model_filter(&p.metrics_filter);
   td_status st = {0};
   int rc = 0;
   if (metrics_path_of(o->monitoring_config_file, &p.metrics_path, &st) != TD_OK ||
-      batcher_of(o, &p.batcher, &st) != TD_OK) {
+      batcher_of(o, &p.batcher, &st) != TD_OK || load_authority(o, &p, &st) != TD_OK) {
     rc = startup_failure(td_code_name(st.code), st.msg);
     goto done;
   }
@@ -296,12 +323,16 @@ static int serve(const td_server_options *o) {
       .channel_arguments = o->grpc_channel_arguments,
       .tensor_content_outputs = o->enable_serialization_as_tensor_content,
       .num_threads = (int)o->grpc_max_threads,
+      .tls = p.grpc_tls.server_key ? &p.grpc_tls : NULL,
+      .auth = p.auth,
+      .disable_model_management = !o->enable_model_management,
   };
   if (td_grpc_server_start(&p.grpc_api, &go, &p.grpc, &st) != TD_OK) {
     rc = startup_failure(td_code_name(st.code), st.msg);
     goto done;
   }
-  if (o->port) TD_LOG_INFO("Running gRPC ModelServer at 0.0.0.0:%lld ...", (long long)o->port);
+  if (o->port)
+    TD_LOG_INFO("Running gRPC ModelServer at 0.0.0.0:%lld%s ...", (long long)o->port, go.tls ? " (TLS)" : "");
   if (o->grpc_socket_path[0]) TD_LOG_INFO("Running gRPC ModelServer at UNIX socket %s ...", o->grpc_socket_path);
   if (o->rest_api_port == o->port && o->rest_api_port != 0) {
     TD_LOG_ERROR("--rest_api_port cannot be same as --port. Please use a different port for HTTP/REST API. "
@@ -314,12 +345,15 @@ static int serve(const td_server_options *o) {
         .enable_cors = o->rest_api_enable_cors_support,
         .connection_timeout_s = (int)o->rest_api_connection_timeout_seconds,
         .metrics_path = p.metrics_path,
+        .tls = p.rest_tls.server_key ? &p.rest_tls : NULL,
+        .auth = p.auth,
     };
     if (td_http_start(&ho, td_rest_handle, &p.rest, &p.http, &st) != TD_OK) {
       rc = startup_failure(td_code_name(st.code), st.msg);
       goto done;
     }
-    TD_LOG_INFO("Exporting HTTP/REST API at:localhost:%lld ...", (long long)o->rest_api_port);
+    TD_LOG_INFO("Exporting HTTP/REST API at:localhost:%lld%s ...", (long long)o->rest_api_port,
+                ho.tls ? " (HTTPS)" : "");
     if (p.metrics_path) TD_LOG_INFO("Prometheus metrics at %s", p.metrics_path);
   } else {
     TD_LOG_INFO("--rest_api_port is 0: HTTP/REST API not exported");

@@ -195,9 +195,40 @@ static void test_any_expanded_and_plain(void **state) {
   assert_null(td_textformat_find_type("tensorflow.NoSuchType"));
 }
 
+/* Error texts reach clients (a model's status, a reload's answer) and a parsed file may be a
+ * link to any file: no error may quote the input. Each case hides SECRET (or its digits) in
+ * the token the error is about. */
+static void test_errors_never_echo_input(void **state) {
+  static const struct {
+    const ProtobufCMessageDescriptor *d;
+    const char *text, *secret, *frag;
+  } cases[] = {
+      {&tensorflow__node_def__descriptor, "root:x:0:0:SECRET:/root:/bin/bash\n", "SECRET", "1:1:"},
+      {&tensorflow__node_def__descriptor, "SECRETfield: 1", "SECRET", "no field of that name"},
+      {&tensorflow__node_def__descriptor, "name SECRET", "SECRET", "found an identifier"},
+      {&tensorflow__node_def__descriptor, "name: SECRET", "SECRET", "Expected string, got: an identifier"},
+      {&tensorflow__tensor_proto__descriptor, "float_val: 'SECRET'", "SECRET", "got: a string"},
+      {&tensorflow__tensor_proto__descriptor, "dtype: SECRET", "SECRET", "Unknown enumeration value"},
+      {&tensorflow__tensor_proto__descriptor, "version_number: 98765432109876", "98765432109876", "out of range"},
+      {&tensorflow__tensor_proto__descriptor, "uint32_val: -13579", "13579", "negative number"},
+      {&tensorflow__attr_value__descriptor, "b: SECRET", "SECRET", "boolean"},
+      {&google__protobuf__any__descriptor, "[type.googleapis.com/SECRET.Nope] {}", "SECRET", "type URL"},
+      {&tensorflow__node_def__descriptor, "[SECRET.ext] { }", "SECRET", "Extension"},
+      {&tensorflow__node_def__descriptor, "attr { key 'SECRET' }", "SECRET", "Expected \":\", found a string"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    ProtobufCMessage *m = NULL;
+    td_status st = {0};
+    assert_int_equal(td_textformat_parse(cases[i].d, cases[i].text, strlen(cases[i].text), &m, &st),
+                     TD_INVALID_ARGUMENT);
+    if (strstr(st.msg, cases[i].secret)) fail_msg("case %zu: message \"%s\" echoes the input", i, st.msg);
+    if (!strstr(st.msg, cases[i].frag)) fail_msg("case %zu: message \"%s\" lacks \"%s\"", i, st.msg, cases[i].frag);
+  }
+}
+
 static void test_errors(void **state) {
   const ProtobufCMessageDescriptor *nd = &tensorflow__node_def__descriptor;
-  parse_fails(nd, "name: 'x'\n  nmae: 'y'", "2:3:", "Message type \"tensorflow.NodeDef\" has no field named \"nmae\"");
+  parse_fails(nd, "name: 'x'\n  nmae: 'y'", "2:3:", "Message type \"tensorflow.NodeDef\" has no field of that name");
   parse_fails(nd, "name: }", "1:7:", "Expected string");
   parse_fails(nd, "name: 'x'\nop: \"abc", "2:5:", "not terminated");
   parse_fails(nd, "op: \"ab\ncd\"", "1:5:", "not terminated");
@@ -213,7 +244,7 @@ static void test_errors(void **state) {
   parse_fails(&tensorflow__tensor_proto__descriptor, "float_val: abc", "1:12:", "Expected double");
   parse_fails(&tensorflow__tensor_proto__descriptor, "int_val: 1.5", "1:10:", "Expected integer");
   parse_fails(&tensorflow__attr_value__descriptor, "b: yes", "1:4:", "boolean");
-  parse_fails(&google__protobuf__any__descriptor, "[type.googleapis.com/tensorflow.Nope] {}", "1:1:", "Could not find type");
+  parse_fails(&google__protobuf__any__descriptor, "[type.googleapis.com/tensorflow.Nope] {}", "1:1:", "Could not find the type");
   parse_fails(&tensorflow__saved_model__descriptor, "meta_graphs { meta_info_def { tags: 'serve' }",
               "Error parsing text-format tensorflow.SavedModel: 1:46:", NULL);
 }
@@ -289,6 +320,7 @@ int main(void) {
       cmocka_unit_test(test_many_repeated),
       cmocka_unit_test(test_any_expanded_and_plain),
       cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_errors_never_echo_input),
       cmocka_unit_test(test_deep_nesting_is_refused),
       cmocka_unit_test(test_real_saved_model_pbtxt),
   };

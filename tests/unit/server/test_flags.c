@@ -109,9 +109,19 @@ static void test_not_yet_supported(void **state) {
   td_status st;
   assert_int_equal(parse(&o, &st, 1, "--use_alts_credentials"), TD_UNIMPLEMENTED);
   assert_string_equal(st.msg, "flag --use_alts_credentials is not supported yet by tensord");
-  assert_int_equal(parse(&o, &st, 1, "--ssl_config_file=/tmp/ssl.cfg"), TD_UNIMPLEMENTED);
-  assert_string_equal(st.msg, "flag --ssl_config_file is not supported yet by tensord");
   assert_int_equal(parse(&o, &st, 1, "--platform_config_file=p.txt"), TD_UNIMPLEMENTED);
+  assert_string_equal(st.msg, "flag --platform_config_file is not supported yet by tensord");
+  /* authority (issue 12.6): TLS files, tokens and the reload switch */
+  assert_int_equal(parse(&o, &st, 0), TD_OK);
+  assert_true(o.enable_model_management); /* TF Serving always serves the reload RPC */
+  assert_string_equal(o.ssl_config_file, "");
+  assert_int_equal(parse(&o, &st, 4, "--ssl_config_file=/tmp/ssl.cfg", "--rest_ssl_config_file=r.cfg",
+                         "--auth_token_file=t.txt", "--enable_model_management=false"),
+                   TD_OK);
+  assert_string_equal(o.ssl_config_file, "/tmp/ssl.cfg");
+  assert_string_equal(o.rest_ssl_config_file, "r.cfg");
+  assert_string_equal(o.auth_token_file, "t.txt");
+  assert_false(o.enable_model_management);
   /* implemented since: config files parse as values */
   assert_int_equal(parse(&o, &st, 1, "--model_config_file=/tmp/x.cfg"), TD_OK);
   assert_int_equal(parse(&o, &st, 2, "--enable_batching", "--batching_parameters_file=b.txt"), TD_OK);
