@@ -48,15 +48,16 @@ DUR=10s # per load-generator run
 
 # Dependencies: the project's own, then the anchors (Debian packages; npm for ONNX Runtime below).
 bash scripts/deps.sh
+# Anchors are installed one by one: on a machine whose nodejs is not Debian's, `npm` conflicts
+# and apt would refuse a whole list. nodejs/npm are skipped when `node`/`npm` are already on PATH.
 anchors=(python3-torch python3-onnx gnuplot-nox wrk nghttp2-client nodejs npm)
-missing=()
 for p in "${anchors[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  case $p in nodejs) command -v node >/dev/null && continue ;; npm) command -v npm >/dev/null && continue ;; esac
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" && continue
+  [ "$(id -u)" -eq 0 ] || { echo "bench: $p is not installed (installing needs root); its anchor is skipped" >&2; continue; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$p" >/dev/null 2>&1 ||
+    echo "bench: could not install $p; the anchors that need it are skipped" >&2
 done
-if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" -eq 0 ]; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
-    echo "bench: could not install ${missing[*]}; the anchors that need them are skipped" >&2
-fi
 skip() { [[ ",$SKIP," == *",$1,"* ]]; }
 note() { echo "bench: $*" >&2; }
 mkdir -p "$OUT"
