@@ -71,6 +71,12 @@ typedef struct td_run_options {
   /* NULL, or per feed: 1 = the caller holds the only use of this feed and drops it after the run,
    * so the feed's last reader may consume it in place (loop variables handed to a body). */
   const unsigned char *donated_feeds;
+  /* NULL, or per fetch: an owned tensor (or an empty one) whose storage the run may reuse for
+   * fetch i when it has to copy that value out of its arena (same dtype and byte size, sole
+   * reference, malloc'ed storage): the tensor is then moved into fetched[i] and recycle[i]
+   * zeroed. The caller releases what is left. Loops hand a body the loop variables of two
+   * iterations ago, so iterations allocate nothing. */
+  td_tensor *recycle_fetches;
 } td_run_options;
 /* CLOCK_MONOTONIC now + ms, for td_run_options.deadline_ns (ms <= 0: 0 = no deadline). */
 int64_t td_deadline_after_ms(int64_t ms);

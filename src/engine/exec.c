@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "engine/session.h"
+#include "engine/trace.h"
 #include "util/mem.h"
 
 static const td_tensor *source(const td_callable *c, const td_tensor *feeds, const td_tensor *slots, td_src src) {
@@ -26,6 +27,20 @@ static int64_t now_ns(void) {
 }
 
 int64_t td_deadline_after_ms(int64_t ms) { return ms > 0 ? now_ns() + ms * 1000000 : 0; }
+
+/* td_run_options.recycle_fetches: copies the arena value t into r's storage when r is a plain
+ * numeric tensor of the same dtype and byte size that nobody else holds; moves it into *out. */
+static int recycle_fetch(td_tensor *r, const td_tensor *t, td_tensor *out) {
+  size_t nb = td_tensor_nbytes(t);
+  if (!r->buf || r->dtype != t->dtype || td_dtype_holds_resources(t->dtype) || t->dtype == TD_DT_STRING ||
+      r->buf->release || r->data != r->buf->data || r->buf->nbytes != nb || atomic_load(&r->buf->refs) != 1)
+    return 0;
+  if (nb) memcpy(r->data, t->data, nb);
+  *out = *r;
+  out->shape = t->shape;
+  memset(r, 0, sizeof *r);
+  return 1;
+}
 
 td_code td_callable_run(td_callable *c, const td_tensor *feeds, td_tensor *fetched, td_status *st) {
   return td_callable_run_opts(c, feeds, fetched, NULL, st);
@@ -58,7 +73,9 @@ td_code td_callable_run_opts(td_callable *c, const td_tensor *feeds, td_tensor *
     }
     const td_tensor **in = sp->nin <= 64 ? inbuf : td_xcalloc((size_t)sp->nin, sizeof *in);
     for (int i = 0; i < sp->nin; i++) in[i] = source(c, feeds, slots, sp->in[i]);
+    int64_t t0 = TD_TRACE_ON() ? td_trace_now() : 0; /* --trace_file (trace.h) */
     code = td_kernel_run(c->s, sp, in, &slots[sp->out_base], c, &mem, opt, st);
+    if (t0) td_trace_op(sp->node->name, sp->node->op, t0);
     if (in != inbuf) free(in);
     for (int r = 0; r < sp->nrelease; r++) td_tensor_release(&slots[sp->release[r]]);
   }
@@ -71,7 +88,7 @@ td_code td_callable_run_opts(td_callable *c, const td_tensor *feeds, td_tensor *
       code = td_status_set(st, TD_INTERNAL, "fetch %d was not produced", done);
     else if (t->buf)
       fetched[done] = td_tensor_ref(t);
-    else
+    else if (!opt || !opt->recycle_fetches || !recycle_fetch(&opt->recycle_fetches[done], t, &fetched[done]))
       code = td_tensor_copy(&fetched[done], t, st);
     if (code != TD_OK) break;
   }

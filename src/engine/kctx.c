@@ -86,6 +86,28 @@ static int check_out(td_kctx *c, int i) {
   return 0;
 }
 
+/* td_run_options.recycle_fetches: an output slot that the run fetches takes the caller's spare
+ * storage for that fetch when it fits exactly (same dtype and bytes, sole reference, malloc'ed):
+ * loop bodies then produce their loop variables without allocating. 1 if out was set. */
+static int recycled_output(td_kctx *c, int i, td_dtype dt, const td_shape *shape, size_t nbytes, int zero) {
+  if (!c->opt || !c->opt->recycle_fetches || !c->c || td_dtype_holds_resources(dt) || dt == TD_DT_STRING)
+    return 0;
+  int slot = c->step->out_base + i;
+  for (int k = 0; k < c->c->nfetch; k++) {
+    td_tensor *r = &c->opt->recycle_fetches[k];
+    if (c->c->fetch[k].kind != SRC_SLOT || c->c->fetch[k].idx != slot) continue;
+    if (!r->buf || r->dtype != dt || r->buf->release || r->data != r->buf->data || r->buf->nbytes != nbytes ||
+        atomic_load(&r->buf->refs) != 1)
+      return 0;
+    c->out[i] = *r;
+    c->out[i].shape = *shape;
+    memset(r, 0, sizeof *r);
+    if (zero && nbytes) memset(c->out[i].data, 0, nbytes);
+    return 1;
+  }
+  return 0;
+}
+
 static td_code alloc_output(td_kctx *c, int i, td_dtype dt, const td_shape *shape, int zero, td_tensor **out) {
   *out = NULL;
   if (!check_out(c, i)) return TD_INTERNAL;
@@ -97,6 +119,10 @@ static td_code alloc_output(td_kctx *c, int i, td_dtype dt, const td_shape *shap
       void *p = td_mem_slot(c->c, c->mem, c->step->out_base + i, dt, (size_t)n * esize, zero);
       if (p) {
         c->out[i] = td_tensor_borrow(dt, shape, p);
+        *out = &c->out[i];
+        return TD_OK;
+      }
+      if (recycled_output(c, i, dt, shape, (size_t)n * esize, zero)) {
         *out = &c->out[i];
         return TD_OK;
       }
@@ -262,8 +288,12 @@ int64_t td_k_max_iterations(const td_kctx *c) {
 
 td_code td_k_call(td_kctx *c, td_callable *fn, const td_tensor *args, const unsigned char *donated,
                   td_tensor *results) {
-  td_run_options opt = {.deadline_ns = td_k_deadline(c), .donated_feeds = donated};
+  return td_k_call_recycle(c, fn, args, donated, NULL, results);
+}
+
+td_code td_k_call_recycle(td_kctx *c, td_callable *fn, const td_tensor *args, const unsigned char *donated,
+                          td_tensor *recycle, td_tensor *results) {
+  td_run_options opt = {.deadline_ns = td_k_deadline(c), .donated_feeds = donated, .recycle_fetches = recycle};
   td_status local;
-  td_code code = td_callable_run_opts(fn, args, results, &opt, c->st ? c->st : &local);
-  return code;
+  return td_callable_run_opts(fn, args, results, &opt, c->st ? c->st : &local);
 }

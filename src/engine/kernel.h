@@ -135,6 +135,10 @@ td_callable *td_k_function(const td_kctx *c, const char *attr, int index);
  * call, so fn may consume it in place (see td_run_options.donated_feeds). */
 td_code td_k_call(td_kctx *c, td_callable *fn, const td_tensor *args, const unsigned char *donated,
                   td_tensor *results) TD_MUST_CHECK;
+/* td_k_call whose results may reuse the storage of recycle[i] (td_run_options.recycle_fetches:
+ * owned tensors, possibly empty; whatever is not reused stays there for the caller to release). */
+td_code td_k_call_recycle(td_kctx *c, td_callable *fn, const td_tensor *args, const unsigned char *donated,
+                          td_tensor *recycle, td_tensor *results) TD_MUST_CHECK;
 /* The run's deadline (CLOCK_MONOTONIC ns; 0 = none), and a DEADLINE_EXCEEDED failure if it
  * has passed (TD_OK otherwise): loops check it between iterations. */
 int64_t td_k_deadline(const td_kctx *c);

@@ -6,7 +6,11 @@
  * Loop variables are tensors passed by reference between iterations (DT_RESOURCE handles and
  * DT_VARIANT TensorLists pass through untouched); from the second iteration on they are donated
  * to the body (td_k_call), so a TensorList write that is its list's last reader updates the
- * list in place instead of copying it every iteration. parallel_iterations is accepted and ignored:
+ * list in place instead of copying it every iteration. The plain numeric loop variables of the
+ * iteration before last (and the last condition value) are handed back to the next call as
+ * storage to reuse (td_k_call_recycle), so steady-state iterations allocate nothing: the body's
+ * intermediates live in its pooled arena, its fetched results in recycled buffers.
+ * parallel_iterations is accepted and ignored:
  * iterations run sequentially, which gives TF's results. output_shapes, when given, is checked
  * against the produced outputs. Errors name this node (the executor appends it); a body's
  * failure keeps the inner node's name too. Reentrant: no state beyond the sub-callables. */
@@ -85,14 +89,16 @@ td_code td_k_while(td_kctx *c) {
   td_callable *cond = need_function(c, "cond", 0, n, 1);
   td_callable *body = cond ? need_function(c, "body", 0, n, n) : NULL;
   if (!body) return TD_INVALID_ARGUMENT;
-  td_tensor small_cur[SMALL], small_next[SMALL];
+  td_tensor small_cur[SMALL], small_next[SMALL], small_spare[SMALL] = {{0}}, pred_spare = {0};
   unsigned char small_donated[SMALL];
   td_tensor *cur = n <= SMALL ? small_cur : calloc((size_t)n, sizeof *cur);
   td_tensor *next = n <= SMALL ? small_next : calloc((size_t)n, sizeof *next);
+  td_tensor *spare = n <= SMALL ? small_spare : calloc((size_t)n, sizeof *spare);
   unsigned char *donated = n <= SMALL ? small_donated : malloc((size_t)n);
-  if (!cur || !next || !donated) {
+  if (!cur || !next || !spare || !donated) {
     if (cur != small_cur) free(cur);
     if (next != small_next) free(next);
+    if (spare != small_spare) free(spare);
     if (donated != small_donated) free(donated);
     return td_k_fail(c, TD_RESOURCE_EXHAUSTED, "out of memory");
   }
@@ -104,10 +110,11 @@ td_code td_k_while(td_kctx *c) {
   for (int64_t iter = 0;; iter++) {
     if ((code = td_k_check_deadline(c)) != TD_OK) break;
     td_tensor pred = {0};
-    if ((code = td_k_call(c, cond, cur, NULL, &pred)) != TD_OK) break;
+    if ((code = td_k_call_recycle(c, cond, cur, NULL, &pred_spare, &pred)) != TD_OK) break;
     int go = 0;
     code = to_bool(c, &pred, &go);
-    td_tensor_release(&pred);
+    td_tensor_release(&pred_spare);
+    pred_spare = pred; /* the next condition's storage */
     if (code != TD_OK || !go) break;
     if (iter >= max_iter) {
       code = td_k_fail(c, TD_RESOURCE_EXHAUSTED, "While loop ran more than %lld iterations", (long long)max_iter);
@@ -115,13 +122,19 @@ td_code td_k_while(td_kctx *c) {
     }
     /* from the second iteration on, the loop variables are this kernel's own (the previous body's
      * results) and are dropped after the call: the body may update them in place */
-    if ((code = td_k_call(c, body, cur, owned ? donated : NULL, next)) != TD_OK) break;
+    if ((code = td_k_call_recycle(c, body, cur, owned ? donated : NULL, spare, next)) != TD_OK) break;
     for (int i = 0; i < n && code == TD_OK; i++)
       if (next[i].dtype != cur[i].dtype)
         code = td_k_fail(c, TD_INVALID_ARGUMENT, "body output %d has type %s but the loop variable is %s", i,
                          td_dtype_name(next[i].dtype), td_dtype_name(cur[i].dtype));
     for (int i = 0; i < n; i++) {
-      if (owned) td_tensor_release(&cur[i]);
+      td_tensor_release(&spare[i]); /* what the call did not reuse */
+      /* a plain numeric loop variable's storage is the call after next's; lists and handles
+       * are dropped now, so the body can keep updating them in place */
+      if (owned && cur[i].buf && !td_dtype_holds_resources(cur[i].dtype) && cur[i].dtype != TD_DT_STRING)
+        spare[i] = cur[i];
+      else if (owned)
+        td_tensor_release(&cur[i]);
       cur[i] = next[i];
     }
     owned = 1;
@@ -135,8 +148,11 @@ td_code td_k_while(td_kctx *c) {
   } else if (owned) {
     for (int i = 0; i < n; i++) td_tensor_release(&cur[i]);
   }
+  for (int i = 0; i < n; i++) td_tensor_release(&spare[i]);
+  td_tensor_release(&pred_spare);
   if (cur != small_cur) free(cur);
   if (next != small_next) free(next);
+  if (spare != small_spare) free(spare);
   if (donated != small_donated) free(donated);
   return code;
 }

@@ -5,6 +5,9 @@
  * Invariants: items are owned tensors (never arena-borrowed: borrowed inputs are copied when
  * stored); an item's dtype is the list's element_dtype; a list object is changed only through
  * tl_writable, so a list another value can see is never mutated (copy on write, shallow).
+ * SetItem / PushBack values and borrowed items are copied into the list's write-once slab
+ * (one allocation per list, see tensor_list_internal.h) so loops filling lists do not allocate
+ * per item; TensorListFromTensor items are views of the input (copied once if borrowed).
  * Error texts and codes are TF's (INVALID_ARGUMENT).
  */
 #include <stdio.h>
@@ -21,7 +24,34 @@ static void tl_destroy(td_resource *r) {
   td_tlist *l = (td_tlist *)r;
   for (int64_t i = 0; i < l->n; i++) td_tensor_release(&l->items[i]);
   free(l->items);
+  td_tensor_release(&l->slab);
+  free(l->slab_used);
   free(l);
+}
+
+/* Copies the borrowed plain-numeric t into a fresh slab region for item i: 1 if done. The slab
+ * is sized for the list's length when first needed; regions are never written twice, so a
+ * view of one handed out earlier (GetItem) never changes. */
+static int slab_store(td_tlist *l, int64_t i, const td_tensor *t) {
+  size_t nb = td_tensor_nbytes(t);
+  if (td_dtype_holds_resources(t->dtype) || t->dtype == TD_DT_STRING || nb == 0) return 0;
+  if (!l->slab.buf) {
+    if (l->n < 2 || nb > ((size_t)64 << 20) / (size_t)l->n) return 0; /* at most 64 MiB up front */
+    int64_t dims[1] = {(int64_t)nb * l->n};
+    td_shape s = td_shape_make(1, dims);
+    if (td_tensor_alloc(&l->slab, TD_DT_UINT8, &s, NULL) != TD_OK) return 0;
+    l->slab_es = nb, l->slab_n = l->n;
+    l->slab_used = td_xcalloc((size_t)l->n, 1);
+  }
+  if (i >= l->slab_n || l->slab_used[i] || l->slab_es != nb) return 0;
+  l->slab_used[i] = 1;
+  td_tensor v = td_tensor_ref(&l->slab);
+  v.dtype = t->dtype;
+  v.shape = t->shape;
+  v.data = (char *)l->slab.data + (size_t)i * nb;
+  memcpy(v.data, t->data, nb);
+  l->items[i] = v;
+  return 1;
 }
 
 td_tlist *tl_new(td_dtype dt, const td_shape *element_shape, int64_t max_num_elements) {
@@ -52,6 +82,8 @@ void tl_set(td_tlist *l, int64_t i, const td_tensor *t) {
   if (!t) return;
   if (t->buf) {
     l->items[i] = td_tensor_ref(t);
+  } else if (slab_store(l, i, t)) {
+    /* stored in the list's slab */
   } else if (td_tensor_copy(&l->items[i], t, NULL) != TD_OK) {
     memset(&l->items[i], 0, sizeof l->items[i]); /* unreachable for tensors that already exist */
   }
@@ -260,13 +292,24 @@ td_code td_k_tl_from_tensor(td_kctx *c) {
                      tl_shape_str(&es, s1, sizeof s1), tl_shape_str(&row, s2, sizeof s2));
   td_tlist *l = tl_new(t->dtype, &es, -1);
   tl_resize(l, t->shape.dim[0]);
+  td_tensor owned = {0}; /* a borrowed (arena) tensor is copied once; items are views of the copy */
+  if (!t->buf && !td_dtype_holds_resources(t->dtype) && t->dtype != TD_DT_STRING && l->n > 1) {
+    td_status st;
+    if (td_tensor_copy(&owned, t, &st) != TD_OK) {
+      td_resource_unref(&l->base);
+      return td_k_fail(c, st.code, "%s", st.msg);
+    }
+    t = &owned;
+  }
   for (int64_t i = 0; i < l->n; i++) {
     td_code rc = tl_slice_rows(c, t, i, 1, 0, &l->items[i]);
     if (rc != TD_OK) {
+      td_tensor_release(&owned);
       td_resource_unref(&l->base);
       return rc;
     }
   }
+  td_tensor_release(&owned);
   return tl_output(c, 0, l);
 }
 
@@ -308,6 +351,13 @@ td_code td_k_tl_get_item(td_kctx *c) {
 }
 
 /* Checks that item fits l (dtype and shape); `what` selects SetItem's or PushBack's texts. */
+/* SetItem / PushBack: item i becomes a copy in the list's slab when it fits one (a loop's
+ * per-step value: its buffer stays free for the next step), else a reference (tl_set). */
+static void set_item(td_tlist *l, int64_t i, const td_tensor *t) {
+  td_tensor_release(&l->items[i]);
+  if (!slab_store(l, i, t)) tl_set(l, i, t);
+}
+
 static td_code check_item(td_kctx *c, const td_tlist *l, const td_tensor *item, int push) {
   char s1[TL_SHAPE_BUF], s2[TL_SHAPE_BUF];
   if (item->dtype != l->element_dtype) {
@@ -345,7 +395,7 @@ td_code td_k_tl_set_item(td_kctx *c) {
   td_tlist *l = NULL;
   TD_TRY(tl_writable(c, 0, &l));
   if (i >= l->n) tl_resize(l, i + 1);
-  tl_set(l, i, item);
+  set_item(l, i, item);
   return tl_output(c, 0, l);
 }
 
@@ -360,7 +410,7 @@ td_code td_k_tl_push_back(td_kctx *c) {
   td_tlist *l = NULL;
   TD_TRY(tl_writable(c, 0, &l));
   tl_resize(l, l->n + 1);
-  tl_set(l, l->n - 1, item);
+  set_item(l, l->n - 1, item);
   return tl_output(c, 0, l);
 }
 

@@ -27,6 +27,14 @@ typedef struct td_tlist {
   int64_t max_num_elements; /* -1 = unbounded */
   int64_t n, cap;
   td_tensor *items; /* n entries; dtype INVALID = uninitialized */
+  /* Write-once element storage for SetItem / PushBack values and borrowed (arena) items, so a
+   * loop filling a list allocates once per list instead of once per item: slab_n regions of slab_es bytes; region i is used
+   * at most once (slab_used[i]) and item i then views it (sharing slab.buf). Never shared by
+   * clones (they start without a slab). */
+  td_tensor slab;
+  size_t slab_es;
+  int64_t slab_n;
+  unsigned char *slab_used;
 } td_tlist;
 
 /* A new empty list (one reference). */
