@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "engine/session.h"
+#include "engine/trace.h"
 #include "util/mem.h"
 
 int64_t td_dataflow_max_iterations = 10000000;
@@ -541,7 +542,9 @@ static void process(run *r, inst *p) {
   for (int i = 0; i < d->nin; i++) args[i] = &p->in[i];
   td_tensor *out = td_xcalloc((size_t)sp->nout + 1, sizeof *out);
   td_run_options opt = {.deadline_ns = r->deadline};
+  int64_t t0 = TD_TRACE_ON() ? td_trace_now() : 0; /* --trace_file (trace.h) */
   r->code = td_kernel_run(r->c->s, sp, args, out, NULL, NULL, &opt, r->st);
+  if (t0) td_trace_op(sp->node->name, sp->node->op, t0);
   if (args != small) free(args);
   for (int o = 0; r->code == TD_OK && o < sp->nout; o++) send(r, p->f, p->iter, p->step, o, &out[o]);
   if (r->code == TD_OK) send_control(r, p->f, p->iter, p->step, sp->nout, 0);

@@ -29,6 +29,7 @@
 #include "core/manager.h"
 #include "core/servables.h"
 #include "core/warmup.h"
+#include "engine/trace.h"
 #include "grpc/grpc_server.h"
 #include "http/rest_handlers.h"
 #include "http/server.h"
@@ -394,5 +395,8 @@ int td_server_main(int argc, char **argv) {
 
   if (install_signal_handlers() != 0) return startup_failure("INTERNAL", "could not install signal handlers");
   td_fd_raise_limit(); /* connections are bounded by fd headroom (util/conn_guard.h), not by a low soft limit */
-  return serve(&o);
+  if (o.trace_file[0] && td_trace_open(o.trace_file, &st) != TD_OK) return startup_failure("INVALID_ARGUMENT", st.msg);
+  int rc = serve(&o);
+  td_trace_close(); /* --trace_file: every run has ended */
+  return rc;
 }
