@@ -10,6 +10,7 @@
 #include "model/bundle.h"
 #include "model/opscan.h"
 #include "model/savedmodel.h"
+#include "tflite/tflite.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -271,7 +272,10 @@ td_code td_model_load(const char *dir, const char *const *tags, int ntags, const
   size_t len = strlen(m->dir);
   while (len > 1 && m->dir[len - 1] == '/') m->dir[--len] = 0;
   td_strmap_init(&m->missing);
-  td_code code = td_savedmodel_read(m->dir, &m->sm, st);
+  char *tflite = opt && opt->prefer_tflite_model ? td_path_join(m->dir, TD_TFLITE_MODEL_FILENAME) : NULL;
+  td_code code = tflite && td_is_file(tflite) ? td_tflite_saved_model(tflite, tags, ntags, &m->sm, st)
+                                              : td_savedmodel_read(m->dir, &m->sm, st);
+  free(tflite);
   if (code == TD_OK) code = td_savedmodel_meta_graph(m->sm, tags, ntags, &m->mg, st);
   if (code == TD_OK) code = scan_ops(m, st);
   td_graph *g = NULL;

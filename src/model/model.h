@@ -43,6 +43,7 @@ typedef struct td_signature {
 
 typedef struct td_model_options {
   int intra_op_threads; /* 0 = library default */
+  int prefer_tflite_model; /* --prefer_tflite_model: load <dir>/model.tflite when present (tflite/tflite.h) */
 } td_model_options;
 
 /* tags: e.g. {"serve"}; ntags 0 means {"serve"}. opt may be NULL. */

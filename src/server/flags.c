@@ -139,7 +139,7 @@ static const td_flag flags[] = {
      "If non-empty, read an ascii MonitoringConfig protobuf from the supplied file name"},
     {"remove_unused_fields_from_bundle_metagraph", FLAG_BOOL, "true", FLAG_NO_EFFECT, NO_FIELD,
      "Removes unused fields from MetaGraphDef proto message to save memory."},
-    {"prefer_tflite_model", FLAG_BOOL, "false", FLAG_NOT_YET, NO_FIELD,
+    {"prefer_tflite_model", FLAG_BOOL, "false", FLAG_IMPLEMENTED, FIELD(prefer_tflite_model),
      "EXPERIMENTAL; CAN BE REMOVED ANYTIME! Prefer TensorFlow Lite model from `model.tflite` file in SavedModel "
      "directory, instead of the TensorFlow model from `saved_model.pb` file."},
     {"num_tflite_pools", FLAG_INT32, "0", FLAG_NO_EFFECT, NO_FIELD,

@@ -38,6 +38,7 @@ typedef struct td_server_options {
   int enable_batching;                  /* --enable_batching */
   const char *batching_parameters_file; /* --batching_parameters_file (text BatchingParameters) */
   int enable_per_model_batching_parameters; /* <version>/batching_params.pbtxt */
+  int prefer_tflite_model; /* --prefer_tflite_model: serve <version>/model.tflite when present */
   const char *model_config_file;
   int64_t model_config_file_poll_wait_seconds; /* re-read the config file every N s (<= 0: once) */
   int allow_version_labels_for_unavailable_models;

@@ -270,7 +270,8 @@ static int serve(const td_server_options *o) {
       .tags = p.tags.tags,
       .ntags = p.tags.n,
       .model = {.intra_op_threads = (int)(o->tensorflow_intra_op_parallelism ? o->tensorflow_intra_op_parallelism
-                                                                              : o->tensorflow_session_parallelism)},
+                                                                              : o->tensorflow_session_parallelism),
+                .prefer_tflite_model = o->prefer_tflite_model},
       .max_load_retries = (int)(o->max_num_load_retries > 0 ? o->max_num_load_retries : 0),
       .load_threads = (int)o->num_load_threads,
       .load_retry_interval_micros = o->load_retry_interval_micros,
