@@ -15,6 +15,7 @@ import statistics
 import subprocess
 import sys
 
+from report_bigload import bigload_markdown, bigload_section
 from report_seed import seed_section
 
 
@@ -179,6 +180,8 @@ def main():
     seed_lines, res["seed"] = seed_section(rows)
     if seed_lines:
         lines += [""] + seed_lines
+    big_lines, res["bigload"] = bigload_section(rows)
+    lines += big_lines
 
     lines += ["", "(%s, %s cores, %s; loadavg %s — indicative only)" % (
         meta["cpu"], meta["cores"], meta["date"], " ".join("%.2f" % x for x in meta["loadavg_at_end"]))]
@@ -230,6 +233,7 @@ def markdown(res, seed_lines):
                "|---|---:|---:|---:|"] + rows
     if seed_lines:
         md += [""] + seed_lines
+    md += bigload_markdown(res.get("bigload"))
     return md
 
 

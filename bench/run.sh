@@ -15,6 +15,9 @@
 #           h2load gRPC Predict against tensord vs bench/echo_grpc.c (bare gRPC-core server).
 #   cold    process start → first successful REST predict, and idle VmRSS, for tensord
 #           (half_plus_two) vs echo_http.
+#   bigload a generated 512 MB-embedding model (tools/gen_big_model.py, into bench/out/bigload):
+#           start → first predict, the server's load time and anon / file RSS (smaps_rollup),
+#           mapped (crc verified / not) vs read+copy, against ONNX Runtime's session creation.
 #   seed    the seed's workload (bench/seed_bench.py, needs ../shared/fixtures): real MNIST digits
 #           over REST (wrk) vs gRPC (h2load), img/s and bytes on the wire per image at 1 and 100
 #           images per request; iris_estimator_raw with 1000 rows per gRPC Predict, timed.
@@ -22,7 +25,7 @@
 # Environment: BENCH_BUILD_DIR (default build-bench) is the CMake build dir used for tensord and
 # libtd_core.a; BENCH_PORT_BASE (default 18500) the first of the ports used.
 # Missing anchors (npm/onnxruntime-node, python3-torch, wrk, h2load, gnuplot) are skipped with a note;
-# --skip takes any of engine,rest,cold,seed,ort,torch (comma-separated).
+# --skip takes any of engine,rest,cold,seed,bigload,ort,torch (comma-separated).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -38,7 +41,7 @@ while [ $# -gt 0 ]; do
     --no-build) BUILD_IT=0 ;;
     --skip) SKIP=$2; shift ;;
     --models) ENGINE_MODELS=$2; shift ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -154,6 +157,12 @@ if ! skip seed; then
     $PY bench/seed_bench.py --tensord "$BUILD/tensord" --fixtures "$FIX" --out "$RAW" --port $((PORT + 1000)) \
       --duration "$DUR" --rounds "$ROUNDS" --quick "$QUICK"
   else note "no $FIX/models; skipping the seed workload"; fi
+fi
+
+# ---- big-model load: weights mapped, not copied (bench/bigload_bench.py) --------------------------
+if ! skip bigload; then
+  $PY bench/bigload_bench.py --tensord "$BUILD/tensord" --out "$RAW" --models "$OUT/bigload" --port $((PORT + 2000)) \
+    --rounds "$ROUNDS" --ort "$HAVE_ORT" --threads "${THREADS%% *}"
 fi
 
 # ---- report --------------------------------------------------------------------------------------
