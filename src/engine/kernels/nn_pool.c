@@ -9,6 +9,7 @@
  * split by image over the intra-op threads for large batches.
  */
 #include <float.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "engine/kernels/nn.h"
@@ -46,9 +47,12 @@ static void scale_row(float *restrict o, float s, int64_t n) {
   for (int64_t c = 0; c < n; c++) o[c] *= s;
 }
 
-/* Cloned per ISA (ifunc-dispatched at load): the tap loops get 8/16-wide max/add. */
-__attribute__((target_clones("avx512f", "avx2", "default")))
-static void pool_nhwc(pool_kind kind, const td_nn_window *w, const float *in, float *out) {
+/* The tap loops compiled three times (AVX-512, AVX2, baseline) and picked at run time
+ * (pool_nhwc below): 8/16-wide max/add where the CPU has them. Runtime dispatch through a
+ * function pointer instead of target_clones, whose ifunc resolver runs before ThreadSanitizer's
+ * runtime is up (TSan binaries would not start). */
+static inline __attribute__((always_inline)) void pool_nhwc_body(pool_kind kind, const td_nn_window *w,
+                                                                 const float *in, float *out) {
   int64_t ch = w->ic;
   float init = kind == POOL_MAX ? -FLT_MAX : 0.0f;
   for (int64_t n = 0; n < w->n; n++)
@@ -78,6 +82,37 @@ static void pool_nhwc(pool_kind kind, const td_nn_window *w, const float *in, fl
         }
       }
     }
+}
+
+__attribute__((target("avx512f"))) static void pool_nhwc_avx512(pool_kind kind, const td_nn_window *w,
+                                                                  const float *in, float *out) {
+  pool_nhwc_body(kind, w, in, out);
+}
+__attribute__((target("avx2"))) static void pool_nhwc_avx2(pool_kind kind, const td_nn_window *w, const float *in,
+                                                           float *out) {
+  pool_nhwc_body(kind, w, in, out);
+}
+static void pool_nhwc_base(pool_kind kind, const td_nn_window *w, const float *in, float *out) {
+  pool_nhwc_body(kind, w, in, out);
+}
+
+typedef void (*pool_nhwc_fn)(pool_kind, const td_nn_window *, const float *, float *);
+
+/* Resolved on first use; a race only makes two threads store the same pointer. */
+static pool_nhwc_fn pool_nhwc_resolve(void) {
+  static _Atomic(pool_nhwc_fn) impl;
+  pool_nhwc_fn f = atomic_load_explicit(&impl, memory_order_relaxed);
+  if (f) return f;
+  __builtin_cpu_init();
+  f = __builtin_cpu_supports("avx512f") ? pool_nhwc_avx512
+      : __builtin_cpu_supports("avx2")  ? pool_nhwc_avx2
+                                        : pool_nhwc_base;
+  atomic_store_explicit(&impl, f, memory_order_relaxed);
+  return f;
+}
+
+static void pool_nhwc(pool_kind kind, const td_nn_window *w, const float *in, float *out) {
+  pool_nhwc_resolve()(kind, w, in, out);
 }
 
 /* Channels-last pooling split by image across the intra-op threads (OpenMP) when there is
