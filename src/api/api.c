@@ -156,13 +156,11 @@ td_code td_api_predict(td_call *call, const td_named_tensor *inputs, int n_input
   }
   for (int k = 0; k < sig->num_inputs && code == TD_OK; k++)
     if (feeds[k].dtype == TD_DT_INVALID && sig->_defaults[k].dtype == TD_DT_INVALID) {
-      td_buf_reset(&b);
-      for (int j = 0; j < sig->num_inputs; j++)
-        if (feeds[j].dtype == TD_DT_INVALID && sig->_defaults[j].dtype == TD_DT_INVALID)
-          td_buf_printf(&b, "%s%s", b.len ? "," : "", sig->inputs[j].alias);
-      code = td_status_set(st, TD_INVALID_ARGUMENT,
-                           "input size does not match signature: %d!=%d. Missing but required: {%s}.", n_inputs,
-                           sig->num_inputs, b.data);
+      const char **names = td_xcalloc((size_t)n_inputs + 1, sizeof *names); /* TF's texts: api_inputs.c */
+      for (int i = 0; i < n_inputs; i++) names[i] = inputs[i].name;
+      code = td_api_check_input_names(call, names, n_inputs, st);
+      if (code == TD_OK) code = td_api_missing_input(call, k, names, n_inputs, st);
+      free(names);
     }
   unsigned char *want = td_xcalloc((size_t)sig->num_outputs + 1, 1);
   for (int i = 0; i < n_filter && code == TD_OK; i++) {

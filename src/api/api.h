@@ -107,6 +107,14 @@ void td_api_budget(const td_api *api, size_t request_bytes, td_budget *b);
  * index in call->sig->inputs, or the INVALID_ARGUMENT td_api_predict reports for an unknown
  * alias (nothing of an unknown input is ever materialized). */
 td_code td_api_input_index(const td_call *call, const char *name, int *k, td_status *st) TD_MUST_CHECK;
+/* api_inputs.c — TF Serving's input-set check, before any name or value is looked at:
+ * INVALID_ARGUMENT "input size does not match signature: <n>!=<m> len({..}) != len({..}). Sent
+ * extra: {..}. Missing but required: {..}." when the request's distinct names (names[0..n))
+ * outnumber the signature's inputs, or are fewer while the signature has no defaults. */
+td_code td_api_check_input_names(const td_call *call, const char *const *names, int n, td_status *st) TD_MUST_CHECK;
+/* Signature input k is neither sent (names[0..n)) nor defaulted: TF's "Signature input alias:
+ * <a>(feed name: <t>) not found in request and no default value provided. ..." (INVALID_ARGUMENT). */
+td_code td_api_missing_input(const td_call *call, int k, const char *const *names, int n, td_status *st);
 
 /* ---- classify / regress ---- */
 /* examples: a 1-D STRING tensor of serialized tf.Example (context already merged by the

@@ -276,6 +276,20 @@ void td_servables_remove_model(td_servables *s, const char *name) {
   free(gone);
 }
 
+static int cmp_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+int td_servables_model_names(td_servables *s, char ***names) {
+  pthread_rwlock_rdlock(&s->lock);
+  char **v = td_xcalloc(s->n + 1, sizeof *v);
+  int n = 0;
+  for (size_t i = 0; i < s->n; i++)
+    if (s->models[i]->configured || s->models[i]->nv) v[n++] = td_xstrdup(s->models[i]->name);
+  pthread_rwlock_unlock(&s->lock);
+  qsort(v, (size_t)n, sizeof *v, cmp_name);
+  *names = v;
+  return n;
+}
+
 int td_servables_ready(td_servables *s) {
   pthread_rwlock_rdlock(&s->lock);
   int configured = 0, ready = 1;

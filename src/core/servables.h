@@ -83,6 +83,9 @@ void td_servables_remove_model(td_servables *s, const char *name);
 /* 1 when every configured model has an AVAILABLE version (readiness), 0 otherwise (also when
  * no model is configured). */
 int td_servables_ready(td_servables *s);
+/* Names of every model the map knows (configured, or with a version in any state), sorted
+ * byte-wise; returns the count. *names is heap: free each name, then the array. */
+int td_servables_model_names(td_servables *s, char ***names);
 /* The version a model's label names, or -1. */
 int64_t td_servables_label_version(td_servables *s, const char *name, const char *label);
 /* AVAILABLE versions of a model, ascending; returns the count written (up to max). */

@@ -15,6 +15,7 @@
 #include "engine/engine.h"
 #include "grpc/grpc_handlers.h"
 #include "grpc/grpc_health.h"
+#include "grpc/grpc_profiler.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "proto/serving.h"
 #include "util/mem.h"
@@ -400,5 +401,8 @@ const td_grpc_method td_grpc_methods[] = {
     {"/tensorflow.serving.ModelService/HandleReloadConfigRequest",
      &tensorflow__serving__reload_config_request__descriptor, handle_reload_config},
     {TD_HEALTH_CHECK_PATH, &grpc__health__v1__health_check_request__descriptor, td_grpc_health_check},
+    {TD_PROFILER_PROFILE_PATH, NULL, td_grpc_profiler_unimplemented}, /* --trace_file instead (grpc_profiler.h) */
+    {TD_PROFILER_TERMINATE_PATH, NULL, td_grpc_profiler_unimplemented},
+    {TD_PROFILER_MONITOR_PATH, NULL, td_grpc_profiler_unimplemented},
 };
 const int td_grpc_num_methods = (int)(sizeof td_grpc_methods / sizeof td_grpc_methods[0]);

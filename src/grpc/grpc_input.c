@@ -245,6 +245,12 @@ td_code td_grpc_predict_inputs(const td_call *call, const Tensorflow__Serving__P
   size_t *last = td_xmalloc(((size_t)m + 1) * sizeof *last);
   for (int k = 0; k < m; k++) last[k] = SIZE_MAX;
   td_code code = TD_OK;
+  { /* 0. the name set's size first (TF Serving's VerifyRequestInputsSize, api_inputs.c) */
+    const char **names = td_xmalloc((req->n_inputs + 1) * sizeof *names);
+    for (size_t i = 0; i < req->n_inputs; i++) names[i] = req->inputs[i]->key;
+    code = td_api_check_input_names(call, names, (int)req->n_inputs, st);
+    free(names);
+  }
   for (size_t i = 0; i < req->n_inputs && code == TD_OK; i++) {
     int k;
     code = td_api_input_index(call, req->inputs[i]->key, &k, st);

@@ -209,7 +209,11 @@ td_code td_rest_examples_parse_budget(const char *body, size_t len, const char *
   td_buf_init(&context);
   td_buf_init(&item);
   td_code code = TD_OK;
-  /* 1. The whole document must parse. */
+  /* 1. The whole document must parse (an empty body: TF's own text, without an offset). */
+  if (len == 0) {
+    code = td_status_set(st, TD_INVALID_ARGUMENT, "JSON Parse error: The document is empty");
+    goto done;
+  }
   if (td_json_skip(&r) != 0) {
     code = td_json_error_status(&r, st);
     goto done;

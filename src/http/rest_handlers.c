@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "http/rest_json.h"
+#include "http/rest_list.h"
 #include "http/routes.h"
 #include "util/buf.h"
 #include "v2/v2.h"
@@ -134,13 +135,18 @@ static td_code handle_ready(const rest_request *q, td_buf *out, td_status *st) {
   return TD_OK;
 }
 
+/* GET /v1/models (tensord): every model with its version states. */
+static td_code handle_list(const rest_request *q, td_buf *out, td_status *st) {
+  return td_rest_model_list(q->api, out, st);
+}
+
 typedef td_code (*route_handler)(const rest_request *q, td_buf *out, td_status *st);
 
 static const route_handler handlers[] = {
     [TD_ROUTE_STATUS] = handle_status,     [TD_ROUTE_METADATA] = handle_metadata,
     [TD_ROUTE_PREDICT] = handle_predict,   [TD_ROUTE_CLASSIFY] = handle_classify,
     [TD_ROUTE_REGRESS] = handle_regress,   [TD_ROUTE_HEALTH] = handle_health,
-    [TD_ROUTE_READY] = handle_ready,
+    [TD_ROUTE_READY] = handle_ready,       [TD_ROUTE_LIST] = handle_list,
 };
 
 void td_rest_handle(void *ctx, const char *method, const char *path, const char *body, size_t len,

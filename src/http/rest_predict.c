@@ -32,6 +32,7 @@ td_code td_rest_predict_scan(const char *body, size_t len, td_rest_predict_req *
   memset(req, 0, sizeof *req);
   req->body = body;
   req->len = len;
+  if (len == 0) return td_status_set(st, TD_INVALID_ARGUMENT, "JSON Parse error: The document is empty"); /* TF: no offset */
   td_json_reader r;
   td_json_reader_init(&r, body, len);
   td_code code = TD_OK;

@@ -196,6 +196,11 @@ td_code td_route_match(const char *method, const char *path, td_route *out, td_s
   int is_post = !strcmp(method, "POST");
   if (!(is_post ? match_post(path, &c) : !strcmp(method, "GET") && match_get(path, &c)))
     return malformed(method, path, st);
+  if (!is_post && !c.name.p && !c.version.p && !c.label.p && !c.tail.p) { /* GET /v1/models: the list */
+    out->kind = TD_ROUTE_LIST;
+    out->name = td_xstrdup("");
+    return TD_OK;
+  }
 
   td_route r = {.version = -1};
   if (c.version.p && !parse_version(c.version, &r.version))

@@ -27,6 +27,7 @@ typedef enum td_route_kind {
   TD_ROUTE_REGRESS,
   TD_ROUTE_HEALTH, /* GET /healthz (tensord): liveness */
   TD_ROUTE_READY,  /* GET /readyz (tensord): every configured model has an AVAILABLE version */
+  TD_ROUTE_LIST,   /* GET /v1/models (tensord): every model with its version states (rest_list.h) */
 } td_route_kind;
 
 typedef struct td_route {

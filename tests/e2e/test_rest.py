@@ -115,7 +115,7 @@ def test_malformed_requests(hp2, method, path):
 def test_url_errors(hp2):
     assert_error(hp2.post("/v1/models/foo/versions/18446744073709551615:regress", "{}"), 400,
                  "Failed to convert version: 18446744073709551615 to numeric.")
-    assert_error(hp2.get("/v1/models"), 400, "Missing model name in request.")
+    assert_error(hp2.get("/v1/models/versions/5"), 400, "Missing model name in request.")  # /v1/models: the list
     body = {"instances": [1.0]}
     assert_error(hp2.post("/v1/models/foo:predict", body), 404, "Servable not found for request: Latest(foo)")
     assert_error(hp2.post("/v1/models/%s/versions/50:predict" % HP2, body), 404,

@@ -9,6 +9,7 @@ Case file keys:
   status         expected HTTP status
   body_json      expected parsed response (numbers compare with float32 tolerance, NaN == NaN), or
   error_contains expected substring of the {"error": ...} message
+  error_equals   the exact {"error": ...} message (TF Serving's text, byte for byte)
   raw_contains   optional list of substrings of the raw response text (number formatting)
   description    what the case is (from which TF test)
 Case files are parsed with Python's json module, which accepts NaN / Infinity tokens.
@@ -97,5 +98,7 @@ def test_golden(golden_server, case_file):
     if "error_contains" in case:
         err = r.json()["error"]
         assert case["error_contains"] in err, "error %r lacks %r" % (err, case["error_contains"])
+    if "error_equals" in case:
+        assert r.json() == {"error": case["error_equals"]}, r.body
     for text in case.get("raw_contains", []):
         assert text in r.body, "response lacks %r: %s" % (text, r.body)

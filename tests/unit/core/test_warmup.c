@@ -284,8 +284,8 @@ static void test_request_without_body_fails(void **state) {
   log.predict_log = &plog;
   add_log(&b, &log);
   assert_int_equal(replay(f, &b, 1, &st), TD_INVALID_ARGUMENT); /* an empty PredictRequest */
-  assert_string_equal(st.msg, "Warmup request 1 failed: input size does not match signature: 0!=1. Missing but "
-                              "required: {x}.");
+  assert_string_equal(st.msg, "Warmup request 1 failed: input size does not match signature: 0!=1 len({}) != "
+                              "len({x}). Sent extra: {}. Missing but required: {x}.");
   td_buf_release(&b);
 }
 

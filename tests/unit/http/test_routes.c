@@ -71,7 +71,8 @@ static const route_case cases[] = {
         "Failed to convert version: 18446744073709551615 to numeric."),
     ERR("GET", "/v1/models/foo/versions/9223372036854775808", "Failed to convert version: 9223372036854775808 to numeric."),
     /* no name */
-    ERR("GET", "/v1/models", "Missing model name in request."),
+    OK("GET", "/v1/models", TD_ROUTE_LIST, "", -1, NULL), /* tensord: the model list */
+    OK("GET", "/V1/MODELS", TD_ROUTE_LIST, "", -1, NULL),
     ERR("GET", "/v1/models/versions/5", "Missing model name in request."),
     ERR("GET", "/v1/models/labels/x/metadata", "Missing model name in request."),
 };
