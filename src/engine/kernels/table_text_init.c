@@ -50,27 +50,29 @@ static td_code set_field(td_kctx *c, td_tensor *out, int64_t i, int64_t index, c
   if (index != kWholeLine) nth_token(line, len, src->delim, index, &tok, &tlen, &ntok);
   int64_t v;
   double d;
-  static const char *const kMsg = "Field %.*s in line %" PRId64 " is not a valid %s.";
+  /* TF quotes the field and the line; tensord names only their position (error texts reach
+   * clients, and a model's vocabulary file may be a link to any file) */
+  static const char *const kMsg = "Field %" PRId64 " in line %" PRId64 " is not a valid %s.";
   switch (out->dtype) {
     case TD_DT_STRING: td_tensor_set_string(out, i, tok, tlen); return TD_OK;
     case TD_DT_INT32:
       if (!td_parse_decimal(tok, tlen, INT32_MIN, INT32_MAX, &v))
-        return td_k_fail(c, TD_INVALID_ARGUMENT, kMsg, (int)tlen, tok, line_no, "int32");
+        return td_k_fail(c, TD_INVALID_ARGUMENT, kMsg, index, line_no, "int32");
       td_i32(out)[i] = (int32_t)v;
       return TD_OK;
     case TD_DT_INT64:
       if (!td_parse_decimal(tok, tlen, INT64_MIN, INT64_MAX, &v))
-        return td_k_fail(c, TD_INVALID_ARGUMENT, kMsg, (int)tlen, tok, line_no, "int64");
+        return td_k_fail(c, TD_INVALID_ARGUMENT, kMsg, index, line_no, "int64");
       td_i64(out)[i] = v;
       return TD_OK;
     case TD_DT_FLOAT:
       if (!td_parse_real(tok, tlen, 1, &d))
-        return td_k_fail(c, TD_INVALID_ARGUMENT, kMsg, (int)tlen, tok, line_no, "float");
+        return td_k_fail(c, TD_INVALID_ARGUMENT, kMsg, index, line_no, "float");
       td_f32(out)[i] = (float)d;
       return TD_OK;
     case TD_DT_DOUBLE:
       if (!td_parse_real(tok, tlen, 0, &d))
-        return td_k_fail(c, TD_INVALID_ARGUMENT, kMsg, (int)tlen, tok, line_no, "double");
+        return td_k_fail(c, TD_INVALID_ARGUMENT, kMsg, index, line_no, "double");
       td_f64(out)[i] = d;
       return TD_OK;
     default:
@@ -107,8 +109,8 @@ static td_code collect_lines(td_kctx *c, const text_source *src, const char *dat
       nth_token(data + pos, len, src->delim, 0, &tok, &tlen, &ntok);
       if ((int64_t)ntok <= need) {
         rc = td_k_fail(c, TD_INVALID_ARGUMENT,
-                       "Invalid number of columns in %s line %zu (%.*s) : expected %" PRId64 " got %zu", src->file, n,
-                       (int)(len > 200 ? 200 : len), data + pos, need, ntok);
+                       "Invalid number of columns in %s line %zu : expected %" PRId64 " got %zu", src->file, n,
+                       need, ntok);
         break;
       }
     }

@@ -337,11 +337,11 @@ static void test_text_file_errors(void **state) {
   free(path);
 
   rc = init_from_text("x\t1\ny\tnope\n", TD_DT_STRING, TD_DT_INT64, 0, 1, -1, &path, &st);
-  expect_error(rc, &st, TD_INVALID_ARGUMENT, "Field nope in line 1 is not a valid int64.");
+  expect_error(rc, &st, TD_INVALID_ARGUMENT, "Field 1 in line 1 is not a valid int64."); /* never the bytes */
   free(path);
 
   rc = init_from_text("x\t1\ny\n", TD_DT_STRING, TD_DT_INT64, 0, 1, -1, &path, &st);
-  snprintf(want, sizeof want, "Invalid number of columns in %s line 1 (y) : expected 1 got 1", path);
+  snprintf(want, sizeof want, "Invalid number of columns in %s line 1 : expected 1 got 1", path);
   expect_error(rc, &st, TD_INVALID_ARGUMENT, want);
   free(path);
 
