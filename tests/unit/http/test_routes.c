@@ -75,6 +75,13 @@ static const route_case cases[] = {
     OK("GET", "/V1/MODELS", TD_ROUTE_LIST, "", -1, NULL),
     ERR("GET", "/v1/models/versions/5", "Missing model name in request."),
     ERR("GET", "/v1/models/labels/x/metadata", "Missing model name in request."),
+    /* NUL / control bytes in a name or label, escaped or not: refused before any lookup */
+    ERR("POST", "/v1/models/foo%00bar:predict", "Invalid model name: byte 0x00 at offset 3 is a NUL or control character"),
+    ERR("GET", "/v1/models/%01foo/metadata", "Invalid model name: byte 0x01 at offset 0 is a NUL or control character"),
+    ERR("GET", "/v1/models/foo\x1b", "Invalid model name: byte 0x1b at offset 3 is a NUL or control character"),
+    ERR("POST", "/v1/models/foo/labels/a%0Ab:predict",
+        "Invalid model name: byte 0x0a at offset 1 is a NUL or control character"),
+    ERR("GET", "/v1/models/foo%7F", "Invalid model name: byte 0x7f at offset 3 is a NUL or control character"),
 };
 
 static void test_route_table(void **state) {
