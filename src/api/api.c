@@ -3,6 +3,7 @@
  * Requests of an api serving a front end (opt.front) are recorded in the metrics registry: count +
  * latency at td_api_end (or at a failed td_api_begin), model time around each run. */
 #include "api/api.h"
+#include "api/api_proto.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,10 +55,7 @@ static td_code run_model(td_call *call, const td_tensor *inputs, td_tensor *outp
 static td_code begin_call(td_api *api, const td_model_spec *spec, td_method method, td_call *call, td_status *st) {
   memset(call, 0, sizeof *call);
   if (!spec->name || !*spec->name) return td_status_set(st, TD_INVALID_ARGUMENT, "Missing ModelSpec");
-  if (api->pinned_model)
-    call->handle = (td_handle){.model = api->pinned_model, .version = api->pinned_version, .name = api->pinned_name};
-  else
-    TD_TRY(td_servables_get(api->servables, spec->name, spec->version, spec->version_label, &call->handle, st));
+  TD_TRY(td_servables_get(api->servables, spec->name, spec->version, spec->version_label, &call->handle, st));
   const char *key = spec->signature_name && *spec->signature_name ? spec->signature_name : DEFAULT_SIGNATURE;
   const td_signature *sig = td_model_find_signature(call->handle.model, key);
   td_code code = TD_OK;
@@ -301,16 +299,10 @@ td_code td_api_regress(td_call *call, const td_tensor *examples, float **values,
   return call->_result = code;
 }
 
-static Tensorflow__Serving__ModelSpec *spec_proto(const char *name, int64_t version) {
-  Tensorflow__Serving__ModelSpec *ms = td_xmalloc(sizeof *ms);
-  tensorflow__serving__model_spec__init(ms);
-  ms->name = td_xstrdup(name);
-  ms->signature_name = td_xstrdup("");
-  ms->version_choice_case = TENSORFLOW__SERVING__MODEL_SPEC__VERSION_CHOICE_VERSION;
-  ms->version = td_xmalloc(sizeof *ms->version);
-  google__protobuf__int64_value__init(ms->version);
-  ms->version->value = version;
-  return ms;
+td_code td_api_ready(const td_api *api, td_status *st) {
+  if (!td_servables_ready(api->servables))
+    return td_status_set(st, TD_UNAVAILABLE, "not ready: a configured model has no available version");
+  return TD_OK;
 }
 
 td_code td_api_get_model_metadata(td_api *api, const td_model_spec *spec,
@@ -343,7 +335,7 @@ td_code td_api_get_model_metadata(td_api *api, const td_model_spec *spec,
   any->value.len = len;
   Tensorflow__Serving__GetModelMetadataResponse *r = td_xmalloc(sizeof *r);
   tensorflow__serving__get_model_metadata_response__init(r);
-  r->model_spec = spec_proto(h.name, h.version);
+  r->model_spec = td_api_spec_proto(h.name, h.version, NULL);
   r->n_metadata = 1;
   r->metadata = td_xcalloc(1, sizeof *r->metadata);
   r->metadata[0] = td_xmalloc(sizeof *r->metadata[0]);

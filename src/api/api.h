@@ -9,6 +9,8 @@
  *   td_api_predict / td_api_classify / td_api_regress (call, ...)
  *   td_api_end(&call)                               → releases the version handle
  * Metadata and status return the TF Serving protos directly (both front ends serialize them).
+ * The gRPC-only decisions that work on TF Serving protos (the ModelSpec builder, MultiInference,
+ * config reloads) are in api_proto.h.
  *
  * Ownership: td_api borrows the serving map. Results are owned by the caller and freed with
  * the matching *_free. Thread safety: all functions may run concurrently.
@@ -41,11 +43,6 @@ typedef struct td_api {
   td_servables *servables;
   td_api_options opt;
   td_batcher *batcher; /* --enable_batching: runs go through it (borrowed); NULL: direct */
-  /* Warmup only (core/warmup.c): when set, every request runs on this not-yet-published
-   * model (borrowed) as <pinned_name>:<pinned_version>, whatever its ModelSpec names. */
-  td_model *pinned_model;
-  const char *pinned_name;
-  int64_t pinned_version;
 } td_api;
 
 typedef enum td_method { TD_METHOD_PREDICT, TD_METHOD_CLASSIFY, TD_METHOD_REGRESS } td_method;
@@ -145,6 +142,12 @@ td_code td_api_get_model_metadata(td_api *api, const td_model_spec *spec,
                                   Tensorflow__Serving__GetModelMetadataResponse **out, td_status *st) TD_MUST_CHECK;
 /* GetModelStatus: all versions (newest first) unless spec->version >= 0. Labels are not
  * resolved (TF Serving returns all versions for a label). */
+/* ---- readiness ---- */
+/* TD_OK once every configured model has an AVAILABLE version, else UNAVAILABLE "not ready: a
+ * configured model has no available version" (REST /readyz, gRPC health). Draining is the
+ * front ends' own state and is checked by them first. */
+td_code td_api_ready(const td_api *api, td_status *st) TD_MUST_CHECK;
+
 td_code td_api_get_model_status(td_api *api, const td_model_spec *spec,
                                 Tensorflow__Serving__GetModelStatusResponse **out, td_status *st) TD_MUST_CHECK;
 

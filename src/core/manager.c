@@ -2,7 +2,9 @@
  * thread and the life cycle (see manager.h); the polls themselves are in manager_poll.c.
  * Invariants: `models` and each model's `failed` list change only under `control`; the
  * serving map is the truth about which versions are AVAILABLE; `mu`/`cv` only guard `stop`
- * (and the poller's sleeps), never loading. */
+ * and `reap` (and the thread's sleeps), never loading. The manager's thread also frees the
+ * versions whose last reference a request released (it is the serving map's reaper from
+ * td_manager_start to td_manager_free), so it runs even when nothing is polled. */
 #include "core/manager_internal.h"
 
 #include <pthread.h>
@@ -236,6 +238,15 @@ td_code td_manager_add_model(td_manager *m, const char *name, const char *base_p
   return TD_OK;
 }
 
+/* The serving map's wake callback (called under its graveyard mutex: only signal). */
+static void reap_wake(void *ctx) {
+  td_manager *m = ctx;
+  pthread_mutex_lock(&m->mu);
+  m->reap = 1;
+  pthread_cond_broadcast(&m->cv);
+  pthread_mutex_unlock(&m->mu);
+}
+
 static void *poll_loop(void *arg) {
   td_manager *m = arg;
   int fs = m->opt.poll_seconds > 0, cf = m->opt.config_file && m->opt.config_poll_seconds > 0;
@@ -247,9 +258,15 @@ static void *poll_loop(void *arg) {
   pthread_mutex_lock(&m->mu);
   while (!m->stop) {
     struct timespec until = !fs ? next_cf : !cf ? next_fs : next_fs.tv_sec <= next_cf.tv_sec ? next_fs : next_cf;
-    pthread_cond_timedwait(&m->cv, &m->mu, &until);
+    if (!m->reap) {
+      if (fs || cf) pthread_cond_timedwait(&m->cv, &m->mu, &until);
+      else pthread_cond_wait(&m->cv, &m->mu); /* nothing to poll: only reaping wakes it */
+    }
     if (m->stop) break;
+    int reap = m->reap;
+    m->reap = 0;
     pthread_mutex_unlock(&m->mu);
+    if (reap) td_servables_reap(m->servables);
     clock_gettime(CLOCK_REALTIME, &now);
     if (cf && now.tv_sec >= next_cf.tv_sec) {
       poll_config_file(m);
@@ -273,11 +290,10 @@ td_code td_manager_start(td_manager *m, td_status *st) {
     if (code != TD_OK) return code;
   }
   td_servables_set_reloader(m->servables, reload_hook, m);
-  if (m->opt.poll_seconds > 0 || (m->opt.config_file && m->opt.config_poll_seconds > 0)) {
-    if (pthread_create(&m->thread, NULL, poll_loop, m))
-      return td_status_set(st, TD_INTERNAL, "could not start the file system poller");
-    m->running = 1;
-  }
+  if (pthread_create(&m->thread, NULL, poll_loop, m))
+    return td_status_set(st, TD_INTERNAL, "could not start the file system poller");
+  m->running = 1;
+  td_servables_set_reaper(m->servables, reap_wake, m);
   return TD_OK;
 }
 
@@ -288,6 +304,7 @@ void td_manager_free(td_manager *m) {
   pthread_cond_broadcast(&m->cv);
   pthread_mutex_unlock(&m->mu);
   td_servables_set_reloader(m->servables, NULL, NULL);
+  td_servables_set_reaper(m->servables, NULL, NULL); /* frees what is queued, here */
   if (m->running) pthread_join(m->thread, NULL);
   for (size_t i = 0; i < m->n; i++) {
     managed_model *mm = &m->models[i];

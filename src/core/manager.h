@@ -27,7 +27,9 @@
  * Locking: one control mutex serializes polls and config changes (it is held while loading);
  * requests never take it — they only touch the serving map, whose lock is held briefly.
  * Thread affinity: every td_manager_* may be called from any thread; polling runs on the
- * manager's own thread. Ownership: borrows the serving map and the option strings (they must
+ * manager's own thread (started by td_manager_start even when nothing is polled), which is
+ * also the serving map's reaper: a retired version whose last request lets go is freed there,
+ * not on the request's thread (servables.h). Ownership: borrows the serving map and the option strings (they must
  * outlive the manager); a custom loader's ctx must outlive the serving map.
  */
 #ifndef TD_CORE_MANAGER_H

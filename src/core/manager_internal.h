@@ -40,6 +40,7 @@ struct td_manager {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   int stop;
+  int reap; /* a request released a retired version's last reference (guarded by mu) */
 };
 
 static inline int version_in(const int64_t *a, size_t n, int64_t v) {

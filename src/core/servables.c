@@ -1,7 +1,11 @@
 /* servables.c — the serving map and version state monitor (see servables.h).
  * Invariants: a version entry's `live` is non-NULL exactly while it is AVAILABLE; the map
- * holds one reference on each live model, handles hold one each; whoever drops the last
- * reference frees the model and marks the entry END. `configured` is set by add_model and
+ * holds one reference on each live model, handles hold one each. When the map side (retire,
+ * remove, republish) drops the last reference it frees the model at once and marks the entry
+ * END; when a request's td_handle_release drops it and a reaper is installed, the model goes
+ * to the `graveyard` list and the reaper's thread frees it (td_servables_reap), so a request
+ * thread never pays for a model's teardown. Lock order: graveyard_mu, then the reaper's own
+ * locks (its wake callback runs under graveyard_mu); `lock` is never held with graveyard_mu. `configured` is set by add_model and
  * cleared by remove_model (entries created by publish/set_state alone are not configured). */
 #include "core/servables.h"
 
@@ -21,6 +25,7 @@ typedef struct live_model {
   td_servables *owner;
   td_model_free_fn free_fn; /* NULL = td_model_free */
   void *free_ctx;
+  struct live_model *next_dead; /* graveyard link */
 } live_model;
 
 typedef struct version_entry {
@@ -48,6 +53,10 @@ struct td_servables {
   pthread_rwlock_t lock;
   model_entry **models;
   size_t n, cap;
+  pthread_mutex_t graveyard_mu; /* guards graveyard and the reaper fields */
+  live_model *graveyard;        /* released by requests, waiting for the reaper */
+  td_servables_wake_fn reaper_wake;
+  void *reaper_ctx;
 };
 
 static void live_free_model(live_model *lm) {
@@ -61,6 +70,7 @@ td_servables *td_servables_new(void) {
   td_servables *s = td_xcalloc(1, sizeof *s);
   pthread_rwlock_init(&s->lock, NULL);
   pthread_mutex_init(&s->reload_mu, NULL);
+  pthread_mutex_init(&s->graveyard_mu, NULL);
   return s;
 }
 
@@ -75,6 +85,7 @@ static void labels_clear(model_entry *m) {
 
 void td_servables_free(td_servables *s) {
   if (!s) return;
+  td_servables_reap(s);
   for (size_t i = 0; i < s->n; i++) {
     model_entry *m = s->models[i];
     for (size_t k = 0; k < m->nv; k++)
@@ -91,6 +102,7 @@ void td_servables_free(td_servables *s) {
   free(s->models);
   pthread_rwlock_destroy(&s->lock);
   pthread_mutex_destroy(&s->reload_mu);
+  pthread_mutex_destroy(&s->graveyard_mu);
   free(s);
 }
 
@@ -180,8 +192,8 @@ td_code td_servables_get(td_servables *s, const char *name, int64_t version, con
   return code;
 }
 
-static void live_unref(live_model *lm) {
-  if (atomic_fetch_sub(&lm->refs, 1) != 1) return;
+/* Frees a model nobody references and marks its version END. */
+static void live_destroy(live_model *lm) {
   live_free_model(lm);
   td_servables *s = lm->owner;
   pthread_rwlock_wrlock(&s->lock);
@@ -192,9 +204,48 @@ static void live_unref(live_model *lm) {
   free(lm);
 }
 
+/* The map side lets go: the last reference frees at once (the caller is the manager). */
+static void live_unref(live_model *lm) {
+  if (atomic_fetch_sub(&lm->refs, 1) == 1) live_destroy(lm);
+}
+
 void td_handle_release(td_handle *h) {
-  if (h->_ref) live_unref(h->_ref);
+  live_model *lm = h->_ref;
   memset(h, 0, sizeof *h);
+  if (!lm || atomic_fetch_sub(&lm->refs, 1) != 1) return;
+  td_servables *s = lm->owner;
+  pthread_mutex_lock(&s->graveyard_mu);
+  int queued = s->reaper_wake != NULL;
+  if (queued) {
+    lm->next_dead = s->graveyard;
+    s->graveyard = lm;
+    s->reaper_wake(s->reaper_ctx);
+  }
+  pthread_mutex_unlock(&s->graveyard_mu);
+  if (!queued) live_destroy(lm);
+}
+
+void td_servables_set_reaper(td_servables *s, td_servables_wake_fn wake, void *ctx) {
+  pthread_mutex_lock(&s->graveyard_mu);
+  s->reaper_wake = wake;
+  s->reaper_ctx = ctx;
+  pthread_mutex_unlock(&s->graveyard_mu);
+  if (!wake) td_servables_reap(s);
+}
+
+int td_servables_reap(td_servables *s) {
+  pthread_mutex_lock(&s->graveyard_mu);
+  live_model *dead = s->graveyard;
+  s->graveyard = NULL;
+  pthread_mutex_unlock(&s->graveyard_mu);
+  int n = 0;
+  while (dead) {
+    live_model *next = dead->next_dead;
+    live_destroy(dead);
+    dead = next;
+    n++;
+  }
+  return n;
 }
 
 void td_servables_publish(td_servables *s, const char *name, int64_t version, td_model *model) {

@@ -3,9 +3,12 @@
  * serving map, in one place).
  *
  * Loaders publish AVAILABLE versions; requests take a td_handle, which pins that version's
- * td_model until td_handle_release. Retiring a version removes it from lookups at once; its
- * model is freed by whichever of the retirer or the last request lets go of it last, so an
- * in-flight request always finishes on the version it started on.
+ * td_model until td_handle_release. Retiring a version removes it from lookups at once, so an
+ * in-flight request always finishes on the version it started on. The model is freed when
+ * the last reference goes: by the retirer itself when no request holds it; else, once the
+ * last request releases it, on the reaper's thread (the manager installs itself as the
+ * reaper: td_servables_set_reaper), never on the request's thread. Without a reaper the last
+ * releaser frees it.
  *
  * Thread safety: every function may be called from any thread (one rwlock inside).
  */
@@ -55,6 +58,15 @@ void td_servables_free(td_servables *s);
 td_code td_servables_get(td_servables *s, const char *name, int64_t version, const char *label, td_handle *out,
                          td_status *st) TD_MUST_CHECK;
 void td_handle_release(td_handle *h);
+
+/* The reaper: a model released last by a request is queued and wake(ctx) is called (from the
+ * request's thread, under an internal mutex: it must only signal, e.g. a condition variable);
+ * the reaper's thread then calls td_servables_reap, which frees every queued model and marks
+ * its version END (returns how many). Setting NULL frees what is queued on the caller's thread
+ * and makes later releases free inline again; ctx must stay valid until then. */
+typedef void (*td_servables_wake_fn)(void *ctx);
+void td_servables_set_reaper(td_servables *s, td_servables_wake_fn wake, void *ctx);
+int td_servables_reap(td_servables *s);
 
 /* Loader side. publish: version becomes AVAILABLE and takes ownership of m (freed with
  * td_model_free once retired and unreferenced). */

@@ -1,9 +1,10 @@
 /* warmup.c — replays a SavedModel's warmup requests (see warmup.h).
  *
  * Invariants: the whole file is read into memory (TF caps it at 1000 records); each record's
- * length and data CRCs are checked before the record is parsed; a request runs through the
- * gRPC method table with a td_api pinned to the model being loaded (no serving map, no
- * request metrics), so warmup exercises exactly the code real gRPC requests use.
+ * length and data CRCs are checked before the record is parsed; a record runs through the
+ * installed replayer against a private serving map that holds only the model being loaded
+ * (published with a no-op free: the model stays the caller's), so the request path has no
+ * special case for warmup. Core includes no front end (api/, grpc/).
  * td_warmup_loader_* wrap td_model_load with the load metrics and the replay for the manager.
  */
 #include "core/warmup.h"
@@ -11,11 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api.h"
 #include "batching/batching.h"
-#include "grpc/grpc_handlers.h"
 #include "metrics/metrics.h"
-#include "proto/serving.h"
 #include "util/crc32c.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -52,109 +50,95 @@ td_code td_tfrecord_next(const uint8_t *data, size_t len, size_t *pos, const uin
   return TD_OK;
 }
 
-/* The gRPC method a log type replays through, and the request inside the log. */
-typedef struct replay_target {
-  const char *path;
-  const ProtobufCMessage *request; /* NULL: the log carries no request (an empty one runs) */
-  const ProtobufCMessageDescriptor *descriptor;
-} replay_target;
-
-static td_code target_of(const Tensorflow__Serving__PredictionLog *log, replay_target *t, td_status *st) {
-  switch (log->log_type_case) {
-  case TENSORFLOW__SERVING__PREDICTION_LOG__LOG_TYPE_PREDICT_LOG:
-    *t = (replay_target){"/tensorflow.serving.PredictionService/Predict",
-                         (const ProtobufCMessage *)log->predict_log->request,
-                         &tensorflow__serving__predict_request__descriptor};
-    return TD_OK;
-  case TENSORFLOW__SERVING__PREDICTION_LOG__LOG_TYPE_CLASSIFY_LOG:
-    *t = (replay_target){"/tensorflow.serving.PredictionService/Classify",
-                         (const ProtobufCMessage *)log->classify_log->request,
-                         &tensorflow__serving__classification_request__descriptor};
-    return TD_OK;
-  case TENSORFLOW__SERVING__PREDICTION_LOG__LOG_TYPE_REGRESS_LOG:
-    *t = (replay_target){"/tensorflow.serving.PredictionService/Regress",
-                         (const ProtobufCMessage *)log->regress_log->request,
-                         &tensorflow__serving__regression_request__descriptor};
-    return TD_OK;
-  case TENSORFLOW__SERVING__PREDICTION_LOG__LOG_TYPE_MULTI_INFERENCE_LOG:
-    *t = (replay_target){"/tensorflow.serving.PredictionService/MultiInference",
-                         (const ProtobufCMessage *)log->multi_inference_log->request,
-                         &tensorflow__serving__multi_inference_request__descriptor};
-    return TD_OK;
-  default:
-    return td_status_set(st, TD_UNIMPLEMENTED, "Unsupported log_type for warmup: %d", (int)log->log_type_case);
-  }
-}
-
-static const td_grpc_method *find_method(const char *path) {
-  for (int i = 0; i < td_grpc_num_methods; i++)
-    if (!strcmp(td_grpc_methods[i].path, path)) return &td_grpc_methods[i];
-  return NULL;
-}
-
-/* TF runs warmup requests on the session directly, ignoring their ModelSpec; the gRPC handlers
- * need a model name, so a missing or nameless spec gets the loading model's name. */
-static void name_spec(Tensorflow__Serving__ModelSpec **slot, const char *model_name) {
+/* TF runs warmup requests on the session directly, ignoring their ModelSpec; the replay goes
+ * through the request path, so a spec naming no model (or `alias`, the name the log's first
+ * spec gave) is renamed to model_name and pinned to the loading version. */
+static void pin_spec(Tensorflow__Serving__ModelSpec **slot, const char *model_name, int64_t version,
+                     const char *alias) {
   if (!*slot) {
     *slot = td_xmalloc(sizeof **slot);
     tensorflow__serving__model_spec__init(*slot);
   }
-  if (!(*slot)->name || !(*slot)->name[0]) (*slot)->name = td_xstrdup(model_name);
+  Tensorflow__Serving__ModelSpec *ms = *slot;
+  if (ms->name && ms->name[0] && (!alias || strcmp(ms->name, alias))) return; /* another model: fails as it would */
+  if (ms->name != protobuf_c_empty_string) free(ms->name);
+  ms->name = td_xstrdup(model_name);
+  if (ms->version_choice_case == TENSORFLOW__SERVING__MODEL_SPEC__VERSION_CHOICE_VERSION) {
+    if (!ms->version) {
+      ms->version = td_xmalloc(sizeof *ms->version);
+      google__protobuf__int64_value__init(ms->version);
+    }
+    ms->version->value = version;
+  } else if (ms->version_choice_case == TENSORFLOW__SERVING__MODEL_SPEC__VERSION_CHOICE_VERSION_LABEL) {
+    if (ms->version_label != protobuf_c_empty_string) free(ms->version_label);
+    ms->version_label = NULL;
+    ms->version_choice_case = TENSORFLOW__SERVING__MODEL_SPEC__VERSION_CHOICE__NOT_SET;
+  }
+}
+
+/* The alias of a spec slot: its own name (NULL when it has none). */
+static const char *spec_name(Tensorflow__Serving__ModelSpec *const *slot) {
+  return *slot && (*slot)->name && (*slot)->name[0] ? (*slot)->name : NULL;
 }
 
 /* (log types are a oneof: only the member named by log_type_case may be read) */
-static void name_specs(Tensorflow__Serving__PredictionLog *log, const char *model_name) {
+static void pin_specs(Tensorflow__Serving__PredictionLog *log, const char *model_name, int64_t version) {
+  Tensorflow__Serving__ModelSpec **slot = NULL;
   switch (log->log_type_case) {
   case TENSORFLOW__SERVING__PREDICTION_LOG__LOG_TYPE_PREDICT_LOG:
     if (!log->predict_log->request) {
       log->predict_log->request = td_xmalloc(sizeof *log->predict_log->request);
       tensorflow__serving__predict_request__init(log->predict_log->request);
     }
-    name_spec(&log->predict_log->request->model_spec, model_name);
+    slot = &log->predict_log->request->model_spec;
     break;
   case TENSORFLOW__SERVING__PREDICTION_LOG__LOG_TYPE_CLASSIFY_LOG:
-    if (log->classify_log->request) name_spec(&log->classify_log->request->model_spec, model_name);
+    if (log->classify_log->request) slot = &log->classify_log->request->model_spec;
     break;
   case TENSORFLOW__SERVING__PREDICTION_LOG__LOG_TYPE_REGRESS_LOG:
-    if (log->regress_log->request) name_spec(&log->regress_log->request->model_spec, model_name);
+    if (log->regress_log->request) slot = &log->regress_log->request->model_spec;
     break;
   case TENSORFLOW__SERVING__PREDICTION_LOG__LOG_TYPE_MULTI_INFERENCE_LOG:
-    if (log->multi_inference_log->request)
+    if (log->multi_inference_log->request && log->multi_inference_log->request->n_tasks) {
+      Tensorflow__Serving__InferenceTask **tasks = log->multi_inference_log->request->tasks;
+      char *alias = spec_name(&tasks[0]->model_spec) ? td_xstrdup(tasks[0]->model_spec->name) : NULL;
       for (size_t i = 0; i < log->multi_inference_log->request->n_tasks; i++)
-        name_spec(&log->multi_inference_log->request->tasks[i]->model_spec, model_name);
-    break;
+        pin_spec(&tasks[i]->model_spec, model_name, version, alias);
+      free(alias);
+    }
+    return;
   default:
-    break;
+    return;
+  }
+  if (slot) {
+    char *alias = spec_name(slot) ? td_xstrdup((*slot)->name) : NULL;
+    pin_spec(slot, model_name, version, alias);
+    free(alias);
   }
 }
 
-/* Runs one logged request `iterations` times; the response is discarded. */
-static td_code replay(const td_grpc_ctx *ctx, replay_target t, int iterations, td_status *st) {
-  const td_grpc_method *method = find_method(t.path);
-  if (!method) return td_status_set(st, TD_INTERNAL, "no gRPC method %s", t.path);
-  /* the handlers take both the message and its wire bytes */
-  ProtobufCMessage *empty = NULL;
-  if (!t.request) {
-    empty = protobuf_c_message_unpack(t.descriptor, NULL, 0, (const uint8_t *)"");
-    if (!empty) return td_status_set(st, TD_INTERNAL, "could not build an empty %s", t.descriptor->name);
-    t.request = empty;
+/* The log types TF Serving replays (session_run / predict_streamed are not). */
+static td_code replayable(const Tensorflow__Serving__PredictionLog *log, td_status *st) {
+  switch (log->log_type_case) {
+  case TENSORFLOW__SERVING__PREDICTION_LOG__LOG_TYPE_PREDICT_LOG:
+  case TENSORFLOW__SERVING__PREDICTION_LOG__LOG_TYPE_CLASSIFY_LOG:
+  case TENSORFLOW__SERVING__PREDICTION_LOG__LOG_TYPE_REGRESS_LOG:
+  case TENSORFLOW__SERVING__PREDICTION_LOG__LOG_TYPE_MULTI_INFERENCE_LOG:
+    return TD_OK;
+  default:
+    return td_status_set(st, TD_UNIMPLEMENTED, "Unsupported log_type for warmup: %d", (int)log->log_type_case);
   }
-  size_t len = protobuf_c_message_get_packed_size(t.request);
-  uint8_t *raw = td_xmalloc(len + 1);
-  protobuf_c_message_pack(t.request, raw);
-  td_code code = TD_OK;
-  for (int i = 0; i < iterations && code == TD_OK; i++) {
-    td_grpc_reply reply = {0};
-    code = method->handler(ctx, t.request, raw, len, &reply, st);
-    free(reply.data);
-  }
-  free(raw);
-  if (empty) protobuf_c_message_free_unpacked(empty, NULL);
-  return code;
 }
+
+typedef struct replay_env {
+  const td_warmup_replayer *replayer;
+  td_servables *map;
+  const char *model_name;
+  int64_t version;
+} replay_env;
 
 /* Reads and replays every record of data; *records counts the records read. */
-static td_code replay_all(const td_grpc_ctx *ctx, const char *path, const uint8_t *data, size_t len, int iterations,
+static td_code replay_all(const replay_env *env, const char *path, const uint8_t *data, size_t len, int iterations,
                           int64_t *records, td_status *st) {
   size_t pos = 0;
   for (;;) {
@@ -171,20 +155,26 @@ static td_code replay_all(const td_grpc_ctx *ctx, const char *path, const uint8_
     if (!log)
       return td_status_set(st, TD_INVALID_ARGUMENT, "Failed to parse warmup record: record %lld of %s",
                            (long long)*records, path);
-    replay_target t = {0};
     if (log->log_type_case != TENSORFLOW__SERVING__PREDICTION_LOG__LOG_TYPE__NOT_SET) { /* unset: skipped, as TF */
-      name_specs(log, ctx->api->pinned_name);
-      code = target_of(log, &t, st);
-      if (code == TD_OK && (code = replay(ctx, t, iterations, st)) != TD_OK)
-        td_status_prefix(st, "Warmup request %lld failed", (long long)*records);
+      code = replayable(log, st);
+      if (code == TD_OK && !(env->replayer && env->replayer->fn))
+        code = td_status_set(st, TD_UNIMPLEMENTED, "this server cannot replay warmup requests");
+      if (code == TD_OK) {
+        pin_specs(log, env->model_name, env->version);
+        code = env->replayer->fn(env->replayer->ctx, env->map, log, iterations, st);
+        if (code != TD_OK) td_status_prefix(st, "Warmup request %lld failed", (long long)*records);
+      }
     }
     tensorflow__serving__prediction_log__free_unpacked(log, NULL);
     if (code != TD_OK) return code;
   }
 }
 
+/* The private map does not own the model being loaded. */
+static void keep_model(void *ctx, td_model *m) {}
+
 td_code td_warmup_replay(td_model *m, const char *model_name, int64_t version, const char *version_dir, int iterations,
-                         td_status *st) {
+                         const td_warmup_replayer *replayer, td_status *st) {
   char *path = td_path_join(version_dir, TD_WARMUP_FILE);
   if (!td_is_file(path)) {
     TD_LOG_INFO("No warmup data file found at %s", path);
@@ -197,9 +187,10 @@ td_code td_warmup_replay(td_model *m, const char *model_name, int64_t version, c
   int64_t records = 0;
   td_code code = td_read_file(path, &data, &len, st);
   if (code == TD_OK) {
-    td_api api = {.pinned_model = m, .pinned_name = model_name, .pinned_version = version};
-    td_grpc_ctx ctx = {.api = &api};
-    code = replay_all(&ctx, path, (const uint8_t *)data, len, iterations > 0 ? iterations : 1, &records, st);
+    replay_env env = {.replayer = replayer, .map = td_servables_new(), .model_name = model_name, .version = version};
+    td_servables_publish_with(env.map, model_name, version, m, keep_model, NULL);
+    code = replay_all(&env, path, (const uint8_t *)data, len, iterations > 0 ? iterations : 1, &records, st);
+    td_servables_free(env.map);
   }
   int64_t elapsed_us = td_metrics_now_us() - start_us;
   td_metrics_warmup(version_dir, code, elapsed_us, records);
@@ -241,7 +232,7 @@ td_code td_warmup_loader_load(void *ctx, const char *version_dir, td_model **out
   if (slash) *slash = 0;
   const char *parent = slash ? strrchr(dir, '/') : NULL;
   const char *name = parent ? parent + 1 : slash ? dir : "";
-  code = td_warmup_replay(*out, name, version, version_dir, l->iterations, st);
+  code = td_warmup_replay(*out, name, version, version_dir, l->iterations, &l->replayer, st);
   free(dir);
   if (code != TD_OK) {
     td_model_free(*out);

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/servables.h"
+#include "api/api.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "util/mem.h"
 
@@ -23,7 +23,8 @@ int td_grpc_health_status(const td_grpc_ctx *ctx, const char *service) {
     known = !strcmp(service ? service : "", known_services[i]);
   if (!known) return TD_HEALTH_SERVICE_UNKNOWN;
   if (ctx->draining && atomic_load(ctx->draining)) return TD_HEALTH_NOT_SERVING;
-  return td_servables_ready(ctx->api->servables) ? TD_HEALTH_SERVING : TD_HEALTH_NOT_SERVING;
+  td_status st = {0};
+  return td_api_ready(ctx->api, &st) == TD_OK ? TD_HEALTH_SERVING : TD_HEALTH_NOT_SERVING;
 }
 
 void td_grpc_health_pack(int status, td_grpc_reply *reply) {

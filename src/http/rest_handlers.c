@@ -129,8 +129,7 @@ static td_code handle_health(const rest_request *q, td_buf *out, td_status *st) 
 
 /* GET /readyz: 200 "ok" once every configured model has an AVAILABLE version, else 503. */
 static td_code handle_ready(const rest_request *q, td_buf *out, td_status *st) {
-  if (!td_servables_ready(q->api->servables))
-    return td_status_set(st, TD_UNAVAILABLE, "not ready: a configured model has no available version");
+  TD_TRY(td_api_ready(q->api, st));
   td_buf_puts(out, "ok");
   return TD_OK;
 }

@@ -31,6 +31,7 @@
 #include "core/warmup.h"
 #include "engine/trace.h"
 #include "grpc/grpc_server.h"
+#include "grpc/grpc_warmup.h"
 #include "http/rest_handlers.h"
 #include "http/server.h"
 #include "metrics/metrics.h"
@@ -284,7 +285,8 @@ static int serve(const td_server_options *o) {
   td_warmup_loader warmup = {.tags = p.tags.tags, .ntags = p.tags.n, .model = mo.model,
                              .enable_warmup = o->enable_model_warmup,
                              .iterations = (int)o->num_request_iterations_for_warmup,
-                             .per_model_batching = o->enable_batching && o->enable_per_model_batching_parameters};
+                             .per_model_batching = o->enable_batching && o->enable_per_model_batching_parameters,
+                             .replayer = {.fn = td_grpc_warmup_replay}}; /* records run as gRPC requests */
   td_model_loader loader = {.load = td_warmup_loader_load, .free = td_warmup_loader_free, .ctx = &warmup};
   mo.loader = &loader;
   p.servables = td_servables_new();

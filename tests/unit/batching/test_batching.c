@@ -1,5 +1,5 @@
-/* test_batching.c — server-side batching on TF Serving's matrix_half_plus_two test model
- * (x float[-1,3,3] → y = 0.5x + 2, from ../shared/fixtures; skipped when absent): the
+/* test_batching.c — server-side batching on a generated twin of TF Serving's
+ * matrix_half_plus_two test model (x float[-1,3,3] → y = 0.5x + 2, tests/fakes): the
  * BatchingParameters text format and its validation, concurrent callers that really share
  * batches and each get their own rows back, padding to allowed_batch_sizes, oversized tasks,
  * a full queue, inner-dimension padding, and isolation (issue 12): a task of the wrong dtype or
@@ -16,18 +16,20 @@
 #include <unistd.h>
 
 #include "batching/batching.h"
+#include "fakes/fake_model.h"
 #include "util/file.h"
-
-#define MATRIX TD_FIXTURES "/tfserving_testdata/_extra_batching_testdata/matrix_half_plus_two/1"
 
 static td_model *g_model;
 static const td_signature *g_sig;
 
 static int setup(void **state) {
   (void)state;
-  if (!td_is_dir(MATRIX)) return 0;
   td_status st = {0};
-  if (td_model_load(MATRIX, NULL, 0, NULL, &g_model, &st) != TD_OK) return -1;
+  g_model = td_fake_model_new_shape(2.0f, "dim { size: -1 } dim { size: 3 } dim { size: 3 }", &st);
+  if (!g_model) {
+    print_message("fake model: %s\n", st.msg);
+    return -1;
+  }
   g_sig = td_model_find_signature(g_model, "serving_default");
   return g_sig ? 0 : -1;
 }
@@ -36,12 +38,6 @@ static int teardown(void **state) {
   (void)state;
   td_model_free(g_model);
   return 0;
-}
-
-static int skip_without_model(void) {
-  if (g_model) return 0;
-  print_message("fixtures absent (%s): skipping\n", MATRIX);
-  return 1;
 }
 
 static td_batching_params params(const char *text) {
@@ -128,7 +124,6 @@ static void *caller_main(void *arg) {
 
 static void test_concurrent_callers_share_batches(void **state) {
   (void)state;
-  if (skip_without_model()) return;
   /* One worker and a 2 ms window: callers pile up behind each batch. */
   td_batching_params p = params("max_batch_size { value: 16 } batch_timeout_micros { value: 2000 }"
                                 " num_batch_threads { value: 1 } max_enqueued_batches { value: 1000 }");
@@ -157,7 +152,6 @@ static void test_concurrent_callers_share_batches(void **state) {
 
 static void test_padding_to_allowed_sizes_and_limits(void **state) {
   (void)state;
-  if (skip_without_model()) return;
   td_batching_params p = params("max_batch_size { value: 8 } allowed_batch_sizes: [4, 8] num_batch_threads { value: 1 }");
   td_batcher *b;
   td_status st = {0};
@@ -215,7 +209,6 @@ static void start_task(slow_task *t, td_batcher *b, int64_t rows, int64_t inner,
 
 static void test_full_queue(void **state) {
   (void)state;
-  if (skip_without_model()) return;
   /* The first task opens a batch that waits 0.3 s for company; the second does not fit, closes
    * it, and needs a second batch the queue may not hold. */
   td_batching_params p = params("max_batch_size { value: 4 } batch_timeout_micros { value: 300000 }"
@@ -240,7 +233,6 @@ static void test_full_queue(void **state) {
  * own result, no batch), never failing a batch mate. */
 static void test_inner_dims_padding(void **state) {
   (void)state;
-  if (skip_without_model()) return;
   td_batching_params p = params("max_batch_size { value: 2 } batch_timeout_micros { value: 5000000 }"
                                 " num_batch_threads { value: 1 }");
   td_batcher *b;
@@ -282,7 +274,6 @@ static void test_inner_dims_padding(void **state) {
  * tasks around it share their batch and succeed. */
 static void test_bad_task_fails_alone(void **state) {
   (void)state;
-  if (skip_without_model()) return;
   td_batching_params p = params("max_batch_size { value: 8 } batch_timeout_micros { value: 300000 }"
                                 " num_batch_threads { value: 1 }");
   td_batcher *b;
@@ -340,7 +331,6 @@ static void *deadline_main(void *arg) {
  * not run at all. */
 static void test_expired_tasks_leave_the_batch(void **state) {
   (void)state;
-  if (skip_without_model()) return;
   td_batching_params p = params("max_batch_size { value: 8 } batch_timeout_micros { value: 300000 }"
                                 " num_batch_threads { value: 1 }");
   td_batcher *b;
@@ -402,10 +392,6 @@ static void test_per_model_params(void **state) {
   assert_non_null(strstr(st.msg, "Last entry in allowed_batch_sizes must match max_batch_size"));
   unlink(path);
   rmdir(dir);
-  if (skip_without_model()) {
-    free(own);
-    return;
-  }
   td_batching_params server = params("max_batch_size { value: 1000 } num_batch_threads { value: 1 }");
   td_batcher *b;
   assert_int_equal(td_batcher_new(&server, &b, &st), TD_OK);

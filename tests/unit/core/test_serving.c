@@ -1,5 +1,5 @@
-/* test_serving.c — the serving map, the file-system manager and the API layer on the real
- * half_plus_two SavedModels from ../shared/fixtures (skipped when absent): version
+/* test_serving.c — the serving map, the file-system manager and the API layer on generated
+ * half_plus_two / half_plus_three fakes (tests/fakes; no ../shared needed): version
  * resolution and labels, handles that outlive retirement, hot-loading a new version,
  * a broken version that leaves the old one serving, and the API's TF Serving error texts. */
 #include <stdarg.h>
@@ -15,22 +15,15 @@
 #include "api/api.h"
 #include "core/manager.h"
 #include "core/servables.h"
+#include "fakes/fake_model.h"
 #include "util/file.h"
 
-#define HPT TD_FIXTURES "/tfserving_testdata/saved_model_half_plus_two_cpu/00000123"
-#define HPT3 TD_FIXTURES "/tfserving_testdata/saved_model_half_plus_three/00000123"
-
-static td_model *load(const char *dir) {
-  td_model *m;
+/* y = 0.5 x + add: half_plus_two (add 2) and half_plus_three (add 3) */
+static td_model *load(float add) {
   td_status st = {0};
-  assert_int_equal(td_model_load(dir, NULL, 0, NULL, &m, &st), TD_OK);
+  td_model *m = td_fake_model_new(add, &st);
+  if (!m) fail_msg("fake model: %s", st.msg);
   return m;
-}
-
-static int skip_without_fixtures(void) {
-  if (td_is_dir(HPT)) return 0;
-  print_message("fixtures absent (%s): skipping\n", HPT);
-  return 1;
 }
 
 static float predict_one(td_model *m, float x) {
@@ -46,14 +39,13 @@ static float predict_one(td_model *m, float x) {
 
 static void test_servables_versions_labels_handles(void **state) {
   (void)state;
-  if (skip_without_fixtures()) return;
   td_servables *s = td_servables_new();
   td_status st = {0};
   td_handle h;
   assert_int_equal(td_servables_get(s, "m", -1, NULL, &h, &st), TD_NOT_FOUND);
   assert_string_equal(st.msg, "Servable not found for request: Latest(m)");
-  td_servables_publish(s, "m", 1, load(HPT));
-  td_servables_publish(s, "m", 2, load(HPT3));
+  td_servables_publish(s, "m", 1, load(2.0f));
+  td_servables_publish(s, "m", 2, load(3.0f));
   assert_int_equal(td_servables_get(s, "m", -1, NULL, &h, &st), TD_OK);
   assert_int_equal(h.version, 2);
   assert_true(predict_one(h.model, 1.0f) == 3.5f); /* half_plus_three */
@@ -104,13 +96,15 @@ static void sh(const char *fmt, ...) {
 
 static void test_manager_hot_load_and_broken_version(void **state) {
   (void)state;
-  if (skip_without_fixtures()) return;
   snprintf(tmp_base, sizeof tmp_base, "/tmp/td_manager_test_%d", (int)getpid());
-  sh("rm -rf %s && mkdir -p %s && cp -r %s %s/1", tmp_base, tmp_base, HPT, tmp_base);
+  sh("rm -rf %s && mkdir -p %s", tmp_base, tmp_base);
+  td_status st = {0};
+  char dir[512];
+  snprintf(dir, sizeof dir, "%s/1", tmp_base);
+  assert_int_equal(td_fake_model_write(dir, 2.0f, &st), TD_OK);
   td_servables *s = td_servables_new();
   td_manager_options opt = {.poll_seconds = 0};
   td_manager *m = td_manager_new(s, &opt);
-  td_status st = {0};
   assert_int_equal(td_manager_add_model(m, "hp", "relative/path", &st), TD_INVALID_ARGUMENT);
   assert_int_equal(td_manager_add_model(m, "hp", tmp_base, &st), TD_OK);
   assert_int_equal(td_manager_start(m, &st), TD_OK);
@@ -118,7 +112,8 @@ static void test_manager_hot_load_and_broken_version(void **state) {
   assert_int_equal(td_servables_get(s, "hp", -1, NULL, &h, &st), TD_OK);
   assert_int_equal(h.version, 1);
   /* a new version appears: loaded, then the old one retires */
-  sh("cp -r %s %s/00000002", HPT3, tmp_base);
+  snprintf(dir, sizeof dir, "%s/00000002", tmp_base);
+  assert_int_equal(td_fake_model_write(dir, 3.0f, &st), TD_OK);
   td_manager_poll(m);
   td_handle h2;
   assert_int_equal(td_servables_get(s, "hp", -1, NULL, &h2, &st), TD_OK);
@@ -128,7 +123,7 @@ static void test_manager_hot_load_and_broken_version(void **state) {
   td_handle_release(&h);
   td_handle_release(&h2);
   /* a broken version 3: END with its error, version 2 keeps serving */
-  sh("mkdir -p %s/3 && head -c 100 %s/saved_model.pb > %s/3/saved_model.pb", tmp_base, HPT, tmp_base);
+  sh("mkdir -p %s/3 && printf 'meta_graphs { graph_def { node { name: ' > %s/3/saved_model.pbtxt", tmp_base, tmp_base);
   td_manager_poll(m);
   assert_int_equal(td_servables_get(s, "hp", -1, NULL, &h, &st), TD_OK);
   assert_int_equal(h.version, 2);
@@ -147,9 +142,8 @@ static void test_manager_hot_load_and_broken_version(void **state) {
 
 static void test_api_predict_classify_regress_metadata(void **state) {
   (void)state;
-  if (skip_without_fixtures()) return;
   td_servables *s = td_servables_new();
-  td_servables_publish(s, "hp", 123, load(HPT));
+  td_servables_publish(s, "hp", 123, load(2.0f));
   td_api api = {.servables = s};
   td_status st = {0};
   td_call call;
@@ -226,7 +220,7 @@ static void test_api_predict_classify_regress_metadata(void **state) {
   Tensorflow__Serving__SignatureDefMap *map = tensorflow__serving__signature_def_map__unpack(
       NULL, md->metadata[0]->value->value.len, md->metadata[0]->value->value.data);
   assert_non_null(map);
-  assert_true(map->n_signature_def >= 5);
+  assert_int_equal(map->n_signature_def, 3);
   tensorflow__serving__signature_def_map__free_unpacked(map, NULL);
   tensorflow__serving__get_model_metadata_response__free_unpacked(md, NULL);
   Tensorflow__Serving__GetModelStatusResponse *ms;
