@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http/rest_fast.h"
 #include "http/rest_json_internal.h"
 #include "util/mem.h"
 
@@ -26,9 +27,29 @@
 void td_rest_predict_req_free(td_rest_predict_req *req) {
   free(req->signature_name);
   req->signature_name = NULL;
+  td_rest_fast_release(req->fast_gen);
+  req->fast_gen = 0;
 }
 
+static td_code scan_slow(const char *body, size_t len, td_rest_predict_req *req, td_status *st);
+
+/* The fast path first (simdjson, http/rest_fast.h); the pull reader for everything else. */
 td_code td_rest_predict_scan(const char *body, size_t len, td_rest_predict_req *req, td_status *st) {
+  td_rest_fast_scan_result f;
+  if (!td_rest_fast_scan(body, len, &f)) return scan_slow(body, len, req, st);
+  memset(req, 0, sizeof *req);
+  req->body = body;
+  req->len = len;
+  req->fast_gen = f.gen;
+  if (f.signature_name) req->signature_name = td_xstrndup(f.signature_name, f.signature_len);
+  req->row_format = f.has_instances;
+  req->num_instances = f.instances_array ? f.num_instances : 0;
+  if (f.has_instances && f.has_inputs) req->layout_error = TD_REST_BOTH_KEYS;
+  else if (!f.has_instances && !f.has_inputs) req->layout_error = TD_REST_NO_KEY;
+  return TD_OK;
+}
+
+static td_code scan_slow(const char *body, size_t len, td_rest_predict_req *req, td_status *st) {
   memset(req, 0, sizeof *req);
   req->body = body;
   req->len = len;
@@ -556,6 +577,59 @@ static td_code row_inputs(td_json_reader *r, const td_rest_predict_req *req, con
   return code;
 }
 
+/* ---- the fast path: dense numeric values straight from simdjson's tape ---- */
+static int fast_kind(td_dtype dt, td_rest_fast_kind *kind) {
+  static const struct {
+    td_dtype dtype;
+    td_rest_fast_kind kind;
+  } kinds[] = {{TD_DT_FLOAT, TD_REST_FAST_F32}, {TD_DT_DOUBLE, TD_REST_FAST_F64}, {TD_DT_INT32, TD_REST_FAST_I32},
+               {TD_DT_INT64, TD_REST_FAST_I64}, {TD_DT_BOOL, TD_REST_FAST_BOOL}};
+  for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+    if (kinds[i].dtype == dt) return *kind = kinds[i].kind, 1;
+  return 0;
+}
+
+/* One input from the fast document: 1 filled (t owned, budget charged), 0 not handled. */
+static int fast_input(const td_rest_predict_req *req, const td_sig_tensor *info, const char *alias, td_tensor *t) {
+  td_shape shape;
+  td_rest_fast_kind kind;
+  if (!fast_kind(info->dtype, &kind)) return 0;
+  if (!td_rest_fast_shape(req->fast_gen, req->row_format, alias, TD_MAX_RANK, &shape.rank, shape.dim)) return 0;
+  td_status st;
+  td_status_clear(&st);
+  if (alloc_bounded(t, info->dtype, &shape, req, info->alias, &st) != TD_OK || !t->buf) return 0;
+  return td_rest_fast_fill(req->fast_gen, req->row_format, alias, shape.rank, shape.dim, kind, t->data);
+}
+
+/* Every input the request provides, or 0 (nothing allocated, nothing charged): then the pull
+ * reader decides, errors included. Inputs follow the pull reader's choice of value: row
+ * format needs one input; columnar "inputs" is the value itself for one input when it is
+ * not an object (td_rest_fast_shape refuses an object then), else the member per alias. */
+static int fast_inputs(const td_rest_predict_req *req, const td_signature *sig, td_named_tensor *in, int *n) {
+  if (req->row_format && (sig->num_inputs != 1 || req->num_instances == 0)) return 0;
+  int64_t used = req->budget ? req->budget->used : 0;
+  int ok = 1, j = 0;
+  for (; ok && j < sig->num_inputs; j++) {
+    const td_sig_tensor *info = &sig->inputs[j];
+    in[j].name = info->alias;
+    if (req->row_format || sig->num_inputs == 1) ok = fast_input(req, info, NULL, &in[j].tensor);
+    if (!req->row_format && (sig->num_inputs > 1 || !ok)) {
+      td_tensor_release(&in[j].tensor);
+      ok = fast_input(req, info, info->alias, &in[j].tensor);
+    }
+  }
+  if (ok) {
+    *n = sig->num_inputs;
+    return 1;
+  }
+  for (int k = 0; k < j; k++) {
+    td_tensor_release(&in[k].tensor);
+    memset(&in[k], 0, sizeof in[k]);
+  }
+  if (req->budget) req->budget->used = used; /* nothing of it is kept */
+  return 0;
+}
+
 /* ---- entry point ---- */
 void td_rest_inputs_free(td_named_tensor *inputs, int n) {
   if (!inputs) return;
@@ -575,13 +649,29 @@ td_code td_rest_predict_inputs(const td_rest_predict_req *req, const td_signatur
                          "Not formatted correctly expecting only one of 'inputs' or 'instances' keys to exist ");
   if (req->layout_error == TD_REST_NO_KEY)
     return td_status_set(st, TD_INVALID_ARGUMENT, "Missing 'inputs' or 'instances' key");
+  td_named_tensor *in = td_xcalloc((size_t)sig->num_inputs, sizeof *in);
+  int count = 0;
+  if (req->fast_gen && fast_inputs(req, sig, in, &count)) {
+    *inputs = in;
+    *n = count;
+    return TD_OK;
+  }
+  if (req->fast_gen) { /* the pull reader needs the spans the fast scan did not record */
+    td_rest_predict_req slow;
+    td_code code = scan_slow(req->body, req->len, &slow, st);
+    if (code == TD_OK) {
+      slow.budget = req->budget;
+      code = td_rest_predict_inputs(&slow, sig, inputs, n, st);
+    }
+    td_rest_predict_req_free(&slow);
+    free(in);
+    return code;
+  }
   td_json_reader r;
   td_json_reader_init(&r, req->body, req->value_end);
   r.p = r.begin + req->value_start;
   td_buf scratch;
   td_buf_init(&scratch);
-  td_named_tensor *in = td_xcalloc((size_t)sig->num_inputs, sizeof *in);
-  int count = 0;
   td_code code = req->row_format ? row_inputs(&r, req, sig, in, &count, &scratch, st)
                                  : columnar_inputs(&r, req, sig, in, &count, &scratch, st);
   td_buf_release(&scratch);

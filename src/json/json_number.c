@@ -187,7 +187,7 @@ int td_json_scan_number(td_json_reader *r, td_json_number *out) {
       out->is_double = 0;
       out->negative = neg;
       out->mag = intval;
-      out->d = neg ? -(double)intval : (double)intval;
+      out->d = neg && intval ? -(double)intval : (double)intval; /* "-0" is rapidjson's Int(0): +0.0 */
     } else {
       double d;
       /* Clinger's fast path: an exact mantissa times an exact power of ten rounds correctly. */
@@ -250,15 +250,18 @@ int td_json_read_plain_double(td_json_reader *r, double *out) {
     p = integer_digits(p, end, &dec);
     if (p < end && is_digit((unsigned char)*p)) return 0; /* a 20th integer digit */
   }
+  int integral = 1;
   if (p < end && *p == '.') {
     p++;
     if (p >= end || !is_digit((unsigned char)*p)) return 0;
     p = fraction_digits(p, end, &dec);
+    integral = 0;
   }
   if (dec.inexact || (p < end && (*p == 'e' || *p == 'E'))) return 0;
   uint64_t mant = dec.mant;
   int exp10 = dec.exp10;
   double d;
+  if (mant == 0 && integral) neg = 0; /* "-0": an integer, +0.0 as td_json_read_number gives */
   if (mant == 0) d = 0.0;
   else if (mant <= (1ull << 53) && exp10 >= -22) d = (double)mant / pow10_exact[-exp10];
   else if (decimal_to_double_ext(mant, exp10, &d) != 0) return 0;

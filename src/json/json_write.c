@@ -1,5 +1,5 @@
 /* json_write.c — JSON output helpers (see json.h): rapidjson-compatible string escaping,
- * TF Serving's WriteDecimal float formatting, and compact re-printing of a value's text.
+ * TF Serving's WriteDecimal for doubles (floats: json_float.c), and compact re-printing of a value's text.
  * Stateless; every function only appends to the caller's buffer.
  */
 #include "json/json.h"
@@ -55,13 +55,7 @@ static void append_decimal(td_buf *out, const char *text) {
   if (!strchr(text, '.') && !strchr(text, 'e')) td_buf_append(out, ".0", 2);
 }
 
-void td_json_write_float(td_buf *out, float v) {
-  if (special_decimal(out, v)) return;
-  char text[48];
-  snprintf(text, sizeof text, "%g", (double)v);
-  if (strtof(text, NULL) != v) snprintf(text, sizeof text, "%.9g", (double)v);
-  append_decimal(out, text);
-}
+/* td_json_write_float: json_float.c. */
 
 void td_json_write_double(td_buf *out, double v) {
   if (special_decimal(out, v)) return;

@@ -1,0 +1,82 @@
+/* rest_fast.h — the REST predict fast path (rest_fast.cc): simdjson's DOM parser reads a
+ * predict body in one pass (structure validated, numbers converted, correctly rounded) and
+ * dense numeric instances / inputs are copied from its tape straight into tensors.
+ *
+ * It is only a fast path: every function answers 0 ("not handled") for anything it does not
+ * reproduce exactly — any syntax error (rapidjson's texts and offsets come from the pull
+ * reader), NaN/Infinity, trailing bytes, a UTF-8 BOM, non-object bodies, ragged or empty
+ * lists, non-numeric leaves, values that do not fit the dtype, a signature_name that is not
+ * a string — and the caller then runs the pull reader (json/json.h), which is authoritative.
+ * A body simdjson accepts is one rapidjson (TF Serving's parser) accepts with the same
+ * values: simdjson is stricter (UTF-8, depth, number range), never looser.
+ *
+ * State: one parser per thread (thread-local, reused: no allocation per request once warm).
+ * A scan's document stays valid on that thread until the next td_rest_fast_scan there or
+ * td_rest_fast_release; *gen identifies it and every later call checks it (a stale or
+ * foreign gen answers 0). The body is copied into the thread's padded buffer (simdjson reads
+ * up to 64 bytes past the end); the caller's buffer is only borrowed during the scan.
+ * No C++ exception crosses into C.
+ */
+#ifndef TD_HTTP_REST_FAST_H
+#define TD_HTTP_REST_FAST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct td_rest_fast_scan_result {
+  uint64_t gen;               /* this document (nonzero) */
+  const char *signature_name; /* into the parser's strings (valid with gen); NULL: absent */
+  size_t signature_len;
+  int has_instances, has_inputs; /* the first "instances" / "inputs" member */
+  int instances_array;           /* "instances" is a list (then num_instances counts it) */
+  long long num_instances;
+} td_rest_fast_scan_result;
+
+/* Parses body. 1: a JSON object simdjson read completely; *out describes its top level (the
+ * first occurrence of each key wins, as the pull reader's scan). 0: use the pull reader. */
+int td_rest_fast_scan(const char *body, size_t len, td_rest_fast_scan_result *out);
+
+/* Element kinds the fill writes (the C side maps td_dtype onto these). */
+typedef enum td_rest_fast_kind {
+  TD_REST_FAST_F32,
+  TD_REST_FAST_F64,
+  TD_REST_FAST_I32,
+  TD_REST_FAST_I64,
+  TD_REST_FAST_BOOL, /* one byte, 0 / 1 */
+} td_rest_fast_kind;
+
+/* Dense shapes: rank dims of dim[] (max_rank is the capacity of dim, TD_MAX_RANK). */
+
+/* Selects the value of one input: row format (row != 0): "instances", which must be a
+ * non-empty list of non-objects (one input); columnar: "inputs" itself when alias is NULL
+ * (a list or scalar), else the first member named alias of the "inputs" object. Then sets
+ * *rank / dim to the dense shape TF derives (row: [num_instances] + shape of instance 0;
+ * descending element [0]). 0 when not handled (missing, objects, empty lists, rank over
+ * max_rank). */
+int td_rest_fast_shape(uint64_t gen, int row, const char *alias, int max_rank, int *rank, int64_t *dim);
+
+/* Copies the value selected by the same (gen, row, alias) into data as kind when every list
+ * has exactly the size of its dim and every leaf is a
+ * value the pull reader would accept for dtype (numbers: integers / doubles as TF's Get*;
+ * int32 / int64 leaves: integers in range; bool: true / false); 0 otherwise (data then
+ * holds partial values). */
+int td_rest_fast_fill(uint64_t gen, int row, const char *alias, int rank, const int64_t *dim, td_rest_fast_kind kind,
+                      void *data);
+
+/* Process-wide switch (default on): off, td_rest_fast_scan always answers 0. For tests and
+ * benchmarks that compare the fast path with the pull reader. */
+void td_rest_fast_set_enabled(int on);
+
+/* Drops this thread's document (and its memory when it grew past a few MiB). */
+void td_rest_fast_release(uint64_t gen);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
