@@ -7,6 +7,8 @@
  * shapes); BatchMatMul (V1) requires equal batch dims. When the right operand has no batch
  * and the left is not adjointed, all batches fold into one gemm. Float MatMul is TD_OPF_FUSABLE:
  * a fused constant bias seeds C (sgemm beta = 1) and Relu/Relu6 run in one pass after it.
+ * A single-row float product (batch 1, e.g. an RNN step) is an sgemv: OpenBLAS's sgemm would
+ * re-pack all of B on every call, which dominated recurrent loops at batch 1.
  * Float MatMul with constant weights ([m,k]·[k,n], no transposes) goes to a oneDNN inner product
  * instead (nn_dnnl.c): weights reordered once per node into its blocked layout, bias and
  * activation fused; at 1 thread it beats OpenBLAS, which re-packs B on every call.
@@ -120,7 +122,10 @@ static void sgemm_epilogue(const td_fusion *f, int ta, int tb, int64_t m, int64_
   if (m == 0 || n == 0) return;
   const float *bias = f ? (f->bias ? td_f32(f->bias) : NULL) : NULL;
   if (bias) td_nn_fill_bias(bias, o, m, n);
-  if (k > 0)
+  if (k > 0 && m == 1 && !ta) /* one row: a matrix-vector product streams b once, no packing */
+    cblas_sgemv(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, (blasint)b->shape.dim[0], (blasint)b->shape.dim[1],
+                1.0f, td_f32(b), (blasint)b->shape.dim[1], td_f32(a), 1, bias ? 1.0f : 0.0f, o, 1);
+  else if (k > 0)
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                 (blasint)m, (blasint)n, (blasint)k, 1.0f, td_f32(a), (blasint)a->shape.dim[1],
                 td_f32(b), (blasint)b->shape.dim[1], bias ? 1.0f : 0.0f, o, (blasint)n);

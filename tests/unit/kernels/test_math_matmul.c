@@ -73,7 +73,8 @@ static void matmul_case(td_dtype dt, int64_t m, int64_t k, int64_t n, int ta, in
 static void test_matmul(void **state) {
   (void)state;
   static const int64_t sizes[][3] = {{1, 1, 1}, {2, 3, 4}, {5, 1, 7}, {0, 3, 4},
-                                     {3, 0, 4}, {3, 4, 0}, {17, 33, 9}, {64, 70, 65}};
+                                     {3, 0, 4}, {3, 4, 0}, {17, 33, 9}, {64, 70, 65},
+                                     {1, 37, 19}, {1, 64, 130}}; /* one row: the sgemv path */
   for (size_t t = 0; t < sizeof kTypes / sizeof kTypes[0]; t++)
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
       for (int tr = 0; tr < 4; tr++)
