@@ -245,3 +245,22 @@ def test_trace_file_unwritable(tensord, tmp_path):
                         "--model_base_path=%s" % tmp_path, "--trace_file=%s" % (tmp_path / "no" / "dir" / "t.json")],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode != 0 and "Could not open --trace_file" in r.stderr, r.stderr
+
+
+def test_trace_file_functions(model_servers, generated_models, tmp_path):
+    """A TF2 model: the variables' restore at load and the inlined function body's ops are traced
+    (inlined nodes are named <call>/<node>; their last component is the function's node)."""
+    src = os.path.join(generated_models, "half_plus_two_tf2", "1")
+    trace = tmp_path / "trace_tf2.json"
+    s = model_servers("tf2", version_base(tmp_path / "tf2", {1: src}), extra=["--trace_file=%s" % trace])
+    r = s.post("/v1/models/tf2:predict", {"instances": [1.0, 2.0]})
+    assert r.status == 200 and r.json() == {"predictions": [2.5, 3.0]}
+    assert s.stop() == 0
+    with open(trace) as f:
+        events = json.load(f)["traceEvents"]
+    ops = model_ops(src)
+    for e in events:
+        assert e["ph"] == "X" and e["dur"] >= 0
+        assert ops.get(e["name"].split("/")[-1]) == e["args"]["op"], e
+    kinds = {e["args"]["op"] for e in events}
+    assert {"Mul", "AddV2", "RestoreV2"} <= kinds, kinds
