@@ -197,8 +197,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     atomic_fetch_add(&srv->inflight, 1);
     touch(srv);
     enum MHD_Result refused; /* client certificate and bearer token, before any body is read */
-    if (!td_http_authorize(srv->opt.tls, srv->opt.auth, conn, url,
-                           td_route_is_rest_path(url) && !is_metrics_request(srv, method, url), &refused))
+    int needs_token = is_metrics_request(srv, method, url) ? srv->opt.auth_metrics : td_route_is_rest_path(url);
+    if (!td_http_authorize(srv->opt.tls, srv->opt.auth, conn, url, needs_token, &refused))
       return refused;
   }
   if (is_metrics_request(srv, method, url)) {

@@ -64,6 +64,7 @@ typedef struct td_http_options {
                                td_metrics_global() (text/plain; version=0.0.4); NULL or "": off */
   const td_tls_config *tls; /* --rest_ssl_config_file (borrowed, outlives the server); NULL: HTTP */
   const td_auth *auth;      /* --auth_token_file (borrowed); NULL: no token needed */
+  int auth_metrics;         /* --metrics_require_auth: the metrics path needs the token too */
 } td_http_options;
 
 /* Binds 0.0.0.0:port and starts serving. UNAVAILABLE when the port cannot be bound. */

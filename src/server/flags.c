@@ -112,6 +112,8 @@ static const td_flag flags[] = {
      "(tensord) If non-empty, a file of bearer tokens (one per line, '#' comments): every gRPC call needs metadata "
      "'authorization: Bearer <token>' (else UNAUTHENTICATED) and every REST request 'Authorization: Bearer "
      "<token>' (else 401), except grpc.health.v1, /healthz, /readyz and the metrics path."},
+    {"metrics_require_auth", FLAG_BOOL, "false", FLAG_IMPLEMENTED, FIELD(metrics_require_auth),
+     "(tensord) With --auth_token_file, the Prometheus metrics path needs the bearer token too (probes never do)."},
     {"enable_model_management", FLAG_BOOL, "true", FLAG_IMPLEMENTED, FIELD(enable_model_management),
      "(tensord) If false, ModelService/HandleReloadConfigRequest answers PERMISSION_DENIED (the model set is "
      "changed only through --model_config_file). True keeps TF Serving's behaviour."},

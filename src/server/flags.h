@@ -60,6 +60,7 @@ typedef struct td_server_options {
   const char *ssl_config_file;               /* --ssl_config_file: text SSLConfig for the gRPC port */
   const char *rest_ssl_config_file;          /* tensord: text SSLConfig for the HTTP/REST port */
   const char *auth_token_file;               /* tensord: bearer tokens for both ports */
+  int metrics_require_auth;                  /* tensord: the metrics path needs the token too */
   int enable_model_management;               /* tensord: false → HandleReloadConfigRequest PERMISSION_DENIED */
   int version; /* --version */
   int help;    /* --help */

@@ -213,6 +213,8 @@ typedef struct server_parts {
 static td_code load_authority(const td_server_options *o, server_parts *p, td_status *st) {
   if (o->ssl_config_file[0]) TD_TRY(td_ssl_config_load(o->ssl_config_file, &p->grpc_tls, st));
   if (o->rest_ssl_config_file[0]) TD_TRY(td_ssl_config_load(o->rest_ssl_config_file, &p->rest_tls, st));
+  if (o->metrics_require_auth && !o->auth_token_file[0])
+    return td_status_set(st, TD_INVALID_ARGUMENT, "--metrics_require_auth needs --auth_token_file");
   if (o->auth_token_file[0]) {
     TD_TRY(td_auth_load(o->auth_token_file, &p->auth, st));
     TD_LOG_INFO("Bearer-token auth on both ports (%zu token(s) from %s)", td_auth_count(p->auth), o->auth_token_file);
@@ -351,6 +353,7 @@ static int serve(const td_server_options *o) {
         .metrics_path = p.metrics_path,
         .tls = p.rest_tls.server_key ? &p.rest_tls : NULL,
         .auth = p.auth,
+        .auth_metrics = o->metrics_require_auth,
     };
     if (td_http_start(&ho, td_rest_handle, &p.rest, &p.http, &st) != TD_OK) {
       rc = startup_failure(td_code_name(st.code), st.msg);

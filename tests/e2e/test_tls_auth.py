@@ -268,6 +268,18 @@ def test_bearer_tokens(model_servers, hpt_base, tmp_path):
         c.close()
 
 
+def test_metrics_require_auth(model_servers, hpt_base, tmp_path):
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text(TOKEN + "\n")
+    s = model_servers("hpt", hpt_base, extra=["--auth_token_file=%s" % tokens, "--metrics_require_auth"])
+    base = "http://127.0.0.1:%d" % s.rest_port
+    metrics = base + "/monitoring/prometheus/metrics"
+    assert requests.get(metrics, timeout=10).status_code == 401
+    r = requests.get(metrics, headers={"Authorization": "Bearer " + TOKEN}, timeout=10)
+    assert r.status_code == 200 and "# TYPE" in r.text
+    assert requests.get(base + "/healthz", timeout=10).status_code == 200  # probes stay open
+
+
 def test_bad_token_file_is_a_startup_error(tensord, hpt_base, tmp_path):
     tokens = tmp_path / "tokens.txt"
     tokens.write_text("secret with spaces TOPSECRET\n")
@@ -275,6 +287,9 @@ def test_bad_token_file_is_a_startup_error(tensord, hpt_base, tmp_path):
                         "--auth_token_file=%s" % tokens], capture_output=True, text=True, timeout=60)
     assert r.returncode == 255
     assert "line 1" in r.stderr and str(tokens) in r.stderr and "TOPSECRET" not in r.stderr, r.stderr
+    r = subprocess.run([tensord, "--port=%d" % gc.free_port(), "--model_name=hpt", "--model_base_path=" + hpt_base,
+                        "--metrics_require_auth"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 255 and "--metrics_require_auth needs --auth_token_file" in r.stderr, r.stderr
 
 
 # ---- model management ----
