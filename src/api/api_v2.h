@@ -1,7 +1,7 @@
 /* api_v2.h — the few service decisions the KServe V2 / Open Inference Protocol front end
  * (src/v2) needs beyond api.h: which signature a V2 request means when it names none, the
- * signature behind model metadata (resolved without recording a request metric), and a model's
- * ready versions.
+ * signature behind model metadata (resolved without recording a request metric), a model's
+ * ready versions, and the repository index.
  *
  * Ownership: a resolved handle pins its version until td_handle_release. Thread safety: all
  * functions may run concurrently (they only read the serving map).
@@ -26,5 +26,20 @@ td_code td_api_v2_resolve(td_api *api, const td_model_spec *spec, td_handle *h, 
 
 /* AVAILABLE versions of a model, ascending (up to max). */
 int td_api_v2_versions(td_api *api, const char *name, int64_t *versions, int max);
+
+/* One row of the model repository index (Triton's RepositoryIndex): a version of a configured
+ * model, or the model alone (version -1) while no version is known. state: "READY",
+ * "LOADING", "UNLOADING" or "UNAVAILABLE"; reason: the load error, if any. */
+typedef struct td_api_v2_index_row {
+  char *name;
+  int64_t version;
+  const char *state;
+  char reason[256];
+} td_api_v2_index_row;
+
+/* Every configured model's versions, newest first (ready_only: READY rows only). Free with
+ * td_api_v2_index_free. */
+void td_api_v2_index(td_api *api, int ready_only, td_api_v2_index_row **rows, int *n);
+void td_api_v2_index_free(td_api_v2_index_row *rows, int n);
 
 #endif

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #define HEALTH_PREFIX "/grpc.health.v1.Health/"
+#define V2_LIVE_PATH "/inference.GRPCInferenceService/ServerLive" /* V2 health: open, like Health */
+#define V2_READY_PATH "/inference.GRPCInferenceService/ServerReady"
 #define RELOAD_PATH "/tensorflow.serving.ModelService/HandleReloadConfigRequest"
 
 /* Where the model names are: a chain of field-1 submessages ending at the name (a string
@@ -22,6 +24,10 @@ static const struct {
     {"/tensorflow.serving.PredictionService/GetModelMetadata", 2},
     {"/tensorflow.serving.ModelService/GetModelStatus", 2},
     {RELOAD_PATH, 4}, /* config.model_config_list.config[].name */
+    /* KServe V2 (src/v2): the model name is the request's own field 1 */
+    {"/inference.GRPCInferenceService/ModelReady", 1},
+    {"/inference.GRPCInferenceService/ModelMetadata", 1},
+    {"/inference.GRPCInferenceService/ModelInfer", 1},
 };
 
 static int is_bearer_key(grpc_slice key) {
@@ -30,7 +36,9 @@ static int is_bearer_key(grpc_slice key) {
 }
 
 td_code td_grpc_authorize(const td_grpc_authz *z, const char *path, const grpc_metadata_array *md, td_status *st) {
-  if (path && !strncmp(path, HEALTH_PREFIX, sizeof HEALTH_PREFIX - 1)) return TD_OK;
+  if (path && (!strncmp(path, HEALTH_PREFIX, sizeof HEALTH_PREFIX - 1) || !strcmp(path, V2_LIVE_PATH) ||
+               !strcmp(path, V2_READY_PATH)))
+    return TD_OK;
   if (z->auth) {
     int ok = 0;
     for (size_t i = 0; md && i < md->count; i++)

@@ -10,8 +10,8 @@
 #include "http/rest_json.h"
 #include "util/buf.h"
 
-/* Paths that need no token (Kubernetes probes; the metrics path is answered before). */
-static const char *const open_paths[] = {"/healthz", "/readyz"};
+/* Paths that need no token (Kubernetes probes, also V2's; the metrics path is answered before). */
+static const char *const open_paths[] = {"/healthz", "/readyz", "/v2/health/live", "/v2/health/ready"};
 
 void td_http_tls_options(const td_tls_config *tls, struct MHD_OptionItem items[TD_HTTP_TLS_OPTIONS]) {
   int k = 0;

@@ -4,7 +4,8 @@
  * ModelInfer inputs come either all as raw_input_contents (one buffer per input, in order, the
  * raw layout of v2_internal.h) or each as typed InferTensorContents; outputs mirror the choice
  * (raw_output_contents when the request used raw, or an output has no typed field: FP16/BF16).
- * The repository extension answers UNIMPLEMENTED with the way tensord loads models instead.
+ * The repository extension: RepositoryIndex lists the configured models' versions and states;
+ * ModelLoad / ModelUnload answer UNIMPLEMENTED with the way tensord loads models instead.
  *
  * Invariants: the request message (arena) outlives the handler, so names are borrowed from
  * it; responses are built from stack/borrowed pieces plus a scratch list of heap blocks that is
@@ -78,7 +79,7 @@ static td_code handle_model_ready(const td_grpc_ctx *ctx, const ProtobufCMessage
 
 static td_code handle_server_metadata(const td_grpc_ctx *ctx, const ProtobufCMessage *msg, const uint8_t *raw,
                                       size_t raw_len, td_grpc_reply *reply, td_status *st) {
-  static char *extensions[] = {"binary_tensor_data", "parameters"};
+  static char *extensions[] = {"binary_tensor_data", "parameters", "model_repository"};
   Inference__ServerMetadataResponse r = INFERENCE__SERVER_METADATA_RESPONSE__INIT;
   r.name = TD_V2_SERVER_NAME;
   r.version = TD_V2_SERVER_VERSION;
@@ -349,12 +350,37 @@ static td_code handle_model_infer(const td_grpc_ctx *ctx, const ProtobufCMessage
 
 /* ---- repository extension ---- */
 
-static td_code handle_repository(const td_grpc_ctx *ctx, const ProtobufCMessage *msg, const uint8_t *raw,
-                                 size_t raw_len, td_grpc_reply *reply, td_status *st) {
-  return td_status_set(st, TD_UNIMPLEMENTED,
-                       "the model repository extension is not supported by tensord: models come from "
-                       "--model_config_file (change them with tensorflow.serving.ModelService/"
-                       "HandleReloadConfigRequest or by editing the polled file)");
+static td_code handle_repository_index(const td_grpc_ctx *ctx, const ProtobufCMessage *msg, const uint8_t *raw,
+                                       size_t raw_len, td_grpc_reply *reply, td_status *st) {
+  const Inference__RepositoryIndexRequest *req = (const Inference__RepositoryIndexRequest *)msg;
+  td_api_v2_index_row *rows;
+  int n;
+  td_api_v2_index(ctx->api, req->ready, &rows, &n);
+  scratch s = {0};
+  Inference__RepositoryIndexResponse r = INFERENCE__REPOSITORY_INDEX_RESPONSE__INIT;
+  r.models = scratch_alloc(&s, (size_t)n, sizeof *r.models);
+  r.n_models = (size_t)n;
+  for (int i = 0; i < n; i++) {
+    Inference__RepositoryIndexResponse__ModelIndex *m = scratch_alloc(&s, 1, sizeof *m);
+    inference__repository_index_response__model_index__init(m);
+    m->name = rows[i].name;
+    if (rows[i].version >= 0) {
+      m->version = scratch_alloc(&s, 24, 1);
+      snprintf(m->version, 24, "%lld", (long long)rows[i].version);
+    }
+    m->state = (char *)rows[i].state;
+    m->reason = rows[i].reason;
+    r.models[i] = m;
+  }
+  pack(&r.base, reply);
+  scratch_free(&s);
+  td_api_v2_index_free(rows, n);
+  return TD_OK;
+}
+
+static td_code handle_repository_model(const td_grpc_ctx *ctx, const ProtobufCMessage *msg, const uint8_t *raw,
+                                       size_t raw_len, td_grpc_reply *reply, td_status *st) {
+  return td_status_set(st, TD_UNIMPLEMENTED, "%s", TD_V2_NO_LOAD_UNLOAD);
 }
 
 #define V2_METHOD(name) "/inference.GRPCInferenceService/" name
@@ -366,8 +392,8 @@ const td_grpc_method td_v2_grpc_methods[] = {
     {V2_METHOD("ServerMetadata"), &inference__server_metadata_request__descriptor, handle_server_metadata},
     {V2_METHOD("ModelMetadata"), &inference__model_metadata_request__descriptor, handle_model_metadata},
     {V2_METHOD("ModelInfer"), &inference__model_infer_request__descriptor, handle_model_infer},
-    {V2_METHOD("RepositoryIndex"), NULL, handle_repository},
-    {V2_METHOD("RepositoryModelLoad"), NULL, handle_repository},
-    {V2_METHOD("RepositoryModelUnload"), NULL, handle_repository},
+    {V2_METHOD("RepositoryIndex"), &inference__repository_index_request__descriptor, handle_repository_index},
+    {V2_METHOD("RepositoryModelLoad"), NULL, handle_repository_model},
+    {V2_METHOD("RepositoryModelUnload"), NULL, handle_repository_model},
 };
 const int td_v2_grpc_num_methods = (int)(sizeof td_v2_grpc_methods / sizeof td_v2_grpc_methods[0]);

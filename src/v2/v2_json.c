@@ -216,6 +216,26 @@ td_code v2_json_scan(const char *body, size_t len, v2_json_req *req, td_status *
   return code;
 }
 
+td_code v2_json_scan_index(const char *body, size_t len, int *ready_only, td_status *st) {
+  *ready_only = 0;
+  td_json_reader r;
+  td_json_reader_init(&r, body, len);
+  td_code code = TD_OK;
+  if (!td_json_at_end(&r)) {
+    code = want(&r, TD_JSON_OBJECT, "the repository index request", st);
+    td_json_iter it = TD_JSON_ITER_INIT;
+    td_json_str key;
+    int more = 0;
+    while (code == TD_OK && (more = td_json_object_next(&r, &it, &key)) == 1) {
+      if (key_is(&key, "ready")) code = read_bool(&r, "'ready'", ready_only, st);
+      else if (td_json_skip(&r) != 0) break;
+    }
+    if (code == TD_OK && (more != 0 || r.err)) code = td_json_error_status(&r, st);
+  }
+  td_json_reader_free(&r);
+  return code;
+}
+
 void v2_json_req_free(v2_json_req *req) {
   for (int i = 0; i < req->n_inputs; i++) {
     free(req->inputs[i].name);

@@ -19,6 +19,7 @@
 #include "engine/engine.h"
 #include "http/rest_json.h"
 #include "json/json.h"
+#include "util/auth.h"
 #include "util/mem.h"
 #include "v2/v2.h"
 #include "v2/v2_json.h"
@@ -34,6 +35,8 @@ typedef enum v2_route {
   R_MODEL_METADATA,
   R_MODEL_READY,
   R_INFER,
+  R_REPO_INDEX,
+  R_REPO_MODEL, /* load / unload */
 } v2_route;
 
 typedef struct v2_request {
@@ -67,40 +70,51 @@ static int hexval(char c) {
   return -1;
 }
 
-/* A path segment [p, p+n) with %XX decoded (a bad escape stays literal). */
-static char *unescape(const char *p, size_t n) {
-  char *out = td_xmalloc(n + 1);
+/* A path segment [p, p+n) with %XX decoded (a bad escape stays literal); NUL or control bytes
+ * are INVALID_ARGUMENT before anything is looked up (util/auth.h), *out NULL then. */
+static td_code decode_segment(const char *p, size_t n, char **out, td_status *st) {
+  char *s = td_xmalloc(n + 1);
   size_t o = 0;
   for (size_t i = 0; i < n; i++) {
     int hi, lo;
     if (p[i] == '%' && i + 2 < n && (hi = hexval(p[i + 1])) >= 0 && (lo = hexval(p[i + 2])) >= 0) {
-      out[o++] = (char)(hi << 4 | lo);
+      s[o++] = (char)(hi << 4 | lo);
       i += 2;
     } else {
-      out[o++] = p[i];
+      s[o++] = p[i];
     }
   }
-  out[o] = '\0';
-  return out;
+  s[o] = '\0';
+  *out = s;
+  if (td_check_model_name(s, o, st) == TD_OK) return TD_OK;
+  free(s);
+  *out = NULL;
+  return st->code;
 }
 
 /* /v2/models/<m>[/versions/<v>][/ready|/infer] → route, with q->model / q->version set. */
-static v2_route match_model(const char *p, v2_request *q) {
+static v2_route match_model(const char *p, v2_request *q, td_status *st, td_code *code) {
   size_t n = strcspn(p, "/");
   if (!n) return R_NONE;
-  q->model = unescape(p, n);
+  if ((*code = decode_segment(p, n, &q->model, st)) != TD_OK) return R_NONE;
   p += n;
   if (!strncmp(p, "/versions/", 10)) {
     p += 10;
     n = strcspn(p, "/");
     if (!n) return R_NONE;
-    q->version = unescape(p, n);
+    if ((*code = decode_segment(p, n, &q->version, st)) != TD_OK) return R_NONE;
     p += n;
   }
   if (!*p) return R_MODEL_METADATA;
   if (!strcmp(p, "/ready")) return R_MODEL_READY;
   if (!strcmp(p, "/infer")) return R_INFER;
   return R_NONE;
+}
+
+/* /v2/repository/models/<m>/(load|unload) */
+static v2_route match_repo_model(const char *p) {
+  size_t n = strcspn(p, "/");
+  return n && (!strcmp(p + n, "/load") || !strcmp(p + n, "/unload")) ? R_REPO_MODEL : R_NONE;
 }
 
 static v2_route match(const char *method, const char *path, v2_request *q, td_status *st, td_code *code) {
@@ -111,13 +125,16 @@ static v2_route match(const char *method, const char *path, v2_request *q, td_st
       {"/v2", "GET", R_SERVER_METADATA},
       {"/v2/health/live", "GET", R_LIVE},
       {"/v2/health/ready", "GET", R_READY},
+      {"/v2/repository/index", "POST", R_REPO_INDEX},
   };
   v2_route r = R_NONE;
   const char *want = "GET";
   for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
-    if (!strcmp(path, fixed[i].path)) r = fixed[i].route;
-  if (r == R_NONE && !strncmp(path, "/v2/models/", 11)) r = match_model(path + 11, q);
-  if (r == R_INFER) want = "POST";
+    if (!strcmp(path, fixed[i].path)) r = fixed[i].route, want = fixed[i].method;
+  if (r == R_NONE && !strncmp(path, "/v2/models/", 11)) r = match_model(path + 11, q, st, code);
+  if (*code != TD_OK) return R_NONE;
+  if (r == R_NONE && !strncmp(path, "/v2/repository/models/", 22)) r = match_repo_model(path + 22);
+  if (r == R_INFER || r == R_REPO_MODEL) want = "POST";
   if (r == R_NONE) {
     *code = td_status_set(st, TD_NOT_FOUND, "Not Found: %s %s", method, path);
   } else if (strcmp(method, want)) {
@@ -135,7 +152,7 @@ static td_code spec_of(const v2_request *q, const char *signature, td_model_spec
 
 static td_code handle_server_metadata(v2_request *q, td_buf *out, td_status *st) {
   td_buf_puts(out, "{\"name\":\"" TD_V2_SERVER_NAME "\",\"version\":\"" TD_V2_SERVER_VERSION
-                   "\",\"extensions\":[\"binary_tensor_data\",\"parameters\"]}");
+                   "\",\"extensions\":[\"binary_tensor_data\",\"parameters\",\"model_repository\"]}");
   return TD_OK;
 }
 
@@ -217,11 +234,6 @@ static td_code header_length(const v2_request *q, size_t *hl, int *binary, td_st
   if (v > q->len)
     return td_status_set(st, TD_INVALID_ARGUMENT,
                          "%s of %llu bytes is longer than the request body (%zu bytes)", HEADER_LENGTH, v, q->len);
-  if (v == 0)
-    return td_status_set(st, TD_INVALID_ARGUMENT,
-                         "raw binary requests (%s: 0) are not supported: send a JSON header with the tensor as "
-                         "binary data",
-                         HEADER_LENGTH);
   *hl = (size_t)v;
   return TD_OK;
 }
@@ -266,7 +278,9 @@ static int output_binary(const v2_json_req *req, const char *name) {
   return req->binary_output > 0;
 }
 
-static void write_infer_response(const v2_json_req *req, const td_v2_infer *inf, td_buf *out, td_buf *bin) {
+/* Returns how many outputs went to bin. */
+static int write_infer_response(const v2_json_req *req, const td_v2_infer *inf, td_buf *out, td_buf *bin) {
+  int n_binary = 0;
   td_buf_puts(out, "{\"model_name\":");
   td_json_write_string(out, inf->call.handle.name, strlen(inf->call.handle.name));
   td_buf_printf(out, ",\"model_version\":\"%lld\"", (long long)inf->call.handle.version);
@@ -283,6 +297,7 @@ static void write_infer_response(const v2_json_req *req, const td_v2_infer *inf,
     v2_json_write_shape(&o->tensor.shape, out);
     if (output_binary(req, o->name)) {
       size_t before = bin->len;
+      n_binary++;
       td_v2_tensor_to_raw(&o->tensor, bin);
       td_buf_printf(out, ",\"parameters\":{\"binary_data_size\":%zu}}", bin->len - before);
     } else {
@@ -292,12 +307,87 @@ static void write_infer_response(const v2_json_req *req, const td_v2_infer *inf,
     }
   }
   td_buf_puts(out, "]}");
+  return n_binary;
+}
+
+/* The response: JSON header, then the binary outputs (with the extension's headers). */
+static void finish_response(v2_request *q, const v2_json_req *req, const td_v2_infer *inf, td_buf *out) {
+  td_buf bin;
+  td_buf_init(&bin);
+  if (write_infer_response(req, inf, out, &bin)) {
+    q->out->content_type = "application/octet-stream";
+    q->out->extra_header = HEADER_LENGTH;
+    snprintf(q->out->extra_value, sizeof q->out->extra_value, "%zu", out->len);
+    td_buf_append(out, bin.data, bin.len);
+  }
+  td_buf_release(&bin);
+}
+
+/* The raw binary request (Inference-Header-Content-Length: 0): the body is the one input of a
+ * one-input signature, with at most one variable dim (sized from the body; unknown rank: 1-D),
+ * BYTES as a single element; every output comes back binary. */
+static td_code raw_input(v2_request *q, td_v2_infer *inf, td_status *st) {
+  const td_signature *sig = inf->call.sig;
+  if (sig->num_inputs != 1)
+    return td_status_set(st, TD_INVALID_ARGUMENT,
+                         "a raw binary request (%s: 0) needs a model with exactly 1 input; this signature has %d",
+                         HEADER_LENGTH, sig->num_inputs);
+  const td_sig_tensor *in = &sig->inputs[0];
+  td_shape shape = in->shape;
+  int var = -1;
+  if (shape.rank < 0) shape = td_shape_vector(-1);
+  for (int d = 0; d < shape.rank; d++)
+    if (shape.dim[d] < 0) {
+      if (var >= 0)
+        return td_status_set(st, TD_INVALID_ARGUMENT,
+                             "a raw binary request (%s: 0) needs an input with at most 1 variable dimension",
+                             HEADER_LENGTH);
+      var = d;
+    }
+  td_dtype dt = in->dtype;
+  const char *datatype = td_v2_datatype(dt);
+  if (!datatype) return td_status_set(st, TD_INVALID_ARGUMENT, "input '%s' has no V2 datatype", in->alias);
+  td_tensor t;
+  td_budget budget;
+  td_api_budget(q->api, q->len, &budget);
+  if (dt == TD_DT_STRING) {
+    if (var >= 0) shape.dim[var] = 1;
+    if (td_shape_num_elements(&shape) != 1)
+      return td_status_set(st, TD_INVALID_ARGUMENT, "a raw binary request of BYTES needs a 1-element input");
+    TD_TRY(td_budget_charge(&budget, 1, (int64_t)q->len + 1, in->alias, st));
+    TD_TRY(td_tensor_alloc(&t, dt, &shape, st));
+    td_tensor_set_string(&t, 0, q->body, q->len);
+  } else {
+    if (var >= 0) {
+      int64_t known = 1;
+      for (int d = 0; d < shape.rank; d++)
+        if (d != var) known *= shape.dim[d];
+      size_t row = (size_t)known * td_dtype_size(dt);
+      shape.dim[var] = row ? (int64_t)(q->len / row) : 0;
+    }
+    TD_TRY(td_v2_tensor_from_raw(in->alias, dt, &shape, (const uint8_t *)q->body, q->len, &budget, &t, st));
+  }
+  td_v2_infer_add_input(inf, in->alias, &t);
+  return TD_OK;
 }
 
 static td_code handle_infer(v2_request *q, td_buf *out, td_status *st) {
   size_t hl;
   int binary_request;
   TD_TRY(header_length(q, &hl, &binary_request, st));
+  if (binary_request && hl == 0) {
+    v2_json_req none = {.binary_output = 1};
+    td_v2_infer inf;
+    td_model_spec spec;
+    td_code code = spec_of(q, NULL, &spec, st);
+    if (code == TD_OK) code = td_v2_infer_begin(q->api, &spec, &inf, st);
+    else memset(&inf, 0, sizeof inf);
+    if (code == TD_OK) code = raw_input(q, &inf, st);
+    if (code == TD_OK) code = td_v2_infer_run(&inf, st);
+    if (code == TD_OK) finish_response(q, &none, &inf, out);
+    td_v2_infer_end(&inf);
+    return code;
+  }
   v2_json_req req;
   td_code code = v2_json_scan(q->body, hl, &req, st);
   td_v2_infer inf;
@@ -308,21 +398,36 @@ static td_code handle_infer(v2_request *q, td_buf *out, td_status *st) {
   if (code == TD_OK) code = decode_inputs(q, &req, hl, &inf, st);
   for (int i = 0; code == TD_OK && i < req.n_outputs; i++) td_v2_infer_add_output(&inf, req.outputs[i].name);
   if (code == TD_OK) code = td_v2_infer_run(&inf, st);
-  if (code == TD_OK) {
-    td_buf bin;
-    td_buf_init(&bin);
-    write_infer_response(&req, &inf, out, &bin);
-    if (bin.len) {
-      q->out->content_type = "application/octet-stream";
-      q->out->extra_header = HEADER_LENGTH;
-      snprintf(q->out->extra_value, sizeof q->out->extra_value, "%zu", out->len);
-      td_buf_append(out, bin.data, bin.len);
-    }
-    td_buf_release(&bin);
-  }
+  if (code == TD_OK) finish_response(q, &req, &inf, out);
   td_v2_infer_end(&inf);
   v2_json_req_free(&req);
   return code;
+}
+
+/* ---- model repository extension ---- */
+
+static td_code handle_repo_index(v2_request *q, td_buf *out, td_status *st) {
+  int ready_only;
+  TD_TRY(v2_json_scan_index(q->body, q->len, &ready_only, st));
+  td_api_v2_index_row *rows;
+  int n;
+  td_api_v2_index(q->api, ready_only, &rows, &n);
+  td_buf_putc(out, '[');
+  for (int i = 0; i < n; i++) {
+    td_buf_puts(out, i ? ",{\"name\":" : "{\"name\":");
+    td_json_write_string(out, rows[i].name, strlen(rows[i].name));
+    if (rows[i].version >= 0) td_buf_printf(out, ",\"version\":\"%lld\"", (long long)rows[i].version);
+    td_buf_printf(out, ",\"state\":\"%s\",\"reason\":", rows[i].state);
+    td_json_write_string(out, rows[i].reason, strlen(rows[i].reason));
+    td_buf_putc(out, '}');
+  }
+  td_buf_putc(out, ']');
+  td_api_v2_index_free(rows, n);
+  return TD_OK;
+}
+
+static td_code handle_repo_model(v2_request *q, td_buf *out, td_status *st) {
+  return td_status_set(st, TD_UNIMPLEMENTED, "%s", TD_V2_NO_LOAD_UNLOAD);
 }
 
 typedef td_code (*v2_handler)(v2_request *q, td_buf *out, td_status *st);
@@ -334,6 +439,8 @@ static const v2_handler handlers[] = {
     [R_MODEL_METADATA] = handle_model_metadata,
     [R_MODEL_READY] = handle_model_ready,
     [R_INFER] = handle_infer,
+    [R_REPO_INDEX] = handle_repo_index,
+    [R_REPO_MODEL] = handle_repo_model,
 };
 
 void td_v2_rest_handle(td_api *api, int64_t timeout_ms, const char *method, const char *path, const char *body,

@@ -256,6 +256,21 @@ def test_infer_binary_equals_json(srv):
     np.testing.assert_array_equal(arrays["y"], Y)
 
 
+def test_infer_raw_binary_request(srv):
+    """Inference-Header-Content-Length: 0 — the body is the model's one input; outputs come back binary."""
+    r = infer(srv, "hpt", None, raw=X.astype("<f4").tobytes(),
+              headers={"Inference-Header-Content-Length": "0", "Content-Type": "application/octet-stream"})
+    assert r.status_code == 200, r.text
+    h, arrays = parse_binary_response(r)
+    assert h["outputs"][0]["shape"] == [4, 1]
+    np.testing.assert_array_equal(arrays["y"], Y)
+    r = infer(srv, "hpt", None, raw=b"\0" * 6, headers={"Inference-Header-Content-Length": "0"})
+    assert r.status_code == 400 and "unexpected size 6" in r.json()["error"]
+    # json_types' serving_default has 4 inputs: no raw request
+    r = infer(srv, "types", None, raw=b"\0" * 8, headers={"Inference-Header-Content-Length": "0"})
+    assert r.status_code == 400 and "exactly 1 input" in r.json()["error"]
+
+
 def test_infer_dtypes_json_and_binary(srv):
     """Every common datatype through the json_types Identity signatures, JSON and binary forms."""
     cases = [("int32", "int_tensor", "INT32", np.array([[1, -2], [3, 2147483647]], np.int32)),
@@ -424,11 +439,34 @@ def test_grpc_errors(srv):
     code, msg = code_of(grpc_request(pb, "hpt", "x", "FP32", X, outputs=["nope"]))
     assert code == grpc.StatusCode.INVALID_ARGUMENT and "nope" in msg
     with pytest.raises(grpc.RpcError) as e:
-        srv.call("RepositoryIndex", pb.RepositoryIndexRequest(), pb.RepositoryIndexResponse)
-    assert e.value.code() == grpc.StatusCode.UNIMPLEMENTED
+        srv.call("RepositoryModelLoad", pb.RepositoryModelLoadRequest(model_name="hpt"),
+                 pb.RepositoryModelLoadResponse)
+    assert e.value.code() == grpc.StatusCode.UNIMPLEMENTED and "--model_config_file" in e.value.details()
     # still serving
     resp = srv.call("ModelInfer", grpc_request(pb, "hpt", "x", "FP32", X), pb.ModelInferResponse)
     np.testing.assert_array_equal(grpc_output(resp, 0, np.float32), Y)
+
+
+# ---------------------------------------------------------------------------------------------
+# model repository extension: index (load / unload: UNIMPLEMENTED, models come from the config)
+
+def test_repository_index(srv):
+    want = [{"name": "hpt", "version": "1", "state": "READY", "reason": ""},
+            {"name": "types", "version": "1", "state": "READY", "reason": ""}]
+    r = requests.post(srv.url + "/v2/repository/index")
+    assert r.status_code == 200, r.text
+    assert sorted(r.json(), key=lambda m: m["name"]) == want
+    r = requests.post(srv.url + "/v2/repository/index", data=json.dumps({"ready": True}))
+    assert sorted(r.json(), key=lambda m: m["name"]) == want
+    r = requests.post(srv.url + "/v2/repository/index", data="{\"ready\": 3}")
+    assert r.status_code == 400 and "boolean" in r.json()["error"]
+    r = requests.post(srv.url + "/v2/repository/models/hpt/unload")
+    assert r.status_code == 501 and "--model_config_file" in r.json()["error"]
+    assert "model_repository" in requests.get(srv.url + "/v2").json()["extensions"]
+    pb = v2pb()
+    idx = srv.call("RepositoryIndex", pb.RepositoryIndexRequest(ready=True), pb.RepositoryIndexResponse)
+    assert sorted((m.name, m.version, m.state, m.reason) for m in idx.models) == \
+        [(w["name"], w["version"], w["state"], w["reason"]) for w in want]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -524,6 +562,62 @@ def test_concurrent_rest_and_grpc(srv):
     for t in threads:
         t.join()
     assert not errors, errors[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# authority: V2 calls need the bearer token, V2 health stays open (as /healthz, grpc.health.v1)
+
+def test_bearer_token_and_model_names(tensord, generated_models, tmp_path):
+    token = "v2-secret-token"
+    (tmp_path / "tokens.txt").write_text(token + "\n")
+    s = V2Server.__new__(V2Server)
+    s.port, s.rest_port = free_port(), free_port()
+    s.log = open(str(tmp_path / "tensord.log"), "w+")
+    s.proc = subprocess.Popen([TENSORD_BIN, "--port=%d" % s.port, "--rest_api_port=%d" % s.rest_port,
+                               "--model_name=hpt", "--model_base_path=" + os.path.join(generated_models,
+                                                                                       "half_plus_two_tf1"),
+                               "--auth_token_file=%s" % (tmp_path / "tokens.txt")],
+                              stdout=s.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    s.url = "http://127.0.0.1:%d" % s.rest_port
+    try:
+        import time
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if requests.get(s.url + "/v2/health/ready", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        body = {"inputs": [{"name": "x", "shape": [4, 1], "datatype": "FP32", "data": X.tolist()}]}
+        assert requests.get(s.url + "/v2/health/live").status_code == 200
+        assert requests.get(s.url + "/v2/health/ready").status_code == 200
+        r = infer(s, "hpt", body)
+        assert r.status_code == 401 and "bearer token" in r.json()["error"]
+        assert requests.get(s.url + "/v2/models/hpt").status_code == 401
+        auth = {"Authorization": "Bearer " + token}
+        r = infer(s, "hpt", body, headers=auth)
+        assert r.status_code == 200, r.text
+        np.testing.assert_allclose(np.array(r.json()["outputs"][0]["data"], np.float32).reshape(4, 1), Y)
+        r = requests.get(s.url + "/v2/models/h%01pt", headers=auth)  # a control byte in the name
+        assert r.status_code == 400 and "control character" in r.json()["error"]
+        pb = v2pb()
+        s.channel = grpc.insecure_channel("127.0.0.1:%d" % s.port)
+        assert s.call("ServerLive", pb.ServerLiveRequest(), pb.ServerLiveResponse).live
+        with pytest.raises(grpc.RpcError) as e:
+            s.call("ModelInfer", grpc_request(pb, "hpt", "x", "FP32", X), pb.ModelInferResponse)
+        assert e.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        md = [("authorization", "Bearer " + token)]
+        stub = s.channel.unary_unary(V2 + "ModelInfer", request_serializer=lambda m: m.SerializeToString(),
+                                     response_deserializer=pb.ModelInferResponse.FromString)
+        resp = stub(grpc_request(pb, "hpt", "x", "FP32", X), timeout=30, metadata=md)
+        np.testing.assert_array_equal(grpc_output(resp, 0, np.float32), Y)
+        with pytest.raises(grpc.RpcError) as e:
+            stub(grpc_request(pb, "h\x00pt", "x", "FP32", X), timeout=30, metadata=md)
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "NUL or control" in e.value.details()
+        s.channel.close()
+    finally:
+        s.stop()
 
 
 # ---------------------------------------------------------------------------------------------
