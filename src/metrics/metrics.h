@@ -63,9 +63,10 @@ void td_metrics_write_prometheus(td_metrics *r, td_buf *out);
  * :tensorflow:serving:request_latency{model_name,API,entrypoint} (µs). */
 void td_metrics_request(const char *model, const char *api, const char *entrypoint, td_code status,
                         int64_t latency_us);
-/* Request series are bounded: once a model filter is set, a model_name it does not know (a
- * request naming an unconfigured model) is recorded as TD_METRICS_UNKNOWN_MODEL, so bogus
- * names cannot create series. The filter (fn, ctx) must stay valid until it is replaced or
+/* Request series are bounded: once a model filter is set, a failed request's model_name the
+ * filter does not know (a request naming an unconfigured model) is recorded as
+ * TD_METRICS_UNKNOWN_MODEL, so bogus names cannot create series (a request that ran names a
+ * served model; the filter is not consulted on that hot path). The filter (fn, ctx) must stay valid until it is replaced or
  * cleared (NULL); setting it is not synchronized with recording beyond an atomic pointer
  * swap, so set it before the front ends start and clear it after they stopped. */
 #define TD_METRICS_UNKNOWN_MODEL "__unknown__"

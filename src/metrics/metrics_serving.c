@@ -101,7 +101,7 @@ td_metrics *td_metrics_global(void) {
 void td_metrics_request(const char *model, const char *api, const char *entrypoint, td_code status,
                         int64_t latency_us) {
   td_metrics_global();
-  model = model_label(model);
+  if (status != TD_OK) model = model_label(model); /* a request that ran names a served model */
   const char *count_labels[] = {model, td_code_name(status)};
   td_metric_add(family[REQUEST_COUNT], count_labels, 1);
   if (status != TD_OK) return; /* TF records latency only for successful requests */
@@ -111,7 +111,7 @@ void td_metrics_request(const char *model, const char *api, const char *entrypoi
 
 void td_metrics_runtime(const char *model, const char *api, int64_t latency_us) {
   td_metrics_global();
-  const char *labels[] = {model_label(model), api, "TF1"};
+  const char *labels[] = {model, api, "TF1"}; /* only requests that ran: a served model */
   td_metric_observe(family[RUNTIME_LATENCY], labels, (double)latency_us);
 }
 
