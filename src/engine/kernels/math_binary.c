@@ -21,7 +21,7 @@ typedef int (*td_math_row2)(const void *a, const void *b, void *out, int64_t n, 
 
 /* ROW2 stamps one row function. Inside EXPR: x, y (compute type), td_T, td_UW, td_SG, err. */
 #define ROW2(name, S, C, LD, OS, ST, T, UW, SG, EXPR)                                        \
-  static int name(const void *pa, const void *pb, void *po, int64_t n, int sa, int sb) {    \
+  static inline __attribute__((always_inline)) int name(const void *pa, const void *pb, void *po, int64_t n, int sa, int sb) {    \
     typedef T td_T;                                                                          \
     typedef UW td_UW;                                                                        \
     enum { td_SG = SG };                                                                     \
@@ -52,6 +52,23 @@ typedef int (*td_math_row2)(const void *a, const void *b, void *out, int64_t n, 
       for (int64_t i = 0; i < n; i++) o[i] = v;                                              \
     }                                                                                        \
     return err;                                                                              \
+  }
+
+/* ROW2V: ROW2 compiled for AVX-512 / AVX2+FMA / baseline, picked per call (td_math_isa). */
+#define ROW2V(name, ...)                                                                      \
+  ROW2(name##_b, __VA_ARGS__)                                                                 \
+  TD_MATH_TARGET_512 static int name##_x5(const void *a, const void *b, void *o, int64_t n, int sa, int sb) { \
+    return name##_b(a, b, o, n, sa, sb);                                                      \
+  }                                                                                           \
+  TD_MATH_TARGET_256 static int name##_x2(const void *a, const void *b, void *o, int64_t n, int sa, int sb) { \
+    return name##_b(a, b, o, n, sa, sb);                                                      \
+  }                                                                                           \
+  static int name##_x0(const void *a, const void *b, void *o, int64_t n, int sa, int sb) {    \
+    return name##_b(a, b, o, n, sa, sb);                                                      \
+  }                                                                                           \
+  static int name(const void *a, const void *b, void *o, int64_t n, int sa, int sb) {         \
+    int l = td_math_isa();                                                                    \
+    return (l == 2 ? name##_x5 : l == 1 ? name##_x2 : name##_x0)(a, b, o, n, sa, sb);         \
   }
 
 /* ---- integer helpers (all computed in 64 bits, exact for every narrower type) ---- */
@@ -155,6 +172,7 @@ static inline int shift_count(int sg, int64_t ys, uint64_t yu, int bits) {
 /* ---- stamping ---- */
 #define TO_BOOL(v) ((uint8_t)((v) != 0))
 #define STAMP_F(op, tag, DT, S, C, LD, ST) ROW2(op##_##tag, S, C, LD, S, ST, C, unsigned, 0, OPF_##op)
+#define STAMP_FV(op, tag, DT, S, C, LD, ST) ROW2V(op##_##tag, S, C, LD, S, ST, C, unsigned, 0, OPF_##op)
 #define STAMP_I(op, tag, DT, T, UW, SG) ROW2(op##_##tag, T, T, TD_MATH_ID, T, TD_MATH_ID, T, UW, SG, OPI_##op)
 #define STAMP_CF(op, tag, DT, S, C, LD, ST) ROW2(op##_##tag, S, C, LD, uint8_t, TO_BOOL, C, unsigned, 0, OPX_##op)
 #define STAMP_CI(op, tag, DT, T, UW, SG) ROW2(op##_##tag, T, T, TD_MATH_ID, uint8_t, TO_BOOL, T, UW, SG, OPX_##op)
@@ -162,6 +180,12 @@ static inline int shift_count(int sg, int64_t ys, uint64_t yu, int bits) {
 
 #define ARITH_OP(op)                                                                          \
   TD_MATH_FLOATS(STAMP_F, op)                                                                 \
+  TD_MATH_INTS(STAMP_I, op)                                                                   \
+  static const td_math_row2 rows_##op[TD_MATH_NDT] = {TD_MATH_FLOATS(ENTRY, op)               \
+                                                          TD_MATH_INTS(ENTRY, op)};
+/* the hot float arithmetic: vector copies for floats (ROW2V), integers as ARITH_OP */
+#define ARITH_OP_V(op)                                                                        \
+  TD_MATH_FLOATS(STAMP_FV, op)                                                                \
   TD_MATH_INTS(STAMP_I, op)                                                                   \
   static const td_math_row2 rows_##op[TD_MATH_NDT] = {TD_MATH_FLOATS(ENTRY, op)               \
                                                           TD_MATH_INTS(ENTRY, op)};
@@ -205,9 +229,9 @@ static int NE_str(const void *pa, const void *pb, void *po, int64_t n, int sa, i
   BOOLS(STAMP_CI, op)                                                                         \
   static const td_math_row2 rows_##op[TD_MATH_NDT] = {BOOLS(ENTRY, op)};
 
-ARITH_OP(ADD)
-ARITH_OP(SUB)
-ARITH_OP(MUL)
+ARITH_OP_V(ADD)
+ARITH_OP_V(SUB)
+ARITH_OP_V(MUL)
 ARITH_OP(DIV)
 ARITH_OP(FLOORDIV)
 ARITH_OP(FLOORMOD)
@@ -215,7 +239,7 @@ ARITH_OP(TRUNCMOD)
 ARITH_OP(MAX)
 ARITH_OP(MIN)
 ARITH_OP(POW)
-ARITH_OP(SQDIFF)
+ARITH_OP_V(SQDIFF)
 FLOAT_OP(DIVNONAN)
 FLOAT_OP(ATAN2)
 FLOAT_OP(MULNONAN)

@@ -16,6 +16,7 @@
 #define TD_KERNELS_MATH_INTERNAL_H
 
 #include <stdint.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "engine/kernel.h"
@@ -63,6 +64,30 @@ static inline int td_math_is_int(td_dtype dt) {
   }
 }
 static inline int td_math_dt_index_ok(td_dtype dt) { return dt > 0 && dt < TD_MATH_NDT; }
+
+/* Runtime ISA level for the hot float element loops compiled three times (math_unary.c /
+ * math_binary.c *_V rows): 2 = AVX-512F, 1 = AVX2 + FMA, 0 = baseline. Runtime dispatch, not
+ * target_clones (whose ifunc resolvers run before ThreadSanitizer's runtime is up). */
+static inline int td_math_isa(void) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  static _Atomic int level = -1;
+  int l = atomic_load_explicit(&level, memory_order_relaxed);
+  if (l >= 0) return l;
+  __builtin_cpu_init();
+  l = __builtin_cpu_supports("avx512f") ? 2 : (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? 1 : 0;
+  atomic_store_explicit(&level, l, memory_order_relaxed);
+  return l;
+#else
+  return 0;
+#endif
+}
+#if defined(__x86_64__) && defined(__GNUC__)
+#define TD_MATH_TARGET_512 __attribute__((target("avx512f")))
+#define TD_MATH_TARGET_256 __attribute__((target("avx2,fma")))
+#else
+#define TD_MATH_TARGET_512
+#define TD_MATH_TARGET_256
+#endif
 
 /* ---- vectorizable float transcendental functions (no libm calls, no branches) ----
  * td_math_expf: Cephes' degree-6 polynomial after exact range reduction by ln 2; the
@@ -117,6 +142,29 @@ static inline float td_math_tanhf(float x) {
 }
 
 static inline float td_math_sigmoidf(float x) { return 1.0f / (1.0f + td_math_expf(-x)); }
+
+/* erf as Eigen's rational approximation (what TF's CPU Erf computes for float): odd degree-13
+ * numerator over degree-8 denominator in x^2, clamped to [-4, 4]; |error| < 5e-7. Vectorizable
+ * (GELU's Erf over whole FFN activations). */
+static inline float td_math_erff(float x) {
+  float xc = x > 4.0f ? 4.0f : x;
+  xc = xc < -4.0f ? -4.0f : xc;
+  float x2 = xc * xc;
+  float p = -2.72614225801306e-10f;
+  p = p * x2 + 2.77068142495902e-08f;
+  p = p * x2 + -2.10102402082508e-06f;
+  p = p * x2 + -5.69250639462346e-05f;
+  p = p * x2 + -7.34990630326855e-04f;
+  p = p * x2 + -2.95459980854025e-03f;
+  p = p * x2 + -1.60960333262415e-02f;
+  p = p * xc;
+  float q = -1.45660718464996e-05f;
+  q = q * x2 + -2.13374055278905e-04f;
+  q = q * x2 + -1.68282697438203e-03f;
+  q = q * x2 + -7.37332916720468e-03f;
+  q = q * x2 + -1.42647390514189e-02f;
+  return x != x ? x : p / q;
+}
 
 /* ---- broadcasting ---- */
 #define TD_BCAST_MAX_OPS 3

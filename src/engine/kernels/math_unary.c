@@ -15,7 +15,7 @@
 typedef void (*td_math_row1)(const void *x, void *y, int64_t n, double p);
 
 #define ROW1(name, S, C, LD, OS, ST, T, UW, SG, EXPR)                                        \
-  static void name(const void *px, void *py, int64_t n, double p_) {                         \
+  static inline __attribute__((always_inline)) void name(const void *px, void *py, int64_t n, double p_) {                         \
     typedef T td_T;                                                                          \
     typedef UW td_UW;                                                                        \
     enum { td_SG = SG };                                                                     \
@@ -27,6 +27,22 @@ typedef void (*td_math_row1)(const void *x, void *y, int64_t n, double p);
       C v = LD(x[i]);                                                                        \
       y[i] = ST(EXPR(v));                                                                    \
     }                                                                                        \
+  }
+
+/* ROW1V: ROW1 compiled for AVX-512 / AVX2+FMA / baseline, picked per call (td_math_isa): the
+ * hot float activations of RNN cells and transformers run 8-16 wide. */
+#define ROW1V(name, ...)                                                                     \
+  ROW1(name##_b, __VA_ARGS__)                                                                \
+  TD_MATH_TARGET_512 static void name##_x5(const void *x, void *y, int64_t n, double p) {    \
+    name##_b(x, y, n, p);                                                                    \
+  }                                                                                          \
+  TD_MATH_TARGET_256 static void name##_x2(const void *x, void *y, int64_t n, double p) {    \
+    name##_b(x, y, n, p);                                                                    \
+  }                                                                                          \
+  static void name##_x0(const void *x, void *y, int64_t n, double p) { name##_b(x, y, n, p); } \
+  static void name(const void *x, void *y, int64_t n, double p) {                            \
+    int l = td_math_isa();                                                                   \
+    (l == 2 ? name##_x5 : l == 1 ? name##_x2 : name##_x0)(x, y, n, p);                       \
   }
 
 /* float / double dispatch for libm functions (compute types are only float or double) */
@@ -84,7 +100,7 @@ static inline double softplus_f64(double v) {
 #define OPF_CEIL(v) FN1(ceil, v)
 #define OPF_ROUND(v) FN1(rint, v) /* round half to even in the default rounding mode */
 #define OPF_RECIPROCAL(v) (1 / (v))
-#define OPF_ERF(v) FN1(erf, v)
+#define OPF_ERF(v) _Generic((v), double: erf, default: td_math_erff)(v)
 #define OPF_SIN(v) FN1(sin, v)
 #define OPF_COS(v) FN1(cos, v)
 #define OPF_TAN(v) FN1(tan, v)
@@ -105,6 +121,7 @@ static inline double softplus_f64(double v) {
 /* ---- stamping ---- */
 #define TO_BOOL(v) ((uint8_t)((v) != 0))
 #define STAMP_F(op, tag, DT, S, C, LD, ST) ROW1(op##_##tag, S, C, LD, S, ST, C, unsigned, 0, OPF_##op)
+#define STAMP_FV(op, tag, DT, S, C, LD, ST) ROW1V(op##_##tag, S, C, LD, S, ST, C, unsigned, 0, OPF_##op)
 #define STAMP_I(op, tag, DT, T, UW, SG) ROW1(op##_##tag, T, T, TD_MATH_ID, T, TD_MATH_ID, T, UW, SG, OPI_##op)
 #define STAMP_FB(op, tag, DT, S, C, LD, ST) ROW1(op##_##tag, S, C, LD, uint8_t, TO_BOOL, C, unsigned, 0, OPF_##op)
 #define ENTRY(op, tag, DT, ...) [DT] = op##_##tag,
@@ -116,6 +133,9 @@ static inline double softplus_f64(double v) {
                                                           TD_MATH_INTS(ENTRY, op)};
 #define UNARY_F(op)                                                                         \
   TD_MATH_FLOATS(STAMP_F, op)                                                               \
+  static const td_math_row1 rows_##op[TD_MATH_NDT] = {TD_MATH_FLOATS(ENTRY, op)};
+#define UNARY_FV(op)                                                                        \
+  TD_MATH_FLOATS(STAMP_FV, op)                                                              \
   static const td_math_row1 rows_##op[TD_MATH_NDT] = {TD_MATH_FLOATS(ENTRY, op)};
 #define UNARY_FB(op)                                                                        \
   TD_MATH_FLOATS(STAMP_FB, op)                                                              \
@@ -129,13 +149,13 @@ UNARY_FI(RELU)
 UNARY_FI(RELU6)
 UNARY_FI(ROUND)
 UNARY_F(SQRT)
-UNARY_F(RSQRT)
-UNARY_F(EXP)
+UNARY_FV(RSQRT)
+UNARY_FV(EXP)
 UNARY_F(EXPM1)
 UNARY_F(LOG)
 UNARY_F(LOG1P)
-UNARY_F(TANH)
-UNARY_F(SIGMOID)
+UNARY_FV(TANH)
+UNARY_FV(SIGMOID)
 UNARY_F(ELU)
 UNARY_F(SELU)
 UNARY_F(LEAKYRELU)
@@ -144,7 +164,7 @@ UNARY_F(SOFTSIGN)
 UNARY_F(FLOOR)
 UNARY_F(CEIL)
 UNARY_F(RECIPROCAL)
-UNARY_F(ERF)
+UNARY_FV(ERF)
 UNARY_F(SIN)
 UNARY_F(COS)
 UNARY_F(TAN)
