@@ -44,6 +44,9 @@
 
 #define DEFAULT_MAX_REQUEST_BYTES ((size_t)64 << 20)
 #define DEFAULT_CONNECTION_TIMEOUT_S 30
+/* MHD's per-connection memory (headers + read buffer; default 32 KiB): a 600 KB predict body
+ * then arrives in ~5 reads instead of ~40 (mapped lazily: idle connections do not touch it). */
+#define CONNECTION_MEMORY_BYTES ((size_t)256 << 10)
 #define MIN_CONNECTION_LIMIT 64
 #define LOG_BURST 3
 #define LOG_INTERVAL_MS 10000
@@ -184,6 +187,15 @@ static enum MHD_Result send_metrics(struct MHD_Connection *conn, const td_http_s
   return ret;
 }
 
+/* Sizes the body buffer from Content-Length (when it is within the limit), so accumulating
+ * the body copies each byte once instead of re-copying it at every doubling. */
+static void reserve_body(struct MHD_Connection *conn, const td_http_server *srv, td_buf *body) {
+  const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+  char *end;
+  unsigned long long n = cl ? strtoull(cl, &end, 10) : 0;
+  if (cl && end != cl && n > 0 && n <= srv->opt.max_request_bytes) td_buf_reserve(body, (size_t)n);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls) {
@@ -221,6 +233,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   if (first) return MHD_YES; /* the body (if any) comes next */
   if (*upload_data_size) {
     size_t n = *upload_data_size;
+    if (!rc->body.cap) reserve_body(conn, srv, &rc->body); /* one allocation, not a doubling series */
     if (rc->received + n <= srv->opt.max_request_bytes) td_buf_append(&rc->body, upload_data, n);
     else td_buf_release(&rc->body); /* over the limit: drain the rest, answer 413 */
     rc->received += n;
@@ -301,6 +314,7 @@ td_code td_http_start(const td_http_options *opt, td_http_handler rest, void *ct
       MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG | (opt->tls ? MHD_USE_TLS : 0),
       (uint16_t)opt->port,
       accept_policy, srv, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, /* first, as MHD asks */
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_BYTES, /* big bodies in few reads */
       MHD_OPTION_THREAD_POOL_SIZE, (unsigned)srv->opt.num_threads, MHD_OPTION_CONNECTION_TIMEOUT,
       (unsigned)srv->opt.connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT, connection_limit(),
       MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
