@@ -2,12 +2,12 @@
  * (json_tensor.cc MakeJsonFromTensors and friends, §1.7 and §1.9 of the API reference).
  *
  * Layout is compact ("{"predictions": [[2.5, 3.0]]}"); clients parse it. Values: floats via
- * TF's WriteDecimal, integers bare, bools true/false, strings escaped, and outputs whose
+ * TF's WriteDecimal (json_float.c), integers bare (written without printf), bools true/false, strings escaped, and outputs whose
  * alias ends in "_bytes" as {"b64": "<base64>"}. Nesting follows the tensor's rank (at most
  * TD_MAX_RANK), never client input. On error `out` may hold a partial document; callers
  * discard it.
  */
-#include <inttypes.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "http/rest_json_internal.h"
@@ -19,19 +19,22 @@ typedef void (*elem_writer)(td_buf *out, const td_tensor *t, int64_t i);
 
 static void w_float(td_buf *out, const td_tensor *t, int64_t i) { td_json_write_float(out, td_f32(t)[i]); }
 static void w_double(td_buf *out, const td_tensor *t, int64_t i) { td_json_write_double(out, td_f64(t)[i]); }
+/* Decimal integers without printf (what %" PRId64 " / %" PRIu64 " print). */
+static void put_uint(td_buf *out, uint64_t v, int negative) {
+  char d[21];
+  int k = sizeof d;
+  do d[--k] = (char)('0' + v % 10); while ((v /= 10) != 0);
+  if (negative) d[--k] = '-';
+  td_buf_append(out, d + k, sizeof d - (size_t)k);
+}
 static void w_signed(td_buf *out, const td_tensor *t, int64_t i) {
-  td_buf_printf(out, "%" PRId64, td_tensor_get_int(t, i));
+  int64_t v = td_tensor_get_int(t, i);
+  put_uint(out, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0);
 }
-static void w_uint64(td_buf *out, const td_tensor *t, int64_t i) {
-  td_buf_printf(out, "%" PRIu64, ((const uint64_t *)t->data)[i]);
-}
-static void w_uint32(td_buf *out, const td_tensor *t, int64_t i) {
-  td_buf_printf(out, "%" PRIu32, ((const uint32_t *)t->data)[i]);
-}
-static void w_uint16(td_buf *out, const td_tensor *t, int64_t i) {
-  td_buf_printf(out, "%u", (unsigned)((const uint16_t *)t->data)[i]);
-}
-static void w_uint8(td_buf *out, const td_tensor *t, int64_t i) { td_buf_printf(out, "%u", (unsigned)td_u8(t)[i]); }
+static void w_uint64(td_buf *out, const td_tensor *t, int64_t i) { put_uint(out, ((const uint64_t *)t->data)[i], 0); }
+static void w_uint32(td_buf *out, const td_tensor *t, int64_t i) { put_uint(out, ((const uint32_t *)t->data)[i], 0); }
+static void w_uint16(td_buf *out, const td_tensor *t, int64_t i) { put_uint(out, ((const uint16_t *)t->data)[i], 0); }
+static void w_uint8(td_buf *out, const td_tensor *t, int64_t i) { put_uint(out, td_u8(t)[i], 0); }
 static void w_bool(td_buf *out, const td_tensor *t, int64_t i) { td_buf_puts(out, td_u8(t)[i] ? "true" : "false"); }
 static void w_string(td_buf *out, const td_tensor *t, int64_t i) {
   td_json_write_string(out, td_str(t)[i].data, td_str(t)[i].len);
