@@ -122,7 +122,10 @@ static void test_rest_path(void **state) {
   assert_true(td_route_is_rest_path("/v1/models/x"));
   assert_true(td_route_is_rest_path("/V1/"));
   assert_false(td_route_is_rest_path("/v1"));
-  assert_false(td_route_is_rest_path("/v2/models/x"));
+  assert_true(td_route_is_rest_path("/v2/models/x")); /* KServe V2 (src/v2) */
+  assert_true(td_route_is_rest_path("/v2"));
+  assert_false(td_route_is_rest_path("/v2x"));
+  assert_false(td_route_is_rest_path("/v3/models/x"));
   assert_false(td_route_is_rest_path("/monitoring/prometheus/metrics"));
   assert_false(td_route_is_rest_path(""));
 }
