@@ -135,6 +135,10 @@ static const char *string_at(td_fb *fb, uint64_t p, size_t *len) {
   *len = 0;
   td_fb_vec v = vec_at(fb, p, 1);
   if (fb->bad) return NULL;
+  if (!in_bounds(fb, v.pos, (uint64_t)v.n + 1)) { /* strings end with a NUL */
+    td_fb_fail(fb, "string lacks its NUL terminator");
+    return NULL;
+  }
   *len = v.n;
   return (const char *)fb->buf + v.pos;
 }
