@@ -14,6 +14,10 @@
  * sum of the input tensor's elements (the same for every parser that rounds correctly).
  * Times are this thread's CPU time (CLOCK_THREAD_CPUTIME_ID), so that a machine shared with
  * other work still gives comparable numbers (cache sharing aside).
+ *
+ * Build: like bench/run.sh's engine_bench — CMake's link line for tensord with
+ * src/cli/main.c.o swapped for this file's object. A body as the seed workload sends it:
+ *   {"instances": (images[:100] / 255.0).tolist()} dumped by Python's json (bench/seed_bench.py).
  * The response's values are softmax-like probabilities v[i][k] = (i*31+k*7)%97/97 / 3.1, the
  * kind of float a classifier returns. Single-threaded; nothing is shared.
  */

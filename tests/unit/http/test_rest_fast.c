@@ -194,6 +194,38 @@ static void test_same_as_pull_reader_two_inputs(void **state) {
     for (size_t k = 0; k < sizeof dtypes / sizeof *dtypes; k++) assert_same(bodies[i], dtypes[k], 2);
 }
 
+/* Mutations of valid bodies (truncations, bytes replaced by JSON-significant ones): whatever
+ * they become, both paths agree. Deterministic (xorshift). */
+static void test_mutations_agree(void **state) {
+  (void)state;
+  static const char *const seeds[] = {
+      "{\"instances\": [[0.0, 0.25, 1e-3], [1, -2, 3.5]], \"signature_name\": \"s\"}",
+      "{\"inputs\": {\"x\": [[true, false]], \"y\": [1]}}",
+      "{\"signature_name\": \"serving_default\", \"inputs\": [[[1.5, 2]], [[3, -0.0]]]}",
+  };
+  static const char alphabet[] = "[]{},:\" 0123456789.-eE+tfnNI\\";
+  static const td_dtype kinds[] = {TD_DT_FLOAT, TD_DT_INT64, TD_DT_BOOL, TD_DT_STRING};
+  uint64_t s = 0x9E3779B97F4A7C15ull;
+  char body[256];
+  for (size_t i = 0; i < sizeof seeds / sizeof *seeds; i++) {
+    size_t n = strlen(seeds[i]);
+    for (size_t cut = 0; cut <= n; cut++) { /* every truncation */
+      memcpy(body, seeds[i], cut);
+      body[cut] = 0;
+      assert_same(body, kinds[cut % 4], 1);
+    }
+    for (int m = 0; m < 1500; m++) { /* one to three replaced bytes */
+      memcpy(body, seeds[i], n + 1);
+      int edits = 1 + m % 3;
+      for (int e = 0; e < edits; e++) {
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        body[s % n] = alphabet[(s >> 32) % (sizeof alphabet - 1)];
+      }
+      assert_same(body, kinds[m % 4], 1);
+    }
+  }
+}
+
 /* ---- values: hand-derived ---- */
 static void test_values(void **state) {
   (void)state;
@@ -353,7 +385,8 @@ static void test_float_text_matches_printf(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_same_as_pull_reader),      cmocka_unit_test(test_same_as_pull_reader_two_inputs),
-      cmocka_unit_test(test_values),                   cmocka_unit_test(test_large_body),
+      cmocka_unit_test(test_mutations_agree),          cmocka_unit_test(test_values),
+      cmocka_unit_test(test_large_body),
       cmocka_unit_test(test_stale_document),           cmocka_unit_test(test_float_text_matches_printf),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
