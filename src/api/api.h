@@ -134,6 +134,12 @@ void td_classify_result_free(td_classify_result *r);
 td_code td_api_regress(td_call *call, const td_tensor *examples, float **values, int *n,
                        td_status *st) TD_MUST_CHECK;
 
+/* ---- readiness ---- */
+/* TD_OK once every configured model has an AVAILABLE version, else UNAVAILABLE "not ready: a
+ * configured model has no available version" (REST /readyz, gRPC health). Draining is the
+ * front ends' own state and is checked by them first. */
+td_code td_api_ready(const td_api *api, td_status *st) TD_MUST_CHECK;
+
 /* ---- metadata / status ---- */
 /* GetModelMetadata (metadata_field "signature_def"): fills a new response (free with
  * tensorflow__serving__get_model_metadata_response__free_unpacked(r, NULL)); model_spec
@@ -142,12 +148,6 @@ td_code td_api_get_model_metadata(td_api *api, const td_model_spec *spec,
                                   Tensorflow__Serving__GetModelMetadataResponse **out, td_status *st) TD_MUST_CHECK;
 /* GetModelStatus: all versions (newest first) unless spec->version >= 0. Labels are not
  * resolved (TF Serving returns all versions for a label). */
-/* ---- readiness ---- */
-/* TD_OK once every configured model has an AVAILABLE version, else UNAVAILABLE "not ready: a
- * configured model has no available version" (REST /readyz, gRPC health). Draining is the
- * front ends' own state and is checked by them first. */
-td_code td_api_ready(const td_api *api, td_status *st) TD_MUST_CHECK;
-
 td_code td_api_get_model_status(td_api *api, const td_model_spec *spec,
                                 Tensorflow__Serving__GetModelStatusResponse **out, td_status *st) TD_MUST_CHECK;
 

@@ -42,6 +42,18 @@ Tensorflow__Serving__ModelSpec *td_api_spec_proto(const char *name, int64_t vers
   return ms;
 }
 
+td_code td_api_metadata_spec(const Tensorflow__Serving__GetModelMetadataRequest *req, int64_t deadline_ns,
+                             td_model_spec *out, td_status *st) {
+  memset(out, 0, sizeof *out);
+  if (!req->model_spec) return td_status_set(st, TD_INVALID_ARGUMENT, "Missing ModelSpec");
+  if (req->n_metadata_field == 0)
+    return td_status_set(st, TD_INVALID_ARGUMENT, "GetModelMetadataRequest must specify at least one metadata_field");
+  for (size_t i = 0; i < req->n_metadata_field; i++)
+    if (strcmp(req->metadata_field[i], "signature_def"))
+      return td_status_set(st, TD_INVALID_ARGUMENT, "Metadata field %s is not supported", req->metadata_field[i]);
+  return td_api_spec_from_proto(req->model_spec, deadline_ns, out, st);
+}
+
 /* ---- classify / regress results ---- */
 
 static Tensorflow__Serving__ClassificationResult *classification_result(const td_classify_result *r) {

@@ -20,6 +20,12 @@
 td_code td_api_spec_from_proto(const Tensorflow__Serving__ModelSpec *ms, int64_t deadline_ns, td_model_spec *out,
                                td_status *st) TD_MUST_CHECK;
 
+/* GetModelMetadata's request checks, in TF Serving's order: INVALID_ARGUMENT "Missing ModelSpec",
+ * "GetModelMetadataRequest must specify at least one metadata_field", "Metadata field <f> is
+ * not supported" (only "signature_def" is), then td_api_spec_from_proto's. */
+td_code td_api_metadata_spec(const Tensorflow__Serving__GetModelMetadataRequest *req, int64_t deadline_ns,
+                             td_model_spec *out, td_status *st) TD_MUST_CHECK;
+
 /* A response's ModelSpec {name, version, signature_name (NULL → "")}. */
 Tensorflow__Serving__ModelSpec *td_api_spec_proto(const char *name, int64_t version, const char *signature_name);
 

@@ -198,14 +198,8 @@ static td_code handle_multi_inference(const td_grpc_ctx *ctx, const ProtobufCMes
 static td_code handle_get_model_metadata(const td_grpc_ctx *ctx, const ProtobufCMessage *msg, const uint8_t *raw,
                                          size_t raw_len, td_grpc_reply *reply, td_status *st) {
   const Tensorflow__Serving__GetModelMetadataRequest *req = (const Tensorflow__Serving__GetModelMetadataRequest *)msg;
-  if (!req->model_spec) return td_status_set(st, TD_INVALID_ARGUMENT, "Missing ModelSpec");
-  if (req->n_metadata_field == 0)
-    return td_status_set(st, TD_INVALID_ARGUMENT, "GetModelMetadataRequest must specify at least one metadata_field");
-  for (size_t i = 0; i < req->n_metadata_field; i++)
-    if (strcmp(req->metadata_field[i], "signature_def"))
-      return td_status_set(st, TD_INVALID_ARGUMENT, "Metadata field %s is not supported", req->metadata_field[i]);
   td_model_spec spec;
-  TD_TRY(spec_from_proto(ctx, req->model_spec, &spec, st));
+  TD_TRY(td_api_metadata_spec(req, ctx->deadline_ns, &spec, st));
   Tensorflow__Serving__GetModelMetadataResponse *resp;
   TD_TRY(td_api_get_model_metadata(ctx->api, &spec, &resp, st));
   return pack_and_free(&resp->base, reply);

@@ -1,6 +1,6 @@
 /* test_api_proto.c — the proto-level service decisions of api_proto.h on the generated
  * half_plus_two fake (tests/fakes; no ../shared): the ModelSpec builder (missing spec, no name,
- * version, label), MultiInference's rules (no task, two model names, a signature twice, an
+ * version, label, GetModelMetadata's field checks), MultiInference's rules (no task, two model names, a signature twice, an
  * unsupported method, a missing spec) and its one-version run with results in task order,
  * reload without a reloader (UNIMPLEMENTED) and through one, and readiness. */
 #include <stdarg.h>
@@ -75,6 +75,26 @@ static void test_spec_from_proto(void **state) {
   assert_string_equal(out->signature_name, "");
   assert_int_equal(out->version->value, 3);
   tensorflow__serving__model_spec__free_unpacked(out, NULL);
+
+  /* GetModelMetadata's checks, in TF's order */
+  Tensorflow__Serving__GetModelMetadataRequest req = TENSORFLOW__SERVING__GET_MODEL_METADATA_REQUEST__INIT;
+  char *fields[2] = {"signature_def", "bogus"};
+  assert_int_equal(td_api_metadata_spec(&req, 0, &spec, &st), TD_INVALID_ARGUMENT);
+  assert_string_equal(st.msg, "Missing ModelSpec");
+  Tensorflow__Serving__ModelSpec named = TENSORFLOW__SERVING__MODEL_SPEC__INIT;
+  req.model_spec = &named; /* nameless: the fields are checked first */
+  assert_int_equal(td_api_metadata_spec(&req, 0, &spec, &st), TD_INVALID_ARGUMENT);
+  assert_string_equal(st.msg, "GetModelMetadataRequest must specify at least one metadata_field");
+  req.metadata_field = fields;
+  req.n_metadata_field = 2;
+  assert_int_equal(td_api_metadata_spec(&req, 0, &spec, &st), TD_INVALID_ARGUMENT);
+  assert_string_equal(st.msg, "Metadata field bogus is not supported");
+  req.n_metadata_field = 1;
+  assert_int_equal(td_api_metadata_spec(&req, 0, &spec, &st), TD_INVALID_ARGUMENT);
+  assert_string_equal(st.msg, "ModelSpec has no name specified.");
+  named.name = "hp";
+  assert_int_equal(td_api_metadata_spec(&req, 0, &spec, &st), TD_OK);
+  assert_string_equal(spec.name, "hp");
 }
 
 /* One serialized tf.Example {x: 80} as a 1-D string tensor. */
