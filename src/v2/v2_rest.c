@@ -37,6 +37,7 @@ typedef enum v2_route {
   R_INFER,
   R_REPO_INDEX,
   R_REPO_MODEL, /* load / unload */
+  R_MODELS,     /* GET /v2/models (KServe ModelServer's list) */
 } v2_route;
 
 typedef struct v2_request {
@@ -126,6 +127,7 @@ static v2_route match(const char *method, const char *path, v2_request *q, td_st
       {"/v2/health/live", "GET", R_LIVE},
       {"/v2/health/ready", "GET", R_READY},
       {"/v2/repository/index", "POST", R_REPO_INDEX},
+      {"/v2/models", "GET", R_MODELS},
   };
   v2_route r = R_NONE;
   const char *want = "GET";
@@ -426,6 +428,23 @@ static td_code handle_repo_index(v2_request *q, td_buf *out, td_status *st) {
   return TD_OK;
 }
 
+/* GET /v2/models: {"models": [names of the models with a READY version]}. */
+static td_code handle_models(v2_request *q, td_buf *out, td_status *st) {
+  td_api_v2_index_row *rows;
+  int n;
+  td_api_v2_index(q->api, 1, &rows, &n);
+  td_buf_puts(out, "{\"models\":[");
+  int written = 0;
+  for (int i = 0; i < n; i++) {
+    if (i && !strcmp(rows[i].name, rows[i - 1].name)) continue; /* one entry per model */
+    td_buf_puts(out, written++ ? "," : "");
+    td_json_write_string(out, rows[i].name, strlen(rows[i].name));
+  }
+  td_buf_puts(out, "]}");
+  td_api_v2_index_free(rows, n);
+  return TD_OK;
+}
+
 static td_code handle_repo_model(v2_request *q, td_buf *out, td_status *st) {
   return td_status_set(st, TD_UNIMPLEMENTED, "%s", TD_V2_NO_LOAD_UNLOAD);
 }
@@ -441,6 +460,7 @@ static const v2_handler handlers[] = {
     [R_INFER] = handle_infer,
     [R_REPO_INDEX] = handle_repo_index,
     [R_REPO_MODEL] = handle_repo_model,
+    [R_MODELS] = handle_models,
 };
 
 void td_v2_rest_handle(td_api *api, int64_t timeout_ms, const char *method, const char *path, const char *body,

@@ -463,6 +463,7 @@ def test_repository_index(srv):
     r = requests.post(srv.url + "/v2/repository/models/hpt/unload")
     assert r.status_code == 501 and "--model_config_file" in r.json()["error"]
     assert "model_repository" in requests.get(srv.url + "/v2").json()["extensions"]
+    assert requests.get(srv.url + "/v2/models").json() == {"models": ["hpt", "types"]}
     pb = v2pb()
     idx = srv.call("RepositoryIndex", pb.RepositoryIndexRequest(ready=True), pb.RepositoryIndexResponse)
     assert sorted((m.name, m.version, m.state, m.reason) for m in idx.models) == \
