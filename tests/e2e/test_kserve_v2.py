@@ -56,7 +56,9 @@ class V2Server:
         with open(cfg, "w") as f:
             f.write("model_config_list {\n")
             for name, base in models.items():
-                f.write('  config { name: "%s" base_path: "%s" model_platform: "tensorflow" }\n' % (name, base))
+                base, extra = base if isinstance(base, tuple) else (base, "")
+                f.write('  config { name: "%s" base_path: "%s" model_platform: "tensorflow" %s }\n'
+                        % (name, base, extra))
             f.write("}\n")
         self.port, self.rest_port = free_port(), free_port()
         self.log = open(os.path.join(str(tmp), "tensord.log"), "w+")
@@ -563,6 +565,37 @@ def test_concurrent_rest_and_grpc(srv):
     for t in threads:
         t.join()
     assert not errors, errors[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# versions and labels: the same registry as the TF Serving API
+
+def test_versions_and_labels(tensord, generated_models, tmp_path):
+    base = tmp_path / "hp_versions"
+    base.mkdir()
+    for v in (3, 7):
+        os.symlink(os.path.join(generated_models, "half_plus_two_tf1", "1"), str(base / str(v)))
+    extra = ("model_version_policy { all {} } version_labels { key: 'stable' value: 3 } "
+             "version_labels { key: 'canary' value: 7 }")
+    s = V2Server({"hp": (str(base), extra)}, tmp_path)
+    try:
+        body = {"inputs": [{"name": "x", "shape": [1, 1], "datatype": "FP32", "data": [2.0]}]}
+        for v, want in ((None, "7"), ("3", "3"), ("7", "7"), ("stable", "3"), ("canary", "7")):
+            r = infer(s, "hp", body, path_version=v)
+            assert r.status_code == 200, (v, r.text)
+            assert r.json()["model_version"] == want and r.json()["outputs"][0]["data"] == [3.0]
+        r = infer(s, "hp", body, path_version="nope")
+        assert r.status_code == 400 and r.json() == {"error": "Unrecognized servable version label: nope"}
+        assert requests.get(s.url + "/v2/models/hp").json()["versions"] == ["3", "7"]
+        assert requests.get(s.url + "/v2/models/hp/versions/stable/ready").status_code == 200
+        pb = v2pb()
+        resp = s.call("ModelInfer", grpc_request(pb, "hp", "x", "FP32", X, version="stable"), pb.ModelInferResponse)
+        assert resp.model_version == "3"
+        idx = s.call("RepositoryIndex", pb.RepositoryIndexRequest(), pb.RepositoryIndexResponse)
+        assert [(m.name, m.version, m.state) for m in idx.models] == [("hp", "7", "READY"), ("hp", "3", "READY")]
+    finally:
+        s.channel.close()
+        s.stop()
 
 
 # ---------------------------------------------------------------------------------------------
