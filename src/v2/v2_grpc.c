@@ -241,7 +241,7 @@ static td_code infer_inputs(const td_grpc_ctx *ctx, const Inference__ModelInferR
       return td_status_set(st, TD_INVALID_ARGUMENT,
                            "inference input '%s' has contents although the request uses raw_input_contents", name);
     if (use_raw)
-      TD_TRY(td_v2_tensor_from_raw(name, dt, &shape, req->raw_input_contents[i].data,
+      TD_TRY(td_v2_tensor_view_raw(name, dt, &shape, req->raw_input_contents[i].data,
                                    req->raw_input_contents[i].len, &budget, &t, st));
     else if (in->contents)
       TD_TRY(from_contents(name, dt, &shape, in->contents, &budget, &t, st));

@@ -45,6 +45,11 @@ td_code td_v2_shape(const char *input, const int64_t *dims, size_t n, td_shape *
  * cover the bytes exactly and give one element per shape element). */
 td_code td_v2_tensor_from_raw(const char *input, td_dtype dt, const td_shape *shape, const uint8_t *p, size_t len,
                               td_budget *b, td_tensor *out, td_status *st) TD_MUST_CHECK;
+/* The same, but a numeric (not BOOL) tensor whose bytes are aligned for its dtype is a borrowed
+ * view of [p, p+len) (no copy, nothing charged): the bytes must outlive the tensor's use (the
+ * request body / message does; the engine copies any feed it passes through to an output). */
+td_code td_v2_tensor_view_raw(const char *input, td_dtype dt, const td_shape *shape, const uint8_t *p, size_t len,
+                              td_budget *b, td_tensor *out, td_status *st) TD_MUST_CHECK;
 /* Raw size of a tensor (BYTES: 4 + len per element). */
 size_t td_v2_raw_size(const td_tensor *t);
 /* Appends the tensor's raw bytes. */

@@ -297,6 +297,12 @@ static td_code read_leaf(leaf_ctx *c, int type, int64_t i, td_status *st) {
     return TD_OK;
   }
   if (type != TD_JSON_NUMBER) return leaf_error(c, "a number", st);
+  double d;
+  if ((dt == TD_DT_FLOAT || dt == TD_DT_DOUBLE) && td_json_read_plain_double(c->r, &d)) { /* fast path */
+    if (dt == TD_DT_FLOAT) td_f32(c->t)[i] = (float)d; /* plain decimals of <= 19 digits: in range */
+    else td_f64(c->t)[i] = d;
+    return TD_OK;
+  }
   td_json_number n;
   if (td_json_read_number(c->r, &n) != 0) return td_json_error_status(c->r, st);
   switch (dt) {

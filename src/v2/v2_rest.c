@@ -257,7 +257,7 @@ static td_code decode_inputs(v2_request *q, const v2_json_req *req, size_t hl, t
         return td_status_set(st, TD_INVALID_ARGUMENT,
                              "inference input '%s': binary_data_size %lld runs past the end of the request body",
                              in->name, (long long)in->binary_size);
-      TD_TRY(td_v2_tensor_from_raw(in->name, dt, &shape, bin + off, (size_t)in->binary_size, &budget, &t, st));
+      TD_TRY(td_v2_tensor_view_raw(in->name, dt, &shape, bin + off, (size_t)in->binary_size, &budget, &t, st));
       off += (size_t)in->binary_size;
     } else {
       TD_TRY(v2_json_decode_data(in->name, dt, &shape, q->body, in->data_start, in->data_end, &budget, &t, st));
@@ -367,7 +367,7 @@ static td_code raw_input(v2_request *q, td_v2_infer *inf, td_status *st) {
       size_t row = (size_t)known * td_dtype_size(dt);
       shape.dim[var] = row ? (int64_t)(q->len / row) : 0;
     }
-    TD_TRY(td_v2_tensor_from_raw(in->alias, dt, &shape, (const uint8_t *)q->body, q->len, &budget, &t, st));
+    TD_TRY(td_v2_tensor_view_raw(in->alias, dt, &shape, (const uint8_t *)q->body, q->len, &budget, &t, st));
   }
   td_v2_infer_add_input(inf, in->alias, &t);
   return TD_OK;

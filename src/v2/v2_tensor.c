@@ -84,8 +84,8 @@ static td_code bytes_from_raw(const char *input, const td_shape *shape, const ui
   return TD_OK;
 }
 
-td_code td_v2_tensor_from_raw(const char *input, td_dtype dt, const td_shape *shape, const uint8_t *p, size_t len,
-                              td_budget *b, td_tensor *out, td_status *st) {
+static td_code from_raw(const char *input, td_dtype dt, const td_shape *shape, const uint8_t *p, size_t len,
+                         td_budget *b, int borrow, td_tensor *out, td_status *st) {
   memset(out, 0, sizeof *out);
   if (dt == TD_DT_STRING) return bytes_from_raw(input, shape, p, len, b, out, st);
   int64_t n = td_shape_num_elements(shape);
@@ -93,12 +93,26 @@ td_code td_v2_tensor_from_raw(const char *input, td_dtype dt, const td_shape *sh
   if (n < 0 || (uint64_t)n > SIZE_MAX / size || (size_t)n * size != len)
     return td_status_set(st, TD_INVALID_ARGUMENT, "unexpected size %zu for inference input '%s', expecting %lld",
                          len, input, (long long)(n >= 0 && (uint64_t)n <= (uint64_t)INT64_MAX / size ? n * (int64_t)size : -1));
+  if (borrow && dt != TD_DT_BOOL && ((uintptr_t)p % size) == 0) { /* a view: no copy, no charge */
+    *out = td_tensor_borrow(dt, shape, (void *)p);
+    return TD_OK;
+  }
   TD_TRY(td_budget_charge(b, n, (int64_t)size, input, st));
   TD_TRY(td_tensor_alloc(out, dt, shape, st));
   if (len) memcpy(out->data, p, len);
   if (dt == TD_DT_BOOL)
     for (int64_t i = 0; i < n; i++) td_u8(out)[i] = td_u8(out)[i] != 0;
   return TD_OK;
+}
+
+td_code td_v2_tensor_from_raw(const char *input, td_dtype dt, const td_shape *shape, const uint8_t *p, size_t len,
+                              td_budget *b, td_tensor *out, td_status *st) {
+  return from_raw(input, dt, shape, p, len, b, 0, out, st);
+}
+
+td_code td_v2_tensor_view_raw(const char *input, td_dtype dt, const td_shape *shape, const uint8_t *p, size_t len,
+                              td_budget *b, td_tensor *out, td_status *st) {
+  return from_raw(input, dt, shape, p, len, b, 1, out, st);
 }
 
 size_t td_v2_raw_size(const td_tensor *t) {

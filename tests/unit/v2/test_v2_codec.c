@@ -77,6 +77,18 @@ static void test_raw_numeric(void **state) {
   assert_int_equal(td_v2_tensor_from_raw("b", TD_DT_BOOL, &s2, bools, 2, &b, &t, &st), TD_OK);
   assert_int_equal(td_u8(&t)[1], 1);
   td_tensor_release(&t);
+  /* an aligned view borrows the bytes (no copy, no charge); BOOL is always copied */
+  int64_t used = b.used;
+  assert_int_equal(td_v2_tensor_view_raw("x", TD_DT_FLOAT, &s, (const uint8_t *)v, sizeof v, &b, &t, &st), TD_OK);
+  assert_ptr_equal(t.data, v);
+  assert_null(t.buf);
+  assert_int_equal(b.used, used);
+  td_tensor_release(&t);
+  assert_int_equal(td_v2_tensor_view_raw("b", TD_DT_BOOL, &s2, bools, 2, &b, &t, &st), TD_OK);
+  assert_ptr_not_equal(t.data, bools);
+  td_tensor_release(&t);
+  assert_int_equal(td_v2_tensor_view_raw("x", TD_DT_FLOAT, &s, (const uint8_t *)v + 1, 11, &b, &t, &st),
+                   TD_INVALID_ARGUMENT);
   /* a huge shape with few bytes never allocates */
   int64_t dims[1] = {1LL << 50};
   td_shape huge = td_shape_make(1, dims);
