@@ -112,7 +112,7 @@ if ! skip engine; then
       mlp:1) n=2000 ;; mlp:32) n=300 ;; mlp:1000) n=30 ;;
       cnn:1) n=400 ;; cnn:32) n=40 ;; cnn:1000) n=4 ;;
       deepfm:1) n=4000 ;; deepfm:32) n=600 ;; deepfm:1000) n=30 ;;
-      lstm:1|gru:1) n=1000 ;; lstm:32|gru:32) n=200 ;; lstm:256|gru:256) n=40 ;;
+      lstm:1|gru:1) n=1000 ;; lstm:32|gru:32) n=200 ;; lstm:256|gru:256) n=20 ;;
       bert:1) n=20 ;; bert:8) n=4 ;; mobilenet:1) n=30 ;; mobilenet:8) n=5 ;;
     esac
     [ $QUICK = 1 ] && n=$(( n / 20 > 2 ? n / 20 : 2 ))
