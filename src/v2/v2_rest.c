@@ -280,8 +280,8 @@ static int output_binary(const v2_json_req *req, const char *name) {
   return req->binary_output > 0;
 }
 
-/* Returns how many outputs went to bin. */
-static int write_infer_response(const v2_json_req *req, const td_v2_infer *inf, td_buf *out, td_buf *bin) {
+/* The JSON header; binary outputs are only announced (their raw size). Returns how many. */
+static int write_infer_response(const v2_json_req *req, const td_v2_infer *inf, td_buf *out) {
   int n_binary = 0;
   td_buf_puts(out, "{\"model_name\":");
   td_json_write_string(out, inf->call.handle.name, strlen(inf->call.handle.name));
@@ -298,10 +298,8 @@ static int write_infer_response(const v2_json_req *req, const td_v2_infer *inf, 
     td_buf_printf(out, ",\"datatype\":\"%s\",\"shape\":", td_v2_datatype(o->tensor.dtype));
     v2_json_write_shape(&o->tensor.shape, out);
     if (output_binary(req, o->name)) {
-      size_t before = bin->len;
       n_binary++;
-      td_v2_tensor_to_raw(&o->tensor, bin);
-      td_buf_printf(out, ",\"parameters\":{\"binary_data_size\":%zu}}", bin->len - before);
+      td_buf_printf(out, ",\"parameters\":{\"binary_data_size\":%zu}}", td_v2_raw_size(&o->tensor));
     } else {
       td_buf_puts(out, ",\"data\":");
       v2_json_write_data(&o->tensor, out);
@@ -312,17 +310,14 @@ static int write_infer_response(const v2_json_req *req, const td_v2_infer *inf, 
   return n_binary;
 }
 
-/* The response: JSON header, then the binary outputs (with the extension's headers). */
+/* The response: JSON header, then the binary outputs in order (with the extension's headers). */
 static void finish_response(v2_request *q, const v2_json_req *req, const td_v2_infer *inf, td_buf *out) {
-  td_buf bin;
-  td_buf_init(&bin);
-  if (write_infer_response(req, inf, out, &bin)) {
-    q->out->content_type = "application/octet-stream";
-    q->out->extra_header = HEADER_LENGTH;
-    snprintf(q->out->extra_value, sizeof q->out->extra_value, "%zu", out->len);
-    td_buf_append(out, bin.data, bin.len);
-  }
-  td_buf_release(&bin);
+  if (!write_infer_response(req, inf, out)) return;
+  q->out->content_type = "application/octet-stream";
+  q->out->extra_header = HEADER_LENGTH;
+  snprintf(q->out->extra_value, sizeof q->out->extra_value, "%zu", out->len);
+  for (int i = 0; i < inf->n_outputs; i++)
+    if (output_binary(req, inf->outputs[i].name)) td_v2_tensor_to_raw(&inf->outputs[i].tensor, out);
 }
 
 /* The raw binary request (Inference-Header-Content-Length: 0): the body is the one input of a
