@@ -354,6 +354,7 @@ static td_code read_entry(td_bundle *b, const char *key, const Tensorflow__Bundl
     if (size > 0 && sf.map && td_shard_map_view(sf.map, e->offset, dt, &shape, out)) {
       atomic_fetch_add(&b->mapped_bytes, (long long)size);
       if (!b->verify_mapped) return TD_OK;
+      td_shard_map_willneed(sf.map, e->offset, size);
       crc = td_crc32c(out->data, size); /* straight from the mapping: no copy */
       rc = TD_OK;
     } else {
