@@ -9,9 +9,12 @@ the real binary on generated models (tools/gen_models.py; no ../shared needed):
   what GET /v1/models/<name> says;
 * tensorflow.ProfilerService answers UNIMPLEMENTED pointing to --trace_file, and --trace_file
   writes a Chrome trace whose events name the model's nodes and op types.
-Expected texts are TF Serving's, derived from its source (tfserving-api.md §1.6, §2).
+Expected texts are TF Serving's, derived from its source (tfserving-api.md §1.6, §2). The gRPC
+texts are golden cases in tests/e2e/grpc_cases/*.json (the REST ones in rest_cases/, run by
+test_rest_golden.py).
 """
 
+import glob
 import json
 import os
 
@@ -79,31 +82,29 @@ def x_tensor():
 
 # ---- gRPC error texts ----
 
-def test_grpc_extra_input(client):
-    assert predict_error(client, {"x": x_tensor(), "extra": x_tensor()}) == (
-        grpc.StatusCode.INVALID_ARGUMENT,
-        "input size does not match signature: 2!=1 len({extra,x}) != len({x}). Sent extra: {extra}. "
-        "Missing but required: {}.")
+GRPC_CASES = sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)), "grpc_cases", "*.json")))
 
 
-def test_grpc_extra_inputs_sorted(client):
-    # the sets print sorted (std::set<string>), whatever the request's map order
-    assert predict_error(client, {"zz": x_tensor(), "x": x_tensor(), "a b": x_tensor()}) == (
-        grpc.StatusCode.INVALID_ARGUMENT,
-        "input size does not match signature: 3!=1 len({a b,x,zz}) != len({x}). Sent extra: {a b,zz}. "
-        "Missing but required: {}.")
+def case_tensor(spec):
+    """{"dtype": numpy dtype name, "values": nested list} → TensorProto."""
+    if spec["dtype"] == "string":
+        return gc.tensor(np.array(spec["values"], dtype=object))
+    return gc.tensor(np.array(spec["values"], dtype=spec["dtype"]))
 
 
-def test_grpc_missing_input(client):
-    assert predict_error(client, {}) == (
-        grpc.StatusCode.INVALID_ARGUMENT,
-        "input size does not match signature: 0!=1 len({}) != len({x}). Sent extra: {}. Missing but required: {x}.")
+def test_grpc_cases_exist():
+    assert len(GRPC_CASES) >= 5
 
 
-def test_grpc_wrong_dtype(client):
-    s = gc.tensor(np.array([[b"a"]], dtype=object))
-    assert predict_error(client, {"x": s}) == (
-        grpc.StatusCode.INVALID_ARGUMENT, "Expects arg[0] to be float but string is provided")
+@pytest.mark.parametrize("case_file", GRPC_CASES, ids=[os.path.basename(f)[:-5] for f in GRPC_CASES])
+def test_grpc_golden(client, case_file):
+    """tests/e2e/grpc_cases/*.json: a Predict request and TF Serving's exact status (code, text)."""
+    with open(case_file) as f:
+        case = json.load(f)
+    assert case["method"] == "Predict"
+    inputs = {k: case_tensor(v) for k, v in case["inputs"].items()}
+    assert predict_error(client, inputs, case["model"]) == (
+        getattr(grpc.StatusCode, case["code"]), case["error_equals"]), case["description"]
 
 
 def test_grpc_many_unknown_inputs_bounded(client):
