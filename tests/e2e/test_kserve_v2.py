@@ -565,6 +565,12 @@ def test_concurrent_rest_and_grpc(srv):
     for t in threads:
         t.join()
     assert not errors, errors[0]
+    # V2 infer calls are requests in the metrics: a Predict on the port's entrypoint
+    text = requests.get(srv.url + "/monitoring/prometheus/metrics").text
+    for api, entry in (("predict", "REST"), ("Predict", "GRPC")):
+        line = [ln for ln in text.splitlines() if ln.startswith(
+            ':tensorflow:serving:request_latency_count{model_name="hpt",API="%s",entrypoint="%s"}' % (api, entry))]
+        assert line and int(line[0].split()[-1]) >= 60, (api, entry, line)
 
 
 # ---------------------------------------------------------------------------------------------
