@@ -1,8 +1,9 @@
 // rest_fast.cc — the REST predict fast path over simdjson's DOM (see rest_fast.h for the
 // contract: answer 0 for anything not reproduced exactly; the pull reader is authoritative).
 //
-// One dom::parser and one padded copy buffer per thread, reused across requests; a global
-// counter numbers documents so a stale handle is refused. Only simdjson's error-code API is
+// Each scanned request owns a document (parser + padded copy of the body) until it is released;
+// released documents wait in a small pool, bounded in bytes, for the next request on any thread.
+// Only simdjson's error-code API is
 // used (nothing here throws; allocations are std::nothrow): no C++ exception reaches C.
 #include "http/rest_fast.h"
 
@@ -12,39 +13,81 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <mutex>
+#include <new>
+#include <vector>
 
 namespace {
 
 namespace dom = simdjson::dom;
 
-// Past this many body bytes a thread gives its parser's and buffer's memory back after use.
-constexpr size_t kKeepBytes = 8u << 20;
+// Idle documents kept for reuse hold at most this many body bytes of capacity in all (a
+// number-heavy document touches ~3x its size in tape and indexes): a parser's first use of fresh
+// memory costs page faults, more than the parse itself for multi-MB bodies, so warm parsers are
+// kept — but a bounded amount, whatever the number of HTTP threads.
+constexpr size_t kKeepBytes = 32u << 20;
 
-struct fast_state {
-  std::unique_ptr<dom::parser> parser;
+} // namespace
+
+// One request's parsed body: the parser (tape, strings), the padded copy it read, and the
+// values the scan found. Owned by the request from td_rest_fast_scan to td_rest_fast_release.
+struct td_rest_fast_doc {
+  dom::parser parser;
   std::unique_ptr<char[]> buf; // body copy + SIMDJSON_PADDING
   size_t buf_cap = 0;
-  uint64_t gen = 0;
-  size_t len = 0;
-  dom::element root;
   dom::element instances, inputs; // valid when has_*
   bool has_instances = false, has_inputs = false;
 };
 
-thread_local fast_state tls;
-std::atomic<uint64_t> next_gen{1};
-std::atomic<bool> enabled{true};
+namespace {
 
-bool copy_padded(const char *body, size_t len) {
+std::atomic<bool> enabled{true};
+std::mutex pool_mu;
+// Idle documents, guarded by pool_mu; freed at exit (nothing left for leak checkers).
+struct doc_pool {
+  std::vector<td_rest_fast_doc *> docs;
+  ~doc_pool() {
+    for (td_rest_fast_doc *d : docs) delete d;
+  }
+} pool;
+size_t pool_bytes = 0; // sum of their buf_cap, guarded by pool_mu
+
+td_rest_fast_doc *acquire() {
+  {
+    std::lock_guard<std::mutex> lock(pool_mu);
+    if (!pool.docs.empty()) {
+      td_rest_fast_doc *d = pool.docs.back();
+      pool.docs.pop_back();
+      pool_bytes -= d->buf_cap;
+      return d;
+    }
+  }
+  return new (std::nothrow) td_rest_fast_doc();
+}
+
+void give_back(td_rest_fast_doc *d) {
+  d->has_instances = d->has_inputs = false;
+  {
+    std::lock_guard<std::mutex> lock(pool_mu);
+    if (pool_bytes + d->buf_cap <= kKeepBytes) {
+      pool.docs.push_back(d);
+      pool_bytes += d->buf_cap;
+      return;
+    }
+  }
+  delete d;
+}
+
+bool copy_padded(td_rest_fast_doc *d, const char *body, size_t len) {
   size_t need = len + simdjson::SIMDJSON_PADDING;
   if (need < len) return false;
-  if (tls.buf_cap < need) {
-    tls.buf.reset(new (std::nothrow) char[need]);
-    tls.buf_cap = tls.buf ? need : 0;
-    if (!tls.buf) return false;
+  if (d->buf_cap < need) {
+    d->buf.reset(new (std::nothrow) char[need]);
+    d->buf_cap = d->buf ? need : 0;
+    if (!d->buf) return false;
   }
-  std::memcpy(tls.buf.get(), body, len);
-  std::memset(tls.buf.get() + len, 0, simdjson::SIMDJSON_PADDING);
+  std::memcpy(d->buf.get(), body, len);
+  std::memset(d->buf.get() + len, 0, simdjson::SIMDJSON_PADDING);
   return true;
 }
 
@@ -64,15 +107,15 @@ bool is_b64_object(dom::element e) {
 }
 
 // The value one input reads: see td_rest_fast_shape.
-bool select(uint64_t gen, int row, const char *alias, dom::element *out) {
-  if (gen == 0 || gen != tls.gen) return false;
+bool select(const td_rest_fast_doc *doc, int row, const char *alias, dom::element *out) {
+  if (!doc) return false;
   if (row) {
-    if (!tls.has_instances || alias) return false;
-    *out = tls.instances;
+    if (!doc->has_instances || alias) return false;
+    *out = doc->instances;
     return true;
   }
-  if (!tls.has_inputs) return false;
-  dom::element v = tls.inputs;
+  if (!doc->has_inputs) return false;
+  dom::element v = doc->inputs;
   bool plain = !v.is_object() || is_b64_object(v);
   if (!alias) {
     if (!plain) return false;
@@ -192,52 +235,51 @@ template <typename T> bool fill_as(dom::element v, int row, int rank, const int6
 
 extern "C" int td_rest_fast_scan(const char *body, size_t len, td_rest_fast_scan_result *out) {
   std::memset(out, 0, sizeof *out);
-  tls.gen = 0;
-  tls.has_instances = tls.has_inputs = false;
   if (!body || len == 0 || !enabled.load(std::memory_order_relaxed)) return 0;
   if ((unsigned char)body[0] == 0xEF) return 0; // a UTF-8 BOM: rapidjson's "Invalid value."
-  if (!tls.parser) {
-    tls.parser.reset(new (std::nothrow) dom::parser());
-    if (!tls.parser) return 0;
-  }
-  if (!copy_padded(body, len)) return 0;
+  td_rest_fast_doc *d = acquire();
+  if (!d) return 0;
   dom::element root;
-  if (tls.parser->parse(tls.buf.get(), len, false).get(root)) return 0;
   dom::object o;
-  if (root.get_object().get(o)) return 0; // "Is not object": the pull reader's text
+  if (!copy_padded(d, body, len) || d->parser.parse(d->buf.get(), len, false).get(root) ||
+      root.get_object().get(o)) { // not an object: "Is not object" is the pull reader's text
+    give_back(d);
+    return 0;
+  }
   bool has_sig = false;
   for (dom::key_value_pair kv : o) {
     if (!has_sig && key_is(kv.key, "signature_name")) {
       has_sig = true;
       std::string_view s;
-      if (kv.value.get_string().get(s)) return 0; // not a string: the pull reader's error
+      if (kv.value.get_string().get(s)) { // not a string: the pull reader's error
+        give_back(d);
+        return 0;
+      }
       out->signature_name = s.data();
       out->signature_len = s.size();
-    } else if (!tls.has_instances && key_is(kv.key, "instances")) {
-      tls.has_instances = true;
-      tls.instances = kv.value;
+    } else if (!d->has_instances && key_is(kv.key, "instances")) {
+      d->has_instances = true;
+      d->instances = kv.value;
       dom::array a;
       if (!kv.value.get_array().get(a)) {
         out->instances_array = 1;
         out->num_instances = (long long)a.size();
       }
-    } else if (!tls.has_inputs && key_is(kv.key, "inputs")) {
-      tls.has_inputs = true;
-      tls.inputs = kv.value;
+    } else if (!d->has_inputs && key_is(kv.key, "inputs")) {
+      d->has_inputs = true;
+      d->inputs = kv.value;
     }
   }
-  tls.root = root;
-  tls.len = len;
-  tls.gen = next_gen.fetch_add(1, std::memory_order_relaxed);
-  out->gen = tls.gen;
-  out->has_instances = tls.has_instances;
-  out->has_inputs = tls.has_inputs;
+  out->doc = d;
+  out->has_instances = d->has_instances;
+  out->has_inputs = d->has_inputs;
   return 1;
 }
 
-extern "C" int td_rest_fast_shape(uint64_t gen, int row, const char *alias, int max_rank, int *rank, int64_t *dim) {
+extern "C" int td_rest_fast_shape(const td_rest_fast_doc *doc, int row, const char *alias, int max_rank, int *rank,
+                                  int64_t *dim) {
   dom::element v;
-  if (!select(gen, row, alias, &v)) return 0;
+  if (!select(doc, row, alias, &v)) return 0;
   *rank = 0;
   if (!row) return dense_shape(v, max_rank, rank, dim) ? 1 : 0;
   dom::array a;
@@ -252,10 +294,10 @@ extern "C" int td_rest_fast_shape(uint64_t gen, int row, const char *alias, int 
   return dense_shape(first, max_rank, rank, dim) ? 1 : 0;
 }
 
-extern "C" int td_rest_fast_fill(uint64_t gen, int row, const char *alias, int rank, const int64_t *dim,
+extern "C" int td_rest_fast_fill(const td_rest_fast_doc *doc, int row, const char *alias, int rank, const int64_t *dim,
                                  td_rest_fast_kind kind, void *data) {
   dom::element v;
-  if (!data || rank < (row ? 1 : 0) || !select(gen, row, alias, &v)) return 0;
+  if (!data || rank < (row ? 1 : 0) || !select(doc, row, alias, &v)) return 0;
   switch (kind) {
   case TD_REST_FAST_F32: return fill_as<float>(v, row, rank, dim, data);
   case TD_REST_FAST_F64: return fill_as<double>(v, row, rank, dim, data);
@@ -266,16 +308,8 @@ extern "C" int td_rest_fast_fill(uint64_t gen, int row, const char *alias, int r
   return 0;
 }
 
-extern "C" void td_rest_fast_release(uint64_t gen) {
-  if (gen == 0 || gen != tls.gen) return;
-  tls.gen = 0;
-  tls.has_instances = tls.has_inputs = false;
-  if (tls.len > kKeepBytes) {
-    tls.parser.reset();
-    tls.buf.reset();
-    tls.buf_cap = 0;
-  }
-  tls.len = 0;
+extern "C" void td_rest_fast_release(td_rest_fast_doc *doc) {
+  if (doc) give_back(doc);
 }
 
 extern "C" void td_rest_fast_set_enabled(int on) { enabled.store(on != 0, std::memory_order_relaxed); }

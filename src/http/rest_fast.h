@@ -10,11 +10,11 @@
  * A body simdjson accepts is one rapidjson (TF Serving's parser) accepts with the same
  * values: simdjson is stricter (UTF-8, depth, number range), never looser.
  *
- * State: one parser per thread (thread-local, reused: no allocation per request once warm).
- * A scan's document stays valid on that thread until the next td_rest_fast_scan there or
- * td_rest_fast_release; *gen identifies it and every later call checks it (a stale or
- * foreign gen answers 0). The body is copied into the thread's padded buffer (simdjson reads
- * up to 64 bytes past the end); the caller's buffer is only borrowed during the scan.
+ * State: td_rest_fast_scan gives the request a document (simdjson parser, tape, the padded
+ * copy of the body it read: simdjson reads up to 64 bytes past the end) that stays valid until
+ * td_rest_fast_release; the caller's buffer is only borrowed during the scan. Released
+ * documents are kept for reuse in a process-wide pool bounded in bytes (warm parsers: no page
+ * faults per request). A document belongs to one request; the pool is thread-safe.
  * No C++ exception crosses into C.
  */
 #ifndef TD_HTTP_REST_FAST_H
@@ -28,9 +28,11 @@
 extern "C" {
 #endif
 
+typedef struct td_rest_fast_doc td_rest_fast_doc;
+
 typedef struct td_rest_fast_scan_result {
-  uint64_t gen;               /* this document (nonzero) */
-  const char *signature_name; /* into the parser's strings (valid with gen); NULL: absent */
+  td_rest_fast_doc *doc;      /* owned by the caller: td_rest_fast_release */
+  const char *signature_name; /* into the document's strings (valid with doc); NULL: absent */
   size_t signature_len;
   int has_instances, has_inputs; /* the first "instances" / "inputs" member */
   int instances_array;           /* "instances" is a list (then num_instances counts it) */
@@ -58,22 +60,23 @@ typedef enum td_rest_fast_kind {
  * *rank / dim to the dense shape TF derives (row: [num_instances] + shape of instance 0;
  * descending element [0]). 0 when not handled (missing, objects, empty lists, rank over
  * max_rank). */
-int td_rest_fast_shape(uint64_t gen, int row, const char *alias, int max_rank, int *rank, int64_t *dim);
+int td_rest_fast_shape(const td_rest_fast_doc *doc, int row, const char *alias, int max_rank, int *rank,
+                       int64_t *dim);
 
-/* Copies the value selected by the same (gen, row, alias) into data as kind when every list
+/* Copies the value selected by the same (doc, row, alias) into data as kind when every list
  * has exactly the size of its dim and every leaf is a
  * value the pull reader would accept for dtype (numbers: integers / doubles as TF's Get*;
  * int32 / int64 leaves: integers in range; bool: true / false); 0 otherwise (data then
  * holds partial values). */
-int td_rest_fast_fill(uint64_t gen, int row, const char *alias, int rank, const int64_t *dim, td_rest_fast_kind kind,
-                      void *data);
+int td_rest_fast_fill(const td_rest_fast_doc *doc, int row, const char *alias, int rank, const int64_t *dim,
+                      td_rest_fast_kind kind, void *data);
 
 /* Process-wide switch (default on): off, td_rest_fast_scan always answers 0. For tests and
  * benchmarks that compare the fast path with the pull reader. */
 void td_rest_fast_set_enabled(int on);
 
-/* Drops this thread's document (and its memory when it grew past a few MiB). */
-void td_rest_fast_release(uint64_t gen);
+/* Ends the document's use (NULL: nothing); it goes back to the pool or is freed. */
+void td_rest_fast_release(td_rest_fast_doc *doc);
 
 #ifdef __cplusplus
 }

@@ -16,7 +16,6 @@
 #define TD_HTTP_REST_JSON_H
 
 #include <stddef.h>
-#include <stdint.h>
 
 #include "api/api.h"
 #include "engine/tensor.h"
@@ -39,8 +38,9 @@ typedef struct td_rest_predict_req {
   int layout_error;           /* TD_REST_BOTH_KEYS / TD_REST_NO_KEY: reported by td_rest_predict_inputs */
   td_budget *budget;          /* set by the caller after the scan: tensors and strings are charged to it
                                * before they are allocated (NULL: unbudgeted) */
-  uint64_t fast_gen;          /* nonzero: scanned by the simdjson fast path (http/rest_fast.h); the spans
-                               * above are then unset and td_rest_predict_inputs re-scans if it must */
+  struct td_rest_fast_doc *fast_doc; /* non-NULL: scanned by the simdjson fast path (http/rest_fast.h),
+                               * owned; the spans above are then unset and td_rest_predict_inputs
+                               * re-scans if it must */
 } td_rest_predict_req;
 
 enum { TD_REST_BOTH_KEYS = 1, TD_REST_NO_KEY = 2 };

@@ -27,8 +27,8 @@
 void td_rest_predict_req_free(td_rest_predict_req *req) {
   free(req->signature_name);
   req->signature_name = NULL;
-  td_rest_fast_release(req->fast_gen);
-  req->fast_gen = 0;
+  td_rest_fast_release(req->fast_doc);
+  req->fast_doc = NULL;
 }
 
 static td_code scan_slow(const char *body, size_t len, td_rest_predict_req *req, td_status *st);
@@ -40,7 +40,7 @@ td_code td_rest_predict_scan(const char *body, size_t len, td_rest_predict_req *
   memset(req, 0, sizeof *req);
   req->body = body;
   req->len = len;
-  req->fast_gen = f.gen;
+  req->fast_doc = f.doc;
   if (f.signature_name) req->signature_name = td_xstrndup(f.signature_name, f.signature_len);
   req->row_format = f.has_instances;
   req->num_instances = f.instances_array ? f.num_instances : 0;
@@ -594,11 +594,11 @@ static int fast_input(const td_rest_predict_req *req, const td_sig_tensor *info,
   td_shape shape;
   td_rest_fast_kind kind;
   if (!fast_kind(info->dtype, &kind)) return 0;
-  if (!td_rest_fast_shape(req->fast_gen, req->row_format, alias, TD_MAX_RANK, &shape.rank, shape.dim)) return 0;
+  if (!td_rest_fast_shape(req->fast_doc, req->row_format, alias, TD_MAX_RANK, &shape.rank, shape.dim)) return 0;
   td_status st;
   td_status_clear(&st);
   if (alloc_bounded(t, info->dtype, &shape, req, info->alias, &st) != TD_OK || !t->buf) return 0;
-  return td_rest_fast_fill(req->fast_gen, req->row_format, alias, shape.rank, shape.dim, kind, t->data);
+  return td_rest_fast_fill(req->fast_doc, req->row_format, alias, shape.rank, shape.dim, kind, t->data);
 }
 
 /* Every input the request provides, or 0 (nothing allocated, nothing charged): then the pull
@@ -651,12 +651,12 @@ td_code td_rest_predict_inputs(const td_rest_predict_req *req, const td_signatur
     return td_status_set(st, TD_INVALID_ARGUMENT, "Missing 'inputs' or 'instances' key");
   td_named_tensor *in = td_xcalloc((size_t)sig->num_inputs, sizeof *in);
   int count = 0;
-  if (req->fast_gen && fast_inputs(req, sig, in, &count)) {
+  if (req->fast_doc && fast_inputs(req, sig, in, &count)) {
     *inputs = in;
     *n = count;
     return TD_OK;
   }
-  if (req->fast_gen) { /* the pull reader needs the spans the fast scan did not record */
+  if (req->fast_doc) { /* the pull reader needs the spans the fast scan did not record */
     td_rest_predict_req slow;
     td_code code = scan_slow(req->body, req->len, &slow, st);
     if (code == TD_OK) {

@@ -59,7 +59,7 @@ static void convert(const char *body, td_dtype dtype, int n_in, int fast, outcom
   td_status_clear(&st);
   o->code = td_rest_predict_scan(body, strlen(body), &req, &st);
   if (o->code == TD_OK) {
-    o->used_fast = req.fast_gen != 0;
+    o->used_fast = req.fast_doc != NULL;
     req.budget = &budget;
     td_named_tensor *t = NULL;
     o->code = td_rest_predict_inputs(&req, &sig, &t, &o->n, &st);
@@ -288,7 +288,7 @@ static void test_large_body(void **state) {
     td_status st;
     td_status_clear(&st);
     assert_int_equal(td_rest_predict_scan(body.data, body.len, &req, &st), TD_OK);
-    assert_true(req.fast_gen != 0);
+    assert_true(req.fast_doc != NULL);
     assert_true(req.num_instances == 200);
     td_named_tensor *t;
     int n;
@@ -302,7 +302,7 @@ static void test_large_body(void **state) {
   td_buf_release(&body);
 }
 
-/* A document replaced by a later scan on the same thread: inputs fall back to the pull reader. */
+/* Two scanned requests alive at once on one thread: each keeps its own document. */
 static void test_stale_document(void **state) {
   (void)state;
   const char *b1 = "{\"instances\": [[1.5, 2.5]]}", *b2 = "{\"instances\": [[7]]}";
