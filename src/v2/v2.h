@@ -1,8 +1,9 @@
 /* v2.h — the KServe V2 / Open Inference Protocol front end (peer-servers.md §4), served on the
  * same ports as the TF Serving API and translated onto src/api (one model registry, the same
  * versions, labels, signatures, batching, metrics and limits):
- *   REST (v2_rest.c): GET /v2, /v2/health/{live,ready}, /v2/models/<m>[/versions/<v>][/ready],
- *                     POST /v2/models/<m>[/versions/<v>]/infer (JSON, binary tensor extension)
+ *   REST (v2_rest.c, v2_rest_infer.c): GET /v2, /v2/health/{live,ready}, /v2/models,
+ *     /v2/models/<m>[/versions/<v>][/ready|/config]; POST /v2/models/<m>[/versions/<v>]/infer
+ *     (JSON, binary tensor extension), /v2/repository/index (+ load/unload: 501)
  *   gRPC (v2_grpc.c): inference.GRPCInferenceService, every method (proto/inference/grpc_service.proto)
  * Ownership: nothing is kept between calls. Thread safety: every entry point runs concurrently
  * on the HTTP / gRPC worker threads.

@@ -188,6 +188,15 @@ def test_model_metadata_rest(srv):
     assert names["str_tensor"]["datatype"] == "BYTES" and names["double_tensor"]["datatype"] == "FP64"
     assert names["int_tensor"]["datatype"] == "INT32"
     assert names["float_tensor"]["shape"] == [-1]  # unknown rank: one variable dim
+    # Triton's model configuration (REST): the signature with max_batch_size 0
+    r = requests.get(srv.url + "/v2/models/hpt/versions/1/config")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"name": "hpt", "platform": "tensorflow_savedmodel", "backend": "tensorflow",
+                        "max_batch_size": 0, "input": [{"name": "x", "data_type": "TYPE_FP32", "dims": [-1, 1]}],
+                        "output": [{"name": "y", "data_type": "TYPE_FP32", "dims": [-1, 1]}]}
+    cfg = requests.get(srv.url + "/v2/models/types/config").json()
+    assert {t["name"]: t["data_type"] for t in cfg["input"]}["str_tensor"] == "TYPE_STRING"
+    assert requests.get(srv.url + "/v2/models/nope/config").status_code == 404
 
 
 def test_grpc_health_and_metadata(srv):
