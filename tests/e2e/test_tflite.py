@@ -1,6 +1,6 @@
 """test_tflite.py — TFLite models served with --prefer_tflite_model (src/tflite/): TF Serving's
 testPredictOnTfLite / testPredictWithSignatureDefOnTfLite ported to plain gRPC, the same models
-over REST (predict + metadata), answers equal to the SavedModel twin's, the ParseExampleV2
+over REST (predict + metadata) and KServe V2 infer, answers equal to the SavedModel twin's, the ParseExampleV2
 model, and the flag's absence (a tflite-only version then has no SavedModel to load).
 
 Servers: `tensord --port=.. --prefer_tflite_model=true ...` (TENSORD_BIN); skips when
@@ -127,6 +127,11 @@ def test_tflite_equals_saved_model_twin(pb, base):
         assert st == 200 and got == want
         st, got = rest(s, "POST", "/v1/models/default:predict", {"inputs": {"x": [1.0, 2.0, 3.0]}})
         assert st == 200 and got == {"outputs": [2.5, 3.0, 3.5]}
+        # KServe V2 on the same port answers the same
+        st, got = rest(s, "POST", "/v2/models/default/infer",
+                       {"inputs": [{"name": "x", "shape": [4, 1], "datatype": "FP32", "data": [1, 2, 5, -3.5]}]})
+        assert st == 200, got
+        assert got["outputs"][0]["name"] == "y" and got["outputs"][0]["data"] == [2.5, 3.0, 4.5, 0.25]
         c = gc.Client(s.target)
         try:
             x = np.array(xs, np.float32)
