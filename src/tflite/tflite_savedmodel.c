@@ -202,7 +202,11 @@ static Tensorflow__SignatureDef *default_signature(td_tfl_tx *x, const char **in
       Tensorflow__SignatureDef__InputsEntry *e = td_xmalloc(sizeof *e);
       tensorflow__signature_def__inputs_entry__init(e);
       e->key = key;
-      e->value = tensor_info(io ? out_names[i] : in_names[i], tx_dtype(t->type), t);
+      /* TF Serving shows the TFLite tensor name; "base:0" names the same graph tensor as "base" */
+      const char *gname = io ? out_names[i] : in_names[i];
+      size_t gl = strlen(gname);
+      int same = !strcmp(t->name, gname) || (!strncmp(t->name, gname, gl) && !strcmp(t->name + gl, ":0"));
+      e->value = tensor_info(same ? t->name : gname, tx_dtype(t->type), t);
       arr[(*cnt)++] = e;
     }
   }

@@ -149,7 +149,7 @@ static void test_run_add_relu(void **state) {
   assert_int_equal(sig->num_inputs, 1);
   assert_string_equal(sig->inputs[0].alias, "x");
   assert_string_equal(sig->outputs[0].alias, "y"); /* ":0" dropped from the key */
-  assert_string_equal(sig->outputs[0].tensor_name, "y");
+  assert_string_equal(sig->outputs[0].tensor_name, "y:0"); /* TFLite's name; node "y" output 0 */
   float xv[3] = {-5.f, 1.f, 100.f};
   td_shape s = td_shape_vector(2);
   td_tensor in = td_tensor_borrow(TD_DT_FLOAT, &s, xv);
