@@ -71,13 +71,14 @@ static void describe(td_version_dir *d) {
   mix_stat(d->path, NULL, &h);
   int pb = mix_stat(d->path, "saved_model.pb", &h);
   int pbtxt = mix_stat(d->path, "saved_model.pbtxt", &h);
+  int tflite = mix_stat(d->path, "model.tflite", &h); /* --prefer_tflite_model versions */
   mix_stat(d->path, "variables", &h);
   mix_stat(d->path, "variables/variables.index", &h);
   int budget = 4096; /* entries; readdir order is stable while nothing changes */
   mix_tree(d->path, 0, &budget, &h);
   time_t touched = mtime_of(d->path, NULL), vars = mtime_of(d->path, "variables");
   if (vars > touched) touched = vars;
-  d->complete = pb || pbtxt || time(NULL) - touched >= TD_VERSION_DIR_SETTLE_SECONDS;
+  d->complete = pb || pbtxt || tflite || time(NULL) - touched >= TD_VERSION_DIR_SETTLE_SECONDS;
   d->signature = h;
 }
 

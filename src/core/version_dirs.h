@@ -4,7 +4,7 @@
  *
  * A child counts as a version when its whole name parses as a non-negative int64 ("00000123"
  * → 123) and it is a directory; other children are ignored. It is `complete` once it holds
- * saved_model.pb or saved_model.pbtxt, or once it has not changed for
+ * saved_model.pb, saved_model.pbtxt or model.tflite, or once it has not changed for
  * TD_VERSION_DIR_SETTLE_SECONDS (then it is a broken version, not a copy in progress: it is
  * aspired, fails to load and reports why, as in TF). Incomplete ones are never aspired.
  * Two names for one number: the last listed wins (with a warning), as in TF.

@@ -218,8 +218,8 @@ def test_corrupt_tflite_fails_load_cleanly(tmp_path):
     d.mkdir(parents=True)
     with open(src, "rb") as f:
         (d / "model.tflite").write_bytes(f.read()[:300])
-    for p in (d / "model.tflite", d):  # settled: a version without saved_model.pb counts once unchanged for 5 s
-        os.utime(p, (1e9, 1e9))
+    # freshly written: model.tflite marks the version complete at once (no 5 s settling wait),
+    # so the single poll of --file_system_poll_wait_seconds=0 loads it
     r = subprocess.run([TENSORD_BIN, "--port=%d" % gc.free_port(), "--model_name=default", "--prefer_tflite_model=true",
                         "--model_base_path=%s" % (tmp_path / "m"), "--file_system_poll_wait_seconds=0", "--max_num_load_retries=0"],
                        capture_output=True, text=True, timeout=60)
