@@ -133,12 +133,15 @@ td_code td_api_input_index(const td_call *call, const char *name, int *k, td_sta
   return code;
 }
 
-td_code td_api_predict(td_call *call, const td_named_tensor *inputs, int n_inputs, const char *const *output_filter,
-                       int n_filter, td_named_tensor **outputs, int *n_outputs, td_status *st) {
+/* Matches the request's inputs and output filter against the signature: feeds[k] borrows
+ * signature input k's tensor (INVALID when left to its default), want[k] marks a requested
+ * output. Both are heap arrays the caller frees, also on error. */
+static td_code predict_prepare(const td_call *call, const td_named_tensor *inputs, int n_inputs,
+                               const char *const *output_filter, int n_filter, td_tensor **feeds_out,
+                               unsigned char **want_out, td_status *st) {
   const td_signature *sig = call->sig;
-  *outputs = NULL;
-  *n_outputs = 0;
-  td_tensor *feeds = td_xcalloc((size_t)sig->num_inputs + 1, sizeof *feeds);
+  td_tensor *feeds = *feeds_out = td_xcalloc((size_t)sig->num_inputs + 1, sizeof *feeds);
+  unsigned char *want = *want_out = td_xcalloc((size_t)sig->num_outputs + 1, 1);
   td_code code = TD_OK;
   td_buf b;
   td_buf_init(&b);
@@ -160,7 +163,6 @@ td_code td_api_predict(td_call *call, const td_named_tensor *inputs, int n_input
       if (code == TD_OK) code = td_api_missing_input(call, k, names, n_inputs, st);
       free(names);
     }
-  unsigned char *want = td_xcalloc((size_t)sig->num_outputs + 1, 1);
   for (int i = 0; i < n_filter && code == TD_OK; i++) {
     int k = find_alias(sig->outputs, sig->num_outputs, output_filter[i]);
     if (k < 0) {
@@ -175,24 +177,93 @@ td_code td_api_predict(td_call *call, const td_named_tensor *inputs, int n_input
       want[k] = 1;
     }
   }
-  td_tensor *out = td_xcalloc((size_t)sig->num_outputs + 1, sizeof *out);
-  if (code == TD_OK) code = run_model(call, feeds, out, st);
-  if (code == TD_OK) {
-    *outputs = td_xcalloc((size_t)sig->num_outputs + 1, sizeof **outputs);
-    for (int k = 0; k < sig->num_outputs; k++) {
-      if (n_filter && !want[k]) {
-        td_tensor_release(&out[k]);
-        continue;
-      }
-      (*outputs)[*n_outputs].name = sig->outputs[k].alias;
-      (*outputs)[(*n_outputs)++].tensor = out[k];
+  td_buf_release(&b);
+  return code;
+}
+
+/* The run's outputs (out, owned) as the named, filtered result: *outputs takes them, or they
+ * are released when the run failed. */
+static void predict_collect(const td_call *call, td_code code, td_tensor *out, const unsigned char *want, int n_filter,
+                            td_named_tensor **outputs, int *n_outputs) {
+  const td_signature *sig = call->sig;
+  *outputs = NULL;
+  *n_outputs = 0;
+  if (code != TD_OK) return;
+  *outputs = td_xcalloc((size_t)sig->num_outputs + 1, sizeof **outputs);
+  for (int k = 0; k < sig->num_outputs; k++) {
+    if (n_filter && !want[k]) {
+      td_tensor_release(&out[k]);
+      continue;
     }
+    (*outputs)[*n_outputs].name = sig->outputs[k].alias;
+    (*outputs)[(*n_outputs)++].tensor = out[k];
   }
+}
+
+td_code td_api_predict(td_call *call, const td_named_tensor *inputs, int n_inputs, const char *const *output_filter,
+                       int n_filter, td_named_tensor **outputs, int *n_outputs, td_status *st) {
+  *outputs = NULL;
+  *n_outputs = 0;
+  td_tensor *feeds;
+  unsigned char *want;
+  td_code code = predict_prepare(call, inputs, n_inputs, output_filter, n_filter, &feeds, &want, st);
+  td_tensor *out = td_xcalloc((size_t)call->sig->num_outputs + 1, sizeof *out);
+  if (code == TD_OK) code = run_model(call, feeds, out, st);
+  predict_collect(call, code, out, want, n_filter, outputs, n_outputs);
   free(out);
   free(want);
   free(feeds);
-  td_buf_release(&b);
   return call->_result = code;
+}
+
+/* One td_api_predict_async in flight (heap; freed after its callback). */
+typedef struct predict_job {
+  td_call *call;
+  td_tensor *feeds, *out;
+  unsigned char *want;
+  int n_filter;
+  int64_t start_us;
+  td_api_predict_done done;
+  void *user;
+} predict_job;
+
+/* Finishes a job: outputs collected, call->_result set, the caller's callback, then freed. */
+static void predict_job_finish(predict_job *j, td_code code, const td_status *st) {
+  td_named_tensor *outs;
+  int n_outs;
+  predict_collect(j->call, code, j->out, j->want, j->n_filter, &outs, &n_outs);
+  j->call->_result = code;
+  td_api_predict_done done = j->done;
+  void *user = j->user;
+  free(j->out);
+  free(j->want);
+  free(j->feeds);
+  free(j);
+  done(user, code, outs, n_outs, st);
+}
+
+/* The batcher's completion: runtime metrics as run_model records them. */
+static void predict_job_ran(void *user, td_code code, const td_status *st) {
+  predict_job *j = user;
+  if (code == TD_OK && j->call->_front != TD_FRONT_NONE)
+    td_metrics_runtime(j->call->handle.name, api_label(j->call), td_metrics_now_us() - j->start_us);
+  predict_job_finish(j, code, st);
+}
+
+void td_api_predict_async(td_call *call, const td_named_tensor *inputs, int n_inputs,
+                          const char *const *output_filter, int n_filter, td_api_predict_done done, void *user) {
+  predict_job *j = td_xcalloc(1, sizeof *j);
+  *j = (predict_job){.call = call, .n_filter = n_filter, .done = done, .user = user};
+  td_status st = {0};
+  td_code code = predict_prepare(call, inputs, n_inputs, output_filter, n_filter, &j->feeds, &j->want, &st);
+  j->out = td_xcalloc((size_t)call->sig->num_outputs + 1, sizeof *j->out);
+  if (code != TD_OK || !call->_batcher) {
+    if (code == TD_OK) code = run_model(call, j->feeds, j->out, &st);
+    predict_job_finish(j, code, &st);
+    return;
+  }
+  j->start_us = td_metrics_now_us();
+  td_batcher_submit(call->_batcher, call->handle.model, call->sig, j->feeds, j->out, &call->run, predict_job_ran, j);
 }
 
 void td_api_outputs_free(td_named_tensor *outputs, int n) {

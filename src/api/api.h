@@ -94,6 +94,15 @@ typedef struct td_named_tensor {
 td_code td_api_predict(td_call *call, const td_named_tensor *inputs, int n_inputs, const char *const *output_filter,
                        int n_filter, td_named_tensor **outputs, int *n_outputs, td_status *st) TD_MUST_CHECK;
 void td_api_outputs_free(td_named_tensor *outputs, int n);
+/* td_api_predict without waiting for a batch (gRPC's deferred replies, issue 14): done(user,
+ * code, outputs, n_outputs, st) runs exactly once — on the thread that ran the call's batch, or
+ * on this one before returning (validation errors, no batcher, a run that cannot be batched).
+ * call, the input tensors and output_filter must stay valid until then; done owns outputs
+ * (td_api_outputs_free) and may end the call (td_api_end). call->_result is set before done. */
+typedef void (*td_api_predict_done)(void *user, td_code code, td_named_tensor *outputs, int n_outputs,
+                                    const td_status *st);
+void td_api_predict_async(td_call *call, const td_named_tensor *inputs, int n_inputs,
+                          const char *const *output_filter, int n_filter, td_api_predict_done done, void *user);
 
 /* ---- before decoding: the request's budget and its input names ---- */
 /* The materialization budget of a request of request_bytes on this api: max(16 MiB, 32 x

@@ -7,8 +7,9 @@
 
 #include "batching/batching.h"
 
-/* One td_batcher_run call. Lives on the caller's stack; the scheduler links it into a batch
- * and sets code/status/outputs, then done (under the batcher's lock) and signals cond. */
+/* One td_batcher_run call (sync: on the caller's stack; the scheduler links it into a batch
+ * and sets code/status/outputs, then done (under the batcher's lock) and signals cond) or one
+ * td_batcher_submit (async: heap, owned by the batcher until its done_cb ran; cond unused). */
 typedef struct batch_task {
   const td_tensor *inputs; /* sig->num_inputs, borrowed from the caller */
   td_tensor *outputs;      /* sig->num_outputs, filled on success */
@@ -19,6 +20,8 @@ typedef struct batch_task {
   td_status status;
   int done;
   pthread_cond_t cond;
+  td_batch_done_fn done_cb; /* async tasks only (non-NULL marks one) */
+  void *user;
   struct batch_task *next;
 } batch_task;
 

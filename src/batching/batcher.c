@@ -23,8 +23,16 @@
  * only if it is compatible with the batch's tasks (same dtypes and ranks, and inner dims unless
  * padding), else that batch closes and the task starts the next. A task whose deadline has
  * passed when its batch is about to run leaves the batch (DEADLINE_EXCEEDED) and costs nothing.
+ *
+ * Async tasks (td_batcher_submit) have no waiting owner: a batch they head is led by a batch
+ * thread (sched_main, num_batch_threads of them, started on the first submit, woken through
+ * sched_cond), or at once by the submitting thread when it could run right away. Async tasks are
+ * heap records the batcher owns; whoever finishes them (a leader after its run, or the one that
+ * drops them as expired) unlinks them under `mu` and runs their callbacks with `mu` released,
+ * then frees them. Every task is finished exactly once, since it is unlinked exactly once.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* pthread_setname_np */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -56,6 +64,11 @@ struct queue {
 struct td_batcher {
   td_batching_params p;
   pthread_mutex_t mu;
+  pthread_cond_t sched_cond; /* batch threads: an async-led batch may be ready, or stopping */
+  pthread_t *threads;        /* batch threads (NULL until the first submit) */
+  int n_threads;
+  int stopping;              /* td_batcher_free began: run what is queued, take nothing new */
+  int flush;                 /* td_batcher_flush: no batch waits for its window any more */
   queue *head, *tail; /* queues, round-robin order */
   int64_t running;    /* batches being run */
   td_batcher_stats stats;
@@ -84,9 +97,45 @@ static void queue_append(td_batcher *b, queue *q) {
   b->tail = q;
 }
 
+/* Wakes the leader of a batch headed by t: its waiting owner, or the batch threads. */
+static void signal_leader(td_batcher *b, batch_task *t) {
+  if (t->done_cb) pthread_cond_broadcast(&b->sched_cond);
+  else pthread_cond_signal(&t->cond);
+}
+
 /* Wakes the leader of every queue's first batch: a slot freed or a batch became ready. */
 static void wake_leaders(td_batcher *b) {
-  for (queue *q = b->head; q; q = q->next) pthread_cond_signal(&q->first->head->cond);
+  for (queue *q = b->head; q; q = q->next) signal_leader(b, q->first->head);
+}
+
+/* A list of finished async tasks, in finishing order, waiting for their callbacks. */
+typedef struct done_list {
+  batch_task *head, *tail;
+} done_list;
+
+static void done_list_add(done_list *l, batch_task *t) {
+  t->next = NULL;
+  if (l->tail) l->tail->next = t;
+  else l->head = t;
+  l->tail = t;
+}
+
+/* Runs the callbacks of l's tasks and frees them; called with `mu` released. */
+static void done_list_finish(done_list *l) {
+  for (batch_task *t = l->head, *next; t; t = next) {
+    next = t->next;
+    t->done_cb(t->user, t->code, &t->status);
+    free(t);
+  }
+  l->head = l->tail = NULL;
+}
+
+/* The same from under `mu` (released for the callbacks). */
+static void done_list_finish_locked(td_batcher *b, done_list *l) {
+  if (!l->head) return;
+  pthread_mutex_unlock(&b->mu);
+  done_list_finish(l);
+  pthread_mutex_lock(&b->mu);
 }
 
 /* The execution size: the smallest allowed batch size >= size (or size itself). */
@@ -101,15 +150,36 @@ td_code td_batcher_new(const td_batching_params *p, td_batcher **out, td_status 
   td_batcher *b = td_xcalloc(1, sizeof *b);
   b->p = *p;
   pthread_mutex_init(&b->mu, NULL);
+  pthread_condattr_t ca;
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&b->sched_cond, &ca);
+  pthread_condattr_destroy(&ca);
   *out = b;
   return TD_OK;
 }
 
 void td_batcher_free(td_batcher *b) {
   if (!b) return;
+  pthread_mutex_lock(&b->mu);
+  b->stopping = b->flush = 1; /* the batch threads run what is queued, then end */
+  pthread_cond_broadcast(&b->sched_cond);
+  pthread_mutex_unlock(&b->mu);
+  for (int i = 0; i < b->n_threads; i++) pthread_join(b->threads[i], NULL);
+  free(b->threads);
   if (b->head || b->running) TD_LOG_ERROR("batching: freed while td_batcher_run calls are still running");
+  pthread_cond_destroy(&b->sched_cond);
   pthread_mutex_destroy(&b->mu);
   free(b);
+}
+
+void td_batcher_flush(td_batcher *b) {
+  if (!b) return;
+  pthread_mutex_lock(&b->mu);
+  b->flush = 1;
+  wake_leaders(b);
+  pthread_cond_broadcast(&b->sched_cond);
+  pthread_mutex_unlock(&b->mu);
 }
 
 td_batcher_stats td_batcher_get_stats(td_batcher *b) {
@@ -133,7 +203,7 @@ static td_code enqueue_locked(td_batcher *b, td_model *model, const td_signature
   } else {
     if (last && !last->closed) {
       last->closed = 1;
-      if (last == q->first) pthread_cond_signal(&last->head->cond); /* now ready */
+      if (last == q->first) signal_leader(b, last->head); /* now ready */
     }
     if (q && q->n_batches >= p->max_enqueued_batches)
       return td_status_set(st, TD_UNAVAILABLE, "The batch scheduling queue to which this task was submitted is full");
@@ -156,7 +226,7 @@ static td_code enqueue_locked(td_batcher *b, td_model *model, const td_signature
   last->size += t->size;
   if (last->size == p->max_batch_size && !last->closed) {
     last->closed = 1;
-    if (last == q->first && last->head != t) pthread_cond_signal(&last->head->cond);
+    if (last == q->first && last->head != t) signal_leader(b, last->head);
   }
   b->stats.tasks++;
   *into = last;
@@ -164,8 +234,9 @@ static td_code enqueue_locked(td_batcher *b, td_model *model, const td_signature
 }
 
 /* Takes the tasks whose deadline has passed out of bt (before it runs) and finishes them with
- * DEADLINE_EXCEEDED; each owner may return as soon as the lock is released. */
-static void drop_expired_locked(batch *bt) {
+ * DEADLINE_EXCEEDED; each owner may return as soon as the lock is released (async ones go to
+ * `expired` for their callbacks). */
+static void drop_expired_locked(batch *bt, done_list *expired) {
   int64_t now = now_ns();
   batch_task **pp = &bt->head;
   bt->tail = NULL;
@@ -180,13 +251,18 @@ static void drop_expired_locked(batch *bt) {
     bt->size -= t->size;
     t->next = NULL;
     t->code = td_status_set(&t->status, TD_DEADLINE_EXCEEDED, "Deadline Exceeded");
+    if (t->done_cb) {
+      done_list_add(expired, t);
+      continue;
+    }
     t->done = 1;
     pthread_cond_signal(&t->cond);
   }
 }
 
 /* Leader side: unlinks bt (its queue's first batch) and runs it with the lock released; then
- * marks its tasks done, frees it and wakes the leaders that may use the freed slot. */
+ * marks its tasks done, frees it and wakes the leaders that may use the freed slot. Async
+ * tasks' callbacks run with the lock released (before returning, with it held again). */
 static void run_batch_locked(td_batcher *b, batch *bt) {
   queue *q = bt->queue;
   td_model *model = q->model;
@@ -197,11 +273,13 @@ static void run_batch_locked(td_batcher *b, batch *bt) {
   queue_unlink(b, q);
   if (q->first) queue_append(b, q); /* fairness: to the back of the line */
   else free(q);
-  if (bt->next) pthread_cond_signal(&bt->next->head->cond); /* the queue's new leader */
-  drop_expired_locked(bt);
+  if (bt->next) signal_leader(b, bt->next->head); /* the queue's new leader */
+  done_list finished = {0};
+  drop_expired_locked(bt, &finished);
   if (!bt->head) { /* every task had expired: nothing to run */
     free(bt);
     wake_leaders(b);
+    done_list_finish_locked(b, &finished);
     return;
   }
   int64_t padded = padded_size(p, bt->size);
@@ -220,11 +298,16 @@ static void run_batch_locked(td_batcher *b, batch *bt) {
   b->running--;
   for (batch_task *t = bt->head, *next; t; t = next) {
     next = t->next;
+    if (t->done_cb) {
+      done_list_add(&finished, t);
+      continue;
+    }
     t->done = 1;
     pthread_cond_signal(&t->cond);
   }
   free(bt);
   wake_leaders(b);
+  done_list_finish_locked(b, &finished);
 }
 
 /* Waits until t is done, leading its batch when t heads its queue's first batch. */
@@ -236,12 +319,12 @@ static void wait_or_lead_locked(td_batcher *b, const td_batching_params *p, batc
       continue;
     }
     int64_t due = t->enqueued_us + p->batch_timeout_micros;
-    if (b->running < b->p.num_batch_threads && (bt->closed || now_us() >= due)) {
+    if (b->running < b->p.num_batch_threads && (bt->closed || b->flush || now_us() >= due)) {
       run_batch_locked(b, bt);
       bt = NULL; /* freed; t is done */
       continue;
     }
-    if (b->running >= b->p.num_batch_threads || bt->closed) {
+    if (b->running >= b->p.num_batch_threads || bt->closed || b->flush) {
       pthread_cond_wait(&t->cond, &b->mu); /* a slot frees up */
       continue;
     }
@@ -281,4 +364,93 @@ td_code td_batcher_run(td_batcher *b, td_model *m, const td_signature *sig, cons
   if (code != TD_OK) return code;
   if (t.code != TD_OK && st) *st = t.status;
   return t.code;
+}
+
+/* ---- async tasks ---- */
+
+/* A batch thread: leads the batches headed by async tasks when a slot is free and they are
+ * ready (closed, window over, or the batcher stopping); ends once stopping and nothing is queued. */
+static void *sched_main(void *arg) {
+  td_batcher *b = arg;
+  pthread_mutex_lock(&b->mu);
+  for (;;) {
+    if (b->stopping && !b->head) break;
+    int64_t now = now_us(), wake = INT64_MAX;
+    int ran = 0;
+    if (b->running < b->p.num_batch_threads)
+      for (queue *q = b->head; q; q = q->next) {
+        batch *bt = q->first;
+        if (!bt->head->done_cb) continue; /* its waiting owner leads it */
+        int64_t due = bt->head->enqueued_us + q->p->batch_timeout_micros;
+        if (bt->closed || now >= due || b->flush) {
+          run_batch_locked(b, bt);
+          ran = 1;
+          break;
+        }
+        if (due < wake) wake = due;
+      }
+    if (ran) continue;
+    if (wake == INT64_MAX) {
+      pthread_cond_wait(&b->sched_cond, &b->mu);
+    } else {
+      struct timespec ts = {.tv_sec = wake / 1000000, .tv_nsec = (wake % 1000000) * 1000};
+      pthread_cond_timedwait(&b->sched_cond, &b->mu, &ts);
+    }
+  }
+  pthread_mutex_unlock(&b->mu);
+  return NULL;
+}
+
+/* Starts the batch threads (under mu, once). */
+static void start_threads_locked(td_batcher *b) {
+  int n = b->p.num_batch_threads > 0 ? (int)(b->p.num_batch_threads < 256 ? b->p.num_batch_threads : 256) : 1;
+  b->threads = td_xcalloc((size_t)n, sizeof *b->threads);
+  for (int i = 0; i < n; i++) {
+    if (pthread_create(&b->threads[b->n_threads], NULL, sched_main, b) != 0) break;
+    pthread_setname_np(b->threads[b->n_threads], "td-batch");
+    b->n_threads++;
+  }
+  if (!b->n_threads) TD_LOG_ERROR("batching: could not start a batch thread");
+}
+
+void td_batcher_submit(td_batcher *b, td_model *m, const td_signature *sig, const td_tensor *inputs,
+                       td_tensor *outputs, const td_run_options *opt, td_batch_done_fn done, void *user) {
+  td_status st = {0};
+  int alone = 0; /* an input left to its signature default, or a task that cannot join a batch */
+  for (int i = 0; i < sig->num_inputs; i++) alone |= inputs[i].dtype == TD_DT_INVALID;
+  const td_batching_params *p = td_model_batching_params(m);
+  if (!p) p = &b->p;
+  int64_t size = 0;
+  td_code code = alone ? TD_OK : td_batch_task_size(sig, inputs, &size, &st);
+  if (code == TD_OK && !alone) alone = !td_batch_task_fits_signature(p, sig, inputs); /* its error stays its own */
+  if (code == TD_OK && !alone && size > p->max_batch_size) {
+    if (p->enable_large_batch_splitting) alone = 1;
+    else code = td_status_set(&st, TD_INVALID_ARGUMENT, "Task size %lld is larger than maximum input batch size %lld",
+                              (long long)size, (long long)p->max_batch_size);
+  }
+  if (code == TD_OK && alone) code = td_model_run_opts(m, sig, inputs, outputs, opt, &st);
+  if (code != TD_OK || alone) {
+    done(user, code, &st);
+    return;
+  }
+  batch_task *t = td_xcalloc(1, sizeof *t);
+  *t = (batch_task){.inputs = inputs, .outputs = outputs, .size = size, .enqueued_us = now_us(),
+                    .deadline_ns = opt ? opt->deadline_ns : 0, .done_cb = done, .user = user};
+  pthread_mutex_lock(&b->mu);
+  batch *bt = NULL;
+  if (b->stopping) code = td_status_set(&t->status, TD_UNAVAILABLE, "The batch scheduler is shutting down");
+  else code = enqueue_locked(b, m, sig, p, t, &bt, &t->status);
+  if (code != TD_OK) {
+    pthread_mutex_unlock(&b->mu);
+    done(user, code, &t->status);
+    free(t);
+    return;
+  }
+  if (!b->threads) start_threads_locked(b);
+  if (bt->head == t && bt->queue->first == bt) { /* t leads: run now if it may, else a batch thread will */
+    if (b->running < b->p.num_batch_threads && (bt->closed || b->flush || p->batch_timeout_micros <= 0))
+      run_batch_locked(b, bt);
+    else pthread_cond_broadcast(&b->sched_cond);
+  }
+  pthread_mutex_unlock(&b->mu);
 }

@@ -24,10 +24,20 @@
  * parameters (td_model_batching_params) gets its queue limits, window and padding from them;
  * the run slots (num_batch_threads) are always the server's.
  *
- * Ownership: td_batcher_run borrows the model and signature (the caller keeps its version
- * handle for the duration of the call, which blocks until the task is done) and fills outputs
- * with tensors the caller owns. Thread safety: td_batcher_run may be called from any number of
- * threads; td_batcher_free only after every td_batcher_run has returned.
+ * Async tasks (td_batcher_submit, issue 14): the caller does not wait. Its task joins the same
+ * queues; a batch headed by an async task is led by one of num_batch_threads batch threads
+ * (started on the first submit), or at once by the submitting thread when a run slot is free
+ * and the batch is ready (so an idle server still runs a request without a hand-off). The
+ * completion callback runs exactly once per task — on the thread that ran its batch, or on the
+ * submitting thread before td_batcher_submit returns (errors found at submit, unbatched runs,
+ * a batcher shutting down) — for success, errors and deadline expiry alike.
+ *
+ * Ownership: td_batcher_run / td_batcher_submit borrow the model, signature and inputs (the
+ * caller keeps its version handle and inputs until the call returned / the callback ran) and
+ * fill outputs with tensors the caller owns. Thread safety: both may be called from any number
+ * of threads; td_batcher_free only after every td_batcher_run has returned. td_batcher_free
+ * runs the async tasks still queued (ignoring the batch window) and joins the batch threads;
+ * a submit that comes during or after it fails with UNAVAILABLE.
  */
 #ifndef TD_BATCHING_BATCHING_H
 #define TD_BATCHING_BATCHING_H
@@ -78,6 +88,19 @@ void td_batcher_free(td_batcher *b);
  * (an expired task leaves it) and by the run itself. */
 td_code td_batcher_run(td_batcher *b, td_model *m, const td_signature *sig, const td_tensor *inputs,
                        td_tensor *outputs, const td_run_options *opt, td_status *st) TD_MUST_CHECK;
+
+/* Shutdown: from now on no batch waits for its window (each runs as soon as a run slot is free),
+ * so the tasks still queued finish quickly. NULL is a no-op. */
+void td_batcher_flush(td_batcher *b);
+
+/* Completion of an async task: code and (on error) st; outputs filled on TD_OK. */
+typedef void (*td_batch_done_fn)(void *user, td_code code, const td_status *st);
+
+/* td_batcher_run without waiting: done(user, ...) runs exactly once (see above); inputs and
+ * outputs (sig->num_inputs / num_outputs entries) must stay valid until it ran. Only opt's
+ * deadline is kept (the run itself gets none). */
+void td_batcher_submit(td_batcher *b, td_model *m, const td_signature *sig, const td_tensor *inputs,
+                       td_tensor *outputs, const td_run_options *opt, td_batch_done_fn done, void *user);
 
 /* Statistics for tests and metrics: tasks run, batches run, rows padded. */
 typedef struct td_batcher_stats {

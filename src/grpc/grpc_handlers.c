@@ -120,6 +120,61 @@ static td_code handle_predict(const td_grpc_ctx *ctx, const ProtobufCMessage *ms
   return code;
 }
 
+/* Deferred Predict (batching): the request's state, heap-owned from td_grpc_predict_async until
+ * its completion ran on whichever thread finished the batch. */
+typedef struct predict_job {
+  td_grpc_ctx ctx;
+  td_call call;
+  td_named_tensor *inputs;
+  int n_inputs;
+  td_grpc_done_fn done;
+  void *user;
+} predict_job;
+
+/* Packs the response, releases the call, hands the reply on and frees the job. */
+static void predict_job_end(predict_job *j, td_code code, td_named_tensor *outs, int n_outs, const td_status *st_in) {
+  td_status st = {0};
+  if (code != TD_OK && st_in) st = *st_in;
+  td_grpc_reply reply = {0};
+  if (code == TD_OK) code = predict_response(&j->ctx, &j->call, outs, n_outs, &reply, &st);
+  td_api_outputs_free(outs, n_outs);
+  for (int i = 0; i < j->n_inputs; i++) td_tensor_release(&j->inputs[i].tensor);
+  free(j->inputs);
+  if (j->call.sig) td_api_end(&j->call);
+  td_grpc_done_fn done = j->done;
+  void *user = j->user;
+  free(j);
+  done(user, code, &reply, &st);
+}
+
+static void predict_job_ran(void *user, td_code code, td_named_tensor *outs, int n_outs, const td_status *st) {
+  predict_job_end(user, code, outs, n_outs, st);
+}
+
+void td_grpc_predict_async(const td_grpc_ctx *ctx, const ProtobufCMessage *msg, size_t raw_len, td_grpc_done_fn done,
+                           void *user) {
+  const Tensorflow__Serving__PredictRequest *req = (const Tensorflow__Serving__PredictRequest *)msg;
+  predict_job *j = td_xcalloc(1, sizeof *j);
+  j->ctx = *ctx;
+  j->done = done;
+  j->user = user;
+  td_status st = {0};
+  td_model_spec spec;
+  td_code code = spec_from_proto(ctx, req->model_spec, &spec, &st);
+  if (code == TD_OK) code = td_api_begin(ctx->api, &spec, TD_METHOD_PREDICT, &j->call, &st);
+  if (code == TD_OK) {
+    td_budget budget;
+    td_api_budget(ctx->api, raw_len, &budget);
+    code = td_grpc_predict_inputs(&j->call, req, &budget, &j->inputs, &j->n_inputs, &st);
+  }
+  if (code != TD_OK) {
+    predict_job_end(j, code, NULL, 0, &st);
+    return;
+  }
+  td_api_predict_async(&j->call, j->inputs, j->n_inputs, (const char *const *)req->output_filter,
+                       (int)req->n_output_filter, predict_job_ran, j);
+}
+
 /* ---- Classify / Regress ---- */
 
 static td_code handle_classify_or_regress(const td_grpc_ctx *ctx, const uint8_t *raw, size_t raw_len, td_method method,

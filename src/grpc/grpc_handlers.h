@@ -43,6 +43,15 @@ typedef struct td_grpc_method {
 
 extern const td_grpc_method td_grpc_methods[];
 extern const int td_grpc_num_methods;
+#define TD_GRPC_PREDICT_PATH "/tensorflow.serving.PredictionService/Predict"
+
+/* Predict with a deferred reply (the api has a batcher): done(user, code, reply, st) runs
+ * exactly once — on the thread that ran the request's batch, or on this one before returning
+ * (errors, unbatched runs) — with the packed response on TD_OK (done takes reply->data). msg (a
+ * PredictRequest) and the bytes it was unpacked from must stay valid until done ran. */
+typedef void (*td_grpc_done_fn)(void *user, td_code code, td_grpc_reply *reply, const td_status *st);
+void td_grpc_predict_async(const td_grpc_ctx *ctx, const ProtobufCMessage *msg, size_t raw_len, td_grpc_done_fn done,
+                           void *user);
 
 /* ---- grpc_input.c: tensorflow.serving.Input straight from the wire ---- */
 /* Parsed shape of a Classification/Regression/MultiInference request, by walking its wire

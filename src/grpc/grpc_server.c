@@ -18,8 +18,19 @@
  *
  * Connections come from tensord's own accept thread (grpc_listener.h), not gRPC's listener.
  *
- * Drain and shutdown invariants: only worker w (or start, before w runs) adds work to w's
- * queue, and new requests are armed only under `lock` while !stopping. drain_begin sets
+ * Deferred replies (issue 14): with --enable_batching a Predict call does not hold its worker
+ * while it waits in a batch. The worker unpacks the request on the heap (not its arena), hands
+ * it to td_grpc_predict_async and goes back to its queue; the completion (deferred_done) runs on
+ * whichever thread ran the batch, frees the request and starts the reply batch on the call
+ * (gRPC core allows that from any thread); the tag comes back on the call's own queue, where its
+ * worker ends the call as usual. A deferred call counts in `active` until then (drain waits for
+ * it) and in `deferred` until its reply batch was started: shutdown waits for `deferred` to reach
+ * zero (the batcher answers every queued task; after the drain deadline the calls are already
+ * cancelled, so the client sees CANCELLED) before any worker shuts its queue down — so no reply
+ * is ever started on a queue that is shut down.
+ *
+ * Drain and shutdown invariants: only worker w (or start, before w runs, or a deferred reply
+ * before `server_down`) adds work to w's queue, and new requests are armed only under `lock` while !stopping. drain_begin sets
  * `draining` (health: NOT_SERVING) and stops the listener; `active` counts calls popped and
  * not yet answered (watches excluded), `last_activity_ns` moves on every arrival and answer,
  * so a caller can wait until the pending queue emptied. stop_by sets `finishing` (workers end
@@ -118,6 +129,8 @@ struct td_grpc_server {
   atomic_int finishing;   /* workers end their watch streams */
   atomic_int server_down; /* gRPC confirmed the shutdown: workers close their queues */
   atomic_int active;      /* calls being handled or answered (not watches) */
+  atomic_int deferred;    /* deferred Predicts whose reply batch has not been started yet */
+  int predict_method;     /* registered index of Predict (the deferred path) */
   atomic_llong last_activity_ns;
   td_grpc_listener *listener;
   td_grpc_ctx ctx;
@@ -292,31 +305,42 @@ static int payload_slice(grpc_byte_buffer *bb, grpc_slice *out) {
   return 1;
 }
 
-/* Runs the method's handler on the request payload. */
-static td_code dispatch(const td_grpc_ctx *ctx, call_slot *s, int expired, td_grpc_reply *reply, td_status *st) {
+/* The request of s: authorized, deadline and names checked, its payload as one slice (*raw, a
+ * new reference, set on TD_OK) and unpacked with alloc into *msg (methods with a descriptor). */
+static td_code parse_request(call_slot *s, int expired, ProtobufCAllocator *alloc, grpc_slice *raw,
+                             ProtobufCMessage **msg, td_status *st) {
+  *msg = NULL;
   const char *path = s->method == GENERIC_METHOD ? NULL : method_row(s->method)->path;
   TD_TRY(td_grpc_authorize(&s->w->srv->authz, path, &s->request_md, st));
   if (s->method == GENERIC_METHOD) return td_status_set(st, TD_UNIMPLEMENTED, "%s", "");
   if (expired) return td_status_set(st, TD_DEADLINE_EXCEEDED, "Deadline Exceeded");
   if (!s->payload) return td_status_set(st, TD_INTERNAL, "Missing request message");
   const td_grpc_method *m = method_row(s->method);
-  grpc_slice raw;
-  if (!payload_slice(s->payload, &raw))
+  if (!payload_slice(s->payload, raw))
     return td_status_set(st, TD_INTERNAL, "Could not read (decompress) the request message");
-  const uint8_t *bytes = GRPC_SLICE_START_PTR(raw);
-  size_t len = GRPC_SLICE_LENGTH(raw);
-  td_code code = TD_OK;
-  ProtobufCMessage *msg = NULL;
+  const uint8_t *bytes = GRPC_SLICE_START_PTR(*raw);
+  size_t len = GRPC_SLICE_LENGTH(*raw);
+  td_code code = td_grpc_check_model_names(m->path, bytes, len, st);
+  if (code == TD_OK && m->request) {
+    *msg = protobuf_c_message_unpack(m->request, alloc, len, bytes);
+    if (!*msg) code = td_status_set(st, TD_INVALID_ARGUMENT, "Could not parse the request as %s", m->request->name);
+  }
+  if (code != TD_OK) grpc_slice_unref(*raw);
+  return code;
+}
+
+/* Runs the method's handler on the request payload. */
+static td_code dispatch(const td_grpc_ctx *ctx, call_slot *s, int expired, td_grpc_reply *reply, td_status *st) {
   td_grpc_arena *a = &s->w->arena;
   ProtobufCAllocator alloc = {td_grpc_arena_alloc, td_grpc_arena_free, a};
-  code = td_grpc_check_model_names(m->path, bytes, len, st);
-  if (code == TD_OK && m->request) {
-    msg = protobuf_c_message_unpack(m->request, &alloc, len, bytes);
-    if (!msg) code = td_status_set(st, TD_INVALID_ARGUMENT, "Could not parse the request as %s", m->request->name);
+  grpc_slice raw;
+  ProtobufCMessage *msg;
+  td_code code = parse_request(s, expired, &alloc, &raw, &msg, st);
+  if (code == TD_OK) {
+    code = method_row(s->method)->handler(ctx, msg, GRPC_SLICE_START_PTR(raw), GRPC_SLICE_LENGTH(raw), reply, st);
+    grpc_slice_unref(raw);
   }
-  if (code == TD_OK) code = m->handler(ctx, msg, bytes, len, reply, st);
   td_grpc_arena_reset(a); /* frees msg: every piece of it lives in the arena */
-  grpc_slice_unref(raw);
   return code;
 }
 
@@ -351,7 +375,46 @@ static void send_reply(call_slot *s, td_code code, td_grpc_reply *reply, const t
   }
 }
 
-/* Handles an arrived unary call and starts its reply. */
+/* A deferred Predict's request, kept (heap) until its reply is started. */
+typedef struct deferred_call {
+  call_slot *slot;
+  grpc_slice raw;
+  ProtobufCMessage *msg; /* unpacked on the heap from raw */
+} deferred_call;
+
+/* td_grpc_predict_async's completion, on the thread that ran the batch (or the worker). */
+static void deferred_done(void *user, td_code code, td_grpc_reply *reply, const td_status *st) {
+  deferred_call *d = user;
+  call_slot *s = d->slot;
+  td_grpc_server *srv = s->w->srv;
+  protobuf_c_message_free_unpacked(d->msg, NULL);
+  grpc_slice_unref(d->raw);
+  free(d);
+  send_reply(s, code, reply, st);   /* s may be gone after this */
+  atomic_fetch_sub(&srv->deferred, 1); /* after the reply batch started: shutdown waits for this */
+}
+
+/* Predict on a batching server: parses the request onto the heap and hands it to the batcher;
+ * the reply is started by deferred_done. s must not be touched after this returns. */
+static void handle_deferred(call_slot *s, const td_grpc_ctx *ctx) {
+  td_status st = {0};
+  grpc_slice raw;
+  ProtobufCMessage *msg;
+  td_code code = parse_request(s, 0, NULL, &raw, &msg, &st);
+  if (code != TD_OK) {
+    td_grpc_reply none = {0};
+    send_reply(s, code, &none, &st);
+    return;
+  }
+  deferred_call *d = td_xcalloc(1, sizeof *d);
+  d->slot = s;
+  d->raw = raw;
+  d->msg = msg;
+  atomic_fetch_add(&s->w->srv->deferred, 1);
+  td_grpc_predict_async(ctx, msg, GRPC_SLICE_LENGTH(raw), deferred_done, d);
+}
+
+/* Handles an arrived unary call and starts its reply (or defers it: handle_deferred). */
 static void handle_call(call_slot *s) {
   td_status st = {0};
   td_grpc_reply reply = {0};
@@ -363,6 +426,10 @@ static void handle_call(call_slot *s) {
     expired = gpr_time_cmp(d, now) < 0;
     int64_t left_ms = gpr_time_to_millis(gpr_time_sub(d, now));
     ctx.deadline_ns = td_deadline_after_ms(left_ms > 0 ? left_ms : 1);
+  }
+  if (s->method == s->w->srv->predict_method && ctx.api->batcher && !expired) {
+    handle_deferred(s, &ctx);
+    return;
   }
   td_code code = dispatch(&ctx, s, expired, &reply, &st);
   send_reply(s, code, &reply, &st);
@@ -565,12 +632,16 @@ static void shutdown_server(td_grpc_server *s, int64_t deadline_ns) {
     finished = grpc_completion_queue_pluck(done, s, until, NULL).type == GRPC_OP_COMPLETE;
   }
   if (!finished) {
+    td_batcher_flush(s->ctx.api->batcher); /* deferred calls stop waiting for their batch window */
     grpc_server_cancel_all_calls(s->server); /* also disconnects every connection */
     grpc_completion_queue_pluck(done, s, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
   }
   grpc_completion_queue_shutdown(done);
   grpc_completion_queue_pluck(done, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
   grpc_completion_queue_destroy(done);
+  /* deferred replies still to start (the batcher finishes every task it holds): they must be
+   * on their queues before the workers shut those down */
+  while (atomic_load(&s->deferred)) nanosleep(&(struct timespec){0, 1000000}, NULL);
   atomic_store(&s->server_down, 1);
 }
 
@@ -670,6 +741,9 @@ td_code td_grpc_server_start(td_api *api, const td_grpc_options *opt, td_grpc_se
     s->registered[i] = grpc_server_register_method(s->server, method_row(i)->path, NULL,
                                                    GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
   s->watch_method = num_methods();
+  s->predict_method = -1;
+  for (int i = 0; i < td_grpc_num_methods; i++)
+    if (!strcmp(td_grpc_methods[i].path, TD_GRPC_PREDICT_PATH)) s->predict_method = i;
   s->registered[s->watch_method] = grpc_server_register_method(s->server, TD_HEALTH_WATCH_PATH, NULL,
                                                                GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
   long cpus = sysconf(_SC_NPROCESSORS_ONLN);
