@@ -49,13 +49,6 @@ const uint8_t *td_shard_map_bytes(const td_shard_map *m, int64_t offset) {
   return (const uint8_t *)m->base + offset;
 }
 
-void td_shard_map_willneed(const td_shard_map *m, int64_t offset, size_t len) {
-  uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-  uintptr_t lo = ((uintptr_t)m->base + (uintptr_t)offset) & ~(page - 1);
-  uintptr_t hi = (uintptr_t)m->base + (uintptr_t)offset + len;
-  if (len) (void)madvise((void *)lo, hi - lo, MADV_WILLNEED);
-}
-
 size_t td_bundle_view_align(td_dtype dt) {
   size_t esize = td_dtype_size(dt);
   return esize > 8 ? 8 : esize ? esize : 1;

@@ -25,11 +25,6 @@ td_shard_map *td_shard_map_new(int fd, size_t len);
 void td_shard_map_unref(td_shard_map *m);
 const uint8_t *td_shard_map_bytes(const td_shard_map *m, int64_t offset);
 
-/* Asks the kernel to read [offset, offset+len) of the shard ahead (MADV_WILLNEED), before a
- * pass over all of it (the crc32c check): on a cold page cache that is one large read instead
- * of a fault per readahead window. Advice only; errors are ignored. */
-void td_shard_map_willneed(const td_shard_map *m, int64_t offset, size_t len);
-
 /* The alignment an entry's first byte needs for kernels to use it in place (see bundle_map.c). */
 size_t td_bundle_view_align(td_dtype dt);
 
