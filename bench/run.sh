@@ -21,11 +21,14 @@
 #   seed    the seed's workload (bench/seed_bench.py, needs ../shared/fixtures): real MNIST digits
 #           over REST (wrk) vs gRPC (h2load), img/s and bytes on the wire per image at 1 and 100
 #           images per request; iris_estimator_raw with 1000 rows per gRPC Predict, timed.
+#   batching does server-side batching pay (bench/batching_bench.py, needs ../shared/fixtures):
+#           MNIST MLP, 64 concurrent one-image clients over gRPC (h2load) and REST (wrk), with and
+#           without --enable_batching: req/s, p50/p99 and the processed_batch_size histogram.
 #
 # Environment: BENCH_BUILD_DIR (default build-bench) is the CMake build dir used for tensord and
 # libtd_core.a; BENCH_PORT_BASE (default 18500) the first of the ports used.
 # Missing anchors (npm/onnxruntime-node, python3-torch, wrk, h2load, gnuplot) are skipped with a note;
-# --skip takes any of engine,rest,cold,seed,bigload,ort,torch (comma-separated).
+# --skip takes any of engine,rest,cold,seed,batching,bigload,ort,torch (comma-separated).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -157,6 +160,14 @@ if ! skip seed; then
     $PY bench/seed_bench.py --tensord "$BUILD/tensord" --fixtures "$FIX" --out "$RAW" --port $((PORT + 1000)) \
       --duration "$DUR" --rounds "$ROUNDS" --quick "$QUICK"
   else note "no $FIX/models; skipping the seed workload"; fi
+fi
+
+# ---- batching that pays: 64 one-image clients, batched vs not (bench/batching_bench.py) -----------
+if ! skip batching; then
+  if [ -d "$FIX/models/mnist_seoinjae" ]; then
+    $PY bench/batching_bench.py --tensord "$BUILD/tensord" --fixtures "$FIX" --out "$RAW" --port $((PORT + 3000)) \
+      --duration "$DUR" --rounds "$ROUNDS" >&2
+  else note "no $FIX/models; skipping the batching workload"; fi
 fi
 
 # ---- big-model load: weights mapped, not copied (bench/bigload_bench.py) --------------------------

@@ -26,7 +26,8 @@
  *
  * Async tasks (td_batcher_submit) have no waiting owner: a batch they head is led by a batch
  * thread (sched_main, num_batch_threads of them, started on the first submit, woken through
- * sched_cond), or at once by the submitting thread when it could run right away. Async tasks are
+ * sched_cond), or at once by the submitting thread when it could run right away and another run
+ * slot stays free (so receiving threads never all block in runs while calls wait unreceived). Async tasks are
  * heap records the batcher owns; whoever finishes them (a leader after its run, or the one that
  * drops them as expired) unlinks them under `mu` and runs their callbacks with `mu` released,
  * then frees them. Every task is finished exactly once, since it is unlinked exactly once.
@@ -447,8 +448,11 @@ void td_batcher_submit(td_batcher *b, td_model *m, const td_signature *sig, cons
     return;
   }
   if (!b->threads) start_threads_locked(b);
-  if (bt->head == t && bt->queue->first == bt) { /* t leads: run now if it may, else a batch thread will */
-    if (b->running < b->p.num_batch_threads && (bt->closed || b->flush || p->batch_timeout_micros <= 0))
+  /* t leads: this thread runs it now if it may and a run slot stays free for the batch threads
+   * (the submitter is typically a front end's receiving thread: at most num_batch_threads - 1 of
+   * them block running batches, the rest keep taking calls that queue up); else a batch thread */
+  if (bt->head == t && bt->queue->first == bt) {
+    if (b->running + 1 < b->p.num_batch_threads && (bt->closed || b->flush || p->batch_timeout_micros <= 0))
       run_batch_locked(b, bt);
     else pthread_cond_broadcast(&b->sched_cond);
   }

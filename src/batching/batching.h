@@ -26,8 +26,9 @@
  *
  * Async tasks (td_batcher_submit, issue 14): the caller does not wait. Its task joins the same
  * queues; a batch headed by an async task is led by one of num_batch_threads batch threads
- * (started on the first submit), or at once by the submitting thread when a run slot is free
- * and the batch is ready (so an idle server still runs a request without a hand-off). The
+ * (started on the first submit), or at once by the submitting thread when the batch is ready
+ * and a second run slot is free (so an idle server still runs a request without a hand-off, while
+ * one slot is always left to the batch threads: receiving threads keep receiving). The
  * completion callback runs exactly once per task — on the thread that ran its batch, or on the
  * submitting thread before td_batcher_submit returns (errors found at submit, unbatched runs,
  * a batcher shutting down) — for success, errors and deadline expiry alike.

@@ -248,17 +248,27 @@ static void test_free_runs_pending_tasks(void **state) {
   free(r);
 }
 
-/* With no batch window and a free slot the submitting thread runs its task itself (no
- * hand-off when idle); the callback has run when submit returns. */
+/* With no batch window and two free slots the submitting thread runs its task itself (no
+ * hand-off when idle); the callback has run when submit returns. With one slot it never does
+ * (the slot is left to the batch threads). */
 static void test_idle_runs_inline(void **state) {
   (void)state;
-  td_batcher *b = new_batcher("max_batch_size { value: 8 } num_batch_threads { value: 1 }");
+  td_batcher *b = new_batcher("max_batch_size { value: 8 } num_batch_threads { value: 2 }");
   rec r = {0};
   submit(b, &r, 2, 5, TD_DT_FLOAT, 0);
   assert_int_equal(r.calls, 1);
   assert_true(pthread_equal(r.thread, pthread_self()));
   assert_rows(&r);
   td_tensor_release(&r.out);
+  td_batcher_free(b);
+  b = new_batcher("max_batch_size { value: 8 } num_batch_threads { value: 1 }");
+  rec q = {0};
+  submit(b, &q, 1, 7, TD_DT_FLOAT, 0);
+  wait_all(&q, 1);
+  assert_int_equal(q.calls, 1);
+  assert_false(pthread_equal(q.thread, pthread_self()));
+  assert_rows(&q);
+  td_tensor_release(&q.out);
   td_batcher_free(b);
 }
 
