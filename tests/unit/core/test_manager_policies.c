@@ -311,7 +311,7 @@ static void test_availability_preserving_and_failed_loads(void **state) {
   assert_int_equal(h.version, 1);
   assert_int_equal(r.stats.live, 2);
   td_handle_release(&h); /* the last holder: the manager's thread frees version 1, not this one */
-  for (int tries = 0; tries < 1000 && __atomic_load_n(&r.stats.live, __ATOMIC_SEQ_CST) != 1; tries++) usleep(1000);
+  for (int tries = 0; tries < 10000 && __atomic_load_n(&r.stats.live, __ATOMIC_SEQ_CST) != 1; tries++) usleep(1000);
   assert_int_equal(r.stats.live, 1);
   assert_int_equal(td_servables_status(r.s, "a", 1, &vs, &n, &st), TD_OK);
   assert_int_equal(vs[0].state, TD_VERSION_END);
