@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-build-tsan}
-tests=(batching/test_batching core/test_manager_policies core/test_serving core/test_swap_concurrency
+tests=(batching/test_batching batching/test_batcher_submit core/test_manager_policies core/test_serving core/test_swap_concurrency
        core/test_warmup engine/test_threads)
 targets=()
 for t in "${tests[@]}"; do targets+=("unit_${t%%/*}_${t##*/}"); done

@@ -427,7 +427,7 @@ static void handle_call(call_slot *s) {
     int64_t left_ms = gpr_time_to_millis(gpr_time_sub(d, now));
     ctx.deadline_ns = td_deadline_after_ms(left_ms > 0 ? left_ms : 1);
   }
-  if (s->method == s->w->srv->predict_method && ctx.api->batcher && !expired) {
+  if (s->method >= 0 && s->method == s->w->srv->predict_method && ctx.api->batcher && !expired) {
     handle_deferred(s, &ctx);
     return;
   }
@@ -639,8 +639,9 @@ static void shutdown_server(td_grpc_server *s, int64_t deadline_ns) {
   grpc_completion_queue_shutdown(done);
   grpc_completion_queue_pluck(done, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
   grpc_completion_queue_destroy(done);
-  /* deferred replies still to start (the batcher finishes every task it holds): they must be
-   * on their queues before the workers shut those down */
+  /* deferred replies still to start (the batcher finishes every task it holds; none waits for
+   * its window any more): they must be on their queues before the workers shut those down */
+  if (atomic_load(&s->deferred)) td_batcher_flush(s->ctx.api->batcher);
   while (atomic_load(&s->deferred)) nanosleep(&(struct timespec){0, 1000000}, NULL);
   atomic_store(&s->server_down, 1);
 }
