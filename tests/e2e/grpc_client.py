@@ -195,6 +195,18 @@ class ServerProcess:
         return self.proc.returncode
 
 
+def wait_tcp(host, port, proc, timeout=30.0):
+    """True once host:port accepts a TCP connection; False if proc exits or the time runs out."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            with socket.create_connection((host, int(port)), timeout=0.2):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
 def wait_grpc(target, proc, timeout=30.0):
     """Waits until target accepts TCP connections and answers a gRPC call (any status but
     UNAVAILABLE). TCP is polled first: a gRPC channel that failed to connect backs off for seconds."""
@@ -238,7 +250,8 @@ def start_tensord(binary, model_name, base_path, extra=(), rest=False, timeout=3
     args += list(extra)
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
     server = ServerProcess(proc, port, rest_port)
-    if wait_grpc(server.target, proc, timeout):
+    # tensord opens its gRPC port before its REST port: wait for both.
+    if wait_grpc(server.target, proc, timeout) and (not rest_port or wait_tcp("127.0.0.1", rest_port, proc, timeout)):
         return server
     server.stop()
     return None
