@@ -9,7 +9,7 @@
  * OpenBLAS is expensive to have loaded while idle: ~3 MiB of RSS for the library, its gfortran
  * dependencies and its thread pool, plus 60 KiB of static TLS that glibc zeroes on every thread
  * the process creates (the REST and gRPC pools). So the engine reaches it only through the
- * cblas_sgemm / cblas_dgemm defined here, which dlopen it on the first GEMM (pthread_once) and
+ * cblas_sgemm / cblas_dgemm / cblas_sgemv defined here, which dlopen it on the first GEMM (pthread_once) and
  * call through. With nothing else referencing OpenBLAS, the linker's --as-needed (the Debian
  * toolchain default) leaves it out of DT_NEEDED; where it is still linked, these definitions
  * interpose the library's own and dlopen finds the loaded copy (correct, just no saving).
@@ -34,11 +34,15 @@ typedef void (*sgemm_fn)(const enum CBLAS_ORDER, const enum CBLAS_TRANSPOSE, con
 typedef void (*dgemm_fn)(const enum CBLAS_ORDER, const enum CBLAS_TRANSPOSE, const enum CBLAS_TRANSPOSE,
                          const blasint, const blasint, const blasint, const double, const double *, const blasint,
                          const double *, const blasint, const double, double *, const blasint);
+typedef void (*sgemv_fn)(const enum CBLAS_ORDER, const enum CBLAS_TRANSPOSE, const blasint, const blasint,
+                         const float, const float *, const blasint, const float *, const blasint, const float, float *,
+                         const blasint);
 typedef void (*set_threads_fn)(int);
 
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
 static sgemm_fn real_sgemm;
 static dgemm_fn real_dgemm;
+static sgemv_fn real_sgemv;
 static set_threads_fn real_set_threads;
 static pthread_mutex_t blas_mu = PTHREAD_MUTEX_INITIALIZER; /* blas_threads vs. the load */
 static int blas_threads; /* requested thread count; 0 = library default */
@@ -71,8 +75,10 @@ static void blas_load(void) {
     abort();
   }
   void *s = blas_sym(lib, "cblas_sgemm"), *d = blas_sym(lib, "cblas_dgemm"), *t = blas_sym(lib, "openblas_set_num_threads");
+  void *v = blas_sym(lib, "cblas_sgemv");
   memcpy(&real_sgemm, &s, sizeof s);
   memcpy(&real_dgemm, &d, sizeof d);
+  memcpy(&real_sgemv, &v, sizeof v);
   memcpy(&real_set_threads, &t, sizeof t);
   pthread_mutex_lock(&blas_mu);
   if (blas_threads > 0) real_set_threads(blas_threads);
@@ -93,6 +99,13 @@ void cblas_dgemm(const enum CBLAS_ORDER order, const enum CBLAS_TRANSPOSE ta, co
                  const blasint ldc) {
   pthread_once(&blas_once, blas_load);
   real_dgemm(order, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void cblas_sgemv(const enum CBLAS_ORDER order, const enum CBLAS_TRANSPOSE ta, const blasint m, const blasint n,
+                 const float alpha, const float *a, const blasint lda, const float *x, const blasint incx,
+                 const float beta, float *y, const blasint incy) {
+  pthread_once(&blas_once, blas_load);
+  real_sgemv(order, ta, m, n, alpha, a, lda, x, incx, beta, y, incy);
 }
 
 void td_engine_set_intra_op_threads(int n) {

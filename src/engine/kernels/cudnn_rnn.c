@@ -201,7 +201,7 @@ static void swap01(double *dst, const double *src, int64_t n0, int64_t n1, int64
 }
 
 static td_code cudnn_rnn(td_kctx *c) {
-  rnn_dims d;
+  rnn_dims d = {0};
   TD_TRY(parse_mode(c, &d));
   TD_TRY(check_inputs(c, &d));
   int *lens = NULL;

@@ -208,7 +208,7 @@ static td_code would_block(td_kctx *c, fifo_queue *q, const char *what, int64_t 
 }
 
 static td_code enqueue(td_kctx *c, int many) {
-  fifo_queue *q;
+  fifo_queue *q = NULL;
   TD_TRY(input_queue(c, &q));
   TD_TRY(check_components(c, q, many));
   int64_t n = many ? td_k_input(c, 1)->shape.dim[0] : 1;
@@ -249,7 +249,7 @@ static td_code check_outputs(td_kctx *c, fifo_queue *q) {
 }
 
 td_code td_k_queue_dequeue(td_kctx *c) {
-  fifo_queue *q;
+  fifo_queue *q = NULL;
   TD_TRY(input_queue(c, &q));
   TD_TRY(check_outputs(c, q));
   pthread_mutex_lock(&q->mu);
@@ -299,7 +299,7 @@ static td_code dequeue_stacked_locked(td_kctx *c, fifo_queue *q, int64_t n) {
 }
 
 static td_code dequeue_many(td_kctx *c, int up_to) {
-  fifo_queue *q;
+  fifo_queue *q = NULL;
   TD_TRY(input_queue(c, &q));
   TD_TRY(check_outputs(c, q));
   const td_tensor *nt = td_k_input(c, 1);
@@ -332,7 +332,7 @@ td_code td_k_queue_dequeue_many(td_kctx *c) { return dequeue_many(c, 0); }
 td_code td_k_queue_dequeue_up_to(td_kctx *c) { return dequeue_many(c, 1); }
 
 td_code td_k_queue_close(td_kctx *c) {
-  fifo_queue *q;
+  fifo_queue *q = NULL;
   TD_TRY(input_queue(c, &q));
   pthread_mutex_lock(&q->mu);
   q->closed = 1;
@@ -352,13 +352,13 @@ static td_code scalar_out(td_kctx *c, fifo_queue *q, td_dtype dt) {
 }
 
 td_code td_k_queue_size(td_kctx *c) {
-  fifo_queue *q;
+  fifo_queue *q = NULL;
   TD_TRY(input_queue(c, &q));
   return scalar_out(c, q, TD_DT_INT32);
 }
 
 td_code td_k_queue_is_closed(td_kctx *c) {
-  fifo_queue *q;
+  fifo_queue *q = NULL;
   TD_TRY(input_queue(c, &q));
   return scalar_out(c, q, TD_DT_BOOL);
 }

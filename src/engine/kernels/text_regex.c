@@ -79,7 +79,7 @@ td_code td_k_static_regex_replace(td_kctx *ctx) {
 
 td_code td_k_regex_replace(td_kctx *ctx) {
   TD_TRY(td_text_expect_string(ctx, 0, "input"));
-  td_string pat, rw;
+  td_string pat = {0}, rw = {0};
   TD_TRY(scalar_string(ctx, 1, "Pattern", &pat));
   td_re2 *re;
   TD_TRY(compile(ctx, td_text_bytes(&pat), pat.len, &re));
@@ -113,7 +113,7 @@ td_code td_k_static_regex_full_match(td_kctx *ctx) {
 
 td_code td_k_regex_full_match(td_kctx *ctx) {
   TD_TRY(td_text_expect_string(ctx, 0, "input"));
-  td_string pat;
+  td_string pat = {0};
   TD_TRY(scalar_string(ctx, 1, "Pattern", &pat));
   td_re2 *re;
   TD_TRY(compile(ctx, td_text_bytes(&pat), pat.len, &re));

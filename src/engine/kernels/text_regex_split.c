@@ -74,7 +74,7 @@ static td_code compile(td_kctx *ctx, const td_string *pat, td_re2 **out) {
 
 td_code td_k_regex_split_with_offsets(td_kctx *ctx) {
   TD_TRY(td_text_expect_string(ctx, 0, "input"));
-  td_string dpat, kpat;
+  td_string dpat = {0}, kpat = {0};
   TD_TRY(scalar_pattern(ctx, 1, "delim_regex_pattern", &dpat));
   TD_TRY(scalar_pattern(ctx, 2, "keep_delim_regex_pattern", &kpat));
   td_re2 *delim = NULL, *keep = NULL;
