@@ -118,7 +118,7 @@ if ! skip engine; then
       lstm:1|gru:1) n=1000 ;; lstm:32|gru:32) n=200 ;; lstm:256|gru:256) n=20 ;;
       bert:1) n=20 ;; bert:8) n=4 ;; mobilenet:1) n=30 ;; mobilenet:8) n=5 ;;
     esac
-    [ $QUICK = 1 ] && n=$(( n / 20 > 2 ? n / 20 : 2 ))
+    [ $QUICK = 1 ] && n=$(( n / 20 > 5 ? n / 20 : 5 ))
     echo $n
   }
   tag() { $PY -c 'import json,sys; d=json.loads(sys.stdin.readline()); d.update(kind="engine", model=sys.argv[1], round=int(sys.argv[2])); print(json.dumps(d))' "$@"; }
@@ -129,7 +129,7 @@ if ! skip engine; then
         lstm|gru) batches="1 32 256" ;; bert|mobilenet) batches="1 8" ;; *) batches="1 32 1000" ;;
       esac
       for batch in $batches; do
-        n=$(iters $model $batch); w=$(( n / 10 > 1 ? n / 10 : 1 ))
+        n=$(iters $model $batch); w=$(( n / 10 > 3 ? n / 10 : 3 )) # the first calls of a shape build plans and oneDNN primitives
         for r in $(seq 1 "$ROUNDS"); do
           note "engine $model batch=$batch threads=$th round $r/$ROUNDS ($n iters)"
           "$OUT/engine_bench" "$MODELS/$model/1" "$batch" "$n" "$w" "$th" | tag "$model" "$r" >> "$RAW"
