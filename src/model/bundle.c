@@ -238,30 +238,6 @@ static td_code pread_full(const td_bundle *b, int shard, int fd, void *dst, size
   return TD_OK;
 }
 
-/* The crc32c of a mapped entry, read with pread through a small reused buffer rather than
- * through the mapping: the first touch of each page of a fresh mapping costs a fault (in a VM
- * often an exit per 4 KiB page, even after MADV_POPULATE_READ), which made the pass 2-3x slower
- * than this copy (docs/bench.md, big-model load); and pages the model never reads (embedding
- * rows not looked up) stay untouched. Same bytes: the shard is the mapped file. */
-#define CRC_CHUNK ((size_t)256 << 10)
-static td_code crc_by_pread(const td_bundle *b, int shard, int fd, int64_t off, size_t n, uint32_t *crc,
-                            td_status *st) {
-  size_t cap = n < CRC_CHUNK ? n : CRC_CHUNK;
-  uint8_t *buf = td_xmalloc(cap ? cap : 1);
-  uint32_t c = 0;
-  td_code rc = TD_OK;
-  while (n > 0 && rc == TD_OK) {
-    size_t w = n < cap ? n : cap;
-    rc = pread_full(b, shard, fd, buf, w, off, st);
-    if (rc == TD_OK) c = td_crc32c_extend(c, buf, w);
-    off += (int64_t)w;
-    n -= w;
-  }
-  free(buf);
-  *crc = c;
-  return rc;
-}
-
 /* ---- decoding one entry ---- */
 
 static td_code entry_shape(const td_bundle *b, const char *key, const Tensorflow__BundleEntryProto *e,
@@ -379,7 +355,12 @@ static td_code read_entry(td_bundle *b, const char *key, const Tensorflow__Bundl
     if (size > 0 && sf.map && td_shard_map_view(sf.map, e->offset, dt, &shape, out)) {
       atomic_fetch_add(&b->mapped_bytes, (long long)size);
       if (!b->verify_mapped) return TD_OK;
-      rc = crc_by_pread(b, e->shard_id, sf.fd, e->offset, size, &crc, st);
+      int64_t bad_at = 0; /* checksummed with pread, not through the mapping (bundle_map.h) */
+      int err = td_shard_crc32c(sf.fd, e->offset, size, &crc, &bad_at);
+      rc = err == 0 ? TD_OK
+                    : td_status_set(st, TD_DATA_LOSS, "%s.data-%05d-of-%05d: %s at offset %" PRId64, b->prefix,
+                                    (int)e->shard_id, b->num_shards, err > 0 ? strerror(err) : "unexpected end of file",
+                                    bad_at);
     } else {
       TD_TRY(td_tensor_alloc(out, dt, &shape, st));
       rc = pread_full(b, e->shard_id, sf.fd, out->data, size, e->offset, st);

@@ -1,4 +1,5 @@
-/* bundle_map.c — refcounted read-only shard mappings and in-place tensor views (bundle_map.h).
+/* bundle_map.c — refcounted read-only shard mappings, in-place tensor views, and the crc32c of
+ * a shard range read with pread on up to two threads (bundle_map.h).
  *
  * Alignment policy: an entry is viewed in place only when its address is a multiple of its
  * element's natural alignment (the element size, 8 for 16-byte complex128). That is what C
@@ -11,6 +12,8 @@
  */
 #include "model/bundle_map.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +21,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "util/crc32c.h"
 #include "util/mem.h"
 
 struct td_shard_map {
@@ -47,6 +51,68 @@ static void view_release(void *ctx) { td_shard_map_unref(ctx); }
 
 const uint8_t *td_shard_map_bytes(const td_shard_map *m, int64_t offset) {
   return (const uint8_t *)m->base + offset;
+}
+
+/* ---- checksumming a range with pread (td_shard_crc32c) ---- */
+
+#define CRC_CHUNK ((size_t)256 << 10)
+#define CRC_SPLIT_MIN ((size_t)32 << 20)
+
+typedef struct {
+  int fd;
+  int64_t off;
+  size_t n;
+  uint32_t crc;
+  int err;         /* 0, errno, or -1 = end of file */
+  int64_t err_off; /* where err happened */
+} crc_job;
+
+static void crc_job_run(crc_job *j) {
+  size_t cap = j->n < CRC_CHUNK ? j->n : CRC_CHUNK, n = j->n;
+  uint8_t *buf = td_xmalloc(cap ? cap : 1);
+  uint32_t c = 0;
+  int64_t off = j->off;
+  j->err = 0;
+  while (n > 0) {
+    ssize_t got = pread(j->fd, buf, n < cap ? n : cap, (off_t)off);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) {
+      j->err = got < 0 ? errno : -1;
+      j->err_off = off;
+      break;
+    }
+    c = td_crc32c_extend(c, buf, (size_t)got);
+    off += got;
+    n -= (size_t)got;
+  }
+  free(buf);
+  j->crc = c;
+}
+
+static void *crc_job_main(void *arg) {
+  crc_job_run(arg);
+  return NULL;
+}
+
+int td_shard_crc32c(int fd, int64_t offset, size_t len, uint32_t *crc, int64_t *err_offset) {
+  crc_job lo = {.fd = fd, .off = offset, .n = len}, hi = {.fd = fd};
+  pthread_t th;
+  int threaded = 0;
+  if (len >= CRC_SPLIT_MIN && sysconf(_SC_NPROCESSORS_ONLN) >= 2) {
+    hi.off = offset + (int64_t)(len / 2);
+    hi.n = len - len / 2;
+    threaded = pthread_create(&th, NULL, crc_job_main, &hi) == 0;
+    if (threaded) lo.n = len / 2;
+  }
+  crc_job_run(&lo);
+  if (threaded) pthread_join(th, NULL);
+  const crc_job *bad = lo.err ? &lo : threaded && hi.err ? &hi : NULL;
+  if (bad) {
+    *err_offset = bad->err_off;
+    return bad->err;
+  }
+  *crc = threaded ? td_crc32c_combine(lo.crc, hi.crc, hi.n) : lo.crc;
+  return 0;
 }
 
 size_t td_bundle_view_align(td_dtype dt) {

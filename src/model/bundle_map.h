@@ -25,6 +25,15 @@ td_shard_map *td_shard_map_new(int fd, size_t len);
 void td_shard_map_unref(td_shard_map *m);
 const uint8_t *td_shard_map_bytes(const td_shard_map *m, int64_t offset);
 
+/* The crc32c (finished, unmasked) of [offset, offset+len) of the file fd, read with pread through
+ * a 256 KiB buffer, NOT through a mapping of it: the first touch of each page of a fresh mapping
+ * costs a fault (in a VM an exit per 4 KiB page even after MADV_POPULATE_READ), 2-3x slower than
+ * this copy for a 488 MiB entry (docs/bench.md), and pages the model never reads (embedding rows
+ * not looked up) stay untouched. Ranges of 32 MiB or more are split in two halves, the second on
+ * a short-lived helper thread (when there are 2+ CPUs), and joined with td_crc32c_combine.
+ * Returns 0, an errno value, or -1 for an unexpected end of file (*err_offset = where). */
+int td_shard_crc32c(int fd, int64_t offset, size_t len, uint32_t *crc, int64_t *err_offset);
+
 /* The alignment an entry's first byte needs for kernels to use it in place (see bundle_map.c). */
 size_t td_bundle_view_align(td_dtype dt);
 
