@@ -197,6 +197,10 @@ for ((i = 0; i < REPLICAS; i++)); do
   stops+=("$STOP_SECS")
   start_replica "$i" release-v2
   wait_ready "$i"
+  # minReadySeconds: nginx keeps a replica that failed out for fail_timeout (2 s) even once it is
+  # ready again; touching the next replica sooner can leave every upstream marked failed at once
+  # ("no live upstreams": a burst of 502s, seen once in a container-test run).
+  sleep "${MIN_READY_SECONDS:-2.5}"
   if [ "$LB_DRAIN" = 1 ]; then reload_nginx -1; fi
   echo "replica $i: $([ "$LB_DRAIN" = 1 ] && echo "drained from nginx, ")stopped in ${STOP_SECS}s, restarted on v2, ready ($(/usr/bin/python3 -c "import time; print(f'{time.time() - $t0:.1f}')")s in all)"
 done
