@@ -12,21 +12,21 @@
 #include <stdint.h>
 
 #include "engine/engine.h"
+#include "engine/node_attrs.h"
 
 Tensorflow__NodeDef *td_test_node_new(const char *op);
 void td_test_node_free(Tensorflow__NodeDef *nd);
-void td_test_attr_int(Tensorflow__NodeDef *nd, const char *name, int64_t v);
-void td_test_attr_float(Tensorflow__NodeDef *nd, const char *name, float v);
-void td_test_attr_bool(Tensorflow__NodeDef *nd, const char *name, int v);
-void td_test_attr_type(Tensorflow__NodeDef *nd, const char *name, td_dtype v);
-void td_test_attr_str(Tensorflow__NodeDef *nd, const char *name, const char *v);
-void td_test_attr_ints(Tensorflow__NodeDef *nd, const char *name, const int64_t *v, size_t n);
-void td_test_attr_floats(Tensorflow__NodeDef *nd, const char *name, const float *v, size_t n);
-void td_test_attr_types(Tensorflow__NodeDef *nd, const char *name, const td_dtype *v, size_t n);
-/* rank -1 = unknown rank. */
-void td_test_attr_shape(Tensorflow__NodeDef *nd, const char *name, int rank, const int64_t *dims);
-void td_test_attr_shapes(Tensorflow__NodeDef *nd, const char *name, size_t n, const int *ranks,
-                         const int64_t *const *dims);
+/* Attr builders: the engine's own (engine/node_attrs.h), under the tests' names. */
+#define td_test_attr_int td_node_attr_int
+#define td_test_attr_float td_node_attr_float
+#define td_test_attr_bool td_node_attr_bool
+#define td_test_attr_type td_node_attr_type
+#define td_test_attr_str td_node_attr_str
+#define td_test_attr_ints td_node_attr_ints
+#define td_test_attr_floats td_node_attr_floats
+#define td_test_attr_types td_node_attr_types
+#define td_test_attr_shape td_node_attr_shape
+#define td_test_attr_shapes td_node_attr_shapes
 /* Attr holding a tensor (e.g. Const's "value"); the tensor is encoded as a TensorProto. */
 void td_test_attr_tensor(Tensorflow__NodeDef *nd, const char *name, const td_tensor *t);
 

@@ -80,107 +80,12 @@ td_tfl_val tx_out(td_tfl_tx *x, const Tensorflow__NodeDef *nd, int k, td_dtype d
   return (td_tfl_val){tx_str(x, "%s:%d", nd->name, k), dt};
 }
 
-static Tensorflow__AttrValue *new_attr(Tensorflow__NodeDef *nd, const char *name) {
-  Tensorflow__NodeDef__AttrEntry *e = td_xmalloc(sizeof *e);
-  tensorflow__node_def__attr_entry__init(e);
-  e->key = td_xstrdup(name);
-  e->value = td_xmalloc(sizeof *e->value);
-  tensorflow__attr_value__init(e->value);
-  nd->attr = td_xrealloc(nd->attr, (nd->n_attr + 1) * sizeof *nd->attr);
-  nd->attr[nd->n_attr++] = e;
-  return e->value;
-}
-
-static Tensorflow__AttrValue__ListValue *new_list(Tensorflow__NodeDef *nd, const char *name) {
-  Tensorflow__AttrValue *a = new_attr(nd, name);
-  a->value_case = TENSORFLOW__ATTR_VALUE__VALUE_LIST;
-  a->list = td_xmalloc(sizeof *a->list);
-  tensorflow__attr_value__list_value__init(a->list);
-  return a->list;
-}
-
-void tx_attr_int(Tensorflow__NodeDef *nd, const char *name, int64_t v) {
-  Tensorflow__AttrValue *a = new_attr(nd, name);
-  a->value_case = TENSORFLOW__ATTR_VALUE__VALUE_I;
-  a->i = v;
-}
-
-void tx_attr_float(Tensorflow__NodeDef *nd, const char *name, float v) {
-  Tensorflow__AttrValue *a = new_attr(nd, name);
-  a->value_case = TENSORFLOW__ATTR_VALUE__VALUE_F;
-  a->f = v;
-}
-
-void tx_attr_bool(Tensorflow__NodeDef *nd, const char *name, int v) {
-  Tensorflow__AttrValue *a = new_attr(nd, name);
-  a->value_case = TENSORFLOW__ATTR_VALUE__VALUE_B;
-  a->b = v != 0;
-}
-
-void tx_attr_type(Tensorflow__NodeDef *nd, const char *name, td_dtype v) {
-  Tensorflow__AttrValue *a = new_attr(nd, name);
-  a->value_case = TENSORFLOW__ATTR_VALUE__VALUE_TYPE;
-  a->type = (Tensorflow__DataType)v;
-}
-
-void tx_attr_str(Tensorflow__NodeDef *nd, const char *name, const char *v) {
-  Tensorflow__AttrValue *a = new_attr(nd, name);
-  a->value_case = TENSORFLOW__ATTR_VALUE__VALUE_S;
-  a->s.len = strlen(v);
-  a->s.data = (uint8_t *)td_xstrdup(v);
-}
-
-void tx_attr_ints(Tensorflow__NodeDef *nd, const char *name, const int64_t *v, size_t n) {
-  Tensorflow__AttrValue__ListValue *l = new_list(nd, name);
-  l->n_i = n;
-  l->i = td_xcalloc(n + 1, sizeof *l->i);
-  if (n) memcpy(l->i, v, n * sizeof *v);
-}
-
-void tx_attr_types(Tensorflow__NodeDef *nd, const char *name, const td_dtype *v, size_t n) {
-  Tensorflow__AttrValue__ListValue *l = new_list(nd, name);
-  l->n_type = n;
-  l->type = td_xcalloc(n + 1, sizeof *l->type);
-  for (size_t i = 0; i < n; i++) l->type[i] = (Tensorflow__DataType)v[i];
-}
-
-static Tensorflow__TensorShapeProto *new_shape(int rank, const int64_t *dims) {
-  Tensorflow__TensorShapeProto *s = td_xmalloc(sizeof *s);
-  tensorflow__tensor_shape_proto__init(s);
-  if (rank < 0) {
-    s->unknown_rank = 1;
-    return s;
-  }
-  s->n_dim = (size_t)rank;
-  s->dim = td_xcalloc((size_t)rank + 1, sizeof *s->dim);
-  for (int i = 0; i < rank; i++) {
-    s->dim[i] = td_xmalloc(sizeof *s->dim[i]);
-    tensorflow__tensor_shape_proto__dim__init(s->dim[i]);
-    s->dim[i]->size = dims[i];
-  }
-  return s;
-}
-
-void tx_attr_shape(Tensorflow__NodeDef *nd, const char *name, int rank, const int64_t *dims) {
-  Tensorflow__AttrValue *a = new_attr(nd, name);
-  a->value_case = TENSORFLOW__ATTR_VALUE__VALUE_SHAPE;
-  a->shape = new_shape(rank, dims);
-}
-
-void tx_attr_shapes(Tensorflow__NodeDef *nd, const char *name, size_t n, const int *ranks,
-                    const int64_t *const *dims) {
-  Tensorflow__AttrValue__ListValue *l = new_list(nd, name);
-  l->n_shape = n;
-  l->shape = td_xcalloc(n + 1, sizeof *l->shape);
-  for (size_t i = 0; i < n; i++) l->shape[i] = new_shape(ranks[i], dims[i]);
-}
-
 /* ---- constants ---- */
 
 td_code tx_const(td_tfl_tx *x, const td_tensor *t, td_tfl_val *out, td_status *st) {
   Tensorflow__NodeDef *nd = tx_node(x, "Const", "const");
-  tx_attr_type(nd, "dtype", t->dtype);
-  Tensorflow__AttrValue *a = new_attr(nd, "value");
+  td_node_attr_type(nd, "dtype", t->dtype);
+  Tensorflow__AttrValue *a = td_node_attr_new(nd, "value");
   a->value_case = TENSORFLOW__ATTR_VALUE__VALUE_TENSOR;
   TD_TRY(td_tensor_to_proto(t, t->dtype != TD_DT_STRING, &a->tensor, st));
   *out = tx_out(x, nd, 0, t->dtype);
@@ -208,7 +113,7 @@ td_tfl_val tx_scalar_i32(td_tfl_tx *x, int32_t v) { return tx_const_i32(x, 0, NU
 td_tfl_val tx_op(td_tfl_tx *x, const char *op, td_dtype t_attr, td_dtype out_dt, int nin, const td_tfl_val *in) {
   Tensorflow__NodeDef *nd = tx_node(x, op, NULL);
   for (int i = 0; i < nin; i++) tx_in(nd, in[i].name);
-  if (t_attr != TD_DT_INVALID) tx_attr_type(nd, "T", t_attr);
+  if (t_attr != TD_DT_INVALID) td_node_attr_type(nd, "T", t_attr);
   return tx_out(x, nd, 0, out_dt);
 }
 
@@ -324,8 +229,8 @@ static td_tfl_val quant_steps(td_tfl_tx *x, const td_tfl_tensor *tt, td_tfl_val 
   if (v.dt != TD_DT_FLOAT) {
     Tensorflow__NodeDef *c = tx_node(x, "Cast", NULL);
     tx_in(c, v.name);
-    tx_attr_type(c, "SrcT", v.dt);
-    tx_attr_type(c, "DstT", TD_DT_FLOAT);
+    td_node_attr_type(c, "SrcT", v.dt);
+    td_node_attr_type(c, "DstT", TD_DT_FLOAT);
     v = tx_out(x, c, 0, TD_DT_FLOAT);
   }
   td_tfl_val d[2] = {v, tx_scalar_f32(x, s)};
@@ -356,8 +261,8 @@ td_tfl_val tx_quantize_out(td_tfl_tx *x, const td_tfl_tensor *tt, td_tfl_val v) 
   td_tfl_val q = quant_steps(x, tt, v, 1);
   Tensorflow__NodeDef *c = tx_node(x, "Cast", NULL);
   tx_in(c, q.name);
-  tx_attr_type(c, "SrcT", TD_DT_FLOAT);
-  tx_attr_type(c, "DstT", tx_dtype(tt->type));
+  td_node_attr_type(c, "SrcT", TD_DT_FLOAT);
+  td_node_attr_type(c, "DstT", tx_dtype(tt->type));
   return tx_out(x, c, 0, tx_dtype(tt->type));
 }
 
@@ -365,8 +270,8 @@ td_tfl_val tx_quantize_out(td_tfl_tx *x, const td_tfl_tensor *tt, td_tfl_val v) 
 td_tfl_val tx_dequantize_in(td_tfl_tx *x, const td_tfl_tensor *tt, td_tfl_val v) {
   Tensorflow__NodeDef *c = tx_node(x, "Cast", NULL);
   tx_in(c, v.name);
-  tx_attr_type(c, "SrcT", v.dt);
-  tx_attr_type(c, "DstT", TD_DT_FLOAT);
+  td_node_attr_type(c, "SrcT", v.dt);
+  td_node_attr_type(c, "DstT", TD_DT_FLOAT);
   td_tfl_val f = tx_out(x, c, 0, TD_DT_FLOAT);
   td_tfl_val s[2] = {f, tx_scalar_f32(x, (float)tt->q.zero_point[0])};
   f = tx_op(x, "Sub", TD_DT_FLOAT, TD_DT_FLOAT, 2, s);

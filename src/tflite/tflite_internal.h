@@ -16,6 +16,7 @@
 #define TD_TFLITE_TFLITE_INTERNAL_H
 
 #include "engine/engine.h"
+#include "engine/node_attrs.h"
 #include "tflite/tflite_model.h"
 #include "util/strmap.h"
 
@@ -46,15 +47,6 @@ Tensorflow__NodeDef *tx_node(td_tfl_tx *x, const char *op, const char *hint);
 Tensorflow__NodeDef *tx_node_named(td_tfl_tx *x, const char *op, const char *name);
 void tx_in(Tensorflow__NodeDef *nd, const char *tensor);
 td_tfl_val tx_out(td_tfl_tx *x, const Tensorflow__NodeDef *nd, int k, td_dtype dt);
-void tx_attr_int(Tensorflow__NodeDef *nd, const char *name, int64_t v);
-void tx_attr_float(Tensorflow__NodeDef *nd, const char *name, float v);
-void tx_attr_bool(Tensorflow__NodeDef *nd, const char *name, int v);
-void tx_attr_type(Tensorflow__NodeDef *nd, const char *name, td_dtype v);
-void tx_attr_str(Tensorflow__NodeDef *nd, const char *name, const char *v);
-void tx_attr_ints(Tensorflow__NodeDef *nd, const char *name, const int64_t *v, size_t n);
-void tx_attr_types(Tensorflow__NodeDef *nd, const char *name, const td_dtype *v, size_t n);
-void tx_attr_shape(Tensorflow__NodeDef *nd, const char *name, int rank, const int64_t *dims);
-void tx_attr_shapes(Tensorflow__NodeDef *nd, const char *name, size_t n, const int *ranks, const int64_t *const *dims);
 /* Const nodes. */
 td_code tx_const(td_tfl_tx *x, const td_tensor *t, td_tfl_val *out, td_status *st);
 td_tfl_val tx_const_i32(td_tfl_tx *x, int rank, const int64_t *dims, const int32_t *v);

@@ -43,8 +43,8 @@ static inline td_tfl_val cast(td_tfl_tx *x, td_tfl_val v, td_dtype to) {
   if (v.dt == to) return v;
   Tensorflow__NodeDef *c = tx_node(x, "Cast", NULL);
   tx_in(c, v.name);
-  tx_attr_type(c, "SrcT", v.dt);
-  tx_attr_type(c, "DstT", to);
+  td_node_attr_type(c, "SrcT", v.dt);
+  td_node_attr_type(c, "DstT", to);
   return tx_out(x, c, 0, to);
 }
 

@@ -34,8 +34,8 @@ td_code tfl_reshape(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status
   Tensorflow__NodeDef *nd = tx_node(x, "Reshape", NULL);
   tx_in(nd, a.name);
   tx_in(nd, s.name);
-  tx_attr_type(nd, "T", a.dt);
-  tx_attr_type(nd, "Tshape", s.dt);
+  td_node_attr_type(nd, "T", a.dt);
+  td_node_attr_type(nd, "Tshape", s.dt);
   (void)in;
   tx_set(x, op->out[0], tx_out(x, nd, 0, a.dt));
   return TD_OK;
@@ -51,9 +51,9 @@ static td_code with_index(td_tfl_tx *x, const td_tfl_op *op, const char *tf, con
   Tensorflow__NodeDef *nd = tx_node(x, tf, NULL);
   tx_in(nd, a.name);
   tx_in(nd, i.name);
-  if (has_t) tx_attr_type(nd, "T", a.dt);
-  tx_attr_type(nd, idx_attr, i.dt);
-  if (keep_dims) tx_attr_bool(nd, "keep_dims", opt_bool(x, op, 0));
+  if (has_t) td_node_attr_type(nd, "T", a.dt);
+  td_node_attr_type(nd, idx_attr, i.dt);
+  if (keep_dims) td_node_attr_bool(nd, "keep_dims", opt_bool(x, op, 0));
   td_dtype out = rep_dtype(x, op->out[0]);
   tx_set(x, op->out[0], tx_out(x, nd, 0, out == TD_DT_BOOL ? TD_DT_BOOL : a.dt));
   return TD_OK;
@@ -74,8 +74,8 @@ td_code tfl_pad(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st
     tx_in(nd, a.name);
     tx_in(nd, p.name);
     tx_in(nd, cast(x, c, a.dt).name);
-    tx_attr_type(nd, "T", a.dt);
-    tx_attr_type(nd, "Tpaddings", p.dt);
+    td_node_attr_type(nd, "T", a.dt);
+    td_node_attr_type(nd, "Tpaddings", p.dt);
     tx_set(x, op->out[0], tx_out(x, nd, 0, a.dt));
     return TD_OK;
   }
@@ -87,9 +87,9 @@ td_code tfl_pad(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st
     Tensorflow__NodeDef *nd = tx_node(x, "MirrorPad", NULL);
     tx_in(nd, a.name);
     tx_in(nd, p.name);
-    tx_attr_type(nd, "T", a.dt);
-    tx_attr_type(nd, "Tpaddings", p.dt);
-    tx_attr_str(nd, "mode", opt_i8(x, op, 0, 0) == 1 ? "SYMMETRIC" : "REFLECT");
+    td_node_attr_type(nd, "T", a.dt);
+    td_node_attr_type(nd, "Tpaddings", p.dt);
+    td_node_attr_str(nd, "mode", opt_i8(x, op, 0, 0) == 1 ? "SYMMETRIC" : "REFLECT");
     tx_set(x, op->out[0], tx_out(x, nd, 0, a.dt));
     return TD_OK;
   }
@@ -114,8 +114,8 @@ td_code tfl_idx_op(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status 
         nd = x->gd->node[i];
         break;
       }
-    tx_attr_bool(nd, "exclusive", opt_bool(x, op, 0));
-    tx_attr_bool(nd, "reverse", opt_bool(x, op, 1));
+    td_node_attr_bool(nd, "exclusive", opt_bool(x, op, 0));
+    td_node_attr_bool(nd, "reverse", opt_bool(x, op, 1));
   }
   return TD_OK;
 }
@@ -131,8 +131,8 @@ td_code tfl_squeeze(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status
   for (uint32_t i = 0; i < v.n; i++) dims[i] = td_fb_vec_i32(FB(x), &v, i);
   Tensorflow__NodeDef *nd = tx_node(x, "Squeeze", NULL);
   tx_in(nd, a.name);
-  tx_attr_type(nd, "T", a.dt);
-  tx_attr_ints(nd, "squeeze_dims", dims, v.n);
+  td_node_attr_type(nd, "T", a.dt);
+  td_node_attr_ints(nd, "squeeze_dims", dims, v.n);
   tx_set(x, op->out[0], tx_out(x, nd, 0, a.dt));
   return TD_OK;
 }
@@ -149,8 +149,8 @@ td_code tfl_concat(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status 
     tx_in(nd, cast(x, a, dt).name);
   }
   tx_in(nd, tx_scalar_i32(x, opt_i32(x, op, 0, 0)).name);
-  tx_attr_type(nd, "T", dt);
-  tx_attr_int(nd, "N", op->nin);
+  td_node_attr_type(nd, "T", dt);
+  td_node_attr_int(nd, "N", op->nin);
   return finish(x, op, tx_out(x, nd, 0, dt), opt_i8(x, op, 1, 0), st);
 }
 
@@ -165,9 +165,9 @@ td_code tfl_pack(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *s
     if (dt == TD_DT_INVALID) dt = a.dt;
     tx_in(nd, cast(x, a, dt).name);
   }
-  tx_attr_type(nd, "T", dt);
-  tx_attr_int(nd, "N", op->nin);
-  tx_attr_int(nd, "axis", opt_i32(x, op, 1, 0));
+  td_node_attr_type(nd, "T", dt);
+  td_node_attr_int(nd, "N", op->nin);
+  td_node_attr_int(nd, "axis", opt_i32(x, op, 1, 0));
   tx_set(x, op->out[0], tx_out(x, nd, 0, dt));
   return TD_OK;
 }
@@ -184,9 +184,9 @@ td_code tfl_unpack(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status 
   TD_TRY(IN(x, op, 0, &a, st));
   Tensorflow__NodeDef *nd = tx_node(x, "Unpack", NULL);
   tx_in(nd, a.name);
-  tx_attr_type(nd, "T", a.dt);
-  tx_attr_int(nd, "num", op->nout);
-  tx_attr_int(nd, "axis", opt_i32(x, op, 1, 0));
+  td_node_attr_type(nd, "T", a.dt);
+  td_node_attr_int(nd, "num", op->nout);
+  td_node_attr_int(nd, "axis", opt_i32(x, op, 1, 0));
   set_all(x, op, nd, a.dt);
   return TD_OK;
 }
@@ -204,15 +204,15 @@ td_code tfl_split(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *
     tx_in(nd, a.name);
     tx_in(nd, b.name);
     tx_in(nd, cast(x, c, TD_DT_INT32).name);
-    tx_attr_type(nd, "Tlen", b.dt);
+    td_node_attr_type(nd, "Tlen", b.dt);
     dt = a.dt;
   } else { /* axis, value */
     tx_in(nd, cast(x, a, TD_DT_INT32).name);
     tx_in(nd, b.name);
     dt = b.dt;
   }
-  tx_attr_type(nd, "T", dt);
-  tx_attr_int(nd, "num_split", op->nout);
+  td_node_attr_type(nd, "T", dt);
+  td_node_attr_int(nd, "num_split", op->nout);
   set_all(x, op, nd, dt);
   return TD_OK;
 }
@@ -225,12 +225,12 @@ td_code tfl_gather(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status 
   Tensorflow__NodeDef *nd = tx_node(x, tf, NULL);
   tx_in(nd, p.name);
   tx_in(nd, i.name);
-  tx_attr_type(nd, "Tparams", p.dt);
-  tx_attr_type(nd, "Tindices", i.dt);
+  td_node_attr_type(nd, "Tparams", p.dt);
+  td_node_attr_type(nd, "Tindices", i.dt);
   if (!strcmp(tf, "GatherV2")) {
     tx_in(nd, tx_scalar_i32(x, opt_i32(x, op, 0, 0)).name);
-    tx_attr_type(nd, "Taxis", TD_DT_INT32);
-    tx_attr_int(nd, "batch_dims", opt_i32(x, op, 1, 0));
+    td_node_attr_type(nd, "Taxis", TD_DT_INT32);
+    td_node_attr_int(nd, "batch_dims", opt_i32(x, op, 1, 0));
   }
   tx_set(x, op->out[0], tx_out(x, nd, 0, p.dt));
   return TD_OK;
@@ -255,10 +255,10 @@ td_code tfl_strided_slice(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_
   tx_in(nd, b.name);
   tx_in(nd, e.name);
   tx_in(nd, s.name);
-  tx_attr_type(nd, "T", a.dt);
-  tx_attr_type(nd, "Index", b.dt);
+  td_node_attr_type(nd, "T", a.dt);
+  td_node_attr_type(nd, "Index", b.dt);
   static const char *const masks[5] = {"begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask", "shrink_axis_mask"};
-  for (int k = 0; k < 5; k++) tx_attr_int(nd, masks[k], opt_i32(x, op, k, 0));
+  for (int k = 0; k < 5; k++) td_node_attr_int(nd, masks[k], opt_i32(x, op, k, 0));
   tx_set(x, op->out[0], tx_out(x, nd, 0, a.dt));
   return TD_OK;
 }
@@ -274,8 +274,8 @@ td_code tfl_slice(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *
   tx_in(nd, a.name);
   tx_in(nd, b.name);
   tx_in(nd, cast(x, s, b.dt).name);
-  tx_attr_type(nd, "T", a.dt);
-  tx_attr_type(nd, "Index", b.dt);
+  td_node_attr_type(nd, "T", a.dt);
+  td_node_attr_type(nd, "Index", b.dt);
   tx_set(x, op->out[0], tx_out(x, nd, 0, a.dt));
   return TD_OK;
 }
@@ -286,9 +286,9 @@ td_code tfl_shape_op(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_statu
   TD_TRY(IN(x, op, 0, &a, st));
   Tensorflow__NodeDef *nd = tx_node(x, tf, NULL);
   tx_in(nd, a.name);
-  tx_attr_type(nd, "T", a.dt);
+  td_node_attr_type(nd, "T", a.dt);
   td_dtype out = tx_dtype(T(x, op->out[0])->type);
-  if (!strcmp(tf, "Shape")) tx_attr_type(nd, "out_type", out);
+  if (!strcmp(tf, "Shape")) td_node_attr_type(nd, "out_type", out);
   tx_set(x, op->out[0], tx_out(x, nd, 0, !strcmp(tf, "Shape") ? out : TD_DT_INT32));
   return TD_OK;
 }
@@ -320,10 +320,10 @@ td_code tfl_arg_minmax(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_sta
   Tensorflow__NodeDef *nd = tx_node(x, tf, NULL);
   tx_in(nd, a.name);
   tx_in(nd, d.name);
-  tx_attr_type(nd, "T", a.dt);
-  tx_attr_type(nd, "Tidx", d.dt);
+  td_node_attr_type(nd, "T", a.dt);
+  td_node_attr_type(nd, "Tidx", d.dt);
   td_dtype out = tx_dtype(T(x, op->out[0])->type);
-  tx_attr_type(nd, "output_type", out);
+  td_node_attr_type(nd, "output_type", out);
   tx_set(x, op->out[0], tx_out(x, nd, 0, out));
   return TD_OK;
 }
@@ -337,9 +337,9 @@ td_code tfl_resize(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status 
   Tensorflow__NodeDef *nd = tx_node(x, tf, NULL);
   tx_in(nd, a.name);
   tx_in(nd, cast(x, s, TD_DT_INT32).name);
-  tx_attr_type(nd, "T", a.dt);
-  tx_attr_bool(nd, "align_corners", opt_bool(x, op, bil ? 2 : 0));
-  tx_attr_bool(nd, "half_pixel_centers", opt_bool(x, op, bil ? 3 : 1));
+  td_node_attr_type(nd, "T", a.dt);
+  td_node_attr_bool(nd, "align_corners", opt_bool(x, op, bil ? 2 : 0));
+  td_node_attr_bool(nd, "half_pixel_centers", opt_bool(x, op, bil ? 3 : 1));
   td_tfl_val v = tx_out(x, nd, 0, bil ? TD_DT_FLOAT : a.dt);
   tx_set(x, op->out[0], cast(x, v, rep_dtype(x, op->out[0])));
   return TD_OK;
@@ -351,8 +351,8 @@ td_code tfl_block_op(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_statu
   TD_TRY(IN(x, op, 0, &a, st));
   Tensorflow__NodeDef *nd = tx_node(x, tf, NULL);
   tx_in(nd, a.name);
-  tx_attr_type(nd, "T", a.dt);
-  tx_attr_int(nd, "block_size", opt_i32(x, op, 0, 2));
+  td_node_attr_type(nd, "T", a.dt);
+  td_node_attr_int(nd, "block_size", opt_i32(x, op, 0, 2));
   tx_set(x, op->out[0], tx_out(x, nd, 0, a.dt));
   return TD_OK;
 }
@@ -367,9 +367,9 @@ td_code tfl_space_batch(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_st
   tx_in(nd, a.name);
   tx_in(nd, b.name);
   tx_in(nd, p.name);
-  tx_attr_type(nd, "T", a.dt);
-  tx_attr_type(nd, "Tblock_shape", b.dt);
-  tx_attr_type(nd, !strcmp(tf, "SpaceToBatchND") ? "Tpaddings" : "Tcrops", p.dt);
+  td_node_attr_type(nd, "T", a.dt);
+  td_node_attr_type(nd, "Tblock_shape", b.dt);
+  td_node_attr_type(nd, !strcmp(tf, "SpaceToBatchND") ? "Tpaddings" : "Tcrops", p.dt);
   tx_set(x, op->out[0], tx_out(x, nd, 0, a.dt));
   return TD_OK;
 }
@@ -385,7 +385,7 @@ td_code tfl_select_op(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_stat
   tx_in(nd, c.name);
   tx_in(nd, a.name);
   tx_in(nd, cast(x, b, a.dt).name);
-  tx_attr_type(nd, "T", a.dt);
+  td_node_attr_type(nd, "T", a.dt);
   tx_set(x, op->out[0], tx_out(x, nd, 0, a.dt));
   return TD_OK;
 }
@@ -399,8 +399,8 @@ td_code tfl_fill(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *s
   Tensorflow__NodeDef *nd = tx_node(x, "Fill", NULL);
   tx_in(nd, d.name);
   tx_in(nd, v.name);
-  tx_attr_type(nd, "T", v.dt);
-  tx_attr_type(nd, "index_type", d.dt);
+  td_node_attr_type(nd, "T", v.dt);
+  td_node_attr_type(nd, "index_type", d.dt);
   tx_set(x, op->out[0], tx_out(x, nd, 0, v.dt));
   return TD_OK;
 }
@@ -412,7 +412,7 @@ td_code tfl_range(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *
   for (int i = 0; i < 3; i++) TD_TRY(IN(x, op, i, &in[i], st));
   Tensorflow__NodeDef *nd = tx_node(x, "Range", NULL);
   for (int i = 0; i < 3; i++) tx_in(nd, cast(x, in[i], in[0].dt).name);
-  tx_attr_type(nd, "Tidx", in[0].dt);
+  td_node_attr_type(nd, "Tidx", in[0].dt);
   tx_set(x, op->out[0], tx_out(x, nd, 0, in[0].dt));
   return TD_OK;
 }
@@ -426,7 +426,7 @@ td_code tfl_top_k(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *
   Tensorflow__NodeDef *nd = tx_node(x, "TopKV2", NULL);
   tx_in(nd, a.name);
   tx_in(nd, cast(x, k, TD_DT_INT32).name);
-  tx_attr_type(nd, "T", a.dt);
+  td_node_attr_type(nd, "T", a.dt);
   tx_set(x, op->out[0], tx_out(x, nd, 0, a.dt));
   tx_set(x, op->out[1], cast(x, tx_out(x, nd, 1, TD_DT_INT32), rep_dtype(x, op->out[1])));
   return TD_OK;
@@ -442,9 +442,9 @@ td_code tfl_one_hot(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status
   tx_in(nd, cast(x, in[1], TD_DT_INT32).name);
   tx_in(nd, in[2].name);
   tx_in(nd, cast(x, in[3], in[2].dt).name);
-  tx_attr_type(nd, "T", in[2].dt);
-  tx_attr_type(nd, "TI", in[0].dt);
-  tx_attr_int(nd, "axis", opt_i32(x, op, 0, -1));
+  td_node_attr_type(nd, "T", in[2].dt);
+  td_node_attr_type(nd, "TI", in[0].dt);
+  td_node_attr_int(nd, "axis", opt_i32(x, op, 0, -1));
   tx_set(x, op->out[0], tx_out(x, nd, 0, in[2].dt));
   return TD_OK;
 }
@@ -460,8 +460,8 @@ td_code tfl_add_n(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *
     if (dt == TD_DT_INVALID) dt = a.dt;
     tx_in(nd, cast(x, a, dt).name);
   }
-  tx_attr_type(nd, "T", dt);
-  tx_attr_int(nd, "N", op->nin);
+  td_node_attr_type(nd, "T", dt);
+  td_node_attr_int(nd, "N", op->nin);
   tx_set(x, op->out[0], tx_out(x, nd, 0, dt));
   return TD_OK;
 }
@@ -499,22 +499,22 @@ td_code tfl_parse_example(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_
   int *ranks = td_xcalloc((size_t)ndense + 1, sizeof *ranks);
   const int64_t **dims = td_xcalloc((size_t)ndense + 1, sizeof *dims);
   for (int j = 0; j < ns; j++) types[j] = tx_dtype(T(x, op->out[ns + j])->type);
-  tx_attr_types(nd, "sparse_types", types, (size_t)ns);
+  td_node_attr_types(nd, "sparse_types", types, (size_t)ns);
   for (int j = 0; j < ndense; j++) {
     const td_tfl_tensor *o = T(x, op->out[3 * ns + j]);
     types[j] = tx_dtype(o->type);
     ranks[j] = o->rank > 0 ? o->rank - 1 : 0; /* dense_shape = output shape without the batch dim */
     dims[j] = o->dims + 1;
   }
-  tx_attr_types(nd, "Tdense", types, (size_t)ndense);
-  tx_attr_shapes(nd, "dense_shapes", (size_t)ndense, ranks, dims);
+  td_node_attr_types(nd, "Tdense", types, (size_t)ndense);
+  td_node_attr_shapes(nd, "dense_shapes", (size_t)ndense, ranks, dims);
   if (v2) {
-    tx_attr_int(nd, "num_sparse", ns);
-    tx_attr_types(nd, "ragged_value_types", NULL, 0);
-    tx_attr_types(nd, "ragged_split_types", NULL, 0);
+    td_node_attr_int(nd, "num_sparse", ns);
+    td_node_attr_types(nd, "ragged_value_types", NULL, 0);
+    td_node_attr_types(nd, "ragged_split_types", NULL, 0);
   } else {
-    tx_attr_int(nd, "Nsparse", ns);
-    tx_attr_int(nd, "Ndense", ndense);
+    td_node_attr_int(nd, "Nsparse", ns);
+    td_node_attr_int(nd, "Ndense", ndense);
   }
   for (int k = 0; k < op->nout; k++) {
     td_dtype dt = k < ns || (k >= 2 * ns && k < 3 * ns) ? TD_DT_INT64 : tx_dtype(T(x, op->out[k])->type);

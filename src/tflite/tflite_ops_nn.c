@@ -42,8 +42,8 @@ td_code tfl_leaky_relu(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_sta
   TD_TRY(IN(x, op, 0, &a, st));
   Tensorflow__NodeDef *nd = tx_node(x, "LeakyRelu", NULL);
   tx_in(nd, a.name);
-  tx_attr_type(nd, "T", a.dt);
-  tx_attr_float(nd, "alpha", opt_f32(x, op, 0, 0.2f));
+  td_node_attr_type(nd, "T", a.dt);
+  td_node_attr_float(nd, "alpha", opt_f32(x, op, 0, 0.2f));
   return finish(x, op, tx_out(x, nd, 0, a.dt), 0, st);
 }
 
@@ -131,8 +131,8 @@ td_code tfl_fully_connected(td_tfl_tx *x, const td_tfl_op *op, const char *tf, t
   Tensorflow__NodeDef *mm = tx_node(x, "MatMul", NULL);
   tx_in(mm, a2.name);
   tx_in(mm, w.name);
-  tx_attr_type(mm, "T", a.dt);
-  tx_attr_bool(mm, "transpose_b", 1);
+  td_node_attr_type(mm, "T", a.dt);
+  td_node_attr_bool(mm, "transpose_b", 1);
   td_tfl_val v = tx_out(x, mm, 0, a.dt);
   td_code code = TD_OK;
   v = bias_add(x, op, 2, v, st, &code);
@@ -148,14 +148,14 @@ td_code tfl_fully_connected(td_tfl_tx *x, const td_tfl_op *op, const char *tf, t
     tx_in(ss, tx_const_i32(x, 1, &one, &b0).name);
     tx_in(ss, tx_const_i32(x, 1, &one, &e0).name);
     tx_in(ss, tx_const_i32(x, 1, &one, &s1).name);
-    tx_attr_type(ss, "T", TD_DT_INT32);
-    tx_attr_type(ss, "Index", TD_DT_INT32);
+    td_node_attr_type(ss, "T", TD_DT_INT32);
+    td_node_attr_type(ss, "Index", TD_DT_INT32);
     Tensorflow__NodeDef *cc = tx_node(x, "ConcatV2", NULL);
     tx_in(cc, tx_out(x, ss, 0, TD_DT_INT32).name);
     tx_in(cc, tx_const_i32(x, 1, &one, &units).name);
     tx_in(cc, tx_scalar_i32(x, 0).name);
-    tx_attr_type(cc, "T", TD_DT_INT32);
-    tx_attr_int(cc, "N", 2);
+    td_node_attr_type(cc, "T", TD_DT_INT32);
+    td_node_attr_int(cc, "N", 2);
     td_tfl_val rr[2] = {v, tx_out(x, cc, 0, TD_DT_INT32)};
     v = tx_op(x, "Reshape", v.dt, v.dt, 2, rr);
   }
@@ -194,11 +194,11 @@ td_code tfl_conv2d(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status 
   Tensorflow__NodeDef *nd = tx_node(x, tf, NULL);
   tx_in(nd, a.name);
   tx_in(nd, w.name);
-  tx_attr_type(nd, "T", a.dt);
+  td_node_attr_type(nd, "T", a.dt);
   int64_t strides[4] = {1, sh, sw, 1}, dil[4] = {1, dh, dw, 1};
-  tx_attr_ints(nd, "strides", strides, 4);
-  tx_attr_ints(nd, "dilations", dil, 4);
-  tx_attr_str(nd, "padding", padding_name(pad));
+  td_node_attr_ints(nd, "strides", strides, 4);
+  td_node_attr_ints(nd, "dilations", dil, 4);
+  td_node_attr_str(nd, "padding", padding_name(pad));
   td_tfl_val v = tx_out(x, nd, 0, a.dt);
   td_code code = TD_OK;
   v = bias_add(x, op, 2, v, st, &code);
@@ -220,10 +220,10 @@ td_code tfl_transpose_conv(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td
   tx_in(nd, cast(x, shape, TD_DT_INT32).name);
   tx_in(nd, w.name);
   tx_in(nd, a.name);
-  tx_attr_type(nd, "T", a.dt);
+  td_node_attr_type(nd, "T", a.dt);
   int64_t strides[4] = {1, opt_i32(x, op, 2, 1), opt_i32(x, op, 1, 1), 1};
-  tx_attr_ints(nd, "strides", strides, 4);
-  tx_attr_str(nd, "padding", padding_name(opt_i8(x, op, 0, 0)));
+  td_node_attr_ints(nd, "strides", strides, 4);
+  td_node_attr_str(nd, "padding", padding_name(opt_i8(x, op, 0, 0)));
   td_tfl_val v = tx_out(x, nd, 0, a.dt);
   td_code code = TD_OK;
   v = bias_add(x, op, 3, v, st, &code);
@@ -237,12 +237,12 @@ td_code tfl_pool(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *s
   TD_TRY(IN(x, op, 0, &a, st));
   Tensorflow__NodeDef *nd = tx_node(x, tf, NULL);
   tx_in(nd, a.name);
-  tx_attr_type(nd, "T", a.dt);
+  td_node_attr_type(nd, "T", a.dt);
   int64_t strides[4] = {1, opt_i32(x, op, 2, 1), opt_i32(x, op, 1, 1), 1};
   int64_t ksize[4] = {1, opt_i32(x, op, 4, 1), opt_i32(x, op, 3, 1), 1};
-  tx_attr_ints(nd, "strides", strides, 4);
-  tx_attr_ints(nd, "ksize", ksize, 4);
-  tx_attr_str(nd, "padding", padding_name(opt_i8(x, op, 0, 0)));
+  td_node_attr_ints(nd, "strides", strides, 4);
+  td_node_attr_ints(nd, "ksize", ksize, 4);
+  td_node_attr_str(nd, "padding", padding_name(opt_i8(x, op, 0, 0)));
   return finish(x, op, tx_out(x, nd, 0, a.dt), opt_i8(x, op, 5, 0), st);
 }
 
@@ -256,8 +256,8 @@ td_code tfl_batch_matmul(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_s
   Tensorflow__NodeDef *nd = tx_node(x, "BatchMatMulV2", NULL);
   tx_in(nd, a.name);
   tx_in(nd, b.name);
-  tx_attr_type(nd, "T", a.dt);
-  tx_attr_bool(nd, "adj_x", opt_bool(x, op, 0));
-  tx_attr_bool(nd, "adj_y", opt_bool(x, op, 1));
+  td_node_attr_type(nd, "T", a.dt);
+  td_node_attr_bool(nd, "adj_x", opt_bool(x, op, 0));
+  td_node_attr_bool(nd, "adj_y", opt_bool(x, op, 1));
   return finish(x, op, tx_out(x, nd, 0, a.dt), 0, st);
 }

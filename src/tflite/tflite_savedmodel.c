@@ -129,9 +129,9 @@ static td_code make_outputs(td_tfl_tx *x, const char **tf_names, const char **in
         types[j] = v[j].dt;
       }
       if (groups[g].n == 1)
-        tx_attr_type(nd, "T", types[0]);
+        td_node_attr_type(nd, "T", types[0]);
       else
-        tx_attr_types(nd, "T", types, (size_t)groups[g].n);
+        td_node_attr_types(nd, "T", types, (size_t)groups[g].n);
       free(types);
     }
     free(v);
@@ -292,7 +292,7 @@ static td_code build(td_tfl_tx *x, const char *what, Tensorflow__MetaGraphDef *m
     free(base);
     Tensorflow__NodeDef *nd = tx_node_named(x, "Placeholder", name);
     td_dtype dt = tx_dtype(t->type);
-    tx_attr_type(nd, "dtype", dt);
+    td_node_attr_type(nd, "dtype", dt);
     in_names[i] = name;
     td_tfl_val v = tx_out(x, nd, 0, dt);
     if (tx_is_quant(t)) v = tx_dequantize_in(x, t, v);
