@@ -102,13 +102,16 @@ else
   echo "note: this tensord has no --drain_timeout_seconds; SIGTERM stops it without a drain"
 fi
 
-start_replica() { # index release
+START_SEQ=0
+start_replica() { # index release; each container gets a fresh name (podman's --rm removal runs
+  # asynchronously after stop, so reusing a name can collide with the one still being removed)
   local i=$1 rel=$2
+  START_SEQ=$((START_SEQ + 1))
   local flags=(--port="${GRPC_PORT[i]}" --rest_api_port="${REST_PORT[i]}" "${drain_flag[@]}")
   if [ -n "$IMAGE" ]; then
-    podman run -d --rm --name "tensord-roll-$$-$i" --network host \
+    PID[i]="tensord-roll-$$-$i-$START_SEQ"
+    podman run -d --rm --name "${PID[i]}" --network host \
       -e MODEL_NAME=$MODEL -v "$WORK/$rel/$MODEL:/models/$MODEL:ro" "$IMAGE" "${flags[@]}" >/dev/null
-    PID[i]="tensord-roll-$$-$i"
   else
     "$TENSORD_BIN" "${flags[@]}" --model_name=$MODEL --model_base_path="$WORK/$rel/$MODEL" \
       >>"$WORK/logs/replica-$i.log" 2>&1 &
@@ -121,6 +124,7 @@ stop_replica() { # index; sets STOP_SECS (SIGTERM -> exit)
   t0=$(date +%s.%N)
   if [ -n "$IMAGE" ]; then
     podman stop -t "$((DRAIN_TIMEOUT + 5))" "${PID[i]}" >/dev/null
+    podman rm -f --ignore "${PID[i]}" >/dev/null 2>&1 || true
   else
     kill -TERM "${PID[i]}" 2>/dev/null || true
     wait "${PID[i]}" 2>/dev/null || true
