@@ -11,6 +11,8 @@
  * label of size 1 in one operand and n in the other (broadcasting) is dropped from the size-1
  * operand, so batch dims always match. Operands already in a usable layout (possibly through
  * the gemm's transpose flags) and outputs already in order are used in place — no copy.
+ * Float products whose label groups are strided runs in both operands and the output (Keras
+ * attention's per-head views, projections) skip all of this: math_einsum_gemm.c.
  * Invariants: everything is validated before data is read; temporaries are owned tensors
  * released before returning; reentrant (no state).
  */
@@ -18,6 +20,7 @@
 #include <string.h>
 
 #include "engine/kernels/array_internal.h"
+#include "engine/kernels/math_einsum.h"
 #include "engine/kernels/math_internal.h"
 
 #define NLAB 64
@@ -390,6 +393,13 @@ td_code td_k_math_einsum(td_kctx *c) {
   for (int i = 0; i < nrf; i++) ovf |= __builtin_mul_overflow(n, size[rf[i]], &n);
   for (int i = 0; i < nc; i++) ovf |= __builtin_mul_overflow(k, size[con[i]], &k);
   if (ovf) return td_k_fail(c, TD_INVALID_ARGUMENT, "Einsum dimensions too large in equation '%s'", eq);
+  if (nls == 0 && nrs == 0) { /* float: straight from the strides into the output (math_einsum_gemm.c) */
+    td_einsum_gemm eg = {.l = L, .r = R, .llab = lo->lab, .rlab = ro->lab, .olab = out.lab, .orank = out.rank,
+                         .size = size, .batch = batch, .lf = lf, .rf = rf, .con = con, .nb = nb, .nlf = nlf,
+                         .nrf = nrf, .nc = nc, .r_const = td_k_input_is_const(c, !swap)};
+    td_code grc;
+    if (td_math_einsum_gemm(c, &eg, &grc)) return grc;
+  }
   /* layouts: left [batch, free, con] (ta=0) or [batch, con, free] (ta=1); right [batch, con,
    * free] (tb=0) or [batch, free, con] (tb=1); prefer one the operand already has */
   int lord[2][NLAB], rord[2][NLAB], nl = nb + nlf + nc, nr = nb + nrf + nc;
