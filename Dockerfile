@@ -28,8 +28,10 @@ COPY docker /src/docker
 RUN sh /src/docker/stage-runtime.sh /build/tensord /gen/half_plus_two_tf2/1 /rootfs
 
 FROM scratch
+# TD_BLAS=dnnl: GEMMs run on oneDNN (the image leaves OpenBLAS out; src/engine/blas_dnnl.c)
 COPY --from=build /rootfs /
 ENV MODEL_NAME=model \
+    TD_BLAS=dnnl \
     MODEL_BASE_PATH=/models \
     PATH=/usr/bin
 USER 1000:1000

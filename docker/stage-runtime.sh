@@ -5,10 +5,10 @@
 # What goes in, and nothing else:
 #   - BINARY stripped as /usr/bin/tensord, plus /usr/bin/tensorflow_model_server -> tensord so
 #     manifests written for the tensorflow/serving image (KServe's runtime) run unchanged;
-#   - every shared library `ldd` resolves for tensord, for OpenBLAS (which tensord dlopens on
-#     the first GEMM, so ldd of tensord does not list it), for /bin/sh (dash, for the
-#     entrypoint script) and /usr/bin/sleep (preStop hooks), copied with their sonames + an
-#     ld.so.cache made by ldconfig;
+#   - every shared library `ldd` resolves for tensord, for /bin/sh (dash, for the entrypoint
+#     script) and /usr/bin/sleep (preStop hooks), copied with their sonames + an ld.so.cache
+#     made by ldconfig. Not OpenBLAS (36 MB): tensord dlopens it on the first GEMM and, where
+#     it is absent, runs its GEMMs on oneDNN (src/engine/blas_dnnl.c), which the image has;
 #   - /etc/passwd and /etc/group with an unprivileged user tensord (uid/gid 1000), /tmp (1777);
 #   - MODEL_DIR as /models/model/1 (the example answering out of the box under MODEL_NAME=model);
 #   - docker/entrypoint.sh as /usr/bin/tf_serving_entrypoint.sh (the upstream image's name).
@@ -32,13 +32,8 @@ ln -s dash "$root/usr/bin/sh"
 cp /usr/bin/sleep "$root/usr/bin/sleep" # for a Kubernetes preStop hook (exec: sleep 5)
 install -m 0755 "$(dirname "$0")/entrypoint.sh" "$root/usr/bin/tf_serving_entrypoint.sh"
 
-blas=$(readlink -f "/usr/lib/$triplet/libopenblas.so.0")
-mkdir -p "$libdir/openblas-pthread"
-cp "$blas" "$libdir/openblas-pthread/libopenblas.so.0"
-ln -s openblas-pthread/libopenblas.so.0 "$libdir/libopenblas.so.0"
-
-# Every library the three need, under the name the dynamic linker asks for.
-for obj in "$bin" "$blas" /usr/bin/dash /usr/bin/sleep; do
+# Every library the binaries need, under the name the dynamic linker asks for.
+for obj in "$bin" /usr/bin/dash /usr/bin/sleep; do
   ldd "$obj" | awk '/=>/ && $3 ~ /^\// {print $1, $3} $1 ~ /^\/.*ld-linux/ {print $1, $1}'
 done | sort -u | while read -r name path; do
   case $name in
@@ -48,7 +43,7 @@ done | sort -u | while read -r name path; do
     *) [ -e "$libdir/$name" ] || cp -L "$path" "$libdir/$name" ;;
   esac
 done
-printf '/usr/lib/%s\n/usr/lib/%s/openblas-pthread\n' "$triplet" "$triplet" > "$root/etc/ld.so.conf"
+printf '/usr/lib/%s\n' "$triplet" > "$root/etc/ld.so.conf"
 ldconfig -r "$root"
 
 cat > "$root/etc/passwd" <<PW
@@ -66,9 +61,8 @@ printf 'passwd: files\ngroup: files\nhosts: files dns\n' > "$root/etc/nsswitch.c
 cp -r "$model" "$root/models/model/1"
 chmod -R a+rX "$root/models"
 
-# Self-check: the staged tree runs tensord and OpenBLAS without the build stage's files.
+# Self-check: the staged tree runs tensord without the build stage's files.
 chroot "$root" /usr/bin/tensord serve --help >/dev/null
 chroot "$root" /bin/sh -c 'exit 0'
 chroot "$root" /usr/bin/sleep 0
-chroot "$root" /lib64/ld-linux-x86-64.so.2 --list /usr/lib/$triplet/libopenblas.so.0 >/dev/null
 echo "runtime tree: $(du -sh "$root" | cut -f1) in $root"

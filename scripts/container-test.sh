@@ -132,7 +132,7 @@ EOF
 mkdir -p "$WORK/models/half_plus_two"
 cp -r "$WORK/gen/half_plus_two_tf2/1" "$WORK/models/half_plus_two/1"
 cp -r "$WORK/gen/half_plus_two_tf2/1" "$WORK/models/half_plus_two/2"
-chmod -R a+rX "$WORK/models"
+chmod -R a+rX "$WORK/models" "$WORK/gen"
 help=$(podman run --rm --network host --entrypoint /usr/bin/tensord "$IMAGE" serve --help 2>&1 || true)
 drain=()
 if grep -q -- '--drain_timeout_seconds' <<<"$help"; then drain=(--drain_timeout_seconds=10); fi
@@ -147,6 +147,33 @@ user=$(podman top "$NAME-box" user | tail -1 | tr -d ' ')
 [ "$user" = 1000 ] || [ "$user" = tensord ] || fail "tensord runs as '$user', not the image's uid 1000"
 echo "  runs as: $user; entrypoint + extra flags: $(podman top "$NAME-box" args | tail -1)"
 podman rm -f -t 0 "$NAME-box" >/dev/null
+
+# The image has no OpenBLAS: its GEMMs run on oneDNN (src/engine/blas_dnnl.c). A generated MNIST
+# MLP (two MatMuls) must answer as numpy does from the same weights.
+read -r G R <<<"$(ports 2)"
+say "GEMMs without OpenBLAS: -v mnist_mlp:/models/mnist_mlp, 200 held-out digits vs numpy"
+podman run -d --name "$NAME-mlp" --network host -e MODEL_NAME=mnist_mlp \
+  -v "$WORK/gen/mnist_mlp:/models/mnist_mlp:ro" "$IMAGE" --port="$G" --rest_api_port="$R" >/dev/null
+wait_ready "$R" "$NAME-mlp"
+/usr/bin/python3 - "$R" "$WORK/gen/mnist_mlp/eval.npz" <<'EOF' || fail "mnist_mlp in the image disagrees with numpy"
+import json, sys
+import numpy as np, requests
+sys.path.insert(0, "tools")
+from gen_models import mlp_forward
+port, npz = sys.argv[1], np.load(sys.argv[2])
+x = npz["x"][:200].astype(np.float32)
+_, want = mlp_forward(x, npz["w1"], npz["b1"], npz["w2"], npz["b2"])
+for rows in (x[:1], x):  # one row (the sgemv path) and a batch (sgemm)
+    r = requests.post(f"http://127.0.0.1:{port}/v1/models/mnist_mlp:predict",
+                      data=json.dumps({"inputs": {"x": rows.tolist()}}), timeout=30)
+    assert r.status_code == 200, r.text[:200]
+    got = np.array(r.json()["outputs"]["probabilities"], np.float64)
+    err = float(np.abs(got - want[:len(rows)]).max())
+    assert err < 1e-4, err
+    assert (np.array(r.json()["outputs"]["classes"]) == want[:len(rows)].argmax(1)).all()
+    print(f"  POST /v1/models/mnist_mlp:predict, {len(rows)} digits: max |p - numpy| = {err:.1e}")
+EOF
+podman rm -f -t 0 "$NAME-mlp" >/dev/null
 
 read -r G R <<<"$(ports 2)"
 say "mounted model: -v models/half_plus_two:/models/half_plus_two -e MODEL_NAME=half_plus_two"

@@ -476,7 +476,7 @@ def gen_mnist_mlp(pb, export_dir, fixtures):
                  [("classes", DT_INT64, [-1]), ("probabilities", DT_FLOAT, [-1, 10])], body)
     m.write(export_dir)
     base = os.path.dirname(export_dir)
-    np.savez(os.path.join(base, "eval.npz"), x=xev, labels=yev)
+    np.savez(os.path.join(base, "eval.npz"), x=xev, labels=yev, w1=w1, b1=b1, w2=w2, b2=b2)
     with open(os.path.join(base, "training.json"), "w") as f:
         json.dump({"dataset": dataset, "input": "float32 [-1,784] = pixel / 255",
                    "numpy_eval_accuracy": acc, "eval_size": int(len(yev))}, f, indent=1, sort_keys=True)

@@ -16,6 +16,11 @@
  * Any other BLAS entry point the engine starts to use needs a wrapper here too. The thread
  * count requested before the load is applied right after it. TD_OPENBLAS_LIB (a path,
  * optional compile definition) is tried first; then OpenBLAS's usual install names.
+ *
+ * Where no OpenBLAS can be loaded (the runtime container image leaves it out: 36 MB) or the
+ * environment says TD_BLAS=dnnl, the same entry points run on oneDNN (blas_dnnl.c) instead —
+ * same results within float rounding; OpenBLAS is kept where present because its small-matrix
+ * GEMMs are faster on the CPUs measured (docs/engine.md).
  */
 #include <cblas.h>
 #include <dlfcn.h>
@@ -26,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/blas_dnnl.h"
 #include "engine/engine.h"
 
 typedef void (*sgemm_fn)(const enum CBLAS_ORDER, const enum CBLAS_TRANSPOSE, const enum CBLAS_TRANSPOSE,
@@ -49,6 +55,15 @@ static int blas_threads; /* requested thread count; 0 = library default */
 static int blas_loaded;
 static atomic_int omp_threads; /* requested OpenMP team size; 0 = default */
 
+static void no_set_threads(int n) { (void)n; } /* oneDNN follows OpenMP's per-thread team size */
+
+static void use_dnnl(void) {
+  real_sgemm = td_blas_dnnl_sgemm;
+  real_dgemm = td_blas_dnnl_dgemm;
+  real_sgemv = td_blas_dnnl_sgemv;
+  real_set_threads = no_set_threads;
+}
+
 static void *blas_sym(void *lib, const char *name) {
   void *sym = dlsym(lib, name);
   if (!sym) {
@@ -68,11 +83,17 @@ static void blas_load(void) {
       "/usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0",
       "libopenblas.so",
   };
+  const char *want = getenv("TD_BLAS");
   void *lib = NULL;
-  for (size_t i = 0; i < sizeof names / sizeof names[0] && !lib; i++) lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
-  if (!lib) { /* tensord cannot compute a matmul without it: same outcome as a failed link */
-    fprintf(stderr, "tensord: cannot load OpenBLAS (libopenblas.so.0): %s\n", dlerror());
-    abort();
+  if (!want || strcmp(want, "dnnl") != 0)
+    for (size_t i = 0; i < sizeof names / sizeof names[0] && !lib; i++) lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+  if (!lib) {
+    if (!want || strcmp(want, "dnnl") != 0) fprintf(stderr, "tensord: OpenBLAS not found (libopenblas.so.0); GEMMs run on oneDNN\n");
+    use_dnnl();
+    pthread_mutex_lock(&blas_mu);
+    blas_loaded = 1;
+    pthread_mutex_unlock(&blas_mu);
+    return;
   }
   void *s = blas_sym(lib, "cblas_sgemm"), *d = blas_sym(lib, "cblas_dgemm"), *t = blas_sym(lib, "openblas_set_num_threads");
   void *v = blas_sym(lib, "cblas_sgemv");

@@ -1,0 +1,19 @@
+/* blas_dnnl.h — CBLAS-shaped sgemm / sgemv / dgemm computed without OpenBLAS (oneDNN's
+ * dnnl_sgemm; a plain loop for double). Used by threads.c when OpenBLAS is absent or TD_BLAS=dnnl.
+ * beta == 0 ignores C's (y's) prior contents, as BLAS does. Any thread may call. */
+#ifndef TD_ENGINE_BLAS_DNNL_H
+#define TD_ENGINE_BLAS_DNNL_H
+
+#include <cblas.h>
+
+void td_blas_dnnl_sgemm(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, blasint m,
+                        blasint n, blasint k, float alpha, const float *a, blasint lda, const float *b, blasint ldb,
+                        float beta, float *c, blasint ldc);
+void td_blas_dnnl_sgemv(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE ta, blasint m, blasint n, float alpha,
+                        const float *a, blasint lda, const float *x, blasint incx, float beta, float *y,
+                        blasint incy);
+void td_blas_dnnl_dgemm(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, blasint m,
+                        blasint n, blasint k, double alpha, const double *a, blasint lda, const double *b,
+                        blasint ldb, double beta, double *c, blasint ldc);
+
+#endif
