@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/opt_rnn.h"
 #include "engine/session.h"
 #include "util/mem.h"
 
@@ -391,6 +392,7 @@ static void liveness(td_callable *c) {
     if (k < 0) { /* never read: dies right after its producer */
       for (k = 0; k < c->nsteps; k++)
         if (slot >= c->steps[k].out_base && slot < c->steps[k].out_base + c->steps[k].nout) break;
+      if (k == c->nsteps) continue; /* no producer: a step fused away (opt_rnn_fuse.c) */
     }
     td_step *sp = &c->steps[k];
     sp->release = td_xrealloc(sp->release, (size_t)(sp->nrelease + 1) * sizeof *sp->release);
@@ -406,6 +408,7 @@ static td_code build_from(builder *b, const endpoints *ep, td_status *st) {
   for (size_t i = 0; i < g->nnodes; i++) b->nv[i].kind = -1;
   TD_TRY(order_nodes(b, ep, st));
   plan_steps(b, ep);
+  td_opt_rnn_fuse(b->c); /* a recurrent cell's gates as one step (opt_rnn_fuse.c) */
   TD_TRY(build_functions(b, st));
   liveness(b->c);
   return b->c->dataflow ? td_dataflow_prepare(b->c, st) : TD_OK;

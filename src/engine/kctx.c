@@ -237,7 +237,7 @@ td_code td_kernel_run(td_session *s, td_step *sp, const td_tensor *const *in, td
   }
   if (code == TD_OK) {
     td_kctx ctx = {.s = s, .step = sp, .in = argv, .out = out, .st = st, .c = c, .mem = mem, .opt = opt};
-    code = n->def->fn(&ctx);
+    code = (sp->fn ? sp->fn : n->def->fn)(&ctx);
     for (int i = 0; code == TD_OK && i < sp->nout; i++)
       if (sp->out_used[i] && out[i].dtype == TD_DT_INVALID)
         code = td_status_set(st, TD_INTERNAL, "kernel %s did not produce output %d", n->op, i);

@@ -43,6 +43,7 @@ typedef struct td_step {
   unsigned char *out_used;
   int fused_bias;   /* constant index of a fused BiasAdd's bias, or -1 */
   int fused_act;    /* td_activation of a fused Relu / Relu6 */
+  td_kernel_fn fn;  /* NULL: node->def->fn; else a fused kernel (opt_rnn_fuse.c) */
   int *release; /* slots dead after this step */
   int nrelease;
   td_step_fn *funcs; /* TD_OPF_FUNCTIONAL ops: sub-callables of the function attrs */

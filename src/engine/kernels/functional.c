@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "engine/kernel.h"
+#include "engine/opt_rnn.h"
 
 /* TF's truthiness of a condition tensor: a scalar is nonzero (non-empty for strings); any other
  * shape is true iff it has elements. */
@@ -84,11 +85,36 @@ static td_callable *need_function(td_kctx *c, const char *attr, int index, int n
 
 enum { SMALL = 16 };
 
+/* Per While node: the body's hoistable input projections (opt_rnn.c), found once. */
+typedef struct while_state {
+  int nsites;
+  td_rnn_hoist_site sites[TD_RNN_MAX_HOIST];
+  td_rnn_pool *pool; /* the products' buffers, kept between runs */
+} while_state;
+
+static void while_state_free(void *p) {
+  while_state *ws = p;
+  td_rnn_pool_free(ws->pool);
+  free(ws);
+}
+
+static td_code while_state_new(td_kctx *c, void **out) {
+  while_state *ws = calloc(1, sizeof *ws);
+  if (!ws) return td_k_fail(c, TD_RESOURCE_EXHAUSTED, "out of memory");
+  ws->nsites = td_rnn_hoist_analyze(td_k_function(c, "body", 0), ws->sites);
+  if (ws->nsites) ws->pool = td_rnn_pool_new();
+  *out = ws;
+  return TD_OK;
+}
+
 td_code td_k_while(td_kctx *c) {
   int n = td_k_num_inputs(c);
   td_callable *cond = need_function(c, "cond", 0, n, 1);
   td_callable *body = cond ? need_function(c, "body", 0, n, n) : NULL;
   if (!body) return TD_INVALID_ARGUMENT;
+  void *state = NULL;
+  TD_TRY(td_k_state(c, while_state_new, while_state_free, &state));
+  const while_state *ws = state;
   td_tensor small_cur[SMALL], small_next[SMALL], small_spare[SMALL] = {{0}}, pred_spare = {0};
   unsigned char small_donated[SMALL];
   td_tensor *cur = n <= SMALL ? small_cur : calloc((size_t)n, sizeof *cur);
@@ -105,6 +131,8 @@ td_code td_k_while(td_kctx *c) {
   memset(donated, 1, (size_t)n);
   for (int i = 0; i < n; i++) cur[i] = *td_k_input(c, i); /* borrowed until the first iteration */
   int owned = 0;
+  /* x_t·W for every step at once, published for the body's MatMul (opt_rnn.h) */
+  int hoisted = ws->nsites ? td_rnn_hoist_begin(ws->sites, ws->nsites, cur, n, ws->pool) : 0;
   int64_t max_iter = td_k_max_iterations(c);
   td_code code = TD_OK;
   for (int64_t iter = 0;; iter++) {
@@ -140,6 +168,7 @@ td_code td_k_while(td_kctx *c) {
     owned = 1;
     if (code != TD_OK) break;
   }
+  td_rnn_hoist_end(hoisted);
   if (code == TD_OK && owned) {
     code = emit(c, cur, n);
   } else if (code == TD_OK) { /* zero iterations: the inputs are the outputs */

@@ -12,6 +12,8 @@
  * Float MatMul with constant weights ([m,k]·[k,n], no transposes) goes to a oneDNN inner product
  * instead (nn_dnnl.c): weights reordered once per node into its blocked layout, bias and
  * activation fused; at 1 thread it beats OpenBLAS, which re-packs B on every call.
+ * Inside a recurrent loop whose input projection was hoisted (opt_rnn.h), MatMul(x_t, W) copies
+ * its precomputed rows instead.
  * Invariants: shapes are validated (rank, inner dim, BLAS int range) before any data is read.
  */
 #include <cblas.h>
@@ -21,6 +23,8 @@
 
 #include "engine/kernels/math_internal.h"
 #include "engine/kernels/nn.h" /* fused epilogue helpers */
+#include "engine/blas_dnnl.h"
+#include "engine/opt_rnn.h"
 #include "util/mem.h"
 
 typedef void (*int_gemm_fn)(int ta, int tb, int64_t m, int64_t n, int64_t k, const void *a,
@@ -114,6 +118,36 @@ int td_math_gemm(td_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, c
   return 0;
 }
 
+/* Row-major float C[m,n] = op(A)·op(B) + beta·C on the faster JIT GEMM for this CPU: oneDNN's
+ * dnnl_sgemm where AVX-512 is there (the OpenBLAS 0.3.21 build runs its AVX2 "Haswell" kernels
+ * on CPUs it does not know, e.g. AMD family 26: half the speed; an LSTM step's h·U at batch 32
+ * and 256 took 2x as long), else OpenBLAS. Both repack per call; weights that are callable
+ * constants take the oneDNN inner product with cached reorders instead (mat_mul_dnnl).
+ * dnnl_sgemm allocates its packing buffer inside every call (the library's allocation, not the
+ * engine's); TD_SGEMM=openblas keeps these GEMMs on OpenBLAS, which allocates nothing per call
+ * (test_rnn_loop counts allocations that way). */
+static int sgemm_on_dnnl(void) {
+  static _Atomic int on = -1;
+  int v = atomic_load_explicit(&on, memory_order_relaxed);
+  if (v < 0) {
+    const char *e = getenv("TD_SGEMM");
+    v = td_math_isa() == 2 && !(e && !strcmp(e, "openblas"));
+    atomic_store_explicit(&on, v, memory_order_relaxed);
+  }
+  return v && td_nn_dnnl_enabled();
+}
+
+void td_math_sgemm_fast(int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                        const float *b, int64_t ldb, float beta, float *c) {
+  enum CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
+  if (sgemm_on_dnnl())
+    td_blas_dnnl_sgemm(CblasRowMajor, TA, TB, (blasint)m, (blasint)n, (blasint)k, 1.0f, a, (blasint)lda, b,
+                       (blasint)ldb, beta, c, (blasint)n);
+  else
+    cblas_sgemm(CblasRowMajor, TA, TB, (blasint)m, (blasint)n, (blasint)k, 1.0f, a, (blasint)lda, b, (blasint)ldb,
+                beta, c, (blasint)n);
+}
+
 /* Float MatMul on OpenBLAS into o (uninitialized) with the fused epilogue f (NULL = none): C
  * starts as the broadcast bias and sgemm accumulates onto it (beta = 1), then one pass applies
  * the activation. */
@@ -126,9 +160,7 @@ static void sgemm_epilogue(const td_fusion *f, int ta, int tb, int64_t m, int64_
     cblas_sgemv(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, (blasint)b->shape.dim[0], (blasint)b->shape.dim[1],
                 1.0f, td_f32(b), (blasint)b->shape.dim[1], td_f32(a), 1, bias ? 1.0f : 0.0f, o, 1);
   else if (k > 0)
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                (blasint)m, (blasint)n, (blasint)k, 1.0f, td_f32(a), (blasint)a->shape.dim[1],
-                td_f32(b), (blasint)b->shape.dim[1], bias ? 1.0f : 0.0f, o, (blasint)n);
+    td_math_sgemm_fast(ta, tb, m, n, k, td_f32(a), a->shape.dim[1], td_f32(b), b->shape.dim[1], bias ? 1.0f : 0.0f, o);
   else if (!bias)
     memset(o, 0, (size_t)(m * n) * sizeof *o);
   td_nn_epilogue(f, 0, o, m, n);
@@ -184,6 +216,12 @@ td_code td_k_math_mat_mul(td_kctx *c) {
   if (f || a->dtype == TD_DT_FLOAT) {
     TD_TRY(td_nn_fusion_check(c, f, &os, n));
     TD_TRY(td_k_alloc_output_uninit(c, 0, TD_DT_FLOAT, &os, &out));
+    int64_t hn = 0;
+    const float *rows = !f && !ta ? td_rnn_hoisted_rows(node, a, b, &hn) : NULL;
+    if (rows && hn == n) { /* this step's x_t·W, computed for every step before the loop */
+      memcpy(td_f32(out), rows, (size_t)(m * n) * sizeof(float));
+      return TD_OK;
+    }
     if (!ta && !tb && m > 0 && n > 0 && k > 0 && const_weights(c) && td_nn_dnnl_enabled() &&
         mat_mul_dnnl(c, m, n, k, td_f32(a), td_f32(b), f, td_f32(out)) == 0)
       return TD_OK;

@@ -1,0 +1,119 @@
+/* nn_rnn_cell.c — kernels of the fused recurrent-cell steps that opt_rnn_fuse.c puts in place
+ * of a Keras LSTM / GRU cell's gate arithmetic (no op table rows: only that pass creates them).
+ * They compute the very expressions of the unfused graph, element by element, with the same
+ * sigmoid / tanh (math_internal.h's td_math_sigmoidf / td_math_tanhf), in one pass over the
+ * gates instead of ~10 kernels; the loop is compiled for AVX-512 / AVX2+FMA / baseline and
+ * picked at run time like the unary kernels. Shapes must be exactly the Keras ones (rows B,
+ * units H: z [B,4H] with c [B,H]; xz, hz [B,3H] with h [B,H]); anything else (broadcasting
+ * operands the unfused ops would have accepted) fails with INVALID_ARGUMENT naming the cell.
+ * Outputs come from td_k_alloc_output_uninit: the body's arena or recycled loop variables, so
+ * a step allocates nothing. Reentrant, no state. */
+#include "engine/kernels/math_internal.h"
+#include "engine/opt_rnn.h"
+
+/* One row per call, every operand a restrict pointer to H contiguous floats, so the loop
+ * vectorizes (offsets like z + 2*H + j inside one pointer defeat the vectorizer). */
+#define LSTM_ROWS(tag, TARGET)                                                                         \
+  TARGET static void lstm_row_##tag(const float *restrict zi, const float *restrict zf,                \
+                                    const float *restrict zg, const float *restrict zo,                \
+                                    const float *restrict c, float *restrict cn, float *restrict hn,   \
+                                    int64_t H) {                                                       \
+    for (int64_t j = 0; j < H; j++) {                                                                  \
+      float i = td_math_sigmoidf(zi[j]), f = td_math_sigmoidf(zf[j]);                                  \
+      float g = td_math_tanhf(zg[j]), o = td_math_sigmoidf(zo[j]);                                     \
+      float fc = f * c[j], ig = i * g;                                                                 \
+      float cv = fc + ig;                                                                              \
+      cn[j] = cv;                                                                                      \
+      hn[j] = o * td_math_tanhf(cv);                                                                   \
+    }                                                                                                  \
+  }                                                                                                    \
+  TARGET static void lstm_rows_##tag(const float *z, const float *c, float *cn, float *hn, int64_t B,  \
+                                     int64_t H) {                                                      \
+    for (int64_t b = 0; b < B; b++) {                                                                  \
+      const float *zr = z + b * 4 * H;                                                                 \
+      lstm_row_##tag(zr, zr + H, zr + 2 * H, zr + 3 * H, c + b * H, cn + b * H, hn + b * H, H);        \
+    }                                                                                                  \
+  }
+
+#define GRU_ROWS(tag, TARGET)                                                                          \
+  TARGET static void gru_row_##tag(const float *restrict x0, const float *restrict x1,                 \
+                                   const float *restrict x2, const float *restrict h0,                 \
+                                   const float *restrict h1, const float *restrict h2,                 \
+                                   const float *restrict hp, float *restrict out, int64_t H) {         \
+    for (int64_t j = 0; j < H; j++) {                                                                  \
+      float z = td_math_sigmoidf(x0[j] + h0[j]);                                                       \
+      float r = td_math_sigmoidf(x1[j] + h1[j]);                                                       \
+      float rh = r * h2[j];                                                                            \
+      float hh = td_math_tanhf(x2[j] + rh);                                                            \
+      float zh = z * hp[j], omz = 1.0f - z;                                                            \
+      float omzh = omz * hh;                                                                           \
+      out[j] = zh + omzh;                                                                              \
+    }                                                                                                  \
+  }                                                                                                    \
+  TARGET static void gru_rows_##tag(const float *xz, const float *hz, const float *h, float *hn,       \
+                                    int64_t B, int64_t H) {                                            \
+    for (int64_t b = 0; b < B; b++) {                                                                  \
+      const float *xr = xz + b * 3 * H, *hr = hz + b * 3 * H;                                          \
+      gru_row_##tag(xr, xr + H, xr + 2 * H, hr, hr + H, hr + 2 * H, h + b * H, hn + b * H, H);         \
+    }                                                                                                  \
+  }
+
+LSTM_ROWS(512, TD_MATH_TARGET_512)
+LSTM_ROWS(256, TD_MATH_TARGET_256)
+LSTM_ROWS(base, )
+GRU_ROWS(512, TD_MATH_TARGET_512)
+GRU_ROWS(256, TD_MATH_TARGET_256)
+GRU_ROWS(base, )
+
+typedef void (*lstm_fn)(const float *, const float *, float *, float *, int64_t, int64_t);
+typedef void (*gru_fn)(const float *, const float *, const float *, float *, int64_t, int64_t);
+static const lstm_fn lstm_rows[3] = {lstm_rows_base, lstm_rows_256, lstm_rows_512};
+static const gru_fn gru_rows[3] = {gru_rows_base, gru_rows_256, gru_rows_512};
+
+/* Input i is float [B, parts*H]; sets H (parts > 1) or checks it (parts == 1). */
+static td_code check_in(td_kctx *c, const char *cell, int i, int64_t B, int64_t parts, int64_t *H) {
+  const td_tensor *t = td_k_input(c, i);
+  char buf[TD_MATH_SHAPE_BUF];
+  int ok = t->dtype == TD_DT_FLOAT && t->shape.rank == 2 && t->shape.dim[0] == B;
+  if (ok && parts > 1) {
+    ok = t->shape.dim[1] % parts == 0 && (*H < 0 || t->shape.dim[1] / parts == *H);
+    if (ok) *H = t->shape.dim[1] / parts;
+  } else if (ok) {
+    ok = t->shape.dim[1] == *H;
+  }
+  if (!ok)
+    return td_k_fail(c, TD_INVALID_ARGUMENT, "fused %s cell: input %d is %s %s, expected float [%lld, %lld*units]",
+                     cell, i, td_dtype_name(t->dtype), td_math_shape_str(&t->shape, buf), (long long)B,
+                     (long long)parts);
+  return TD_OK;
+}
+
+td_code td_k_rnn_lstm_cell(td_kctx *c) {
+  const td_tensor *z = td_k_input(c, 0);
+  if (z->shape.rank != 2) return check_in(c, "LSTM", 0, -1, 4, &(int64_t){-1});
+  int64_t B = z->shape.dim[0], H = -1;
+  TD_TRY(check_in(c, "LSTM", 0, B, 4, &H));
+  TD_TRY(check_in(c, "LSTM", 1, B, 1, &H));
+  int64_t dims[2] = {B, H};
+  td_shape s = td_shape_make(2, dims);
+  td_tensor *cn, *hn;
+  TD_TRY(td_k_alloc_output_uninit(c, 0, TD_DT_FLOAT, &s, &cn));
+  TD_TRY(td_k_alloc_output_uninit(c, 1, TD_DT_FLOAT, &s, &hn));
+  lstm_rows[td_math_isa()](td_f32(z), td_f32(td_k_input(c, 1)), td_f32(cn), td_f32(hn), B, H);
+  return TD_OK;
+}
+
+td_code td_k_rnn_gru_cell(td_kctx *c) {
+  const td_tensor *xz = td_k_input(c, 0);
+  if (xz->shape.rank != 2) return check_in(c, "GRU", 0, -1, 3, &(int64_t){-1});
+  int64_t B = xz->shape.dim[0], H = -1;
+  TD_TRY(check_in(c, "GRU", 0, B, 3, &H));
+  TD_TRY(check_in(c, "GRU", 1, B, 3, &H));
+  TD_TRY(check_in(c, "GRU", 2, B, 1, &H));
+  int64_t dims[2] = {B, H};
+  td_shape s = td_shape_make(2, dims);
+  td_tensor *hn;
+  TD_TRY(td_k_alloc_output_uninit(c, 0, TD_DT_FLOAT, &s, &hn));
+  gru_rows[td_math_isa()](td_f32(xz), td_f32(td_k_input(c, 1)), td_f32(td_k_input(c, 2)), td_f32(hn), B, H);
+  return TD_OK;
+}

@@ -1,0 +1,245 @@
+/* opt_rnn.c — input-projection hoisting for recurrent While loops (see opt_rnn.h).
+ *
+ * Analysis reads a body callable's plan (steps, feeds, fetches) once, when the While step's
+ * per-node state is created; it never changes the plan. At run time the While kernel publishes
+ * one context per qualifying site on a thread-local stack for the duration of its loop; a
+ * context owns references to the list's items and to the weights and a heap buffer
+ * [items * rows, n] with every item's product. Contexts are created and destroyed by the thread
+ * that runs the loop and read only by that thread (the body's steps run on it). */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/kernels/math_internal.h"
+#include "engine/kernels/tensor_list_internal.h"
+#include "engine/opt_rnn.h"
+#include "engine/session.h"
+
+int td_rnn_opt_enabled = 1;
+
+/* The largest product buffer hoisted (bytes); bigger loops keep their per-step products. */
+enum { MAX_HOIST_BYTES = 512 << 20 };
+
+static int is_passthrough(const td_callable *body, int feed) {
+  return feed >= 0 && feed < body->nfetch && body->fetch[feed].kind == SRC_FEED && body->fetch[feed].idx == feed;
+}
+
+/* The step producing slot `slot` and its output index, or NULL. */
+static const td_step *producer(const td_callable *c, int slot, int *out_index) {
+  for (int k = 0; k < c->nsteps; k++) {
+    const td_step *sp = &c->steps[k];
+    if (slot >= sp->out_base && slot < sp->out_base + sp->nout) {
+      *out_index = slot - sp->out_base;
+      return sp;
+    }
+  }
+  return NULL;
+}
+
+int td_rnn_opt_active(void) {
+  const char *env = getenv("TD_RNN_OPT");
+  if (env && !strcmp(env, "0")) td_rnn_opt_enabled = 0;
+  return td_rnn_opt_enabled;
+}
+
+int td_rnn_hoist_analyze(const td_callable *body, td_rnn_hoist_site *sites) {
+  if (!td_rnn_opt_active() || !body || body->dataflow || body->nfetch != body->nfeeds) return 0;
+  int ns = 0;
+  for (int k = 0; k < body->nsteps && ns < TD_RNN_MAX_HOIST; k++) {
+    const td_step *sp = &body->steps[k];
+    const td_node *n = sp->node;
+    if (strcmp(n->op, "MatMul") || sp->nin != 2 || sp->fused_bias >= 0 || sp->fused_act != TD_ACT_NONE) continue;
+    if (td_attr_type(n, "T", TD_DT_FLOAT) != TD_DT_FLOAT || td_attr_bool(n, "transpose_a", false)) continue;
+    if (sp->in[0].kind != SRC_SLOT) continue;
+    int oi = -1;
+    const td_step *g = producer(body, sp->in[0].idx, &oi);
+    if (!g || oi != 0 || strcmp(g->node->op, "TensorListGetItem") || g->nin < 1 || g->in[0].kind != SRC_FEED)
+      continue;
+    int list_feed = g->in[0].idx;
+    if (!is_passthrough(body, list_feed)) continue;
+    td_rnn_hoist_site s = {.matmul = n, .list_feed = list_feed, .w_feed = -1,
+                           .tb = td_attr_bool(n, "transpose_b", false)};
+    if (sp->in[1].kind == SRC_FEED && is_passthrough(body, sp->in[1].idx))
+      s.w_feed = sp->in[1].idx;
+    else if (sp->in[1].kind == SRC_CONST)
+      s.w_const = &body->consts[sp->in[1].idx];
+    else
+      continue;
+    sites[ns++] = s;
+  }
+  return ns;
+}
+
+/* Product buffers kept between runs of one While node: a buffer of many MiB freshly mapped on
+ * every run costs a page fault per 4 KiB (as much as the GEMM at batch 256). */
+enum { POOL_SLOTS = 2 };
+struct td_rnn_pool {
+  pthread_mutex_t mu;
+  float *buf[POOL_SLOTS];
+  size_t cap[POOL_SLOTS];
+};
+
+td_rnn_pool *td_rnn_pool_new(void) {
+  td_rnn_pool *p = calloc(1, sizeof *p);
+  if (p) pthread_mutex_init(&p->mu, NULL);
+  return p;
+}
+
+void td_rnn_pool_free(td_rnn_pool *p) {
+  if (!p) return;
+  for (int i = 0; i < POOL_SLOTS; i++) free(p->buf[i]);
+  pthread_mutex_destroy(&p->mu);
+  free(p);
+}
+
+/* A buffer of at least n bytes (*cap: its size), from the pool when one fits. */
+static float *pool_take(td_rnn_pool *p, size_t n, size_t *cap) {
+  if (p) {
+    pthread_mutex_lock(&p->mu);
+    for (int i = 0; i < POOL_SLOTS; i++)
+      if (p->buf[i] && p->cap[i] >= n) {
+        float *b = p->buf[i];
+        *cap = p->cap[i];
+        p->buf[i] = NULL;
+        pthread_mutex_unlock(&p->mu);
+        return b;
+      }
+    pthread_mutex_unlock(&p->mu);
+  }
+  *cap = n;
+  return malloc(n);
+}
+
+static void pool_give(td_rnn_pool *p, float *b, size_t cap) {
+  if (p && b) {
+    pthread_mutex_lock(&p->mu);
+    int slot = 0; /* an empty slot, else the smallest buffer (replaced if this one is bigger) */
+    for (int i = 0; i < POOL_SLOTS; i++)
+      if (!p->buf[i] || (p->buf[slot] && p->cap[i] < p->cap[slot])) slot = i;
+    if (!p->buf[slot] || p->cap[slot] < cap) {
+      float *old = p->buf[slot];
+      p->buf[slot] = b, p->cap[slot] = cap;
+      b = old;
+    }
+    pthread_mutex_unlock(&p->mu);
+  }
+  free(b);
+}
+
+struct td_rnn_hoisted {
+  const td_node *node;
+  td_tensor w;      /* a reference: its storage stays this buffer */
+  int64_t nitems, rows, in, n, cursor;
+  td_tensor *items; /* references to every list item */
+  float *xw;        /* [nitems * rows, n] */
+  size_t xw_cap;
+  td_rnn_pool *pool;
+  td_rnn_hoisted *prev;
+};
+
+static _Thread_local td_rnn_hoisted *g_top;
+
+static void hoisted_free(td_rnn_hoisted *h) {
+  for (int64_t i = 0; i < h->nitems; i++) td_tensor_release(&h->items[i]);
+  td_tensor_release(&h->w);
+  free(h->items);
+  pool_give(h->pool, h->xw, h->xw_cap);
+  free(h);
+}
+
+/* The list held by a scalar VARIANT tensor, or NULL. */
+static const td_tlist *as_list(const td_tensor *t) {
+  if (t->dtype != TD_DT_VARIANT || t->shape.rank != 0 || !t->data) return NULL;
+  const td_resource *r = td_res(t)[0];
+  return r && !strcmp(r->kind, "tensor_list") ? (const td_tlist *)r : NULL;
+}
+
+/* One site's context, or NULL when its operands do not qualify. */
+static td_rnn_hoisted *hoist_one(const td_rnn_hoist_site *s, const td_tensor *vars, int nvars, td_rnn_pool *pool) {
+  if (s->list_feed >= nvars || s->w_feed >= nvars) return NULL;
+  const td_tlist *l = as_list(&vars[s->list_feed]);
+  const td_tensor *w = s->w_feed >= 0 ? &vars[s->w_feed] : s->w_const;
+  if (!l || !w || l->element_dtype != TD_DT_FLOAT || l->n < 2 || w->dtype != TD_DT_FLOAT || w->shape.rank != 2)
+    return NULL;
+  const td_tensor *it0 = &l->items[0];
+  if (it0->dtype != TD_DT_FLOAT || it0->shape.rank != 2 || it0->shape.dim[0] < 1) return NULL;
+  int64_t T = l->n, rows = it0->shape.dim[0], in = it0->shape.dim[1];
+  int64_t k = s->tb ? w->shape.dim[1] : w->shape.dim[0], n = s->tb ? w->shape.dim[0] : w->shape.dim[1];
+  if (k != in || in < 1 || n < 1 || (double)T * rows * n * sizeof(float) > MAX_HOIST_BYTES ||
+      (double)T * rows * in * sizeof(float) > MAX_HOIST_BYTES)
+    return NULL;
+  int contiguous = 1;
+  for (int64_t i = 0; i < T; i++) {
+    const td_tensor *it = &l->items[i];
+    if (it->dtype != TD_DT_FLOAT || !td_shape_equal(&it->shape, &it0->shape) || !it->data) return NULL;
+    contiguous &= td_f32(it) == td_f32(it0) + i * rows * in;
+  }
+  td_rnn_hoisted *h = calloc(1, sizeof *h);
+  if (!h) return NULL;
+  h->items = calloc((size_t)T, sizeof *h->items);
+  h->pool = pool;
+  h->xw = pool_take(pool, (size_t)(T * rows * n) * sizeof(float), &h->xw_cap);
+  float *gathered = contiguous ? NULL : malloc((size_t)(T * rows * in) * sizeof(float));
+  if (!h->items || !h->xw || (!contiguous && !gathered)) {
+    free(gathered);
+    hoisted_free(h);
+    return NULL;
+  }
+  for (int64_t i = 0; i < T; i++) {
+    h->items[i] = td_tensor_ref(&l->items[i]);
+    if (gathered) memcpy(gathered + i * rows * in, l->items[i].data, (size_t)(rows * in) * sizeof(float));
+  }
+  h->nitems = T;
+  h->w = td_tensor_ref(w);
+  h->node = s->matmul;
+  h->rows = rows, h->in = in, h->n = n;
+  const float *a = gathered ? gathered : td_f32(it0);
+  if (T * rows > INT32_MAX || n > INT32_MAX || in > INT32_MAX || w->shape.dim[1] > INT32_MAX) {
+    free(gathered);
+    hoisted_free(h);
+    return NULL;
+  }
+  td_math_sgemm_fast(0, s->tb, T * rows, n, in, a, in, td_f32(w), w->shape.dim[1], 0.0f, h->xw);
+  free(gathered);
+  return h;
+}
+
+int td_rnn_hoist_begin(const td_rnn_hoist_site *sites, int nsites, const td_tensor *loop_vars, int nvars,
+                       td_rnn_pool *pool) {
+  if (!td_rnn_opt_enabled) return 0;
+  int pushed = 0;
+  for (int i = 0; i < nsites; i++) {
+    td_rnn_hoisted *h = hoist_one(&sites[i], loop_vars, nvars, pool);
+    if (!h) continue;
+    h->prev = g_top;
+    g_top = h;
+    pushed++;
+  }
+  return pushed;
+}
+
+void td_rnn_hoist_end(int n) {
+  for (int i = 0; i < n && g_top; i++) {
+    td_rnn_hoisted *h = g_top;
+    g_top = h->prev;
+    hoisted_free(h);
+  }
+}
+
+const float *td_rnn_hoisted_rows(const td_node *node, const td_tensor *a, const td_tensor *b, int64_t *n_out) {
+  for (td_rnn_hoisted *h = g_top; h; h = h->prev) {
+    if (h->node != node) continue;
+    if (b->data != h->w.data || !td_shape_equal(&b->shape, &h->w.shape) || b->dtype != TD_DT_FLOAT ||
+        a->dtype != TD_DT_FLOAT || a->shape.rank != 2 || a->shape.dim[0] != h->rows || a->shape.dim[1] != h->in)
+      return NULL;
+    int64_t k = h->cursor < h->nitems && h->items[h->cursor].data == a->data ? h->cursor : -1;
+    for (int64_t i = 0; k < 0 && i < h->nitems; i++)
+      if (h->items[i].data == a->data) k = i;
+    if (k < 0) return NULL;
+    h->cursor = k + 1;
+    *n_out = h->n;
+    return h->xw + k * h->rows * h->n;
+  }
+  return NULL;
+}
