@@ -106,6 +106,15 @@ int td_nn_conv_dnnl(td_kctx *c, const td_nn_conv *g, const float *in, const floa
  * receive the output and its geometry. For the grappler-fused ops (nn_fused.c). */
 td_code td_nn_conv2d_run(td_kctx *c, int depthwise, const td_fusion *f, td_tensor **out,
                          td_nn_conv *g) TD_MUST_CHECK;
+/* Conv2D's geometry from inputs 0 (input) and 1 (filter) and the node's attrs, validated with
+ * TF's messages, output size checked (nn_conv.c). */
+td_code td_nn_conv2d_geometry(td_kctx *c, td_nn_conv *g) TD_MUST_CHECK;
+/* Max pooling of a channels-last block (w->nchw = 0) with the window w (nn_pool.c). */
+void td_nn_max_pool_nhwc(const td_nn_window *w, const float *in, float *out);
+/* The fused step of Conv2D (+ its fused BiasAdd / Relu) → MaxPool that opt_nn_fuse.c builds:
+ * inputs x, filter and an int64 [5] constant (pool kh, kw, sh, sw, SAME = 1 / VALID = 0);
+ * convolves batch chunks into a cache-sized buffer and pools each (nn_conv_pool.c). */
+td_code td_k_nn_conv2d_max_pool(td_kctx *c);
 
 /* Test hook: 0 disables the oneDNN path process-wide (default 1). */
 void td_nn_set_dnnl_enabled(int on);

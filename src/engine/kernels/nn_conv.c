@@ -204,6 +204,11 @@ td_code td_k_nn_conv2d(td_kctx *c) { return conv_run(c, CONV_2D, td_k_fusion(c),
 td_code td_k_nn_depthwise_conv2d(td_kctx *c) { return conv_run(c, CONV_DEPTHWISE, td_k_fusion(c), NULL, NULL); }
 td_code td_k_nn_conv3d(td_kctx *c) { return conv_run(c, CONV_3D, td_k_fusion(c), NULL, NULL); }
 
+td_code td_nn_conv2d_geometry(td_kctx *c, td_nn_conv *g) {
+  TD_TRY(conv_setup(c, CONV_2D, g));
+  return td_nn_check_output_size(c, &g->w, g->oc);
+}
+
 td_code td_nn_conv2d_run(td_kctx *c, int depthwise, const td_fusion *f, td_tensor **out, td_nn_conv *g) {
   return conv_run(c, depthwise ? CONV_DEPTHWISE : CONV_2D, f, out, g);
 }

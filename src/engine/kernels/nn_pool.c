@@ -115,6 +115,8 @@ static void pool_nhwc(pool_kind kind, const td_nn_window *w, const float *in, fl
   pool_nhwc_resolve()(kind, w, in, out);
 }
 
+void td_nn_max_pool_nhwc(const td_nn_window *w, const float *in, float *out) { pool_nhwc(POOL_MAX, w, in, out); }
+
 /* Channels-last pooling split by image across the intra-op threads (OpenMP) when there is
  * enough work to pay for waking them: the images are independent. */
 #define POOL_PARALLEL_MIN_WORK (1 << 16) /* output floats x taps */
