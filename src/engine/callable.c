@@ -394,7 +394,6 @@ static void liveness(td_callable *c) {
       for (k = 0; k < c->nsteps; k++)
         if (slot >= c->steps[k].out_base && slot < c->steps[k].out_base + c->steps[k].nout) break;
       if (k == c->nsteps) continue; /* no producer: a step fused away (opt_rnn_fuse.c) */
-      if (k == c->nsteps) continue; /* no producer: a step fused away (opt_rnn_fuse.c) */
     }
     td_step *sp = &c->steps[k];
     sp->release = td_xrealloc(sp->release, (size_t)(sp->nrelease + 1) * sizeof *sp->release);
@@ -410,8 +409,8 @@ static td_code build_from(builder *b, const endpoints *ep, td_status *st) {
   for (size_t i = 0; i < g->nnodes; i++) b->nv[i].kind = -1;
   TD_TRY(order_nodes(b, ep, st));
   plan_steps(b, ep);
-  td_opt_nn_fuse(b->c); /* Conv2D → MaxPool as one chunked step (opt_nn_fuse.c) */
   td_opt_rnn_fuse(b->c); /* a recurrent cell's gates as one step (opt_rnn_fuse.c) */
+  td_opt_nn_fuse(b->c); /* Conv2D → MaxPool as one chunked step (opt_nn_fuse.c) */
   TD_TRY(build_functions(b, st));
   liveness(b->c);
   return b->c->dataflow ? td_dataflow_prepare(b->c, st) : TD_OK;
