@@ -7,6 +7,7 @@
  * [items * rows, n] with every item's product. Contexts are created and destroyed by the thread
  * that runs the loop and read only by that thread (the body's steps run on it). */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,9 @@
 #include "engine/session.h"
 
 int td_rnn_opt_enabled = 1;
+static _Atomic long g_hoisted_uses;
+
+long td_rnn_hoisted_uses(void) { return atomic_load_explicit(&g_hoisted_uses, memory_order_relaxed); }
 
 /* The largest product buffer hoisted (bytes); bigger loops keep their per-step products. */
 enum { MAX_HOIST_BYTES = 512 << 20 };
@@ -239,6 +243,7 @@ const float *td_rnn_hoisted_rows(const td_node *node, const td_tensor *a, const 
     if (k < 0) return NULL;
     h->cursor = k + 1;
     *n_out = h->n;
+    atomic_fetch_add_explicit(&g_hoisted_uses, 1, memory_order_relaxed);
     return h->xw + k * h->rows * h->n;
   }
   return NULL;

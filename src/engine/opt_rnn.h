@@ -51,6 +51,8 @@ int td_rnn_hoist_begin(const td_rnn_hoist_site *sites, int nsites, const td_tens
 void td_rnn_hoist_end(int n);
 /* For MatMul(a, b) at node: the rows [rows, n] precomputed for this exact product, or NULL. */
 const float *td_rnn_hoisted_rows(const td_node *node, const td_tensor *a, const td_tensor *b, int64_t *n_out);
+/* How many MatMul steps took precomputed rows so far (process-wide; for tests). */
+long td_rnn_hoisted_uses(void);
 
 /* Row-major float C[m,n] = op(A)·op(B) + beta·C (lda/ldb: row strides as stored) on the faster
  * GEMM for this CPU (math_matmul.c: oneDNN's sgemm with AVX-512, else OpenBLAS). */

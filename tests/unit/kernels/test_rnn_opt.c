@@ -1,0 +1,446 @@
+/* test_rnn_opt.c — the recurrent-loop rewrites of opt_rnn.c / opt_rnn_fuse.c against the
+ * unrewritten graph (td_rnn_opt_enabled = 0) and against hand-written C math:
+ *   - a Keras LSTM cell (Split(4) → σ/σ/tanh/σ, c' = f*c + i*g, h' = o*tanh c') becomes one step
+ *     with the same c', h';
+ *   - a Keras GRU cell (reset_after: two Split(3), z/r gates, 1 - z) likewise;
+ *   - a cell whose intermediate is also fetched is left alone;
+ *   - a While loop's MatMul(TensorListGetItem(x, t), W) takes rows of one GEMM computed before
+ *     the loop (hoisting counted by td_rnn_hoisted_uses) and gives the per-step results.
+ * Tolerances: 1e-5 between rewritten and unrewritten graphs (same functions, FMA contraction
+ * and GEMM blocking may differ in the last bits), 2e-4 against the double-precision reference
+ * (the engine's sigmoid/tanh are float approximations). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine.h"
+#include "engine/opt_rnn.h"
+#include "engine/testing.h"
+#include "util/mem.h"
+
+enum { B = 3, H = 5, T = 7, D = 4 };
+
+/* ---- GraphDef building (as in tests/unit/engine/test_functional.c) ---- */
+typedef struct gbuild {
+  Tensorflow__GraphDef gd;
+  Tensorflow__FunctionDefLibrary lib;
+} gbuild;
+
+static Tensorflow__NodeDef *node(const char *name, const char *op, ...) {
+  Tensorflow__NodeDef *nd = td_test_node_new(op);
+  free(nd->name);
+  nd->name = td_xstrdup(name);
+  va_list ap;
+  va_start(ap, op);
+  for (const char *in; (in = va_arg(ap, const char *));) {
+    nd->input = td_xrealloc(nd->input, (nd->n_input + 1) * sizeof *nd->input);
+    nd->input[nd->n_input++] = td_xstrdup(in);
+  }
+  va_end(ap);
+  return nd;
+}
+
+static Tensorflow__NodeDef *gb_add(gbuild *b, Tensorflow__NodeDef *nd) {
+  b->gd.node = td_xrealloc(b->gd.node, (b->gd.n_node + 1) * sizeof *b->gd.node);
+  b->gd.node[b->gd.n_node++] = nd;
+  return nd;
+}
+
+static Tensorflow__NodeDef *konst(const char *name, td_dtype dt, int rank, const int64_t *dims, const void *v) {
+  Tensorflow__NodeDef *nd = node(name, "Const", NULL);
+  td_tensor t = td_test_tensor(dt, rank, dims, v);
+  td_test_attr_type(nd, "dtype", dt);
+  td_test_attr_tensor(nd, "value", &t);
+  td_tensor_release(&t);
+  return nd;
+}
+
+static Tensorflow__NodeDef *typed(Tensorflow__NodeDef *nd, td_dtype t) {
+  td_test_attr_type(nd, "T", t);
+  return nd;
+}
+
+static Tensorflow__NodeDef *elem(Tensorflow__NodeDef *nd) {
+  td_test_attr_type(nd, "element_dtype", TD_DT_FLOAT);
+  return nd;
+}
+
+static Tensorflow__AttrValue *new_attr(Tensorflow__NodeDef *nd, const char *key) {
+  Tensorflow__NodeDef__AttrEntry *e = td_xmalloc(sizeof *e);
+  tensorflow__node_def__attr_entry__init(e);
+  e->key = td_xstrdup(key);
+  e->value = td_xmalloc(sizeof *e->value);
+  tensorflow__attr_value__init(e->value);
+  nd->attr = td_xrealloc(nd->attr, (nd->n_attr + 1) * sizeof *nd->attr);
+  nd->attr[nd->n_attr++] = e;
+  return e->value;
+}
+
+static void attr_func(Tensorflow__NodeDef *nd, const char *key, const char *fname) {
+  Tensorflow__AttrValue *v = new_attr(nd, key);
+  v->value_case = TENSORFLOW__ATTR_VALUE__VALUE_FUNC;
+  v->func = td_xmalloc(sizeof *v->func);
+  tensorflow__name_attr_list__init(v->func);
+  v->func->name = td_xstrdup(fname);
+}
+
+static Tensorflow__OpDef__ArgDef *argdef(const char *name, td_dtype t) {
+  Tensorflow__OpDef__ArgDef *a = td_xmalloc(sizeof *a);
+  tensorflow__op_def__arg_def__init(a);
+  a->name = td_xstrdup(name);
+  a->type = (Tensorflow__DataType)t;
+  return a;
+}
+
+static Tensorflow__FunctionDef *fn_new(gbuild *b, const char *name) {
+  Tensorflow__FunctionDef *f = td_xmalloc(sizeof *f);
+  tensorflow__function_def__init(f);
+  f->signature = td_xmalloc(sizeof *f->signature);
+  tensorflow__op_def__init(f->signature);
+  f->signature->name = td_xstrdup(name);
+  b->lib.function = td_xrealloc(b->lib.function, (b->lib.n_function + 1) * sizeof *b->lib.function);
+  b->lib.function[b->lib.n_function++] = f;
+  return f;
+}
+
+static void fn_in(Tensorflow__FunctionDef *f, const char *name, td_dtype t) {
+  Tensorflow__OpDef *s = f->signature;
+  s->input_arg = td_xrealloc(s->input_arg, (s->n_input_arg + 1) * sizeof *s->input_arg);
+  s->input_arg[s->n_input_arg++] = argdef(name, t);
+}
+
+static void fn_out(Tensorflow__FunctionDef *f, const char *name, td_dtype t, const char *tensor) {
+  Tensorflow__OpDef *s = f->signature;
+  s->output_arg = td_xrealloc(s->output_arg, (s->n_output_arg + 1) * sizeof *s->output_arg);
+  s->output_arg[s->n_output_arg++] = argdef(name, t);
+  Tensorflow__FunctionDef__RetEntry *r = td_xmalloc(sizeof *r);
+  tensorflow__function_def__ret_entry__init(r);
+  r->key = td_xstrdup(name);
+  r->value = td_xstrdup(tensor);
+  f->ret = td_xrealloc(f->ret, (f->n_ret + 1) * sizeof *f->ret);
+  f->ret[f->n_ret++] = r;
+}
+
+static Tensorflow__NodeDef *fn_node(Tensorflow__FunctionDef *f, Tensorflow__NodeDef *nd) {
+  f->node_def = td_xrealloc(f->node_def, (f->n_node_def + 1) * sizeof *f->node_def);
+  f->node_def[f->n_node_def++] = nd;
+  return nd;
+}
+
+static float val(int which, int i) { return (float)(((i * 7 + which * 13) % 23) - 11) / 6.0f; }
+static double sig(double x) { return 1 / (1 + exp(-x)); }
+
+static void gb_init(gbuild *b) {
+  memset(b, 0, sizeof *b);
+  tensorflow__graph_def__init(&b->gd);
+  tensorflow__function_def_library__init(&b->lib);
+  b->gd.library = &b->lib;
+}
+
+static void gb_free(gbuild *b) {
+  for (size_t i = 0; i < b->gd.n_node; i++) tensorflow__node_def__free_unpacked(b->gd.node[i], NULL);
+  free(b->gd.node);
+  for (size_t i = 0; i < b->lib.n_function; i++) tensorflow__function_def__free_unpacked(b->lib.function[i], NULL);
+  free(b->lib.function);
+}
+
+static void placeholder(gbuild *b, const char *name, td_dtype dt) {
+  td_test_attr_type(gb_add(b, node(name, "Placeholder", NULL)), "dtype", dt);
+}
+
+static void split(gbuild *b, const char *name, const char *value, int n) {
+  Tensorflow__NodeDef *s = typed(gb_add(b, node(name, "Split", "axis", value, NULL)), TD_DT_FLOAT);
+  td_test_attr_int(s, "num_split", n);
+}
+
+/* Builds a graph, runs feeds → fetches once with the rewrites on or off; returns the step count. */
+static int run_graph(gbuild *b, int opt, const char *const *feeds, const td_tensor *fv, int nfeeds,
+                     const char *const *fetches, td_tensor *out, int nfetches) {
+  td_rnn_opt_enabled = opt;
+  td_graph *g;
+  td_session *s;
+  td_status st = {0};
+  assert_int_equal(td_graph_import(&b->gd, &g, &st), TD_OK);
+  assert_int_equal(td_session_new(g, NULL, &s, &st), TD_OK);
+  td_callable *c = NULL;
+  if (td_session_make_callable(s, feeds, nfeeds, fetches, nfetches, NULL, 0, &c, &st) != TD_OK) fail_msg("%s", st.msg);
+  int steps = td_callable_num_steps(c);
+  for (int r = 0; r < 2; r++) { /* twice: the second run uses the memory plan and the recycled buffers */
+    if (td_callable_run(c, fv, out, &st) != TD_OK) fail_msg("run: %s", st.msg);
+    if (r == 0)
+      for (int i = 0; i < nfetches; i++) td_tensor_release(&out[i]);
+  }
+  td_callable_free(c);
+  td_session_free(s);
+  td_rnn_opt_enabled = 1;
+  return steps;
+}
+
+static void assert_close(const td_tensor *a, const td_tensor *b, double tol) {
+  assert_int_equal(a->dtype, TD_DT_FLOAT);
+  assert_true(td_shape_equal(&a->shape, &b->shape));
+  for (int64_t i = 0; i < td_tensor_num_elements(a); i++) assert_float_equal(td_f32(a)[i], td_f32(b)[i], tol);
+}
+
+/* ---- LSTM cell ---- */
+
+static void lstm_graph(gbuild *b, int fetch_gate) {
+  gb_init(b);
+  placeholder(b, "z", TD_DT_FLOAT);
+  placeholder(b, "c", TD_DT_FLOAT);
+  int32_t axis = -1;
+  gb_add(b, konst("axis", TD_DT_INT32, 0, NULL, &axis));
+  split(b, "gates", "z", 4);
+  typed(gb_add(b, node("i", "Sigmoid", "gates:0", NULL)), TD_DT_FLOAT);
+  typed(gb_add(b, node("f", "Sigmoid", "gates:1", NULL)), TD_DT_FLOAT);
+  typed(gb_add(b, node("g", "Tanh", "gates:2", NULL)), TD_DT_FLOAT);
+  typed(gb_add(b, node("o", "Sigmoid", "gates:3", NULL)), TD_DT_FLOAT);
+  typed(gb_add(b, node("fc", "Mul", "c", "f", NULL)), TD_DT_FLOAT); /* operands in either order */
+  typed(gb_add(b, node("ig", "Mul", "i", "g", NULL)), TD_DT_FLOAT);
+  typed(gb_add(b, node("c_new", "AddV2", "ig", "fc", NULL)), TD_DT_FLOAT);
+  typed(gb_add(b, node("tc", "Tanh", "c_new", NULL)), TD_DT_FLOAT);
+  typed(gb_add(b, node("h_new", "Mul", "o", "tc", NULL)), TD_DT_FLOAT);
+  (void)fetch_gate;
+}
+
+static void lstm_run(int fetch_gate, int opt, td_tensor *out, int *steps) {
+  float z[B * 4 * H], c[B * H];
+  for (int i = 0; i < B * 4 * H; i++) z[i] = val(0, i);
+  for (int i = 0; i < B * H; i++) c[i] = val(1, i);
+  int64_t zd[2] = {B, 4 * H}, cd[2] = {B, H};
+  td_tensor fv[2] = {td_test_tensor(TD_DT_FLOAT, 2, zd, z), td_test_tensor(TD_DT_FLOAT, 2, cd, c)};
+  gbuild b;
+  lstm_graph(&b, fetch_gate);
+  const char *feeds[2] = {"z", "c"}, *fetches[3] = {"c_new", "h_new", "i"};
+  *steps = run_graph(&b, opt, feeds, fv, 2, fetches, out, fetch_gate ? 3 : 2);
+  gb_free(&b);
+  for (int i = 0; i < 2; i++) td_tensor_release(&fv[i]);
+}
+
+static void test_lstm_cell_fused(void **state) {
+  (void)state;
+  td_tensor on[2], off[2];
+  int son, soff;
+  lstm_run(0, 1, on, &son);
+  lstm_run(0, 0, off, &soff);
+  assert_int_equal(soff, 10); /* Split, 4 gates, 2 Mul, AddV2, Tanh, Mul */
+  assert_int_equal(son, 1);   /* one fused step */
+  for (int k = 0; k < 2; k++) assert_close(&on[k], &off[k], 1e-5);
+  for (int bb = 0; bb < B; bb++)
+    for (int j = 0; j < H; j++) {
+      const int r = bb * 4 * H;
+      double i = sig(val(0, r + j)), f = sig(val(0, r + H + j)), g = tanh(val(0, r + 2 * H + j));
+      double o = sig(val(0, r + 3 * H + j));
+      double cn = f * val(1, bb * H + j) + i * g, hn = o * tanh(cn);
+      assert_float_equal(td_f32(&on[0])[bb * H + j], cn, 2e-4);
+      assert_float_equal(td_f32(&on[1])[bb * H + j], hn, 2e-4);
+    }
+  for (int k = 0; k < 2; k++) {
+    td_tensor_release(&on[k]);
+    td_tensor_release(&off[k]);
+  }
+}
+
+static void test_lstm_cell_shared_gate_not_fused(void **state) {
+  (void)state;
+  td_tensor on[3], off[3];
+  int son, soff;
+  lstm_run(1, 1, on, &son);
+  lstm_run(1, 0, off, &soff);
+  assert_int_equal(son, soff); /* gate i is fetched too: the pattern is left alone */
+  for (int k = 0; k < 3; k++) {
+    assert_close(&on[k], &off[k], 0);
+    td_tensor_release(&on[k]);
+    td_tensor_release(&off[k]);
+  }
+}
+
+/* ---- GRU cell (Keras reset_after=True) ---- */
+
+static void gru_graph(gbuild *b) {
+  gb_init(b);
+  placeholder(b, "xz", TD_DT_FLOAT);
+  placeholder(b, "hz", TD_DT_FLOAT);
+  placeholder(b, "h", TD_DT_FLOAT);
+  int32_t axis = -1;
+  float one = 1.0f;
+  gb_add(b, konst("axis", TD_DT_INT32, 0, NULL, &axis));
+  gb_add(b, konst("one", TD_DT_FLOAT, 0, NULL, &one));
+  split(b, "xs", "xz", 3);
+  split(b, "hs", "hz", 3);
+  typed(gb_add(b, node("za", "AddV2", "xs:0", "hs:0", NULL)), TD_DT_FLOAT);
+  typed(gb_add(b, node("zg", "Sigmoid", "za", NULL)), TD_DT_FLOAT);
+  typed(gb_add(b, node("ra", "AddV2", "hs:1", "xs:1", NULL)), TD_DT_FLOAT);
+  typed(gb_add(b, node("rg", "Sigmoid", "ra", NULL)), TD_DT_FLOAT);
+  typed(gb_add(b, node("rh", "Mul", "rg", "hs:2", NULL)), TD_DT_FLOAT);
+  typed(gb_add(b, node("ha", "AddV2", "xs:2", "rh", NULL)), TD_DT_FLOAT);
+  typed(gb_add(b, node("hh", "Tanh", "ha", NULL)), TD_DT_FLOAT);
+  typed(gb_add(b, node("zh", "Mul", "zg", "h", NULL)), TD_DT_FLOAT);
+  typed(gb_add(b, node("omz", "Sub", "one", "zg", NULL)), TD_DT_FLOAT);
+  typed(gb_add(b, node("omzh", "Mul", "omz", "hh", NULL)), TD_DT_FLOAT);
+  typed(gb_add(b, node("h_new", "AddV2", "zh", "omzh", NULL)), TD_DT_FLOAT);
+}
+
+static void test_gru_cell_fused(void **state) {
+  (void)state;
+  float xz[B * 3 * H], hz[B * 3 * H], h[B * H];
+  for (int i = 0; i < B * 3 * H; i++) xz[i] = val(2, i), hz[i] = val(3, i);
+  for (int i = 0; i < B * H; i++) h[i] = val(4, i);
+  int64_t zd[2] = {B, 3 * H}, hd[2] = {B, H};
+  td_tensor fv[3] = {td_test_tensor(TD_DT_FLOAT, 2, zd, xz), td_test_tensor(TD_DT_FLOAT, 2, zd, hz),
+                     td_test_tensor(TD_DT_FLOAT, 2, hd, h)};
+  const char *feeds[3] = {"xz", "hz", "h"}, *fetches[1] = {"h_new"};
+  td_tensor on, off;
+  gbuild b;
+  gru_graph(&b);
+  int son = run_graph(&b, 1, feeds, fv, 3, fetches, &on, 1);
+  int soff = run_graph(&b, 0, feeds, fv, 3, fetches, &off, 1);
+  gb_free(&b);
+  assert_int_equal(soff, 13);
+  assert_int_equal(son, 1);
+  assert_close(&on, &off, 1e-5);
+  for (int bb = 0; bb < B; bb++)
+    for (int j = 0; j < H; j++) {
+      const float *x = xz + bb * 3 * H, *r = hz + bb * 3 * H;
+      double z = sig((double)x[j] + r[j]), rr = sig((double)x[H + j] + r[H + j]);
+      double hh = tanh(x[2 * H + j] + rr * r[2 * H + j]);
+      double want = z * h[bb * H + j] + (1 - z) * hh;
+      assert_float_equal(td_f32(&on)[bb * H + j], want, 2e-4);
+    }
+  /* a cell input of the wrong shape fails with INVALID_ARGUMENT, no crash */
+  int64_t bad[2] = {B, H + 1};
+  td_tensor_release(&fv[2]);
+  fv[2] = td_test_tensor(TD_DT_FLOAT, 2, bad, xz);
+  td_graph *g;
+  td_session *s;
+  td_status st = {0};
+  gru_graph(&b);
+  assert_int_equal(td_graph_import(&b.gd, &g, &st), TD_OK);
+  assert_int_equal(td_session_new(g, NULL, &s, &st), TD_OK);
+  td_callable *c = NULL;
+  assert_int_equal(td_session_make_callable(s, feeds, 3, fetches, 1, NULL, 0, &c, &st), TD_OK);
+  td_tensor res;
+  assert_int_equal(td_callable_run(c, fv, &res, &st), TD_INVALID_ARGUMENT);
+  assert_non_null(strstr(st.msg, "fused GRU cell"));
+  td_callable_free(c);
+  td_session_free(s);
+  gb_free(&b);
+  td_tensor_release(&on);
+  td_tensor_release(&off);
+  for (int i = 0; i < 3; i++) td_tensor_release(&fv[i]);
+}
+
+/* ---- hoisting: h_t = tanh(x_t·W + h_{t-1}·U) over a While ---- */
+
+static const char *const kArgs[] = {"i", "steps", "out_ta", "in_ta", "h", "W", "U"};
+static const td_dtype kTypes[] = {TD_DT_INT32, TD_DT_INT32, TD_DT_VARIANT, TD_DT_VARIANT,
+                                  TD_DT_FLOAT, TD_DT_FLOAT, TD_DT_FLOAT};
+enum { NARGS = 7 };
+
+static void loop_graph(gbuild *b) {
+  gb_init(b);
+  placeholder(b, "x", TD_DT_FLOAT);
+  placeholder(b, "steps", TD_DT_INT32);
+  placeholder(b, "h0", TD_DT_FLOAT);
+  placeholder(b, "W", TD_DT_FLOAT);
+  float u[H * H];
+  for (int i = 0; i < H * H; i++) u[i] = val(6, i) / 4;
+  int64_t ud[2] = {H, H}, two = 2;
+  int32_t in_shape[2] = {-1, D}, out_shape[2] = {-1, H}, zero = 0, one = 1;
+  gb_add(b, konst("U", TD_DT_FLOAT, 2, ud, u));
+  gb_add(b, konst("in_shape", TD_DT_INT32, 1, &two, in_shape));
+  gb_add(b, konst("out_shape", TD_DT_INT32, 1, &two, out_shape));
+  gb_add(b, konst("zero", TD_DT_INT32, 0, NULL, &zero));
+  Tensorflow__NodeDef *ft = elem(gb_add(b, node("in_ta", "TensorListFromTensor", "x", "in_shape", NULL)));
+  td_test_attr_type(ft, "shape_type", TD_DT_INT32);
+  Tensorflow__NodeDef *rs = elem(gb_add(b, node("out_ta", "TensorListReserve", "out_shape", "steps", NULL)));
+  td_test_attr_type(rs, "shape_type", TD_DT_INT32);
+  Tensorflow__FunctionDef *cond = fn_new(b, "cond");
+  for (int k = 0; k < NARGS; k++) fn_in(cond, kArgs[k], kTypes[k]);
+  fn_node(cond, typed(node("lt", "Less", "i", "steps", NULL), TD_DT_INT32));
+  fn_out(cond, "go", TD_DT_BOOL, "lt:z:0");
+  Tensorflow__FunctionDef *body = fn_new(b, "body");
+  for (int k = 0; k < NARGS; k++) fn_in(body, kArgs[k], kTypes[k]);
+  fn_node(body, konst("elem_shape", TD_DT_INT32, 1, &two, in_shape));
+  fn_node(body, konst("one", TD_DT_INT32, 0, NULL, &one));
+  fn_node(body, elem(node("x_t", "TensorListGetItem", "in_ta", "i", "elem_shape:output:0", NULL)));
+  fn_node(body, typed(node("mx", "MatMul", "x_t:item:0", "W", NULL), TD_DT_FLOAT));
+  fn_node(body, typed(node("mh", "MatMul", "h", "U", NULL), TD_DT_FLOAT));
+  fn_node(body, typed(node("z", "AddV2", "mx:product:0", "mh:product:0", NULL), TD_DT_FLOAT));
+  fn_node(body, typed(node("h_new", "Tanh", "z:z:0", NULL), TD_DT_FLOAT));
+  fn_node(body, elem(node("set", "TensorListSetItem", "out_ta", "i", "h_new:y:0", NULL)));
+  fn_node(body, typed(node("i1", "AddV2", "i", "one:output:0", NULL), TD_DT_INT32));
+  const char *rets[NARGS] = {"i1:z:0", "steps", "set:output_handle:0", "in_ta", "h_new:y:0", "W", "U"};
+  for (int k = 0; k < NARGS; k++) {
+    char name[32];
+    snprintf(name, sizeof name, "%s_out", kArgs[k]);
+    fn_out(body, name, kTypes[k], rets[k]);
+  }
+  Tensorflow__NodeDef *w8 =
+      gb_add(b, node("loop", "StatelessWhile", "zero", "steps", "out_ta", "in_ta", "h0", "W", "U", NULL));
+  td_test_attr_types(w8, "T", kTypes, NARGS);
+  attr_func(w8, "cond", "cond");
+  attr_func(w8, "body", "body");
+  Tensorflow__NodeDef *st = elem(gb_add(b, node("stack", "TensorListStack", "loop:2", "out_shape", NULL)));
+  td_test_attr_int(st, "num_elements", -1);
+}
+
+static void test_loop_input_projection_hoisted(void **state) {
+  (void)state;
+  float x[T * B * D], h0[B * H], w[D * H];
+  for (int i = 0; i < T * B * D; i++) x[i] = val(7, i) / 2;
+  for (int i = 0; i < B * H; i++) h0[i] = val(8, i) / 4;
+  for (int i = 0; i < D * H; i++) w[i] = val(9, i) / 4;
+  int32_t steps = T - 2; /* fewer iterations than list items: the hoisted rows are indexed by item */
+  int64_t xd[3] = {T, B, D}, hd[2] = {B, H}, wd[2] = {D, H};
+  td_tensor fv[4] = {td_test_tensor(TD_DT_FLOAT, 3, xd, x), td_test_tensor(TD_DT_INT32, 0, NULL, &steps),
+                     td_test_tensor(TD_DT_FLOAT, 2, hd, h0), td_test_tensor(TD_DT_FLOAT, 2, wd, w)};
+  const char *feeds[4] = {"x", "steps", "h0", "W"}, *fetches[2] = {"stack:0", "loop:4"};
+  td_tensor on[2], off[2];
+  gbuild b;
+  loop_graph(&b);
+  long before = td_rnn_hoisted_uses();
+  run_graph(&b, 1, feeds, fv, 4, fetches, on, 2);
+  long used = td_rnn_hoisted_uses() - before;
+  run_graph(&b, 0, feeds, fv, 4, fetches, off, 2);
+  assert_int_equal(td_rnn_hoisted_uses() - before, used); /* off: nothing hoisted */
+  gb_free(&b);
+  assert_int_equal(used, 2 * steps); /* two runs, every step's x_t·W precomputed */
+  for (int k = 0; k < 2; k++) assert_close(&on[k], &off[k], 1e-5);
+  double h[B][H];
+  for (int bb = 0; bb < B; bb++)
+    for (int j = 0; j < H; j++) h[bb][j] = h0[bb * H + j];
+  for (int t = 0; t < steps; t++) {
+    double nh[B][H];
+    for (int bb = 0; bb < B; bb++)
+      for (int j = 0; j < H; j++) {
+        double z = 0;
+        for (int d = 0; d < D; d++) z += (double)x[(t * B + bb) * D + d] * w[d * H + j];
+        for (int k = 0; k < H; k++) z += h[bb][k] * (val(6, k * H + j) / 4);
+        nh[bb][j] = tanh(z);
+        assert_float_equal(td_f32(&on[0])[(t * B + bb) * H + j], nh[bb][j], 2e-4);
+      }
+    memcpy(h, nh, sizeof h);
+  }
+  for (int k = 0; k < 2; k++) {
+    td_tensor_release(&on[k]);
+    td_tensor_release(&off[k]);
+  }
+  for (int i = 0; i < 4; i++) td_tensor_release(&fv[i]);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_lstm_cell_fused),
+      cmocka_unit_test(test_lstm_cell_shared_gate_not_fused),
+      cmocka_unit_test(test_gru_cell_fused),
+      cmocka_unit_test(test_loop_input_projection_hoisted),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
