@@ -1,5 +1,6 @@
-/* tflite_ops.c — the TFLite operator table: builtin code (or custom code) → translator
- * (tflite_ops_nn.c, tflite_ops_array.c), and tx_operator, which dispatches one operator and
+/* tflite_ops.c — the TFLite operator table: builtin code (or custom code) → a translator
+ * (tflite_ops_nn.c, tflite_ops_array.c) or, for a builtin that is one TF node, a tx_simple spec
+ * run by tx_simple_op; and tx_operator, which dispatches one operator and
  * collects the names of operators without a translation so the load error lists all of them.
  * Option tables are read with their schema field ids (../shared/reference/tflite-format.md §3). */
 #include <stdio.h>
@@ -9,49 +10,104 @@
 #include "tflite/tflite_ops.h"
 #include "util/mem.h"
 
+/* ---- builtins that are data ---- */
+
+td_code tx_simple_op(td_tfl_tx *x, const td_tfl_op *op, const char *tf, const tx_simple *spec, td_status *st) {
+  TD_TRY(need(op, spec->nin, 1, st));
+  td_tfl_val in[4];
+  for (int i = 0; i < spec->nin; i++) TD_TRY(IN(x, op, i, &in[i], st));
+  Tensorflow__NodeDef *nd = tx_node(x, tf, NULL);
+  for (int i = 0; i < spec->nin; i++) {
+    int c = spec->cast[i];
+    tx_in(nd, c == TX_KEEP ? in[i].name : cast(x, in[i], c == TX_TO_I32 ? TD_DT_INT32 : in[c - TX_LIKE0].dt).name);
+  }
+  td_dtype declared = tx_dtype(T(x, op->out[0])->type);
+  for (const tx_attr *a = spec->attrs; a < spec->attrs + 5 && a->name; a++) {
+    switch (a->kind) {
+    case 't': td_node_attr_type(nd, a->name, in[a->src].dt); break;
+    case 'o': td_node_attr_type(nd, a->name, declared); break;
+    case 'i': td_node_attr_int(nd, a->name, opt_i32(x, op, a->src, (int)a->def)); break;
+    case 'b': td_node_attr_bool(nd, a->name, opt_bool(x, op, a->src)); break;
+    case 'f': td_node_attr_float(nd, a->name, opt_f32(x, op, a->src, a->def)); break;
+    }
+  }
+  td_dtype out = spec->out == TX_OUT_I32 ? TD_DT_INT32 : spec->out == TX_OUT_DECLARED ? declared : in[spec->out].dt;
+  tx_set(x, op->out[0], tx_out(x, nd, 0, out));
+  return TD_OK;
+}
+
+/* Specs shared by rows: `in[k]` is the operator's input k; option field ids are the schema's. */
+static const tx_simple REDUCE = {2, {0}, {{"T", 't', 0}, {"Tidx", 't', 1}, {"keep_dims", 'b', 0}}, TX_OUT_IN0},
+    LOGICAL_REDUCE = {2, {0}, {{"Tidx", 't', 1}, {"keep_dims", 'b', 0}}, TX_OUT_IN0},
+    TRANSPOSE = {2, {0}, {{"T", 't', 0}, {"Tperm", 't', 1}}, TX_OUT_IN0},
+    EXPAND_DIMS = {2, {0}, {{"T", 't', 0}, {"Tdim", 't', 1}}, TX_OUT_IN0},
+    TILE = {2, {0}, {{"T", 't', 0}, {"Tmultiples", 't', 1}}, TX_OUT_IN0},
+    WITH_TIDX = {2, {0}, {{"T", 't', 0}, {"Tidx", 't', 1}}, TX_OUT_IN0},
+    CUMSUM = {2, {0}, {{"T", 't', 0}, {"Tidx", 't', 1}, {"exclusive", 'b', 0}, {"reverse", 'b', 1}}, TX_OUT_IN0},
+    GATHER_ND = {2, {0}, {{"Tparams", 't', 0}, {"Tindices", 't', 1}}, TX_OUT_IN0},
+    SLICE = {3, {TX_KEEP, TX_KEEP, TX_LIKE1}, {{"T", 't', 0}, {"Index", 't', 1}}, TX_OUT_IN0},
+    ARG_MINMAX = {2, {0}, {{"T", 't', 0}, {"Tidx", 't', 1}, {"output_type", 'o', 0}}, TX_OUT_DECLARED},
+    BLOCK = {1, {0}, {{"T", 't', 0}, {"block_size", 'i', 0, 2}}, TX_OUT_IN0},
+    BATCH_TO_SPACE = {3, {0}, {{"T", 't', 0}, {"Tblock_shape", 't', 1}, {"Tcrops", 't', 2}}, TX_OUT_IN0},
+    SPACE_TO_BATCH = {3, {0}, {{"T", 't', 0}, {"Tblock_shape", 't', 1}, {"Tpaddings", 't', 2}}, TX_OUT_IN0},
+    SELECT = {3, {TX_KEEP, TX_KEEP, TX_LIKE1}, {{"T", 't', 1}}, TX_OUT_IN1},
+    FILL = {2, {0}, {{"T", 't', 1}, {"index_type", 't', 0}}, TX_OUT_IN1},
+    RANGE = {3, {TX_KEEP, TX_LIKE0, TX_LIKE0}, {{"Tidx", 't', 0}}, TX_OUT_IN0},
+    ONE_HOT = {4, {TX_KEEP, TX_TO_I32, TX_KEEP, TX_LIKE2}, {{"T", 't', 2}, {"TI", 't', 0}, {"axis", 'i', 0, -1}},
+               TX_OUT_IN2},
+    SHAPE = {1, {0}, {{"T", 't', 0}, {"out_type", 'o', 0}}, TX_OUT_DECLARED},
+    RANK = {1, {0}, {{"T", 't', 0}}, TX_OUT_I32},
+    BATCH_MATMUL = {2, {TX_KEEP, TX_LIKE0}, {{"T", 't', 0}, {"adj_x", 'b', 0}, {"adj_y", 'b', 1}}, TX_OUT_IN0},
+    LEAKY_RELU = {1, {0}, {{"T", 't', 0}, {"alpha", 'f', 0, 0.2f}}, TX_OUT_IN0};
+
 /* ---- the table ---- */
 
 typedef struct op_row {
   int code;
-  op_fn fn;
+  op_fn fn;                 /* a translator, or NULL: */
   const char *tf;
+  const tx_simple *simple; /* one node described by data */
 } op_row;
+
+#define S(code, tf, spec) {code, NULL, tf, &spec}
 
 static const op_row rows[] = {
     {0, tfl_binary, "AddV2"},          {1, tfl_pool, "AvgPool"},          {2, tfl_concat, NULL},
     {3, tfl_conv2d, "Conv2D"},         {4, tfl_conv2d, "DepthwiseConv2dNative"},
-    {5, tfl_block_op, "DepthToSpace"}, {6, tfl_requant, NULL},            {8, tfl_unary, "Floor"},
+    S(5, "DepthToSpace", BLOCK),       {6, tfl_cast_op, NULL},            {8, tfl_unary, "Floor"},
     {9, tfl_fully_connected, NULL},    {14, tfl_unary, "Sigmoid"},        {17, tfl_pool, "MaxPool"},
     {18, tfl_binary, "Mul"},           {19, tfl_unary, "Relu"},           {20, tfl_relu_n1, NULL},
     {21, tfl_unary, "Relu6"},          {22, tfl_reshape, NULL},           {23, tfl_resize, "ResizeBilinear"},
-    {25, tfl_softmax, "Softmax"},      {26, tfl_block_op, "SpaceToDepth"}, {28, tfl_unary, "Tanh"},
-    {34, tfl_pad, "Pad"},              {36, tfl_gather, "GatherV2"},      {37, tfl_space_batch, "BatchToSpaceND"},
-    {38, tfl_space_batch, "SpaceToBatchND"}, {39, tfl_transpose, NULL},   {40, tfl_reduce, "Mean"},
+    {25, tfl_softmax, "Softmax"},      S(26, "SpaceToDepth", BLOCK),      {28, tfl_unary, "Tanh"},
+    {34, tfl_pad, "Pad"},              {36, tfl_gather, "GatherV2"},      S(37, "BatchToSpaceND", BATCH_TO_SPACE),
+    S(38, "SpaceToBatchND", SPACE_TO_BATCH), S(39, "Transpose", TRANSPOSE), S(40, "Mean", REDUCE),
     {41, tfl_binary, "Sub"},           {42, tfl_binary, "RealDiv"},       {43, tfl_squeeze, NULL},
     {45, tfl_strided_slice, NULL},     {47, tfl_unary, "Exp"},            {48, tfl_top_k, NULL},
     {49, tfl_split, "Split"},          {50, tfl_softmax, "LogSoftmax"},   {53, tfl_cast_op, NULL},
-    {54, tfl_prelu, NULL},             {55, tfl_binary, "Maximum"},       {56, tfl_arg_minmax, "ArgMax"},
+    {54, tfl_prelu, NULL},             {55, tfl_binary, "Maximum"},       S(56, "ArgMax", ARG_MINMAX),
     {57, tfl_binary, "Minimum"},       {58, tfl_binary, "Less"},          {59, tfl_unary, "Neg"},
     {60, tfl_pad, "PadV2"},            {61, tfl_binary, "Greater"},       {62, tfl_binary, "GreaterEqual"},
-    {63, tfl_binary, "LessEqual"},     {64, tfl_select_op, NULL},         {65, tfl_slice, NULL},
-    {66, tfl_unary, "Sin"},            {67, tfl_transpose_conv, NULL},    {69, tfl_idx_op, "Tile"},
-    {70, tfl_expand_dims, NULL},       {71, tfl_binary, "Equal"},         {72, tfl_binary, "NotEqual"},
-    {73, tfl_unary, "Log"},            {74, tfl_reduce, "Sum"},           {75, tfl_unary, "Sqrt"},
-    {76, tfl_unary, "Rsqrt"},          {77, tfl_shape_op, "Shape"},       {78, tfl_binary, "Pow"},
-    {79, tfl_arg_minmax, "ArgMin"},    {81, tfl_reduce, "Prod"},          {82, tfl_reduce, "Max"},
-    {83, tfl_pack, NULL},              {84, tfl_binary, "LogicalOr"},     {85, tfl_one_hot, NULL},
+    {63, tfl_binary, "LessEqual"},     S(64, "SelectV2", SELECT),         S(65, "Slice", SLICE),
+    {66, tfl_unary, "Sin"},            {67, tfl_transpose_conv, NULL},    S(69, "Tile", TILE),
+    S(70, "ExpandDims", EXPAND_DIMS),  {71, tfl_binary, "Equal"},         {72, tfl_binary, "NotEqual"},
+    {73, tfl_unary, "Log"},            S(74, "Sum", REDUCE),              {75, tfl_unary, "Sqrt"},
+    {76, tfl_unary, "Rsqrt"},          S(77, "Shape", SHAPE),             {78, tfl_binary, "Pow"},
+    S(79, "ArgMin", ARG_MINMAX),       S(81, "Prod", REDUCE),             S(82, "Max", REDUCE),
+    {83, tfl_pack, NULL},              {84, tfl_binary, "LogicalOr"},     S(85, "OneHot", ONE_HOT),
     {86, tfl_binary, "LogicalAnd"},    {87, tfl_unary, "LogicalNot"},     {88, tfl_unpack, NULL},
-    {89, tfl_reduce, "Min"},           {90, tfl_binary, "FloorDiv"},      {91, tfl_reduce, "Any"},
-    {92, tfl_unary, "Square"},         {93, tfl_unary, "ZerosLike"},      {94, tfl_fill, NULL},
-    {95, tfl_binary, "FloorMod"},      {96, tfl_range, NULL},             {97, tfl_resize, "ResizeNearestNeighbor"},
-    {98, tfl_leaky_relu, NULL},        {99, tfl_binary, "SquaredDifference"}, {100, tfl_pad, "MirrorPad"},
+    S(89, "Min", REDUCE),              {90, tfl_binary, "FloorDiv"},      S(91, "Any", LOGICAL_REDUCE),
+    {92, tfl_unary, "Square"},         {93, tfl_unary, "ZerosLike"},      S(94, "Fill", FILL),
+    {95, tfl_binary, "FloorMod"},      S(96, "Range", RANGE),             {97, tfl_resize, "ResizeNearestNeighbor"},
+    S(98, "LeakyRelu", LEAKY_RELU),    {99, tfl_binary, "SquaredDifference"}, {100, tfl_pad, "MirrorPad"},
     {101, tfl_unary, "Abs"},           {102, tfl_split, "SplitV"},        {104, tfl_unary, "Ceil"},
-    {105, tfl_idx_op, "ReverseV2"},    {106, tfl_add_n, NULL},            {107, tfl_gather_nd, "GatherNd"},
-    {108, tfl_unary, "Cos"},           {110, tfl_shape_op, "Rank"},       {111, tfl_unary, "Elu"},
-    {114, tfl_requant, NULL},          {116, tfl_unary, "Round"},         {117, tfl_hard_swish, NULL},
-    {123, tfl_select_op, NULL},        {126, tfl_batch_matmul, NULL},     {128, tfl_idx_op, "Cumsum"},
-    {130, tfl_idx_op, "BroadcastTo"},  {140, tfl_reduce, "All"},          {158, tfl_unary, "Sign"},
+    S(105, "ReverseV2", WITH_TIDX),    {106, tfl_add_n, NULL},            S(107, "GatherNd", GATHER_ND),
+    {108, tfl_unary, "Cos"},           S(110, "Rank", RANK),              {111, tfl_unary, "Elu"},
+    {114, tfl_cast_op, NULL},          {116, tfl_unary, "Round"},         {117, tfl_hard_swish, NULL},
+    S(123, "SelectV2", SELECT),        S(126, "BatchMatMulV2", BATCH_MATMUL), S(128, "Cumsum", CUMSUM),
+    S(130, "BroadcastTo", WITH_TIDX),  S(140, "All", LOGICAL_REDUCE),     {158, tfl_unary, "Sign"},
 };
+
+#undef S
 
 static const op_row custom_rows[] = {
     {32, tfl_parse_example, "ParseExampleV2"},
@@ -103,7 +159,7 @@ td_code tx_operator(td_tfl_tx *x, int k, td_status *st) {
     return TD_OK;
   }
   if (x->missing) return TD_OK; /* only listing from here on */
-  td_code code = row->fn(x, op, row->tf, st);
+  td_code code = row->simple ? tx_simple_op(x, op, row->tf, row->simple, st) : row->fn(x, op, row->tf, st);
   if (code == TD_OK && !td_fb_ok(FB(x)))
     code = td_status_set(st, TD_DATA_LOSS, "malformed options: %s", FB(x)->why);
   if (code != TD_OK) {

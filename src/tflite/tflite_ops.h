@@ -55,13 +55,33 @@ static inline td_code finish(td_tfl_tx *x, const td_tfl_op *op, td_tfl_val v, in
   return TD_OK;
 }
 
+/* ---- builtins described by data ----
+ * Many builtins are one TF node over the operator's inputs: each input wired as is or cast,
+ * type attrs naming an input's dtype, scalar attrs read from option fields, output 0 typed like
+ * an input. Such a builtin is a table row with a tx_simple spec instead of a function
+ * (tflite_ops.c); tx_simple_op builds it. */
+enum { TX_KEEP, TX_TO_I32, TX_LIKE0, TX_LIKE1, TX_LIKE2 };                 /* tx_simple.cast[i] */
+enum { TX_OUT_IN0, TX_OUT_IN1, TX_OUT_IN2, TX_OUT_I32, TX_OUT_DECLARED }; /* tx_simple.out */
+typedef struct tx_attr {
+  const char *name; /* NULL ends the list */
+  char kind;        /* 't': dtype of input src; 'o': output 0's declared dtype;
+                       'i' / 'b' / 'f': option field src as int32 / bool / float32 */
+  int src;
+  float def; /* default of an absent 'i' / 'f' option */
+} tx_attr;
+typedef struct tx_simple {
+  int nin;               /* inputs required, wired in order */
+  unsigned char cast[4]; /* per input: TX_KEEP, TX_TO_I32 or TX_LIKEk (cast to input k's dtype) */
+  tx_attr attrs[5];
+  unsigned char out; /* dtype of output 0: TX_OUT_INk, int32, or the output tensor's declared type */
+} tx_simple;
+td_code tx_simple_op(td_tfl_tx *x, const td_tfl_op *op, const char *tf, const tx_simple *spec, td_status *st);
+
 /* tflite_ops_nn.c */
-td_code tfl_batch_matmul(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
 td_code tfl_binary(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
 td_code tfl_conv2d(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
 td_code tfl_fully_connected(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
 td_code tfl_hard_swish(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
-td_code tfl_leaky_relu(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
 td_code tfl_pool(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
 td_code tfl_prelu(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
 td_code tfl_relu_n1(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
@@ -71,33 +91,18 @@ td_code tfl_unary(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *
 
 /* tflite_ops_array.c */
 td_code tfl_add_n(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
-td_code tfl_arg_minmax(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
-td_code tfl_block_op(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
 td_code tfl_cast_op(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
 td_code tfl_concat(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
-td_code tfl_expand_dims(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
-td_code tfl_fill(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
 td_code tfl_gather(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
-td_code tfl_gather_nd(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
-td_code tfl_idx_op(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
-td_code tfl_one_hot(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
 td_code tfl_pack(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
 td_code tfl_pad(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
 td_code tfl_parse_example(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
-td_code tfl_range(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
-td_code tfl_reduce(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
-td_code tfl_requant(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
 td_code tfl_reshape(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
 td_code tfl_resize(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
-td_code tfl_select_op(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
-td_code tfl_shape_op(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
-td_code tfl_slice(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
-td_code tfl_space_batch(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
 td_code tfl_split(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
 td_code tfl_squeeze(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
 td_code tfl_strided_slice(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
 td_code tfl_top_k(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
-td_code tfl_transpose(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
 td_code tfl_unpack(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st);
 
 #endif

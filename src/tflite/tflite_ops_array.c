@@ -1,7 +1,8 @@
-/* tflite_ops_array.c — TFLite shape, data-movement, reduction, indexing, casting /
- * (de)quantizing operators and the ParseExample / ParseExampleV2 custom ops as TF nodes
- * (RESHAPE's shape input or new_shape option, STRIDED_SLICE's `offset`, index dtypes as attrs).
- * Quantized tensors arrive and leave as float real values (tflite_internal.h). */
+/* tflite_ops_array.c — the TFLite shape, data-movement, indexing and casting / (de)quantizing
+ * operators that need code (RESHAPE's shape input or new_shape option, STRIDED_SLICE's
+ * `offset`, variadic and multi-output ops, ...) and the ParseExample / ParseExampleV2 custom
+ * ops, as TF nodes; the one-node ones are data rows in tflite_ops.c. Quantized tensors arrive
+ * and leave as float real values (tflite_internal.h). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,82 +42,26 @@ td_code tfl_reshape(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status
   return TD_OK;
 }
 
-/* op(x, idx) with attrs T and idx_attr = idx dtype (+ bool attr from option 0 when keep). */
-static td_code with_index(td_tfl_tx *x, const td_tfl_op *op, const char *tf, const char *idx_attr, int keep_dims,
-                          int has_t, td_status *st) {
-  TD_TRY(need(op, 2, 1, st));
-  td_tfl_val a, i;
+/* PAD is a data row; PADV2 with its constant_values input and MIRROR_PAD's mode need code. */
+td_code tfl_pad(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st) {
+  static const tx_simple pad = {2, {0}, {{"T", 't', 0}, {"Tpaddings", 't', 1}}, TX_OUT_IN0};
+  int v2 = !strcmp(tf, "PadV2") && op->nin > 2 && op->in[2] >= 0, mirror = !strcmp(tf, "MirrorPad");
+  if (!v2 && !mirror) return tx_simple_op(x, op, "Pad", &pad, st);
+  TD_TRY(need(op, v2 ? 3 : 2, 1, st));
+  td_tfl_val a, p, c;
   TD_TRY(IN(x, op, 0, &a, st));
-  TD_TRY(IN(x, op, 1, &i, st));
+  TD_TRY(IN(x, op, 1, &p, st));
   Tensorflow__NodeDef *nd = tx_node(x, tf, NULL);
   tx_in(nd, a.name);
-  tx_in(nd, i.name);
-  if (has_t) td_node_attr_type(nd, "T", a.dt);
-  td_node_attr_type(nd, idx_attr, i.dt);
-  if (keep_dims) td_node_attr_bool(nd, "keep_dims", opt_bool(x, op, 0));
-  td_dtype out = rep_dtype(x, op->out[0]);
-  tx_set(x, op->out[0], tx_out(x, nd, 0, out == TD_DT_BOOL ? TD_DT_BOOL : a.dt));
-  return TD_OK;
-}
-
-td_code tfl_reduce(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st) {
-  int logical = !strcmp(tf, "Any") || !strcmp(tf, "All");
-  return with_index(x, op, tf, "Tidx", 1, !logical, st);
-}
-td_code tfl_pad(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st) {
-  if (!strcmp(tf, "PadV2") && op->nin > 2 && op->in[2] >= 0) {
-    TD_TRY(need(op, 3, 1, st));
-    td_tfl_val a, p, c;
-    TD_TRY(IN(x, op, 0, &a, st));
-    TD_TRY(IN(x, op, 1, &p, st));
+  tx_in(nd, p.name);
+  if (v2) {
     TD_TRY(IN(x, op, 2, &c, st));
-    Tensorflow__NodeDef *nd = tx_node(x, "PadV2", NULL);
-    tx_in(nd, a.name);
-    tx_in(nd, p.name);
     tx_in(nd, cast(x, c, a.dt).name);
-    td_node_attr_type(nd, "T", a.dt);
-    td_node_attr_type(nd, "Tpaddings", p.dt);
-    tx_set(x, op->out[0], tx_out(x, nd, 0, a.dt));
-    return TD_OK;
   }
-  if (!strcmp(tf, "MirrorPad")) {
-    TD_TRY(need(op, 2, 1, st));
-    td_tfl_val a, p;
-    TD_TRY(IN(x, op, 0, &a, st));
-    TD_TRY(IN(x, op, 1, &p, st));
-    Tensorflow__NodeDef *nd = tx_node(x, "MirrorPad", NULL);
-    tx_in(nd, a.name);
-    tx_in(nd, p.name);
-    td_node_attr_type(nd, "T", a.dt);
-    td_node_attr_type(nd, "Tpaddings", p.dt);
-    td_node_attr_str(nd, "mode", opt_i8(x, op, 0, 0) == 1 ? "SYMMETRIC" : "REFLECT");
-    tx_set(x, op->out[0], tx_out(x, nd, 0, a.dt));
-    return TD_OK;
-  }
-  return with_index(x, op, "Pad", "Tpaddings", 0, 1, st);
-}
-td_code tfl_transpose(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st) {
-  (void)tf;
-  return with_index(x, op, "Transpose", "Tperm", 0, 1, st);
-}
-td_code tfl_expand_dims(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st) {
-  (void)tf;
-  return with_index(x, op, "ExpandDims", "Tdim", 0, 1, st);
-}
-td_code tfl_idx_op(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st) {
-  /* Tile (Tmultiples), ReverseV2 / Cumsum (Tidx), BroadcastTo (Tidx) */
-  const char *attr = !strcmp(tf, "Tile") ? "Tmultiples" : "Tidx";
-  TD_TRY(with_index(x, op, tf, attr, 0, 1, st));
-  if (!strcmp(tf, "Cumsum")) { /* exclusive / reverse options */
-    Tensorflow__NodeDef *nd = x->gd->node[x->gd->n_node - 1];
-    for (size_t i = x->gd->n_node; i-- > 0;)
-      if (!strcmp(x->gd->node[i]->op, "Cumsum")) {
-        nd = x->gd->node[i];
-        break;
-      }
-    td_node_attr_bool(nd, "exclusive", opt_bool(x, op, 0));
-    td_node_attr_bool(nd, "reverse", opt_bool(x, op, 1));
-  }
+  td_node_attr_type(nd, "T", a.dt);
+  td_node_attr_type(nd, "Tpaddings", p.dt);
+  if (mirror) td_node_attr_str(nd, "mode", opt_i8(x, op, 0, 0) == 1 ? "SYMMETRIC" : "REFLECT");
+  tx_set(x, op->out[0], tx_out(x, nd, 0, a.dt));
   return TD_OK;
 }
 
@@ -137,36 +82,36 @@ td_code tfl_squeeze(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status
   return TD_OK;
 }
 
-td_code tfl_concat(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st) {
-  (void)tf;
+/* Wires every input of a variadic op (CONCATENATION, PACK, ADD_N) into nd, cast to the first
+ * input's dtype, and sets attrs T and N. */
+static td_code wire_all(td_tfl_tx *x, const td_tfl_op *op, Tensorflow__NodeDef *nd, td_dtype *dt, td_status *st) {
   TD_TRY(need(op, 1, 1, st));
-  Tensorflow__NodeDef *nd = tx_node(x, "ConcatV2", NULL);
-  td_dtype dt = TD_DT_INVALID;
+  *dt = TD_DT_INVALID;
   for (int i = 0; i < op->nin; i++) {
     td_tfl_val a;
     TD_TRY(IN(x, op, i, &a, st));
-    if (dt == TD_DT_INVALID) dt = a.dt;
-    tx_in(nd, cast(x, a, dt).name);
+    if (*dt == TD_DT_INVALID) *dt = a.dt;
+    tx_in(nd, cast(x, a, *dt).name);
   }
-  tx_in(nd, tx_scalar_i32(x, opt_i32(x, op, 0, 0)).name);
-  td_node_attr_type(nd, "T", dt);
+  td_node_attr_type(nd, "T", *dt);
   td_node_attr_int(nd, "N", op->nin);
+  return TD_OK;
+}
+
+td_code tfl_concat(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st) {
+  (void)tf;
+  Tensorflow__NodeDef *nd = tx_node(x, "ConcatV2", NULL);
+  td_dtype dt;
+  TD_TRY(wire_all(x, op, nd, &dt, st));
+  tx_in(nd, tx_scalar_i32(x, opt_i32(x, op, 0, 0)).name);
   return finish(x, op, tx_out(x, nd, 0, dt), opt_i8(x, op, 1, 0), st);
 }
 
 td_code tfl_pack(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st) {
   (void)tf;
-  TD_TRY(need(op, 1, 1, st));
   Tensorflow__NodeDef *nd = tx_node(x, "Pack", NULL);
-  td_dtype dt = TD_DT_INVALID;
-  for (int i = 0; i < op->nin; i++) {
-    td_tfl_val a;
-    TD_TRY(IN(x, op, i, &a, st));
-    if (dt == TD_DT_INVALID) dt = a.dt;
-    tx_in(nd, cast(x, a, dt).name);
-  }
-  td_node_attr_type(nd, "T", dt);
-  td_node_attr_int(nd, "N", op->nin);
+  td_dtype dt;
+  TD_TRY(wire_all(x, op, nd, &dt, st));
   td_node_attr_int(nd, "axis", opt_i32(x, op, 1, 0));
   tx_set(x, op->out[0], tx_out(x, nd, 0, dt));
   return TD_OK;
@@ -227,11 +172,9 @@ td_code tfl_gather(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status 
   tx_in(nd, i.name);
   td_node_attr_type(nd, "Tparams", p.dt);
   td_node_attr_type(nd, "Tindices", i.dt);
-  if (!strcmp(tf, "GatherV2")) {
-    tx_in(nd, tx_scalar_i32(x, opt_i32(x, op, 0, 0)).name);
-    td_node_attr_type(nd, "Taxis", TD_DT_INT32);
-    td_node_attr_int(nd, "batch_dims", opt_i32(x, op, 1, 0));
-  }
+  tx_in(nd, tx_scalar_i32(x, opt_i32(x, op, 0, 0)).name); /* axis: an option in TFLite */
+  td_node_attr_type(nd, "Taxis", TD_DT_INT32);
+  td_node_attr_int(nd, "batch_dims", opt_i32(x, op, 1, 0));
   tx_set(x, op->out[0], tx_out(x, nd, 0, p.dt));
   return TD_OK;
 }
@@ -263,68 +206,14 @@ td_code tfl_strided_slice(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_
   return TD_OK;
 }
 
-td_code tfl_slice(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st) {
-  (void)tf;
-  TD_TRY(need(op, 3, 1, st));
-  td_tfl_val a, b, s;
-  TD_TRY(IN(x, op, 0, &a, st));
-  TD_TRY(IN(x, op, 1, &b, st));
-  TD_TRY(IN(x, op, 2, &s, st));
-  Tensorflow__NodeDef *nd = tx_node(x, "Slice", NULL);
-  tx_in(nd, a.name);
-  tx_in(nd, b.name);
-  tx_in(nd, cast(x, s, b.dt).name);
-  td_node_attr_type(nd, "T", a.dt);
-  td_node_attr_type(nd, "Index", b.dt);
-  tx_set(x, op->out[0], tx_out(x, nd, 0, a.dt));
-  return TD_OK;
-}
-
-td_code tfl_shape_op(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st) {
-  TD_TRY(need(op, 1, 1, st));
-  td_tfl_val a;
-  TD_TRY(IN(x, op, 0, &a, st));
-  Tensorflow__NodeDef *nd = tx_node(x, tf, NULL);
-  tx_in(nd, a.name);
-  td_node_attr_type(nd, "T", a.dt);
-  td_dtype out = tx_dtype(T(x, op->out[0])->type);
-  if (!strcmp(tf, "Shape")) td_node_attr_type(nd, "out_type", out);
-  tx_set(x, op->out[0], tx_out(x, nd, 0, !strcmp(tf, "Shape") ? out : TD_DT_INT32));
-  return TD_OK;
-}
-
+/* CAST, QUANTIZE and DEQUANTIZE: quantized values are real numbers already, so each is a cast to
+ * the output's representation dtype (tx_set applies a quantized output's grid). */
 td_code tfl_cast_op(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st) {
   (void)tf;
   TD_TRY(need(op, 1, 1, st));
   td_tfl_val a;
   TD_TRY(IN(x, op, 0, &a, st));
   tx_set(x, op->out[0], cast(x, a, rep_dtype(x, op->out[0])));
-  return TD_OK;
-}
-
-/* QUANTIZE / DEQUANTIZE: values are real numbers already; the output grid (if any) applies. */
-td_code tfl_requant(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st) {
-  (void)tf;
-  TD_TRY(need(op, 1, 1, st));
-  td_tfl_val a;
-  TD_TRY(IN(x, op, 0, &a, st));
-  tx_set(x, op->out[0], cast(x, a, rep_dtype(x, op->out[0])));
-  return TD_OK;
-}
-
-td_code tfl_arg_minmax(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st) {
-  TD_TRY(need(op, 2, 1, st));
-  td_tfl_val a, d;
-  TD_TRY(IN(x, op, 0, &a, st));
-  TD_TRY(IN(x, op, 1, &d, st));
-  Tensorflow__NodeDef *nd = tx_node(x, tf, NULL);
-  tx_in(nd, a.name);
-  tx_in(nd, d.name);
-  td_node_attr_type(nd, "T", a.dt);
-  td_node_attr_type(nd, "Tidx", d.dt);
-  td_dtype out = tx_dtype(T(x, op->out[0])->type);
-  td_node_attr_type(nd, "output_type", out);
-  tx_set(x, op->out[0], tx_out(x, nd, 0, out));
   return TD_OK;
 }
 
@@ -345,78 +234,6 @@ td_code tfl_resize(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status 
   return TD_OK;
 }
 
-td_code tfl_block_op(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st) {
-  TD_TRY(need(op, 1, 1, st));
-  td_tfl_val a;
-  TD_TRY(IN(x, op, 0, &a, st));
-  Tensorflow__NodeDef *nd = tx_node(x, tf, NULL);
-  tx_in(nd, a.name);
-  td_node_attr_type(nd, "T", a.dt);
-  td_node_attr_int(nd, "block_size", opt_i32(x, op, 0, 2));
-  tx_set(x, op->out[0], tx_out(x, nd, 0, a.dt));
-  return TD_OK;
-}
-
-td_code tfl_space_batch(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st) {
-  TD_TRY(need(op, 3, 1, st));
-  td_tfl_val a, b, p;
-  TD_TRY(IN(x, op, 0, &a, st));
-  TD_TRY(IN(x, op, 1, &b, st));
-  TD_TRY(IN(x, op, 2, &p, st));
-  Tensorflow__NodeDef *nd = tx_node(x, tf, NULL);
-  tx_in(nd, a.name);
-  tx_in(nd, b.name);
-  tx_in(nd, p.name);
-  td_node_attr_type(nd, "T", a.dt);
-  td_node_attr_type(nd, "Tblock_shape", b.dt);
-  td_node_attr_type(nd, !strcmp(tf, "SpaceToBatchND") ? "Tpaddings" : "Tcrops", p.dt);
-  tx_set(x, op->out[0], tx_out(x, nd, 0, a.dt));
-  return TD_OK;
-}
-
-td_code tfl_select_op(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st) {
-  (void)tf;
-  TD_TRY(need(op, 3, 1, st));
-  td_tfl_val c, a, b;
-  TD_TRY(IN(x, op, 0, &c, st));
-  TD_TRY(IN(x, op, 1, &a, st));
-  TD_TRY(IN(x, op, 2, &b, st));
-  Tensorflow__NodeDef *nd = tx_node(x, "SelectV2", NULL);
-  tx_in(nd, c.name);
-  tx_in(nd, a.name);
-  tx_in(nd, cast(x, b, a.dt).name);
-  td_node_attr_type(nd, "T", a.dt);
-  tx_set(x, op->out[0], tx_out(x, nd, 0, a.dt));
-  return TD_OK;
-}
-
-td_code tfl_fill(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st) {
-  (void)tf;
-  TD_TRY(need(op, 2, 1, st));
-  td_tfl_val d, v;
-  TD_TRY(IN(x, op, 0, &d, st));
-  TD_TRY(IN(x, op, 1, &v, st));
-  Tensorflow__NodeDef *nd = tx_node(x, "Fill", NULL);
-  tx_in(nd, d.name);
-  tx_in(nd, v.name);
-  td_node_attr_type(nd, "T", v.dt);
-  td_node_attr_type(nd, "index_type", d.dt);
-  tx_set(x, op->out[0], tx_out(x, nd, 0, v.dt));
-  return TD_OK;
-}
-
-td_code tfl_range(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st) {
-  (void)tf;
-  TD_TRY(need(op, 3, 1, st));
-  td_tfl_val in[3];
-  for (int i = 0; i < 3; i++) TD_TRY(IN(x, op, i, &in[i], st));
-  Tensorflow__NodeDef *nd = tx_node(x, "Range", NULL);
-  for (int i = 0; i < 3; i++) tx_in(nd, cast(x, in[i], in[0].dt).name);
-  td_node_attr_type(nd, "Tidx", in[0].dt);
-  tx_set(x, op->out[0], tx_out(x, nd, 0, in[0].dt));
-  return TD_OK;
-}
-
 td_code tfl_top_k(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st) {
   (void)tf;
   TD_TRY(need(op, 2, 2, st));
@@ -432,42 +249,13 @@ td_code tfl_top_k(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *
   return TD_OK;
 }
 
-td_code tfl_one_hot(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st) {
-  (void)tf;
-  TD_TRY(need(op, 4, 1, st));
-  td_tfl_val in[4];
-  for (int i = 0; i < 4; i++) TD_TRY(IN(x, op, i, &in[i], st));
-  Tensorflow__NodeDef *nd = tx_node(x, "OneHot", NULL);
-  tx_in(nd, in[0].name);
-  tx_in(nd, cast(x, in[1], TD_DT_INT32).name);
-  tx_in(nd, in[2].name);
-  tx_in(nd, cast(x, in[3], in[2].dt).name);
-  td_node_attr_type(nd, "T", in[2].dt);
-  td_node_attr_type(nd, "TI", in[0].dt);
-  td_node_attr_int(nd, "axis", opt_i32(x, op, 0, -1));
-  tx_set(x, op->out[0], tx_out(x, nd, 0, in[2].dt));
-  return TD_OK;
-}
-
 td_code tfl_add_n(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st) {
   (void)tf;
-  TD_TRY(need(op, 1, 1, st));
   Tensorflow__NodeDef *nd = tx_node(x, "AddN", NULL);
-  td_dtype dt = TD_DT_INVALID;
-  for (int i = 0; i < op->nin; i++) {
-    td_tfl_val a;
-    TD_TRY(IN(x, op, i, &a, st));
-    if (dt == TD_DT_INVALID) dt = a.dt;
-    tx_in(nd, cast(x, a, dt).name);
-  }
-  td_node_attr_type(nd, "T", dt);
-  td_node_attr_int(nd, "N", op->nin);
+  td_dtype dt;
+  TD_TRY(wire_all(x, op, nd, &dt, st));
   tx_set(x, op->out[0], tx_out(x, nd, 0, dt));
   return TD_OK;
-}
-
-td_code tfl_gather_nd(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st) {
-  return tfl_gather(x, op, tf, st);
 }
 
 /* ---- custom: ParseExample / ParseExampleV2 ---- */

@@ -1,8 +1,8 @@
 /* tflite_ops_nn.c — TFLite elementwise, activation, FULLY_CONNECTED, CONV_2D /
  * DEPTHWISE_CONV_2D / TRANSPOSE_CONV, pooling and BATCH_MATMUL operators as TF nodes (filter
  * layouts OHWI → HWIO and [1,H,W,C·M] → [H,W,C,M]; FULLY_CONNECTED's flattening and
- * keep_num_dims; SOFTMAX's beta; fused activations). Quantized tensors arrive and leave as float
- * real values (tflite_internal.h). */
+ * keep_num_dims; SOFTMAX's beta; fused activations). LEAKY_RELU and BATCH_MATMUL are data rows
+ * in tflite_ops.c. Quantized tensors arrive and leave as float real values (tflite_internal.h). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,18 +33,6 @@ td_code tfl_binary(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status 
   if (!strcmp(tf, "AddV2") || !strcmp(tf, "Sub") || !strcmp(tf, "Mul") || !strcmp(tf, "RealDiv") || !strcmp(tf, "Div"))
     act = opt_i8(x, op, 0, 0);
   return finish(x, op, v, act, st);
-}
-
-td_code tfl_leaky_relu(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st) {
-  (void)tf;
-  TD_TRY(need(op, 1, 1, st));
-  td_tfl_val a;
-  TD_TRY(IN(x, op, 0, &a, st));
-  Tensorflow__NodeDef *nd = tx_node(x, "LeakyRelu", NULL);
-  tx_in(nd, a.name);
-  td_node_attr_type(nd, "T", a.dt);
-  td_node_attr_float(nd, "alpha", opt_f32(x, op, 0, 0.2f));
-  return finish(x, op, tx_out(x, nd, 0, a.dt), 0, st);
 }
 
 td_code tfl_relu_n1(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st) {
@@ -244,20 +232,4 @@ td_code tfl_pool(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *s
   td_node_attr_ints(nd, "ksize", ksize, 4);
   td_node_attr_str(nd, "padding", padding_name(opt_i8(x, op, 0, 0)));
   return finish(x, op, tx_out(x, nd, 0, a.dt), opt_i8(x, op, 5, 0), st);
-}
-
-td_code tfl_batch_matmul(td_tfl_tx *x, const td_tfl_op *op, const char *tf, td_status *st) {
-  (void)tf;
-  TD_TRY(need(op, 2, 1, st));
-  td_tfl_val a, b;
-  TD_TRY(IN(x, op, 0, &a, st));
-  TD_TRY(IN(x, op, 1, &b, st));
-  b = cast(x, b, a.dt);
-  Tensorflow__NodeDef *nd = tx_node(x, "BatchMatMulV2", NULL);
-  tx_in(nd, a.name);
-  tx_in(nd, b.name);
-  td_node_attr_type(nd, "T", a.dt);
-  td_node_attr_bool(nd, "adj_x", opt_bool(x, op, 0));
-  td_node_attr_bool(nd, "adj_y", opt_bool(x, op, 1));
-  return finish(x, op, tx_out(x, nd, 0, a.dt), 0, st);
 }
