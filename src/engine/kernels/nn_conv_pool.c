@@ -10,8 +10,13 @@
  * convolution; same pooling loop).
  * Inputs: 0 = x, 1 = filter (the Conv2D node's own), 2 = int64 [5] constant: pool kh, kw, sh,
  * sw, padding (1 = SAME, 0 = VALID). The node is the Conv2D's (its attrs, name in errors).
- * Invariants: the chunk buffer is owned by one call and freed before returning; reentrant.
+ * With T intra-op threads the chunks are split over T OpenMP threads, one chunk per thread at
+ * a time (each with its own buffer); oneDNN does not nest its threading inside the region.
+ * Invariants: the chunk buffers are owned by one call and freed before returning; reentrant.
  */
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,23 +59,38 @@ td_code td_k_nn_conv2d_max_pool(td_kctx *c) {
   int64_t chunk = CHUNK_BYTES / (conv_img * (int64_t)sizeof(float));
   if (chunk < 1) chunk = 1;
   if (chunk > g.w.n) chunk = g.w.n;
-  float *buf = malloc((size_t)(chunk * conv_img) * sizeof *buf);
+  int64_t nchunks = (g.w.n + chunk - 1) / chunk;
+  int threads = td_k_threads(c);
+  if (threads > nchunks) threads = (int)nchunks;
+  if (threads < 1) threads = 1;
+  float *buf = malloc((size_t)(threads * chunk * conv_img) * sizeof *buf);
   if (!buf) return td_k_fail(c, TD_RESOURCE_EXHAUSTED, "OOM allocating a %lld-float convolution chunk", (long long)(chunk * conv_img));
   const float *x = td_f32(td_k_input(c, 0)), *filter = td_f32(td_k_input(c, 1));
-  td_code rc = TD_OK;
-  for (int64_t n0 = 0; n0 < g.w.n && rc == TD_OK; n0 += chunk) {
+  int failed = 0;
+  /* one chunk per thread at a time: oneDNN runs single-threaded inside the parallel region
+   * (it does not nest), so T threads make T chunks at once instead of sharing each small one */
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+  for (int64_t ci = 0; ci < nchunks; ci++) {
+    int t = 0;
+#ifdef _OPENMP
+    t = omp_get_thread_num();
+#endif
+    float *b = buf + (int64_t)t * chunk * conv_img;
+    int64_t n0 = ci * chunk;
     td_nn_conv gc = g;
     gc.w.n = g.w.n - n0 < chunk ? g.w.n - n0 : chunk;
     const float *xc = x + n0 * in_img;
-    if (!(td_nn_dnnl_enabled() && td_nn_conv_dnnl(c, &gc, xc, filter, f, buf) == 0) &&
-        td_nn_conv_direct(&gc, xc, filter, f, buf) != 0) {
-      rc = td_k_fail(c, TD_RESOURCE_EXHAUSTED, "OOM in convolution scratch");
-      break;
+    if (!(td_nn_dnnl_enabled() && td_nn_conv_dnnl(c, &gc, xc, filter, f, b) == 0) &&
+        td_nn_conv_direct(&gc, xc, filter, f, b) != 0) {
+#pragma omp atomic write
+      failed = 1;
+      continue;
     }
     td_nn_window pc = pw;
     pc.n = gc.w.n;
-    td_nn_max_pool_nhwc(&pc, buf, o + n0 * out_img);
+    td_nn_max_pool_nhwc(&pc, b, o + n0 * out_img);
   }
+  td_code rc = failed ? td_k_fail(c, TD_RESOURCE_EXHAUSTED, "OOM in convolution scratch") : TD_OK;
   free(buf);
   return rc;
 }

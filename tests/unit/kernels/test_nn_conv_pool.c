@@ -2,7 +2,7 @@
  * (opt_nn_fuse.c, kernels/nn_conv_pool.c) against a naive double-precision convolution + max
  * pool, and against the same graph built with the pass off: batches that split into several
  * chunks plus a remainder, VALID / SAME pools, strided and overlapping windows, oneDNN on and
- * off (the direct convolution), and a fetch of the convolution's output, which must keep the
+ * off (the direct convolution), 1 and 3 intra-op threads (chunks split over threads), and a fetch of the convolution's output, which must keep the
  * steps apart. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,7 +32,7 @@ static Tensorflow__NodeDef *node(const char *op, const char *name, const char *i
 
 /* Runs x → Conv2D(w) [→ BiasAdd(b)] [→ act] → MaxPool; fetches the pool (and with
  * fetch_conv the convolution's end too). */
-static td_tensor run(const pcase *p, const td_tensor *x, const td_tensor *w, const td_tensor *b, int fetch_conv) {
+static td_tensor run(const pcase *p, const td_tensor *x, const td_tensor *w, const td_tensor *b, int fetch_conv, int threads) {
   Tensorflow__NodeDef *nodes[8];
   int nn = 0;
   nodes[nn] = nn_named("Placeholder", "x");
@@ -73,7 +73,8 @@ static td_tensor run(const pcase *p, const td_tensor *x, const td_tensor *w, con
   td_graph *g = NULL;
   td_session *s = NULL;
   td_code code = td_graph_import(&gd, &g, &st);
-  if (code == TD_OK) code = td_session_new(g, NULL, &s, &st);
+  td_session_options so = {.intra_op_threads = threads};
+  if (code == TD_OK) code = td_session_new(g, &so, &s, &st);
   if (code == TD_OK) code = td_session_run(s, feeds, x, 1, fetches, outs, fetch_conv ? 2 : 1, NULL, 0, &st);
   if (code != TD_OK) fprintf(stderr, "run failed: %s\n", st.msg);
   assert_int_equal(code, TD_OK);
@@ -156,9 +157,9 @@ static void test_conv_pool_fused(void **state) {
     for (int64_t j = 0; j < td_tensor_num_elements(&x); j++) td_f32(&x)[j] *= 4; /* reach Relu6's cap */
     for (int dnnl = 1; dnnl >= 0; dnnl--) {
       td_nn_set_dnnl_enabled(dnnl);
-      for (int mode = 0; mode < 3; mode++) { /* fused, pass off, conv output fetched (not fused) */
-        td_nn_fuse_enabled = mode != 1;
-        td_tensor got = run(p, &x, &w, &b, mode == 2);
+      for (int mode = 0; mode < 4; mode++) { /* fused (1 and 3 threads), pass off, conv output fetched */
+        td_nn_fuse_enabled = mode != 2;
+        td_tensor got = run(p, &x, &w, &b, mode == 3, mode == 1 ? 3 : 1);
         naive(p, &x, &w, &b, &got);
         td_tensor_release(&got);
       }
