@@ -15,15 +15,12 @@
 
 #include "engine/engine.h"
 #include "engine/testing.h"
+#include "graph_build.h"
 #include "util/mem.h"
 
 extern int64_t td_dataflow_max_iterations; /* exec_dataflow.c's guard (engine/session.h) */
 
 /* ---- building GraphDefs ---- */
-typedef struct gbuild {
-  Tensorflow__GraphDef gd;
-} gbuild;
-
 static void add_input(Tensorflow__NodeDef *nd, const char *in) {
   nd->input = td_xrealloc(nd->input, (nd->n_input + 1) * sizeof *nd->input);
   nd->input[nd->n_input++] = td_xstrdup(in);
@@ -86,31 +83,6 @@ static void loop_var(gbuild *b, const char *v, const char *init, td_dtype T, con
   add(b, n[5], "Exit", T, sw0, NULL);
 }
 
-static void gb_free(gbuild *b) {
-  for (size_t i = 0; i < b->gd.n_node; i++) tensorflow__node_def__free_unpacked(b->gd.node[i], NULL);
-  free(b->gd.node);
-}
-
-static td_session *session_for(gbuild *b) {
-  td_graph *g;
-  td_session *s;
-  td_status st = {0};
-  assert_int_equal(td_graph_import(&b->gd, &g, &st), TD_OK);
-  assert_int_equal(td_session_new(g, NULL, &s, &st), TD_OK);
-  return s;
-}
-
-/* make_callable, printing the status on failure. */
-static td_callable *make(td_session *s, const char *const *feeds, int nfeeds, const char *const *fetches,
-                         int nfetches) {
-  td_status st = {0};
-  td_callable *c = NULL;
-  if (td_session_make_callable(s, feeds, nfeeds, fetches, nfetches, NULL, 0, &c, &st) != TD_OK)
-    print_error("make_callable: %s\n", st.msg);
-  assert_non_null(c);
-  return c;
-}
-
 static td_tensor scalar_i32(int32_t v) { return td_test_tensor(TD_DT_INT32, 0, NULL, &v); }
 static td_tensor scalar_bool(int v) {
   uint8_t b = (uint8_t)v;
@@ -119,7 +91,7 @@ static td_tensor scalar_bool(int v) {
 
 /* ---- tf.cond ---- */
 static void build_cond(gbuild *b) {
-  tensorflow__graph_def__init(&b->gd);
+  gb_init(b);
   add_placeholder(b, "x", TD_DT_FLOAT);
   add_placeholder(b, "p", TD_DT_BOOL);
   float ten = 10, hundred = 100, zero = 0, one = 1;
@@ -148,11 +120,11 @@ static void test_cond_both_branches(void **state) {
   (void)state;
   gbuild b;
   build_cond(&b);
-  td_session *s = session_for(&b);
+  td_session *s = gb_session(&b, NULL);
   td_status st = {0};
   const char *feeds[] = {"x", "p"}, *fetches[] = {"cond/Merge:0", "cond/Merge:1"};
   td_callable *c;
-  c = make(s, feeds, 2, fetches, 2);
+  c = gb_callable(s, feeds, 2, fetches, 2);
   float xv = 1.5f;
   for (int p = 0; p < 2; p++) {
     td_tensor in[2] = {td_test_tensor(TD_DT_FLOAT, 0, NULL, &xv), scalar_bool(p)}, out[2];
@@ -170,7 +142,7 @@ static void test_cond_dead_branch_state_write_skipped(void **state) {
   (void)state;
   gbuild b;
   build_cond(&b);
-  td_session *s = session_for(&b);
+  td_session *s = gb_session(&b, NULL);
   td_status st = {0};
   const char *init[] = {"init"}, *pf[] = {"p"}, *inc[] = {"inc"}, *rd[] = {"read"};
   assert_int_equal(td_session_run(s, NULL, NULL, 0, NULL, NULL, 0, init, 1, &st), TD_OK);
@@ -198,7 +170,7 @@ static void test_cond_dead_branch_state_write_skipped(void **state) {
 
 /* ---- tf.while_loop: i, s = 0, 0; while i < n: s += i; i += 1 ---- */
 static void build_sum_loop(gbuild *b) {
-  tensorflow__graph_def__init(&b->gd);
+  gb_init(b);
   add_placeholder(b, "n", TD_DT_INT32);
   add_i32(b, "zero", 0, NULL);
   add_enter(b, "loop/n", "n", TD_DT_INT32, "loop", 1);
@@ -227,11 +199,11 @@ static void test_while_sum(void **state) {
   (void)state;
   gbuild b;
   build_sum_loop(&b);
-  td_session *s = session_for(&b);
+  td_session *s = gb_session(&b, NULL);
   td_status st = {0};
   const char *feeds[] = {"n"}, *fetches[] = {"s/exit", "i/exit"};
   td_callable *c;
-  c = make(s, feeds, 1, fetches, 2);
+  c = gb_callable(s, feeds, 1, fetches, 2);
   /* the Const "zero" is folded (pre-filled); everything else is a step */
   assert_int_equal(td_callable_num_steps(c), 18);
   FILE *devnull = fopen("/dev/null", "w");
@@ -274,11 +246,11 @@ static void test_while_inside_dead_branch(void **state) {
     }
   }
   td_test_attr_int(add(&b, "c/Merge", "Merge", TD_DT_INT32, "s/exit", "c/f", NULL), "N", 2);
-  td_session *s = session_for(&b);
+  td_session *s = gb_session(&b, NULL);
   td_status st = {0};
   const char *feeds[] = {"n", "p"}, *fetches[] = {"c/Merge:0", "c/Merge:1"};
   td_callable *c;
-  c = make(s, feeds, 2, fetches, 2);
+  c = gb_callable(s, feeds, 2, fetches, 2);
   for (int p = 0; p < 2; p++) {
     td_tensor in[2] = {scalar_i32(4), scalar_bool(p)}, out[2];
     assert_int_equal(td_callable_run(c, in, out, &st), TD_OK);
@@ -296,7 +268,7 @@ static void test_while_inside_dead_branch(void **state) {
 static void test_nested_while(void **state) {
   (void)state;
   gbuild b;
-  tensorflow__graph_def__init(&b.gd);
+  gb_init(&b);
   add_placeholder(&b, "n", TD_DT_INT32);
   add_i32(&b, "zero", 0, NULL);
   add_enter(&b, "outer/n", "n", TD_DT_INT32, "outer", 1);
@@ -317,11 +289,11 @@ static void test_nested_while(void **state) {
   add(&b, "j/add", "AddV2", TD_DT_INT32, "j/body", "j/one", NULL);
   add(&b, "k/add", "AddV2", TD_DT_INT32, "k/body", "j/one", NULL);
   add(&b, "t/add", "AddV2", TD_DT_INT32, "t/body", "k/exit", NULL);
-  td_session *s = session_for(&b);
+  td_session *s = gb_session(&b, NULL);
   td_status st = {0};
   const char *feeds[] = {"n"}, *fetches[] = {"t/exit", "i/exit"};
   td_callable *c;
-  c = make(s, feeds, 1, fetches, 2);
+  c = gb_callable(s, feeds, 1, fetches, 2);
   int32_t total, count;
   assert_int_equal(run_sum(c, 7, &total, &count, &st), TD_OK);
   assert_int_equal(total, 21);
@@ -335,7 +307,7 @@ static void test_nested_while(void **state) {
 static void test_tensor_array_map(void **state) {
   (void)state;
   gbuild b;
-  tensorflow__graph_def__init(&b.gd);
+  gb_init(&b);
   add_placeholder(&b, "x", TD_DT_FLOAT);
   add_placeholder(&b, "n", TD_DT_INT32);
   add_i32(&b, "zero", 0, NULL);
@@ -361,11 +333,11 @@ static void test_tensor_array_map(void **state) {
   td_test_attr_type(add(&b, "gather", "TensorArrayGatherV3", TD_DT_INVALID, "out_ta", "idx", "f/exit", NULL), "dtype",
                     TD_DT_FLOAT);
   add(&b, "size", "TensorArraySizeV3", TD_DT_INVALID, "out_ta", "f/exit", NULL);
-  td_session *s = session_for(&b);
+  td_session *s = gb_session(&b, NULL);
   td_status st = {0};
   const char *feeds[] = {"x", "n"}, *fetches[] = {"gather", "size"};
   td_callable *c;
-  c = make(s, feeds, 2, fetches, 2);
+  c = gb_callable(s, feeds, 2, fetches, 2);
   float xv[4][2] = {{1, 2}, {3, 4}, {5, 6}, {7, 8}};
   int64_t dims[2] = {4, 2};
   for (int rep = 0; rep < 2; rep++) { /* a fresh TensorArray per run */
@@ -392,9 +364,9 @@ static void test_while_deadline(void **state) {
   (void)state;
   gbuild b;
   build_sum_loop(&b);
-  td_session *s = session_for(&b);
+  td_session *s = gb_session(&b, NULL);
   const char *feeds[] = {"n"}, *fetches[] = {"s/exit", "i/exit"};
-  td_callable *c = make(s, feeds, 1, fetches, 2);
+  td_callable *c = gb_callable(s, feeds, 1, fetches, 2);
   td_status st = {0};
   td_tensor in = scalar_i32(2000000000), out[2];
   td_run_options opt = {.deadline_ns = td_deadline_after_ms(20)};
@@ -409,7 +381,7 @@ static void test_while_deadline(void **state) {
 static void test_tensor_array_errors(void **state) {
   (void)state;
   gbuild b;
-  tensorflow__graph_def__init(&b.gd);
+  gb_init(&b);
   float v = 2.5f;
   add_i32(&b, "two", 2, NULL);
   add_i32(&b, "i0", 0, NULL);
@@ -425,7 +397,7 @@ static void test_tensor_array_errors(void **state) {
   add(&b, "size", "TensorArraySizeV3", TD_DT_INVALID, "ta", "w0", NULL);
   add(&b, "close", "TensorArrayCloseV3", TD_DT_INVALID, "ta", "^r0", NULL);
   add(&b, "v_as_handle", "TensorArraySizeV3", TD_DT_INVALID, "v", "w0", NULL);
-  td_session *s = session_for(&b);
+  td_session *s = gb_session(&b, NULL);
   td_status st = {0};
   td_tensor out[2];
   const char *ok[] = {"r0", "size"}, *close[] = {"close"};
@@ -470,9 +442,9 @@ static void test_concurrent_loops(void **state) {
   (void)state;
   gbuild b;
   build_sum_loop(&b);
-  td_session *s = session_for(&b);
+  td_session *s = gb_session(&b, NULL);
   const char *feeds[] = {"n"}, *fetches[] = {"s/exit", "i/exit"};
-  td_callable *c = make(s, feeds, 1, fetches, 2);
+  td_callable *c = gb_callable(s, feeds, 1, fetches, 2);
   pthread_t th[4];
   worker w[4];
   for (int i = 0; i < 4; i++) {
@@ -490,10 +462,10 @@ static void test_concurrent_loops(void **state) {
 static void test_plain_cycle_rejected(void **state) {
   (void)state;
   gbuild b;
-  tensorflow__graph_def__init(&b.gd);
+  gb_init(&b);
   add(&b, "a", "Identity", TD_DT_FLOAT, "b", NULL);
   add(&b, "b", "Identity", TD_DT_FLOAT, "a", NULL);
-  td_session *s = session_for(&b);
+  td_session *s = gb_session(&b, NULL);
   td_status st = {0};
   const char *fetches[] = {"a"};
   td_callable *c = NULL;
@@ -507,10 +479,10 @@ static void test_plain_cycle_rejected(void **state) {
 static void test_malformed_switch_rejected(void **state) {
   (void)state;
   gbuild b;
-  tensorflow__graph_def__init(&b.gd);
+  gb_init(&b);
   add_placeholder(&b, "x", TD_DT_FLOAT);
   add(&b, "sw", "Switch", TD_DT_FLOAT, "x", NULL);
-  td_session *s = session_for(&b);
+  td_session *s = gb_session(&b, NULL);
   td_status st = {0};
   const char *feeds[] = {"x"}, *fetches[] = {"sw:1"};
   td_callable *c = NULL;

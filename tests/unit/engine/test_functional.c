@@ -18,156 +18,10 @@
 
 #include "engine/engine.h"
 #include "engine/testing.h"
+#include "graph_build.h"
 #include "util/mem.h"
 
 extern int64_t td_dataflow_max_iterations; /* the loop guard shared with exec_dataflow.c */
-
-/* ---- building GraphDefs with a function library ---- */
-typedef struct gbuild {
-  Tensorflow__GraphDef gd;
-  Tensorflow__FunctionDefLibrary lib;
-} gbuild;
-
-static void gb_init(gbuild *b) {
-  tensorflow__graph_def__init(&b->gd);
-  tensorflow__function_def_library__init(&b->lib);
-  b->gd.library = &b->lib;
-}
-
-static void gb_free(gbuild *b) {
-  for (size_t i = 0; i < b->gd.n_node; i++) tensorflow__node_def__free_unpacked(b->gd.node[i], NULL);
-  free(b->gd.node);
-  for (size_t i = 0; i < b->lib.n_function; i++) tensorflow__function_def__free_unpacked(b->lib.function[i], NULL);
-  free(b->lib.function);
-}
-
-static Tensorflow__NodeDef *node(const char *name, const char *op, ...) {
-  Tensorflow__NodeDef *nd = td_test_node_new(op);
-  free(nd->name);
-  nd->name = td_xstrdup(name);
-  va_list ap;
-  va_start(ap, op);
-  for (const char *in; (in = va_arg(ap, const char *));) {
-    nd->input = td_xrealloc(nd->input, (nd->n_input + 1) * sizeof *nd->input);
-    nd->input[nd->n_input++] = td_xstrdup(in);
-  }
-  va_end(ap);
-  return nd;
-}
-
-static Tensorflow__NodeDef *gb_add(gbuild *b, Tensorflow__NodeDef *nd) {
-  b->gd.node = td_xrealloc(b->gd.node, (b->gd.n_node + 1) * sizeof *b->gd.node);
-  b->gd.node[b->gd.n_node++] = nd;
-  return nd;
-}
-
-static Tensorflow__NodeDef *konst(const char *name, td_dtype dt, int rank, const int64_t *dims, const void *v) {
-  Tensorflow__NodeDef *nd = node(name, "Const", NULL);
-  td_tensor t = td_test_tensor(dt, rank, dims, v);
-  td_test_attr_type(nd, "dtype", dt);
-  td_test_attr_tensor(nd, "value", &t);
-  td_tensor_release(&t);
-  return nd;
-}
-
-static Tensorflow__NodeDef *typed(Tensorflow__NodeDef *nd, td_dtype T) {
-  td_test_attr_type(nd, "T", T);
-  return nd;
-}
-
-static Tensorflow__NameAttrList *name_attr_list(const char *fname) {
-  Tensorflow__NameAttrList *f = td_xmalloc(sizeof *f);
-  tensorflow__name_attr_list__init(f);
-  f->name = td_xstrdup(fname);
-  return f;
-}
-
-static Tensorflow__AttrValue *new_attr(Tensorflow__NodeDef *nd, const char *key) {
-  Tensorflow__NodeDef__AttrEntry *e = td_xmalloc(sizeof *e);
-  tensorflow__node_def__attr_entry__init(e);
-  e->key = td_xstrdup(key);
-  e->value = td_xmalloc(sizeof *e->value);
-  tensorflow__attr_value__init(e->value);
-  nd->attr = td_xrealloc(nd->attr, (nd->n_attr + 1) * sizeof *nd->attr);
-  nd->attr[nd->n_attr++] = e;
-  return e->value;
-}
-
-static void attr_func(Tensorflow__NodeDef *nd, const char *key, const char *fname) {
-  Tensorflow__AttrValue *v = new_attr(nd, key);
-  v->value_case = TENSORFLOW__ATTR_VALUE__VALUE_FUNC;
-  v->func = name_attr_list(fname);
-}
-
-static void attr_funcs(Tensorflow__NodeDef *nd, const char *key, const char *const *names, size_t n) {
-  Tensorflow__AttrValue *v = new_attr(nd, key);
-  v->value_case = TENSORFLOW__ATTR_VALUE__VALUE_LIST;
-  v->list = td_xmalloc(sizeof *v->list);
-  tensorflow__attr_value__list_value__init(v->list);
-  v->list->func = td_xcalloc(n + 1, sizeof *v->list->func);
-  for (size_t i = 0; i < n; i++) v->list->func[v->list->n_func++] = name_attr_list(names[i]);
-}
-
-static Tensorflow__OpDef__ArgDef *argdef(const char *name, td_dtype t) {
-  Tensorflow__OpDef__ArgDef *a = td_xmalloc(sizeof *a);
-  tensorflow__op_def__arg_def__init(a);
-  a->name = td_xstrdup(name);
-  a->type = (Tensorflow__DataType)t;
-  return a;
-}
-
-static Tensorflow__FunctionDef *fn_new(gbuild *b, const char *name) {
-  Tensorflow__FunctionDef *f = td_xmalloc(sizeof *f);
-  tensorflow__function_def__init(f);
-  f->signature = td_xmalloc(sizeof *f->signature);
-  tensorflow__op_def__init(f->signature);
-  f->signature->name = td_xstrdup(name);
-  b->lib.function = td_xrealloc(b->lib.function, (b->lib.n_function + 1) * sizeof *b->lib.function);
-  b->lib.function[b->lib.n_function++] = f;
-  return f;
-}
-
-static void fn_in(Tensorflow__FunctionDef *f, const char *name, td_dtype t) {
-  Tensorflow__OpDef *s = f->signature;
-  s->input_arg = td_xrealloc(s->input_arg, (s->n_input_arg + 1) * sizeof *s->input_arg);
-  s->input_arg[s->n_input_arg++] = argdef(name, t);
-}
-
-static void fn_out(Tensorflow__FunctionDef *f, const char *name, td_dtype t, const char *tensor) {
-  Tensorflow__OpDef *s = f->signature;
-  s->output_arg = td_xrealloc(s->output_arg, (s->n_output_arg + 1) * sizeof *s->output_arg);
-  s->output_arg[s->n_output_arg++] = argdef(name, t);
-  Tensorflow__FunctionDef__RetEntry *r = td_xmalloc(sizeof *r);
-  tensorflow__function_def__ret_entry__init(r);
-  r->key = td_xstrdup(name);
-  r->value = td_xstrdup(tensor);
-  f->ret = td_xrealloc(f->ret, (f->n_ret + 1) * sizeof *f->ret);
-  f->ret[f->n_ret++] = r;
-}
-
-static Tensorflow__NodeDef *fn_node(Tensorflow__FunctionDef *f, Tensorflow__NodeDef *nd) {
-  f->node_def = td_xrealloc(f->node_def, (f->n_node_def + 1) * sizeof *f->node_def);
-  f->node_def[f->n_node_def++] = nd;
-  return nd;
-}
-
-static td_session *session_for(gbuild *b) {
-  td_graph *g;
-  td_session *s;
-  td_status st = {0};
-  assert_int_equal(td_graph_import(&b->gd, &g, &st), TD_OK);
-  assert_int_equal(td_session_new(g, NULL, &s, &st), TD_OK);
-  return s;
-}
-
-static td_callable *make(td_session *s, const char *const *feeds, int nfeeds, const char *const *fetches,
-                         int nfetches) {
-  td_callable *c = NULL;
-  td_status st = {0};
-  td_code code = td_session_make_callable(s, feeds, nfeeds, fetches, nfetches, NULL, 0, &c, &st);
-  if (code != TD_OK) fail_msg("make_callable: %s", st.msg);
-  return c;
-}
 
 static td_tensor scalar_i32(int32_t v) { return td_test_tensor(TD_DT_INT32, 0, NULL, &v); }
 static td_tensor scalar_f32(float v) { return td_test_tensor(TD_DT_FLOAT, 0, NULL, &v); }
@@ -179,44 +33,44 @@ static td_tensor scalar_bool(int v) {
 /* A While node `name` over (i:int32, acc:float) with cond `cond` and body `body`. */
 static Tensorflow__NodeDef *while_node(const char *name, const char *op, const char *cond, const char *body,
                                        const char *in0, const char *in1) {
-  Tensorflow__NodeDef *w = node(name, op, in0, in1, NULL);
+  Tensorflow__NodeDef *w = gb_node(name, op, in0, in1, NULL);
   td_dtype T[2] = {TD_DT_INT32, TD_DT_FLOAT};
   td_test_attr_types(w, "T", T, 2);
-  attr_func(w, "cond", cond);
-  attr_func(w, "body", body);
+  gb_attr_func(w, "cond", cond);
+  gb_attr_func(w, "body", body);
   td_test_attr_int(w, "parallel_iterations", 10);
   return w;
 }
 
 /* cond(i, acc) = i < limit. */
 static void add_cond_less(gbuild *b, const char *name, int32_t limit) {
-  Tensorflow__FunctionDef *f = fn_new(b, name);
-  fn_in(f, "i", TD_DT_INT32);
-  fn_in(f, "acc", TD_DT_FLOAT);
-  fn_node(f, konst("limit", TD_DT_INT32, 0, NULL, &limit));
-  fn_node(f, typed(node("Less", "Less", "i", "limit:output:0", NULL), TD_DT_INT32));
-  fn_out(f, "less", TD_DT_BOOL, "Less:z:0");
+  Tensorflow__FunctionDef *f = gb_fn_new(b, name);
+  gb_fn_in(f, "i", TD_DT_INT32);
+  gb_fn_in(f, "acc", TD_DT_FLOAT);
+  gb_fn_node(f, gb_const("limit", TD_DT_INT32, 0, NULL, &limit));
+  gb_fn_node(f, gb_typed(gb_node("Less", "Less", "i", "limit:output:0", NULL), TD_DT_INT32));
+  gb_fn_out(f, "less", TD_DT_BOOL, "Less:z:0");
 }
 
 /* body(i, acc) = (i + 1, acc * 2). */
 static void add_body_double(gbuild *b, const char *name) {
-  Tensorflow__FunctionDef *f = fn_new(b, name);
-  fn_in(f, "i", TD_DT_INT32);
-  fn_in(f, "acc", TD_DT_FLOAT);
+  Tensorflow__FunctionDef *f = gb_fn_new(b, name);
+  gb_fn_in(f, "i", TD_DT_INT32);
+  gb_fn_in(f, "acc", TD_DT_FLOAT);
   int32_t one = 1;
   float two = 2;
-  fn_node(f, konst("one", TD_DT_INT32, 0, NULL, &one));
-  fn_node(f, konst("two", TD_DT_FLOAT, 0, NULL, &two));
-  fn_node(f, typed(node("add", "AddV2", "i", "one:output:0", NULL), TD_DT_INT32));
-  fn_node(f, typed(node("mul", "Mul", "acc", "two:output:0", NULL), TD_DT_FLOAT));
-  fn_out(f, "i_next", TD_DT_INT32, "add:z:0");
-  fn_out(f, "acc_next", TD_DT_FLOAT, "mul:z:0");
+  gb_fn_node(f, gb_const("one", TD_DT_INT32, 0, NULL, &one));
+  gb_fn_node(f, gb_const("two", TD_DT_FLOAT, 0, NULL, &two));
+  gb_fn_node(f, gb_typed(gb_node("add", "AddV2", "i", "one:output:0", NULL), TD_DT_INT32));
+  gb_fn_node(f, gb_typed(gb_node("mul", "Mul", "acc", "two:output:0", NULL), TD_DT_FLOAT));
+  gb_fn_out(f, "i_next", TD_DT_INT32, "add:z:0");
+  gb_fn_out(f, "acc_next", TD_DT_FLOAT, "mul:z:0");
 }
 
 static void build_counting(gbuild *b, const char *op) {
   gb_init(b);
-  td_test_attr_type(gb_add(b, node("i0", "Placeholder", NULL)), "dtype", TD_DT_INT32);
-  td_test_attr_type(gb_add(b, node("acc0", "Placeholder", NULL)), "dtype", TD_DT_FLOAT);
+  td_test_attr_type(gb_add(b, gb_node("i0", "Placeholder", NULL)), "dtype", TD_DT_INT32);
+  td_test_attr_type(gb_add(b, gb_node("acc0", "Placeholder", NULL)), "dtype", TD_DT_FLOAT);
   add_cond_less(b, "cond_lt10", 10);
   add_body_double(b, "body_double");
   gb_add(b, while_node("loop", op, "cond_lt10", "body_double", "i0", "acc0"));
@@ -244,8 +98,8 @@ static void test_while_counts(void **state) {
   for (int v = 0; v < 2; v++) {
     gbuild b;
     build_counting(&b, ops[v]);
-    td_session *s = session_for(&b);
-    td_callable *c = make(s, kLoopFeeds, 2, kLoopFetches, 2);
+    td_session *s = gb_session(&b, NULL);
+    td_callable *c = gb_callable(s, kLoopFeeds, 2, kLoopFetches, 2);
     int32_t i;
     float acc;
     run_loop(c, 0, 1.0f, &i, &acc); /* 10 iterations: 2^10 */
@@ -268,34 +122,34 @@ static void test_nested_while(void **state) {
   (void)state;
   gbuild b;
   gb_init(&b);
-  td_test_attr_type(gb_add(&b, node("j0", "Placeholder", NULL)), "dtype", TD_DT_INT32);
-  td_test_attr_type(gb_add(&b, node("acc0", "Placeholder", NULL)), "dtype", TD_DT_FLOAT);
+  td_test_attr_type(gb_add(&b, gb_node("j0", "Placeholder", NULL)), "dtype", TD_DT_INT32);
+  td_test_attr_type(gb_add(&b, gb_node("acc0", "Placeholder", NULL)), "dtype", TD_DT_FLOAT);
   add_cond_less(&b, "cond_lt3", 3);
   add_cond_less(&b, "cond_lt4", 4);
-  Tensorflow__FunctionDef *inner = fn_new(&b, "inner_body");
-  fn_in(inner, "k", TD_DT_INT32);
-  fn_in(inner, "acc", TD_DT_FLOAT);
+  Tensorflow__FunctionDef *inner = gb_fn_new(&b, "inner_body");
+  gb_fn_in(inner, "k", TD_DT_INT32);
+  gb_fn_in(inner, "acc", TD_DT_FLOAT);
   int32_t one = 1, zero = 0;
   float onef = 1;
-  fn_node(inner, konst("one", TD_DT_INT32, 0, NULL, &one));
-  fn_node(inner, konst("onef", TD_DT_FLOAT, 0, NULL, &onef));
-  fn_node(inner, typed(node("k1", "AddV2", "k", "one:output:0", NULL), TD_DT_INT32));
-  fn_node(inner, typed(node("acc1", "AddV2", "acc", "onef:output:0", NULL), TD_DT_FLOAT));
-  fn_out(inner, "k_next", TD_DT_INT32, "k1:z:0");
-  fn_out(inner, "acc_next", TD_DT_FLOAT, "acc1:z:0");
-  Tensorflow__FunctionDef *outer = fn_new(&b, "outer_body");
-  fn_in(outer, "j", TD_DT_INT32);
-  fn_in(outer, "acc", TD_DT_FLOAT);
-  fn_node(outer, konst("one", TD_DT_INT32, 0, NULL, &one));
-  fn_node(outer, konst("zero", TD_DT_INT32, 0, NULL, &zero));
-  fn_node(outer, typed(node("j1", "AddV2", "j", "one:output:0", NULL), TD_DT_INT32));
-  fn_node(outer, while_node("inner", "StatelessWhile", "cond_lt4", "inner_body", "zero:output:0", "acc"));
-  fn_out(outer, "j_next", TD_DT_INT32, "j1:z:0");
-  fn_out(outer, "acc_next", TD_DT_FLOAT, "inner:output:1");
+  gb_fn_node(inner, gb_const("one", TD_DT_INT32, 0, NULL, &one));
+  gb_fn_node(inner, gb_const("onef", TD_DT_FLOAT, 0, NULL, &onef));
+  gb_fn_node(inner, gb_typed(gb_node("k1", "AddV2", "k", "one:output:0", NULL), TD_DT_INT32));
+  gb_fn_node(inner, gb_typed(gb_node("acc1", "AddV2", "acc", "onef:output:0", NULL), TD_DT_FLOAT));
+  gb_fn_out(inner, "k_next", TD_DT_INT32, "k1:z:0");
+  gb_fn_out(inner, "acc_next", TD_DT_FLOAT, "acc1:z:0");
+  Tensorflow__FunctionDef *outer = gb_fn_new(&b, "outer_body");
+  gb_fn_in(outer, "j", TD_DT_INT32);
+  gb_fn_in(outer, "acc", TD_DT_FLOAT);
+  gb_fn_node(outer, gb_const("one", TD_DT_INT32, 0, NULL, &one));
+  gb_fn_node(outer, gb_const("zero", TD_DT_INT32, 0, NULL, &zero));
+  gb_fn_node(outer, gb_typed(gb_node("j1", "AddV2", "j", "one:output:0", NULL), TD_DT_INT32));
+  gb_fn_node(outer, while_node("inner", "StatelessWhile", "cond_lt4", "inner_body", "zero:output:0", "acc"));
+  gb_fn_out(outer, "j_next", TD_DT_INT32, "j1:z:0");
+  gb_fn_out(outer, "acc_next", TD_DT_FLOAT, "inner:output:1");
   gb_add(&b, while_node("loop", "While", "cond_lt3", "outer_body", "j0", "acc0"));
-  td_session *s = session_for(&b);
+  td_session *s = gb_session(&b, NULL);
   const char *feeds[2] = {"j0", "acc0"};
-  td_callable *c = make(s, feeds, 2, kLoopFetches, 2);
+  td_callable *c = gb_callable(s, feeds, 2, kLoopFetches, 2);
   int32_t j;
   float acc;
   run_loop(c, 0, 0.5f, &j, &acc);
@@ -316,32 +170,32 @@ static void test_if_both_branches(void **state) {
   (void)state;
   gbuild b;
   gb_init(&b);
-  td_test_attr_type(gb_add(&b, node("pred", "Placeholder", NULL)), "dtype", TD_DT_BOOL);
-  td_test_attr_type(gb_add(&b, node("x", "Placeholder", NULL)), "dtype", TD_DT_FLOAT);
+  td_test_attr_type(gb_add(&b, gb_node("pred", "Placeholder", NULL)), "dtype", TD_DT_BOOL);
+  td_test_attr_type(gb_add(&b, gb_node("x", "Placeholder", NULL)), "dtype", TD_DT_FLOAT);
   float two = 2, one = 1;
-  Tensorflow__FunctionDef *t = fn_new(&b, "then_fn");
-  fn_in(t, "x", TD_DT_FLOAT);
-  fn_node(t, konst("two", TD_DT_FLOAT, 0, NULL, &two));
-  fn_node(t, typed(node("mul", "Mul", "x", "two:output:0", NULL), TD_DT_FLOAT));
-  fn_out(t, "y", TD_DT_FLOAT, "mul:z:0");
-  Tensorflow__FunctionDef *e = fn_new(&b, "else_fn");
-  fn_in(e, "x", TD_DT_FLOAT);
-  fn_node(e, konst("one", TD_DT_FLOAT, 0, NULL, &one));
-  fn_node(e, typed(node("sub", "Sub", "x", "one:output:0", NULL), TD_DT_FLOAT));
-  fn_out(e, "y", TD_DT_FLOAT, "sub:z:0");
+  Tensorflow__FunctionDef *t = gb_fn_new(&b, "then_fn");
+  gb_fn_in(t, "x", TD_DT_FLOAT);
+  gb_fn_node(t, gb_const("two", TD_DT_FLOAT, 0, NULL, &two));
+  gb_fn_node(t, gb_typed(gb_node("mul", "Mul", "x", "two:output:0", NULL), TD_DT_FLOAT));
+  gb_fn_out(t, "y", TD_DT_FLOAT, "mul:z:0");
+  Tensorflow__FunctionDef *e = gb_fn_new(&b, "else_fn");
+  gb_fn_in(e, "x", TD_DT_FLOAT);
+  gb_fn_node(e, gb_const("one", TD_DT_FLOAT, 0, NULL, &one));
+  gb_fn_node(e, gb_typed(gb_node("sub", "Sub", "x", "one:output:0", NULL), TD_DT_FLOAT));
+  gb_fn_out(e, "y", TD_DT_FLOAT, "sub:z:0");
   const char *ops[2] = {"If", "StatelessIf"}, *names[2] = {"if1", "if2"};
   td_dtype tin[1] = {TD_DT_FLOAT};
   for (int v = 0; v < 2; v++) {
-    Tensorflow__NodeDef *n = gb_add(&b, node(names[v], ops[v], "pred", "x", NULL));
+    Tensorflow__NodeDef *n = gb_add(&b, gb_node(names[v], ops[v], "pred", "x", NULL));
     td_test_attr_type(n, "Tcond", TD_DT_BOOL);
     td_test_attr_types(n, "Tin", tin, 1);
     td_test_attr_types(n, "Tout", tin, 1);
-    attr_func(n, "then_branch", "then_fn");
-    attr_func(n, "else_branch", "else_fn");
+    gb_attr_func(n, "then_branch", "then_fn");
+    gb_attr_func(n, "else_branch", "else_fn");
   }
-  td_session *s = session_for(&b);
+  td_session *s = gb_session(&b, NULL);
   const char *feeds[2] = {"pred", "x"}, *fetches[2] = {"if1:0", "if2:0"};
-  td_callable *c = make(s, feeds, 2, fetches, 2);
+  td_callable *c = gb_callable(s, feeds, 2, fetches, 2);
   int64_t dims[1] = {3};
   float xv[3] = {1, -2, 4.5f};
   for (int p = 0; p < 2; p++) {
@@ -367,25 +221,25 @@ static void test_case_default_branch(void **state) {
   (void)state;
   gbuild b;
   gb_init(&b);
-  td_test_attr_type(gb_add(&b, node("idx", "Placeholder", NULL)), "dtype", TD_DT_INT32);
-  td_test_attr_type(gb_add(&b, node("x", "Placeholder", NULL)), "dtype", TD_DT_FLOAT);
+  td_test_attr_type(gb_add(&b, gb_node("idx", "Placeholder", NULL)), "dtype", TD_DT_INT32);
+  td_test_attr_type(gb_add(&b, gb_node("x", "Placeholder", NULL)), "dtype", TD_DT_FLOAT);
   const char *fns[3] = {"b_add1", "b_mul10", "b_sub5"}, *ops[3] = {"AddV2", "Mul", "Sub"};
   float k[3] = {1, 10, 5};
   for (int i = 0; i < 3; i++) {
-    Tensorflow__FunctionDef *f = fn_new(&b, fns[i]);
-    fn_in(f, "x", TD_DT_FLOAT);
-    fn_node(f, konst("k", TD_DT_FLOAT, 0, NULL, &k[i]));
-    fn_node(f, typed(node("op", ops[i], "x", "k:output:0", NULL), TD_DT_FLOAT));
-    fn_out(f, "y", TD_DT_FLOAT, "op:z:0");
+    Tensorflow__FunctionDef *f = gb_fn_new(&b, fns[i]);
+    gb_fn_in(f, "x", TD_DT_FLOAT);
+    gb_fn_node(f, gb_const("k", TD_DT_FLOAT, 0, NULL, &k[i]));
+    gb_fn_node(f, gb_typed(gb_node("op", ops[i], "x", "k:output:0", NULL), TD_DT_FLOAT));
+    gb_fn_out(f, "y", TD_DT_FLOAT, "op:z:0");
   }
-  Tensorflow__NodeDef *n = gb_add(&b, node("case", "Case", "idx", "x", NULL));
+  Tensorflow__NodeDef *n = gb_add(&b, gb_node("case", "Case", "idx", "x", NULL));
   td_dtype tin[1] = {TD_DT_FLOAT};
   td_test_attr_types(n, "Tin", tin, 1);
   td_test_attr_types(n, "Tout", tin, 1);
-  attr_funcs(n, "branches", fns, 3);
-  td_session *s = session_for(&b);
+  gb_attr_funcs(n, "branches", fns, 3);
+  td_session *s = gb_session(&b, NULL);
   const char *feeds[2] = {"idx", "x"}, *fetches[1] = {"case:0"};
-  td_callable *c = make(s, feeds, 2, fetches, 1);
+  td_callable *c = gb_callable(s, feeds, 2, fetches, 1);
   const int32_t idx[5] = {0, 1, 2, 7, -1};
   const float want[5] = {4, 30, -2, -2, -2};
   for (int t = 0; t < 5; t++) {
@@ -407,28 +261,28 @@ static void test_partitioned_call_in_body(void **state) {
   (void)state;
   gbuild b;
   gb_init(&b);
-  td_test_attr_type(gb_add(&b, node("i0", "Placeholder", NULL)), "dtype", TD_DT_INT32);
-  td_test_attr_type(gb_add(&b, node("acc0", "Placeholder", NULL)), "dtype", TD_DT_FLOAT);
+  td_test_attr_type(gb_add(&b, gb_node("i0", "Placeholder", NULL)), "dtype", TD_DT_INT32);
+  td_test_attr_type(gb_add(&b, gb_node("acc0", "Placeholder", NULL)), "dtype", TD_DT_FLOAT);
   add_cond_less(&b, "cond_lt10", 10);
-  Tensorflow__FunctionDef *tri = fn_new(&b, "triple");
-  fn_in(tri, "v", TD_DT_FLOAT);
+  Tensorflow__FunctionDef *tri = gb_fn_new(&b, "triple");
+  gb_fn_in(tri, "v", TD_DT_FLOAT);
   float three = 3;
-  fn_node(tri, konst("three", TD_DT_FLOAT, 0, NULL, &three));
-  fn_node(tri, typed(node("mul", "Mul", "v", "three:output:0", NULL), TD_DT_FLOAT));
-  fn_out(tri, "out", TD_DT_FLOAT, "mul:z:0");
-  Tensorflow__FunctionDef *body = fn_new(&b, "body_call");
-  fn_in(body, "i", TD_DT_INT32);
-  fn_in(body, "acc", TD_DT_FLOAT);
+  gb_fn_node(tri, gb_const("three", TD_DT_FLOAT, 0, NULL, &three));
+  gb_fn_node(tri, gb_typed(gb_node("mul", "Mul", "v", "three:output:0", NULL), TD_DT_FLOAT));
+  gb_fn_out(tri, "out", TD_DT_FLOAT, "mul:z:0");
+  Tensorflow__FunctionDef *body = gb_fn_new(&b, "body_call");
+  gb_fn_in(body, "i", TD_DT_INT32);
+  gb_fn_in(body, "acc", TD_DT_FLOAT);
   int32_t four = 4;
-  fn_node(body, konst("four", TD_DT_INT32, 0, NULL, &four));
-  fn_node(body, typed(node("add", "AddV2", "i", "four:output:0", NULL), TD_DT_INT32));
-  Tensorflow__NodeDef *call = fn_node(body, node("pc", "PartitionedCall", "acc", NULL));
-  attr_func(call, "f", "triple");
-  fn_out(body, "i_next", TD_DT_INT32, "add:z:0");
-  fn_out(body, "acc_next", TD_DT_FLOAT, "pc:output:0");
+  gb_fn_node(body, gb_const("four", TD_DT_INT32, 0, NULL, &four));
+  gb_fn_node(body, gb_typed(gb_node("add", "AddV2", "i", "four:output:0", NULL), TD_DT_INT32));
+  Tensorflow__NodeDef *call = gb_fn_node(body, gb_node("pc", "PartitionedCall", "acc", NULL));
+  gb_attr_func(call, "f", "triple");
+  gb_fn_out(body, "i_next", TD_DT_INT32, "add:z:0");
+  gb_fn_out(body, "acc_next", TD_DT_FLOAT, "pc:output:0");
   gb_add(&b, while_node("loop", "While", "cond_lt10", "body_call", "i0", "acc0"));
-  td_session *s = session_for(&b);
-  td_callable *c = make(s, kLoopFeeds, 2, kLoopFetches, 2);
+  td_session *s = gb_session(&b, NULL);
+  td_callable *c = gb_callable(s, kLoopFeeds, 2, kLoopFetches, 2);
   int32_t i;
   float acc;
   run_loop(c, 0, 1.0f, &i, &acc); /* i = 0, 4, 8 → 12: three iterations */
@@ -445,41 +299,41 @@ static void test_body_reads_variable(void **state) {
   (void)state;
   gbuild b;
   gb_init(&b);
-  Tensorflow__NodeDef *var = gb_add(&b, node("v", "VarHandleOp", NULL));
+  Tensorflow__NodeDef *var = gb_add(&b, gb_node("v", "VarHandleOp", NULL));
   td_test_attr_type(var, "dtype", TD_DT_FLOAT);
   td_test_attr_str(var, "shared_name", "v");
-  td_test_attr_type(gb_add(&b, node("newval", "Placeholder", NULL)), "dtype", TD_DT_FLOAT);
-  td_test_attr_type(gb_add(&b, node("assign", "AssignVariableOp", "v", "newval", NULL)), "dtype", TD_DT_FLOAT);
-  td_test_attr_type(gb_add(&b, node("i0", "Placeholder", NULL)), "dtype", TD_DT_INT32);
-  td_test_attr_type(gb_add(&b, node("acc0", "Placeholder", NULL)), "dtype", TD_DT_FLOAT);
-  Tensorflow__FunctionDef *cond = fn_new(&b, "cond3");
-  fn_in(cond, "i", TD_DT_INT32);
-  fn_in(cond, "acc", TD_DT_FLOAT);
-  fn_in(cond, "h", TD_DT_RESOURCE);
+  td_test_attr_type(gb_add(&b, gb_node("newval", "Placeholder", NULL)), "dtype", TD_DT_FLOAT);
+  td_test_attr_type(gb_add(&b, gb_node("assign", "AssignVariableOp", "v", "newval", NULL)), "dtype", TD_DT_FLOAT);
+  td_test_attr_type(gb_add(&b, gb_node("i0", "Placeholder", NULL)), "dtype", TD_DT_INT32);
+  td_test_attr_type(gb_add(&b, gb_node("acc0", "Placeholder", NULL)), "dtype", TD_DT_FLOAT);
+  Tensorflow__FunctionDef *cond = gb_fn_new(&b, "cond3");
+  gb_fn_in(cond, "i", TD_DT_INT32);
+  gb_fn_in(cond, "acc", TD_DT_FLOAT);
+  gb_fn_in(cond, "h", TD_DT_RESOURCE);
   int32_t limit = 4, one = 1;
-  fn_node(cond, konst("limit", TD_DT_INT32, 0, NULL, &limit));
-  fn_node(cond, typed(node("Less", "Less", "i", "limit:output:0", NULL), TD_DT_INT32));
-  fn_out(cond, "less", TD_DT_BOOL, "Less:z:0");
-  Tensorflow__FunctionDef *body = fn_new(&b, "body_read");
-  fn_in(body, "i", TD_DT_INT32);
-  fn_in(body, "acc", TD_DT_FLOAT);
-  fn_in(body, "h", TD_DT_RESOURCE);
-  fn_node(body, konst("one", TD_DT_INT32, 0, NULL, &one));
-  fn_node(body, typed(node("add", "AddV2", "i", "one:output:0", NULL), TD_DT_INT32));
-  td_test_attr_type(fn_node(body, node("read", "ReadVariableOp", "h", NULL)), "dtype", TD_DT_FLOAT);
-  fn_node(body, typed(node("acc1", "AddV2", "acc", "read:value:0", NULL), TD_DT_FLOAT));
-  fn_out(body, "i_next", TD_DT_INT32, "add:z:0");
-  fn_out(body, "acc_next", TD_DT_FLOAT, "acc1:z:0");
-  fn_out(body, "h_next", TD_DT_RESOURCE, "h");
-  Tensorflow__NodeDef *w = gb_add(&b, node("loop", "While", "i0", "acc0", "v", NULL));
+  gb_fn_node(cond, gb_const("limit", TD_DT_INT32, 0, NULL, &limit));
+  gb_fn_node(cond, gb_typed(gb_node("Less", "Less", "i", "limit:output:0", NULL), TD_DT_INT32));
+  gb_fn_out(cond, "less", TD_DT_BOOL, "Less:z:0");
+  Tensorflow__FunctionDef *body = gb_fn_new(&b, "body_read");
+  gb_fn_in(body, "i", TD_DT_INT32);
+  gb_fn_in(body, "acc", TD_DT_FLOAT);
+  gb_fn_in(body, "h", TD_DT_RESOURCE);
+  gb_fn_node(body, gb_const("one", TD_DT_INT32, 0, NULL, &one));
+  gb_fn_node(body, gb_typed(gb_node("add", "AddV2", "i", "one:output:0", NULL), TD_DT_INT32));
+  td_test_attr_type(gb_fn_node(body, gb_node("read", "ReadVariableOp", "h", NULL)), "dtype", TD_DT_FLOAT);
+  gb_fn_node(body, gb_typed(gb_node("acc1", "AddV2", "acc", "read:value:0", NULL), TD_DT_FLOAT));
+  gb_fn_out(body, "i_next", TD_DT_INT32, "add:z:0");
+  gb_fn_out(body, "acc_next", TD_DT_FLOAT, "acc1:z:0");
+  gb_fn_out(body, "h_next", TD_DT_RESOURCE, "h");
+  Tensorflow__NodeDef *w = gb_add(&b, gb_node("loop", "While", "i0", "acc0", "v", NULL));
   td_dtype T[3] = {TD_DT_INT32, TD_DT_FLOAT, TD_DT_RESOURCE};
   td_test_attr_types(w, "T", T, 3);
-  attr_func(w, "cond", "cond3");
-  attr_func(w, "body", "body_read");
-  td_session *s = session_for(&b);
+  gb_attr_func(w, "cond", "cond3");
+  gb_attr_func(w, "body", "body_read");
+  td_session *s = gb_session(&b, NULL);
   const char *afeed[1] = {"newval"}, *atarget[1] = {"assign"};
   const char *fetches[3] = {"loop:0", "loop:1", "loop:2"};
-  td_callable *c = make(s, kLoopFeeds, 2, fetches, 3);
+  td_callable *c = gb_callable(s, kLoopFeeds, 2, fetches, 3);
   float vals[2] = {3.0f, -0.5f}, want[2] = {12.5f, -1.5f};
   for (int r = 0; r < 2; r++) {
     td_tensor nv = scalar_f32(vals[r]);
@@ -509,7 +363,7 @@ static void test_function_callable(void **state) {
   gbuild b;
   gb_init(&b);
   add_body_double(&b, "body_double");
-  td_session *s = session_for(&b);
+  td_session *s = gb_session(&b, NULL);
   td_callable *c = NULL;
   td_status st = {0};
   assert_int_equal(td_session_make_function_callable(s, "body_double", NULL, &c, &st), TD_OK);
@@ -541,48 +395,48 @@ static void test_errors(void **state) {
   (void)state;
   gbuild b;
   gb_init(&b);
-  td_test_attr_type(gb_add(&b, node("i0", "Placeholder", NULL)), "dtype", TD_DT_INT32);
-  td_test_attr_type(gb_add(&b, node("acc0", "Placeholder", NULL)), "dtype", TD_DT_FLOAT);
-  Tensorflow__NodeDef *var = gb_add(&b, node("v", "VarHandleOp", NULL));
+  td_test_attr_type(gb_add(&b, gb_node("i0", "Placeholder", NULL)), "dtype", TD_DT_INT32);
+  td_test_attr_type(gb_add(&b, gb_node("acc0", "Placeholder", NULL)), "dtype", TD_DT_FLOAT);
+  Tensorflow__NodeDef *var = gb_add(&b, gb_node("v", "VarHandleOp", NULL));
   td_test_attr_type(var, "dtype", TD_DT_FLOAT);
   td_test_attr_str(var, "shared_name", "v");
   /* cond returning its resource argument */
-  Tensorflow__FunctionDef *rc = fn_new(&b, "cond_res");
-  fn_in(rc, "h", TD_DT_RESOURCE);
-  fn_out(rc, "h_out", TD_DT_RESOURCE, "h");
-  Tensorflow__FunctionDef *rb = fn_new(&b, "body_res");
-  fn_in(rb, "h", TD_DT_RESOURCE);
-  fn_out(rb, "h_out", TD_DT_RESOURCE, "h");
-  Tensorflow__NodeDef *w1 = gb_add(&b, node("resloop", "While", "v", NULL));
+  Tensorflow__FunctionDef *rc = gb_fn_new(&b, "cond_res");
+  gb_fn_in(rc, "h", TD_DT_RESOURCE);
+  gb_fn_out(rc, "h_out", TD_DT_RESOURCE, "h");
+  Tensorflow__FunctionDef *rb = gb_fn_new(&b, "body_res");
+  gb_fn_in(rb, "h", TD_DT_RESOURCE);
+  gb_fn_out(rb, "h_out", TD_DT_RESOURCE, "h");
+  Tensorflow__NodeDef *w1 = gb_add(&b, gb_node("resloop", "While", "v", NULL));
   td_dtype TR[1] = {TD_DT_RESOURCE};
   td_test_attr_types(w1, "T", TR, 1);
-  attr_func(w1, "cond", "cond_res");
-  attr_func(w1, "body", "body_res");
+  gb_attr_func(w1, "cond", "cond_res");
+  gb_attr_func(w1, "body", "body_res");
   /* a body reshaping the scalar acc to [2] */
   add_cond_less(&b, "cond_lt10", 10);
   add_cond_less(&b, "cond_forever", INT32_MAX);
-  Tensorflow__FunctionDef *bad = fn_new(&b, "body_bad");
-  fn_in(bad, "i", TD_DT_INT32);
-  fn_in(bad, "acc", TD_DT_FLOAT);
+  Tensorflow__FunctionDef *bad = gb_fn_new(&b, "body_bad");
+  gb_fn_in(bad, "i", TD_DT_INT32);
+  gb_fn_in(bad, "acc", TD_DT_FLOAT);
   int64_t one_dim[1] = {1};
   int32_t two[1] = {2};
-  fn_node(bad, konst("shape", TD_DT_INT32, 1, one_dim, two));
-  fn_node(bad, typed(node("bad_reshape", "Reshape", "acc", "shape:output:0", NULL), TD_DT_FLOAT));
-  fn_out(bad, "i_next", TD_DT_INT32, "i");
-  fn_out(bad, "acc_next", TD_DT_FLOAT, "bad_reshape:output:0");
+  gb_fn_node(bad, gb_const("shape", TD_DT_INT32, 1, one_dim, two));
+  gb_fn_node(bad, gb_typed(gb_node("bad_reshape", "Reshape", "acc", "shape:output:0", NULL), TD_DT_FLOAT));
+  gb_fn_out(bad, "i_next", TD_DT_INT32, "i");
+  gb_fn_out(bad, "acc_next", TD_DT_FLOAT, "bad_reshape:output:0");
   gb_add(&b, while_node("badloop", "While", "cond_lt10", "body_bad", "i0", "acc0"));
   /* a loop that never ends on its own (i stays put) */
-  Tensorflow__FunctionDef *still = fn_new(&b, "body_still");
-  fn_in(still, "i", TD_DT_INT32);
-  fn_in(still, "acc", TD_DT_FLOAT);
-  fn_out(still, "i_next", TD_DT_INT32, "i");
-  fn_out(still, "acc_next", TD_DT_FLOAT, "acc");
+  Tensorflow__FunctionDef *still = gb_fn_new(&b, "body_still");
+  gb_fn_in(still, "i", TD_DT_INT32);
+  gb_fn_in(still, "acc", TD_DT_FLOAT);
+  gb_fn_out(still, "i_next", TD_DT_INT32, "i");
+  gb_fn_out(still, "acc_next", TD_DT_FLOAT, "acc");
   gb_add(&b, while_node("forever", "While", "cond_forever", "body_still", "i0", "acc0"));
-  td_session *s = session_for(&b);
+  td_session *s = gb_session(&b, NULL);
   td_status st = {0};
 
   const char *f1[1] = {"resloop:0"};
-  td_callable *c = make(s, NULL, 0, f1, 1);
+  td_callable *c = gb_callable(s, NULL, 0, f1, 1);
   td_tensor out[2];
   assert_int_equal(td_callable_run(c, NULL, out, &st), TD_INVALID_ARGUMENT);
   assert_non_null(strstr(st.msg, "resource cannot be cast to bool"));
@@ -590,7 +444,7 @@ static void test_errors(void **state) {
   td_callable_free(c);
 
   const char *f2[2] = {"badloop:0", "badloop:1"};
-  c = make(s, kLoopFeeds, 2, f2, 2);
+  c = gb_callable(s, kLoopFeeds, 2, f2, 2);
   td_tensor in[2] = {scalar_i32(0), scalar_f32(1)};
   assert_int_equal(td_callable_run(c, in, out, &st), TD_INVALID_ARGUMENT);
   assert_non_null(strstr(st.msg, "{{node badloop/body/bad_reshape}}"));
@@ -598,7 +452,7 @@ static void test_errors(void **state) {
   td_callable_free(c);
 
   const char *f3[2] = {"forever:0", "forever:1"};
-  c = make(s, kLoopFeeds, 2, f3, 2);
+  c = gb_callable(s, kLoopFeeds, 2, f3, 2);
   int64_t saved = td_dataflow_max_iterations;
   td_dataflow_max_iterations = 100;
   assert_int_equal(td_callable_run(c, in, out, &st), TD_RESOURCE_EXHAUSTED);
@@ -613,11 +467,11 @@ static void test_errors(void **state) {
   /* a body that is missing from the library fails the callable, naming the function */
   gbuild b2;
   gb_init(&b2);
-  td_test_attr_type(gb_add(&b2, node("i0", "Placeholder", NULL)), "dtype", TD_DT_INT32);
-  td_test_attr_type(gb_add(&b2, node("acc0", "Placeholder", NULL)), "dtype", TD_DT_FLOAT);
+  td_test_attr_type(gb_add(&b2, gb_node("i0", "Placeholder", NULL)), "dtype", TD_DT_INT32);
+  td_test_attr_type(gb_add(&b2, gb_node("acc0", "Placeholder", NULL)), "dtype", TD_DT_FLOAT);
   add_cond_less(&b2, "cond_lt10", 10);
   gb_add(&b2, while_node("loop", "While", "cond_lt10", "missing_body", "i0", "acc0"));
-  td_session *s2 = session_for(&b2);
+  td_session *s2 = gb_session(&b2, NULL);
   assert_int_equal(td_session_make_callable(s2, kLoopFeeds, 2, kLoopFetches, 2, NULL, 0, &c, &st), TD_NOT_FOUND);
   assert_non_null(strstr(st.msg, "missing_body"));
   td_session_free(s2);
@@ -633,39 +487,39 @@ static void test_iterations_reuse_arena(void **state) {
   (void)state;
   gbuild b;
   gb_init(&b);
-  td_test_attr_type(gb_add(&b, node("i0", "Placeholder", NULL)), "dtype", TD_DT_INT32);
-  td_test_attr_type(gb_add(&b, node("acc0", "Placeholder", NULL)), "dtype", TD_DT_FLOAT);
-  Tensorflow__FunctionDef *cond = fn_new(&b, "cond_n");
-  fn_in(cond, "i", TD_DT_INT32);
-  fn_in(cond, "acc", TD_DT_FLOAT);
-  fn_in(cond, "n", TD_DT_INT32);
-  fn_node(cond, typed(node("Less", "Less", "i", "n", NULL), TD_DT_INT32));
-  fn_out(cond, "less", TD_DT_BOOL, "Less:z:0");
-  Tensorflow__FunctionDef *body = fn_new(&b, "body_vec");
-  fn_in(body, "i", TD_DT_INT32);
-  fn_in(body, "acc", TD_DT_FLOAT);
-  fn_in(body, "n", TD_DT_INT32);
+  td_test_attr_type(gb_add(&b, gb_node("i0", "Placeholder", NULL)), "dtype", TD_DT_INT32);
+  td_test_attr_type(gb_add(&b, gb_node("acc0", "Placeholder", NULL)), "dtype", TD_DT_FLOAT);
+  Tensorflow__FunctionDef *cond = gb_fn_new(&b, "cond_n");
+  gb_fn_in(cond, "i", TD_DT_INT32);
+  gb_fn_in(cond, "acc", TD_DT_FLOAT);
+  gb_fn_in(cond, "n", TD_DT_INT32);
+  gb_fn_node(cond, gb_typed(gb_node("Less", "Less", "i", "n", NULL), TD_DT_INT32));
+  gb_fn_out(cond, "less", TD_DT_BOOL, "Less:z:0");
+  Tensorflow__FunctionDef *body = gb_fn_new(&b, "body_vec");
+  gb_fn_in(body, "i", TD_DT_INT32);
+  gb_fn_in(body, "acc", TD_DT_FLOAT);
+  gb_fn_in(body, "n", TD_DT_INT32);
   int32_t one = 1;
   float half = 0.5f, quarter = 0.25f;
-  fn_node(body, konst("one", TD_DT_INT32, 0, NULL, &one));
-  fn_node(body, konst("half", TD_DT_FLOAT, 0, NULL, &half));
-  fn_node(body, konst("quarter", TD_DT_FLOAT, 0, NULL, &quarter));
-  fn_node(body, typed(node("add", "AddV2", "i", "one:output:0", NULL), TD_DT_INT32));
-  fn_node(body, typed(node("t1", "Mul", "acc", "half:output:0", NULL), TD_DT_FLOAT));      /* planned */
-  fn_node(body, typed(node("t2", "AddV2", "t1:z:0", "quarter:output:0", NULL), TD_DT_FLOAT)); /* planned */
-  fn_node(body, typed(node("t3", "AddV2", "t2:z:0", "t1:z:0", NULL), TD_DT_FLOAT));           /* acc + 0.25 */
-  fn_out(body, "i_next", TD_DT_INT32, "add:z:0");
-  fn_out(body, "acc_next", TD_DT_FLOAT, "t3:z:0");
-  fn_out(body, "n_next", TD_DT_INT32, "n");
-  td_test_attr_type(gb_add(&b, node("n", "Placeholder", NULL)), "dtype", TD_DT_INT32);
-  Tensorflow__NodeDef *w = gb_add(&b, node("loop", "While", "i0", "acc0", "n", NULL));
+  gb_fn_node(body, gb_const("one", TD_DT_INT32, 0, NULL, &one));
+  gb_fn_node(body, gb_const("half", TD_DT_FLOAT, 0, NULL, &half));
+  gb_fn_node(body, gb_const("quarter", TD_DT_FLOAT, 0, NULL, &quarter));
+  gb_fn_node(body, gb_typed(gb_node("add", "AddV2", "i", "one:output:0", NULL), TD_DT_INT32));
+  gb_fn_node(body, gb_typed(gb_node("t1", "Mul", "acc", "half:output:0", NULL), TD_DT_FLOAT));      /* planned */
+  gb_fn_node(body, gb_typed(gb_node("t2", "AddV2", "t1:z:0", "quarter:output:0", NULL), TD_DT_FLOAT)); /* planned */
+  gb_fn_node(body, gb_typed(gb_node("t3", "AddV2", "t2:z:0", "t1:z:0", NULL), TD_DT_FLOAT));           /* acc + 0.25 */
+  gb_fn_out(body, "i_next", TD_DT_INT32, "add:z:0");
+  gb_fn_out(body, "acc_next", TD_DT_FLOAT, "t3:z:0");
+  gb_fn_out(body, "n_next", TD_DT_INT32, "n");
+  td_test_attr_type(gb_add(&b, gb_node("n", "Placeholder", NULL)), "dtype", TD_DT_INT32);
+  Tensorflow__NodeDef *w = gb_add(&b, gb_node("loop", "While", "i0", "acc0", "n", NULL));
   td_dtype T[3] = {TD_DT_INT32, TD_DT_FLOAT, TD_DT_INT32};
   td_test_attr_types(w, "T", T, 3);
-  attr_func(w, "cond", "cond_n");
-  attr_func(w, "body", "body_vec");
-  td_session *s = session_for(&b);
+  gb_attr_func(w, "cond", "cond_n");
+  gb_attr_func(w, "body", "body_vec");
+  td_session *s = gb_session(&b, NULL);
   const char *feeds[3] = {"i0", "acc0", "n"};
-  td_callable *c = make(s, feeds, 3, kLoopFetches, 2);
+  td_callable *c = gb_callable(s, feeds, 3, kLoopFetches, 2);
   td_callable *bc = td_test_function_of(c, "loop", "body", 0);
   assert_non_null(bc);
   int64_t dims[1] = {256};
@@ -718,8 +572,8 @@ static void test_concurrent_loops(void **state) {
   (void)state;
   gbuild b;
   build_counting(&b, "While");
-  td_session *s = session_for(&b);
-  td_callable *c = make(s, kLoopFeeds, 2, kLoopFetches, 2);
+  td_session *s = gb_session(&b, NULL);
+  td_callable *c = gb_callable(s, kLoopFeeds, 2, kLoopFetches, 2);
   pthread_t th[4];
   for (int t = 0; t < 4; t++) assert_int_equal(pthread_create(&th[t], NULL, count_worker, c), 0);
   for (int t = 0; t < 4; t++) {

@@ -11,121 +11,16 @@
 
 #include "engine/engine.h"
 #include "engine/testing.h"
+#include "graph_build.h"
 #include "util/mem.h"
 
-/* ---- building GraphDefs ---- */
-static void add_input(Tensorflow__NodeDef *nd, const char *in) {
-  nd->input = td_xrealloc(nd->input, (nd->n_input + 1) * sizeof *nd->input);
-  nd->input[nd->n_input++] = td_xstrdup(in);
-}
-
-static Tensorflow__NodeDef *node(const char *name, const char *op, ...) {
-  Tensorflow__NodeDef *nd = td_test_node_new(op);
-  free(nd->name);
-  nd->name = td_xstrdup(name);
-  va_list ap;
-  va_start(ap, op);
-  for (const char *in; (in = va_arg(ap, const char *));) add_input(nd, in);
-  va_end(ap);
-  return nd;
-}
-
 static Tensorflow__NodeDef *const_f32(const char *name, int rank, const int64_t *dims, const float *v) {
-  Tensorflow__NodeDef *nd = node(name, "Const", NULL);
+  Tensorflow__NodeDef *nd = gb_node(name, "Const", NULL);
   td_tensor t = td_test_tensor(TD_DT_FLOAT, rank, dims, v);
   td_test_attr_type(nd, "dtype", TD_DT_FLOAT);
   td_test_attr_tensor(nd, "value", &t);
   td_tensor_release(&t);
   return nd;
-}
-
-static void attr_func(Tensorflow__NodeDef *nd, const char *fname) {
-  Tensorflow__NodeDef__AttrEntry *e = td_xmalloc(sizeof *e);
-  tensorflow__node_def__attr_entry__init(e);
-  e->key = td_xstrdup("f");
-  e->value = td_xmalloc(sizeof *e->value);
-  tensorflow__attr_value__init(e->value);
-  e->value->value_case = TENSORFLOW__ATTR_VALUE__VALUE_FUNC;
-  e->value->func = td_xmalloc(sizeof *e->value->func);
-  tensorflow__name_attr_list__init(e->value->func);
-  e->value->func->name = td_xstrdup(fname);
-  nd->attr = td_xrealloc(nd->attr, (nd->n_attr + 1) * sizeof *nd->attr);
-  nd->attr[nd->n_attr++] = e;
-}
-
-typedef struct gbuild {
-  Tensorflow__GraphDef gd;
-  Tensorflow__FunctionDefLibrary lib;
-} gbuild;
-
-static void gb_init(gbuild *b) {
-  tensorflow__graph_def__init(&b->gd);
-  tensorflow__function_def_library__init(&b->lib);
-}
-
-static void gb_add(gbuild *b, Tensorflow__NodeDef *nd) {
-  b->gd.node = td_xrealloc(b->gd.node, (b->gd.n_node + 1) * sizeof *b->gd.node);
-  b->gd.node[b->gd.n_node++] = nd;
-}
-
-static Tensorflow__OpDef__ArgDef *argdef(const char *name, td_dtype t) {
-  Tensorflow__OpDef__ArgDef *a = td_xmalloc(sizeof *a);
-  tensorflow__op_def__arg_def__init(a);
-  a->name = td_xstrdup(name);
-  a->type = (Tensorflow__DataType)t;
-  return a;
-}
-
-/* A function: inputs/outputs as "name:dtype-code" pairs, nodes, ret map "out=tensor". */
-static Tensorflow__FunctionDef *fn_new(gbuild *b, const char *name) {
-  Tensorflow__FunctionDef *f = td_xmalloc(sizeof *f);
-  tensorflow__function_def__init(f);
-  f->signature = td_xmalloc(sizeof *f->signature);
-  tensorflow__op_def__init(f->signature);
-  f->signature->name = td_xstrdup(name);
-  b->lib.function = td_xrealloc(b->lib.function, (b->lib.n_function + 1) * sizeof *b->lib.function);
-  b->lib.function[b->lib.n_function++] = f;
-  b->gd.library = &b->lib;
-  return f;
-}
-
-static void fn_in(Tensorflow__FunctionDef *f, const char *name, td_dtype t) {
-  Tensorflow__OpDef *s = f->signature;
-  s->input_arg = td_xrealloc(s->input_arg, (s->n_input_arg + 1) * sizeof *s->input_arg);
-  s->input_arg[s->n_input_arg++] = argdef(name, t);
-}
-
-static void fn_out(Tensorflow__FunctionDef *f, const char *name, td_dtype t, const char *tensor) {
-  Tensorflow__OpDef *s = f->signature;
-  s->output_arg = td_xrealloc(s->output_arg, (s->n_output_arg + 1) * sizeof *s->output_arg);
-  s->output_arg[s->n_output_arg++] = argdef(name, t);
-  Tensorflow__FunctionDef__RetEntry *r = td_xmalloc(sizeof *r);
-  tensorflow__function_def__ret_entry__init(r);
-  r->key = td_xstrdup(name);
-  r->value = td_xstrdup(tensor);
-  f->ret = td_xrealloc(f->ret, (f->n_ret + 1) * sizeof *f->ret);
-  f->ret[f->n_ret++] = r;
-}
-
-static void fn_node(Tensorflow__FunctionDef *f, Tensorflow__NodeDef *nd) {
-  f->node_def = td_xrealloc(f->node_def, (f->n_node_def + 1) * sizeof *f->node_def);
-  f->node_def[f->n_node_def++] = nd;
-}
-
-static void gb_free(gbuild *b) {
-  for (size_t i = 0; i < b->gd.n_node; i++) tensorflow__node_def__free_unpacked(b->gd.node[i], NULL);
-  free(b->gd.node);
-  for (size_t i = 0; i < b->lib.n_function; i++) tensorflow__function_def__free_unpacked(b->lib.function[i], NULL);
-  free(b->lib.function);
-}
-
-static td_session *session_for(gbuild *b, const td_session_options *opt) {
-  td_graph *g;
-  td_session *s;
-  td_status st = {0};
-  assert_int_equal(td_graph_import(&b->gd, &g, &st), TD_OK);
-  assert_int_equal(td_session_new(g, opt, &s, &st), TD_OK);
-  return s;
 }
 
 /* ---- a fake checkpoint: "w" = [1.5, -2], anything else NOT_FOUND ---- */
@@ -146,77 +41,77 @@ static td_code fake_read(void *self, const char *prefix, const char *name, const
 /* TF2 layout: VarHandleOp + restore function + serving function reached through calls. */
 static void build_tf2(gbuild *b) {
   gb_init(b);
-  Tensorflow__NodeDef *var = node("w", "VarHandleOp", NULL);
+  Tensorflow__NodeDef *var = gb_node("w", "VarHandleOp", NULL);
   td_test_attr_type(var, "dtype", TD_DT_FLOAT);
   td_test_attr_str(var, "shared_name", "w");
   gb_add(b, var);
-  Tensorflow__NodeDef *x = node("serving_default_x", "Placeholder", NULL);
+  Tensorflow__NodeDef *x = gb_node("serving_default_x", "Placeholder", NULL);
   td_test_attr_type(x, "dtype", TD_DT_FLOAT);
   gb_add(b, x);
-  Tensorflow__NodeDef *fname = node("saver_filename", "Placeholder", NULL);
+  Tensorflow__NodeDef *fname = gb_node("saver_filename", "Placeholder", NULL);
   td_test_attr_type(fname, "dtype", TD_DT_STRING);
   gb_add(b, fname);
   /* serving: outer wrapper → inner function reading the variable (IdentityN returns both) */
-  Tensorflow__FunctionDef *inner = fn_new(b, "__inference_inner_7");
-  fn_in(inner, "x", TD_DT_FLOAT);
-  fn_in(inner, "readvariableop_resource", TD_DT_RESOURCE);
-  Tensorflow__NodeDef *rd = node("ReadVariableOp", "ReadVariableOp", "readvariableop_resource", NULL);
+  Tensorflow__FunctionDef *inner = gb_fn_new(b, "__inference_inner_7");
+  gb_fn_in(inner, "x", TD_DT_FLOAT);
+  gb_fn_in(inner, "readvariableop_resource", TD_DT_RESOURCE);
+  Tensorflow__NodeDef *rd = gb_node("ReadVariableOp", "ReadVariableOp", "readvariableop_resource", NULL);
   td_test_attr_type(rd, "dtype", TD_DT_FLOAT);
-  fn_node(inner, rd);
-  Tensorflow__NodeDef *idn = node("IdentityN", "IdentityN", "x", "ReadVariableOp:value:0", NULL);
+  gb_fn_node(inner, rd);
+  Tensorflow__NodeDef *idn = gb_node("IdentityN", "IdentityN", "x", "ReadVariableOp:value:0", NULL);
   td_dtype two[2] = {TD_DT_FLOAT, TD_DT_FLOAT};
   td_test_attr_types(idn, "T", two, 2);
-  fn_node(inner, idn);
-  fn_out(inner, "x_out", TD_DT_FLOAT, "IdentityN:output:0");
-  fn_out(inner, "w_out", TD_DT_FLOAT, "IdentityN:output:1");
-  Tensorflow__FunctionDef *outer = fn_new(b, "__inference_signature_wrapper_9");
-  fn_in(outer, "x", TD_DT_FLOAT);
-  fn_in(outer, "unknown", TD_DT_RESOURCE);
-  Tensorflow__NodeDef *call = node("StatefulPartitionedCall", "StatefulPartitionedCall", "x", "unknown", NULL);
-  attr_func(call, "__inference_inner_7");
-  fn_node(outer, call);
-  Tensorflow__NodeDef *id = node("Identity", "Identity", "StatefulPartitionedCall:output:1", NULL);
-  fn_node(outer, id);
-  fn_out(outer, "identity", TD_DT_FLOAT, "Identity:output:0");
-  fn_out(outer, "passthrough", TD_DT_FLOAT, "StatefulPartitionedCall:output:0");
-  Tensorflow__NodeDef *top = node("StatefulPartitionedCall", "StatefulPartitionedCall", "serving_default_x", "w", NULL);
-  attr_func(top, "__inference_signature_wrapper_9");
+  gb_fn_node(inner, idn);
+  gb_fn_out(inner, "x_out", TD_DT_FLOAT, "IdentityN:output:0");
+  gb_fn_out(inner, "w_out", TD_DT_FLOAT, "IdentityN:output:1");
+  Tensorflow__FunctionDef *outer = gb_fn_new(b, "__inference_signature_wrapper_9");
+  gb_fn_in(outer, "x", TD_DT_FLOAT);
+  gb_fn_in(outer, "unknown", TD_DT_RESOURCE);
+  Tensorflow__NodeDef *call = gb_node("StatefulPartitionedCall", "StatefulPartitionedCall", "x", "unknown", NULL);
+  gb_attr_func(call, "f", "__inference_inner_7");
+  gb_fn_node(outer, call);
+  Tensorflow__NodeDef *id = gb_node("Identity", "Identity", "StatefulPartitionedCall:output:1", NULL);
+  gb_fn_node(outer, id);
+  gb_fn_out(outer, "identity", TD_DT_FLOAT, "Identity:output:0");
+  gb_fn_out(outer, "passthrough", TD_DT_FLOAT, "StatefulPartitionedCall:output:0");
+  Tensorflow__NodeDef *top = gb_node("StatefulPartitionedCall", "StatefulPartitionedCall", "serving_default_x", "w", NULL);
+  gb_attr_func(top, "f", "__inference_signature_wrapper_9");
   gb_add(b, top);
   /* restore: RestoreV2 → Identity → AssignVariableOp on the resource argument */
-  Tensorflow__FunctionDef *rest = fn_new(b, "__inference__traced_restore_11");
-  fn_in(rest, "file_prefix", TD_DT_STRING);
-  fn_in(rest, "assignvariableop_resource", TD_DT_RESOURCE);
-  Tensorflow__NodeDef *names = node("RestoreV2/tensor_names", "Const", NULL);
+  Tensorflow__FunctionDef *rest = gb_fn_new(b, "__inference__traced_restore_11");
+  gb_fn_in(rest, "file_prefix", TD_DT_STRING);
+  gb_fn_in(rest, "assignvariableop_resource", TD_DT_RESOURCE);
+  Tensorflow__NodeDef *names = gb_node("RestoreV2/tensor_names", "Const", NULL);
   const char *nm[1] = {"w"}, *sl[1] = {""};
   int64_t one[1] = {1};
   td_tensor tn = td_test_tensor(TD_DT_STRING, 1, one, nm), ts = td_test_tensor(TD_DT_STRING, 1, one, sl);
   td_test_attr_tensor(names, "value", &tn);
   td_test_attr_type(names, "dtype", TD_DT_STRING);
-  fn_node(rest, names);
-  Tensorflow__NodeDef *slices = node("RestoreV2/shape_and_slices", "Const", NULL);
+  gb_fn_node(rest, names);
+  Tensorflow__NodeDef *slices = gb_node("RestoreV2/shape_and_slices", "Const", NULL);
   td_test_attr_tensor(slices, "value", &ts);
   td_test_attr_type(slices, "dtype", TD_DT_STRING);
-  fn_node(rest, slices);
+  gb_fn_node(rest, slices);
   td_tensor_release(&tn);
   td_tensor_release(&ts);
-  Tensorflow__NodeDef *r2 = node("RestoreV2", "RestoreV2", "file_prefix", "RestoreV2/tensor_names:output:0",
+  Tensorflow__NodeDef *r2 = gb_node("RestoreV2", "RestoreV2", "file_prefix", "RestoreV2/tensor_names:output:0",
                                  "RestoreV2/shape_and_slices:output:0", NULL);
   td_dtype f32[1] = {TD_DT_FLOAT};
   td_test_attr_types(r2, "dtypes", f32, 1);
-  fn_node(rest, r2);
-  Tensorflow__NodeDef *ri = node("Identity", "Identity", "RestoreV2:tensors:0", NULL);
-  fn_node(rest, ri);
-  Tensorflow__NodeDef *assign = node("AssignVariableOp", "AssignVariableOp", "assignvariableop_resource",
+  gb_fn_node(rest, r2);
+  Tensorflow__NodeDef *ri = gb_node("Identity", "Identity", "RestoreV2:tensors:0", NULL);
+  gb_fn_node(rest, ri);
+  Tensorflow__NodeDef *assign = gb_node("AssignVariableOp", "AssignVariableOp", "assignvariableop_resource",
                                      "Identity:output:0", NULL);
   td_test_attr_type(assign, "dtype", TD_DT_FLOAT);
-  fn_node(rest, assign);
-  Tensorflow__NodeDef *noop = node("NoOp", "NoOp", "^AssignVariableOp", NULL);
-  fn_node(rest, noop);
-  Tensorflow__NodeDef *ret = node("Identity_1", "Identity", "file_prefix", "^NoOp", NULL);
-  fn_node(rest, ret);
-  fn_out(rest, "identity_1", TD_DT_STRING, "Identity_1:output:0");
-  Tensorflow__NodeDef *rcall = node("StatefulPartitionedCall_1", "StatefulPartitionedCall", "saver_filename", "w", NULL);
-  attr_func(rcall, "__inference__traced_restore_11");
+  gb_fn_node(rest, assign);
+  Tensorflow__NodeDef *noop = gb_node("NoOp", "NoOp", "^AssignVariableOp", NULL);
+  gb_fn_node(rest, noop);
+  Tensorflow__NodeDef *ret = gb_node("Identity_1", "Identity", "file_prefix", "^NoOp", NULL);
+  gb_fn_node(rest, ret);
+  gb_fn_out(rest, "identity_1", TD_DT_STRING, "Identity_1:output:0");
+  Tensorflow__NodeDef *rcall = gb_node("StatefulPartitionedCall_1", "StatefulPartitionedCall", "saver_filename", "w", NULL);
+  gb_attr_func(rcall, "f", "__inference__traced_restore_11");
   gb_add(b, rcall);
 }
 
@@ -225,7 +120,7 @@ static void test_tf2_restore_inline_and_fold(void **state) {
   gbuild b;
   build_tf2(&b);
   td_session_options opt = {.checkpoint = {.read = fake_read}};
-  td_session *s = session_for(&b, &opt);
+  td_session *s = gb_session(&b, &opt);
   td_status st = {0};
   /* the wrapper returns (identity = w, passthrough = x): fetch x first */
   const char *fetch[2] = {"StatefulPartitionedCall:1", "StatefulPartitionedCall:0"};
@@ -277,18 +172,18 @@ static void test_tf1_ref_variables(void **state) {
   (void)state;
   gbuild b;
   gb_init(&b);
-  Tensorflow__NodeDef *v = node("v", "VariableV2", NULL);
+  Tensorflow__NodeDef *v = gb_node("v", "VariableV2", NULL);
   td_test_attr_type(v, "dtype", TD_DT_FLOAT);
   gb_add(&b, v);
   float init[2] = {4, 5};
   int64_t d2[1] = {2};
   gb_add(&b, const_f32("v/initial_value", 1, d2, init));
-  gb_add(&b, node("v/Assign", "Assign", "v", "v/initial_value", NULL));
-  gb_add(&b, node("v/read", "Identity", "v", NULL));
-  gb_add(&b, node("init", "NoOp", "^v/Assign", NULL));
-  Tensorflow__NodeDef *inc = node("inc", "AssignAdd", "v", "v/initial_value", NULL);
+  gb_add(&b, gb_node("v/Assign", "Assign", "v", "v/initial_value", NULL));
+  gb_add(&b, gb_node("v/read", "Identity", "v", NULL));
+  gb_add(&b, gb_node("init", "NoOp", "^v/Assign", NULL));
+  Tensorflow__NodeDef *inc = gb_node("inc", "AssignAdd", "v", "v/initial_value", NULL);
   gb_add(&b, inc);
-  td_session *s = session_for(&b, NULL);
+  td_session *s = gb_session(&b, NULL);
   td_status st = {0};
   const char *fetch[1] = {"v/read"}, *target[1] = {"init"}, *incf[1] = {"inc:0"};
   td_tensor out = {0};
@@ -311,19 +206,19 @@ static void test_errors_name_op_and_node(void **state) {
   (void)state;
   gbuild b;
   gb_init(&b);
-  Tensorflow__NodeDef *x = node("x", "Placeholder", NULL);
+  Tensorflow__NodeDef *x = gb_node("x", "Placeholder", NULL);
   td_test_attr_type(x, "dtype", TD_DT_FLOAT);
   int64_t dims[2] = {-1, 3};
   td_test_attr_shape(x, "shape", 2, dims);
   gb_add(&b, x);
-  gb_add(&b, node("weird", "FrobnicateV7", "x", NULL));
-  gb_add(&b, node("y", "Identity", "x", NULL));
-  gb_add(&b, node("loop_a", "Identity", "loop_b", NULL));
-  gb_add(&b, node("loop_b", "Identity", "loop_a", NULL));
-  gb_add(&b, node("dangling", "Identity", "nowhere:0", NULL));
-  gb_add(&b, node("no_input", "Identity", NULL));             /* found by fuzz/fuzz_model_files */
-  gb_add(&b, node("two_inputs", "Identity", "x", "x", NULL)); /* more inputs than the op takes */
-  td_session *s = session_for(&b, NULL);
+  gb_add(&b, gb_node("weird", "FrobnicateV7", "x", NULL));
+  gb_add(&b, gb_node("y", "Identity", "x", NULL));
+  gb_add(&b, gb_node("loop_a", "Identity", "loop_b", NULL));
+  gb_add(&b, gb_node("loop_b", "Identity", "loop_a", NULL));
+  gb_add(&b, gb_node("dangling", "Identity", "nowhere:0", NULL));
+  gb_add(&b, gb_node("no_input", "Identity", NULL));             /* found by fuzz/fuzz_model_files */
+  gb_add(&b, gb_node("two_inputs", "Identity", "x", "x", NULL)); /* more inputs than the op takes */
+  td_session *s = gb_session(&b, NULL);
   td_status st = {0};
   td_callable *c;
   const char *f1[1] = {"weird:0"};
@@ -366,26 +261,26 @@ static void test_memory_plan_and_escaping_values(void **state) {
   (void)state;
   gbuild b;
   gb_init(&b);
-  Tensorflow__NodeDef *shape = node("shape", "Placeholder", NULL);
+  Tensorflow__NodeDef *shape = gb_node("shape", "Placeholder", NULL);
   td_test_attr_type(shape, "dtype", TD_DT_INT32);
   gb_add(&b, shape);
-  Tensorflow__NodeDef *seed = node("seed2", "Placeholder", NULL);
+  Tensorflow__NodeDef *seed = gb_node("seed2", "Placeholder", NULL);
   td_test_attr_type(seed, "dtype", TD_DT_INT32);
   gb_add(&b, seed);
-  Tensorflow__NodeDef *r = node("r", "RandomUniform", "shape", NULL);
+  Tensorflow__NodeDef *r = gb_node("r", "RandomUniform", "shape", NULL);
   td_test_attr_type(r, "dtype", TD_DT_FLOAT);
   td_test_attr_int(r, "seed", 7);
   gb_add(&b, r);
-  Tensorflow__NodeDef *var = node("v", "VarHandleOp", NULL);
+  Tensorflow__NodeDef *var = gb_node("v", "VarHandleOp", NULL);
   td_test_attr_type(var, "dtype", TD_DT_FLOAT);
   gb_add(&b, var);
-  Tensorflow__NodeDef *assign = node("assign", "AssignVariableOp", "v", "r", NULL);
+  Tensorflow__NodeDef *assign = gb_node("assign", "AssignVariableOp", "v", "r", NULL);
   td_test_attr_type(assign, "dtype", TD_DT_FLOAT);
   gb_add(&b, assign);
-  Tensorflow__NodeDef *read = node("read", "ReadVariableOp", "v", NULL);
+  Tensorflow__NodeDef *read = gb_node("read", "ReadVariableOp", "v", NULL);
   td_test_attr_type(read, "dtype", TD_DT_FLOAT);
   gb_add(&b, read);
-  td_session *s = session_for(&b, NULL);
+  td_session *s = gb_session(&b, NULL);
   td_status st = {0};
   td_callable *c, *rc;
   const char *feed[1] = {"shape"}, *target[1] = {"assign"}, *fetch[1] = {"read"};
