@@ -71,17 +71,6 @@ static inline Tensorflow__NodeDef *gb_typed(Tensorflow__NodeDef *nd, td_dtype T)
   return nd;
 }
 
-static inline Tensorflow__AttrValue *gb_new_attr(Tensorflow__NodeDef *nd, const char *key) {
-  Tensorflow__NodeDef__AttrEntry *e = td_xmalloc(sizeof *e);
-  tensorflow__node_def__attr_entry__init(e);
-  e->key = td_xstrdup(key);
-  e->value = td_xmalloc(sizeof *e->value);
-  tensorflow__attr_value__init(e->value);
-  nd->attr = td_xrealloc(nd->attr, (nd->n_attr + 1) * sizeof *nd->attr);
-  nd->attr[nd->n_attr++] = e;
-  return e->value;
-}
-
 static inline Tensorflow__NameAttrList *gb_name_attr_list(const char *fname) {
   Tensorflow__NameAttrList *f = td_xmalloc(sizeof *f);
   tensorflow__name_attr_list__init(f);
@@ -91,14 +80,14 @@ static inline Tensorflow__NameAttrList *gb_name_attr_list(const char *fname) {
 
 /* Attr `key` naming function fname (While's cond/body, If's branches, a call's f). */
 static inline void gb_attr_func(Tensorflow__NodeDef *nd, const char *key, const char *fname) {
-  Tensorflow__AttrValue *v = gb_new_attr(nd, key);
+  Tensorflow__AttrValue *v = td_node_attr_new(nd, key);
   v->value_case = TENSORFLOW__ATTR_VALUE__VALUE_FUNC;
   v->func = gb_name_attr_list(fname);
 }
 
 /* Attr `key` listing functions (Case's branches). */
 static inline void gb_attr_funcs(Tensorflow__NodeDef *nd, const char *key, const char *const *names, size_t n) {
-  Tensorflow__AttrValue *v = gb_new_attr(nd, key);
+  Tensorflow__AttrValue *v = td_node_attr_new(nd, key);
   v->value_case = TENSORFLOW__ATTR_VALUE__VALUE_LIST;
   v->list = td_xmalloc(sizeof *v->list);
   tensorflow__attr_value__list_value__init(v->list);

@@ -15,12 +15,7 @@
 #include "util/mem.h"
 
 static Tensorflow__NodeDef *const_f32(const char *name, int rank, const int64_t *dims, const float *v) {
-  Tensorflow__NodeDef *nd = gb_node(name, "Const", NULL);
-  td_tensor t = td_test_tensor(TD_DT_FLOAT, rank, dims, v);
-  td_test_attr_type(nd, "dtype", TD_DT_FLOAT);
-  td_test_attr_tensor(nd, "value", &t);
-  td_tensor_release(&t);
-  return nd;
+  return gb_const(name, TD_DT_FLOAT, rank, dims, v);
 }
 
 /* ---- a fake checkpoint: "w" = [1.5, -2], anything else NOT_FOUND ---- */
