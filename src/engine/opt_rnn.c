@@ -53,7 +53,10 @@ int td_rnn_hoist_analyze(const td_callable *body, td_rnn_hoist_site *sites) {
   for (int k = 0; k < body->nsteps && ns < TD_RNN_MAX_HOIST; k++) {
     const td_step *sp = &body->steps[k];
     const td_node *n = sp->node;
-    if (strcmp(n->op, "MatMul") || sp->nin != 2 || sp->fused_bias >= 0 || sp->fused_act != TD_ACT_NONE) continue;
+    int fused = sp->fn == td_k_rnn_matmul_bias; /* (a, b, [a2, b2,] bias): a·b is this node's product */
+    if (strcmp(n->op, "MatMul") || (!fused && (sp->fn || sp->nin != 2)) || sp->fused_bias >= 0 ||
+        sp->fused_act != TD_ACT_NONE)
+      continue;
     if (td_attr_type(n, "T", TD_DT_FLOAT) != TD_DT_FLOAT || td_attr_bool(n, "transpose_a", false)) continue;
     if (sp->in[0].kind != SRC_SLOT) continue;
     int oi = -1;

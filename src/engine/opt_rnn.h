@@ -61,7 +61,8 @@ void td_math_sgemm_fast(int ta, int tb, int64_t m, int64_t n, int64_t k, const f
 
 /* ---- fused cells (opt_rnn_fuse.c, kernels/nn_rnn_cell.c) ----
  * td_opt_rnn_fuse: the callable pass replacing a Keras LSTM / GRU cell's gate arithmetic by one
- * step (called by callable.c after plan_steps, before liveness; no-op when td_rnn_opt_enabled
+ * step, and BiasAdd(MatMul) / BiasAdd(AddV2(MatMul, MatMul)) with a run-time bias into one
+ * accumulating GEMM step (called by callable.c after plan_steps, before liveness; no-op when td_rnn_opt_enabled
  * is 0). The fused steps' kernels:
  *   lstm: inputs z [B,4H] (gates i,f,g,o), c [B,H] → outputs c' = σf*c + σi*tanh g, h' = σo*tanh c'
  *   gru:  inputs xz [B,3H], hz [B,3H] (z,r,h parts), h [B,H] → h' = z*h + (1-z)*tanh(x2 + r*h2),
@@ -69,5 +70,8 @@ void td_math_sgemm_fast(int ta, int tb, int64_t m, int64_t n, int64_t k, const f
 void td_opt_rnn_fuse(td_callable *c);
 td_code td_k_rnn_lstm_cell(td_kctx *c);
 td_code td_k_rnn_gru_cell(td_kctx *c);
+/*   matmul_bias: (a, b, bias) → a·b + bias; (a, b, a2, b2, bias) → a·b + a2·b2 + bias (no
+ *         transposes; the step keeps the node of the MatMul computing a·b, which may be hoisted) */
+td_code td_k_rnn_matmul_bias(td_kctx *c);
 
 #endif

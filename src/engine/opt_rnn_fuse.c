@@ -6,6 +6,11 @@
  *   GRU (Keras reset_after=True): Split(-1, xz, 3), Split(-1, hz, 3), z = σ(x0+h0), r = σ(x1+h1),
  *     hh = tanh(x2 + r*h2), h' = z*h + (1-z)*hh → one step (xz, hz, h) → h'  at h''s position
  *
+ *   BiasAdd(MatMul(a, b), bias) and BiasAdd(AddV2(MatMul(a, b), MatMul(a2, b2)), bias) (a constant
+ *     bias right after one MatMul is already that MatMul's fused epilogue), no transposes → one step computing
+ *     bias + a·b (+ a2·b2) with beta = 1 GEMMs, at the BiasAdd's position and slot; it keeps the
+ *     node of the MatMul whose left operand is a TensorListGetItem (else the first), so a hoisted
+ *     x_t·W (opt_rnn.c) is still found by node
  * A pattern matches only when every intermediate value is read by the pattern alone (no other
  * step, no fetch), the ops are float, and the split axis is a constant -1 or 1; mul/add operands
  * may come in either order. The fused step keeps the node of the step it replaces (names in
@@ -177,8 +182,52 @@ static int try_gru(fuse_ctx *f, td_step *xs) {
   return 1;
 }
 
+/* A plain float MatMul (no transposes, no fused epilogue) whose output only `reader` reads. */
+static int plain_matmul(const fuse_ctx *f, const td_step *mm, const td_step *reader) {
+  return op_is(mm, "MatMul") && mm->nin == 2 && mm->nout == 1 && is_float(mm) && !mm->fn && mm->fused_bias < 0 &&
+         mm->fused_act == TD_ACT_NONE && !td_attr_bool(mm->node, "transpose_a", false) &&
+         !td_attr_bool(mm->node, "transpose_b", false) && only_reader(f, mm->out_base, NULL) == reader;
+}
+
+static const td_step *slot_producer(const fuse_ctx *f, td_src s) {
+  return s.kind == SRC_SLOT ? &f->c->steps[f->slot_step[s.idx]] : NULL;
+}
+
+static int from_get_item(const fuse_ctx *f, const td_step *mm) {
+  const td_step *p = slot_producer(f, mm->in[0]);
+  return p && op_is(p, "TensorListGetItem");
+}
+
+static int try_matmul_bias(fuse_ctx *f, td_step *ba) {
+  if (!op_is(ba, "BiasAdd") || ba->nin != 2 || ba->fn || !is_float(ba)) return 0;
+  size_t len;
+  const char *fmt = td_attr_str(ba->node, "data_format", &len);
+  if (fmt && !(len == 4 && !memcmp(fmt, "NHWC", 4))) return 0;
+  const td_step *p = slot_producer(f, ba->in[0]);
+  if (!p || f->dead[step_index(f, p)]) return 0;
+  if (plain_matmul(f, p, ba)) {
+    td_src in[3] = {p->in[0], p->in[1], ba->in[1]};
+    f->dead[step_index(f, p)] = 1;
+    ba->node = p->node;
+    rewrite(f, ba, in, 3, ba->out_base, 1, td_k_rnn_matmul_bias);
+    return 1;
+  }
+  if (!is_add(p) || p->nin != 2 || !is_float(p) || only_reader(f, p->out_base, NULL) != ba) return 0;
+  const td_step *m1 = slot_producer(f, p->in[0]), *m2 = slot_producer(f, p->in[1]);
+  if (!m1 || !m2 || m1 == m2 || !plain_matmul(f, m1, p) || !plain_matmul(f, m2, p)) return 0;
+  if (!from_get_item(f, m1) && from_get_item(f, m2)) {
+    const td_step *t = m1;
+    m1 = m2, m2 = t;
+  }
+  td_src in[5] = {m1->in[0], m1->in[1], m2->in[0], m2->in[1], ba->in[1]};
+  f->dead[step_index(f, p)] = f->dead[step_index(f, m1)] = f->dead[step_index(f, m2)] = 1;
+  ba->node = m1->node;
+  rewrite(f, ba, in, 5, ba->out_base, 1, td_k_rnn_matmul_bias);
+  return 1;
+}
+
 void td_opt_rnn_fuse(td_callable *c) {
-  if (!td_rnn_opt_active() || c->dataflow || c->nsteps < 8) return;
+  if (!td_rnn_opt_active() || c->dataflow || c->nsteps < 2) return;
   fuse_ctx f = {.c = c};
   f.slot_step = td_xcalloc((size_t)c->nslots + 1, sizeof *f.slot_step);
   f.nread = td_xcalloc((size_t)c->nslots + 1, sizeof *f.nread);
@@ -198,6 +247,8 @@ void td_opt_rnn_fuse(td_callable *c) {
   int fused = 0;
   for (int k = 0; k < c->nsteps; k++)
     if (!f.dead[k] && (try_lstm(&f, &c->steps[k]) || try_gru(&f, &c->steps[k]))) fused++;
+  for (int k = 0; k < c->nsteps; k++)
+    if (!f.dead[k] && try_matmul_bias(&f, &c->steps[k])) fused++;
   if (!fused) goto done;
   int w = 0;
   for (int k = 0; k < c->nsteps; k++) {

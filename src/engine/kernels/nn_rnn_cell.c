@@ -8,6 +8,8 @@
  * operands the unfused ops would have accepted) fails with INVALID_ARGUMENT naming the cell.
  * Outputs come from td_k_alloc_output_uninit: the body's arena or recycled loop variables, so
  * a step allocates nothing. Reentrant, no state. */
+#include <cblas.h>
+
 #include "engine/kernels/math_internal.h"
 #include "engine/opt_rnn.h"
 
@@ -115,5 +117,65 @@ td_code td_k_rnn_gru_cell(td_kctx *c) {
   td_tensor *hn;
   TD_TRY(td_k_alloc_output_uninit(c, 0, TD_DT_FLOAT, &s, &hn));
   gru_rows[td_math_isa()](td_f32(xz), td_f32(td_k_input(c, 1)), td_f32(td_k_input(c, 2)), td_f32(hn), B, H);
+  return TD_OK;
+}
+
+/* ---- MatMul(s) + BiasAdd as one step ----
+ * inputs (a, b, bias) → a·b + bias, or (a, b, a2, b2, bias) → a·b + a2·b2 + bias (Keras LSTM's
+ * BiasAdd(AddV2(MatMul(x_t, W), MatMul(h, U)), bias)); no transposes. The output starts as the
+ * broadcast bias and each product accumulates onto it (sgemv / sgemm with beta = 1); a·b takes
+ * its rows precomputed before the loop when the While hoisted it (the step keeps that MatMul's
+ * node, so td_rnn_hoisted_rows finds it). */
+static td_code check_product(td_kctx *c, const td_tensor *a, const td_tensor *b, int64_t m, int64_t n) {
+  char s1[TD_MATH_SHAPE_BUF], s2[TD_MATH_SHAPE_BUF];
+  if (a->dtype != TD_DT_FLOAT || b->dtype != TD_DT_FLOAT || a->shape.rank != 2 || b->shape.rank != 2 ||
+      a->shape.dim[1] != b->shape.dim[0] || a->shape.dim[0] != m || b->shape.dim[1] != n ||
+      a->shape.dim[1] > INT32_MAX || m > INT32_MAX || n > INT32_MAX)
+    return td_k_fail(c, TD_INVALID_ARGUMENT, "Matrix size-incompatible: In[0]: %s, In[1]: %s",
+                     td_math_shape_str(&a->shape, s1), td_math_shape_str(&b->shape, s2));
+  return TD_OK;
+}
+
+/* out[m,n] += a·b */
+static void accumulate(const td_tensor *a, const td_tensor *b, float *out, int64_t m, int64_t n) {
+  int64_t k = a->shape.dim[1];
+  if (k == 0 || m == 0 || n == 0) return;
+  if (m == 1) /* one row: a matrix-vector product streams b once, no packing */
+    cblas_sgemv(CblasRowMajor, CblasTrans, (blasint)k, (blasint)n, 1.0f, td_f32(b), (blasint)n, td_f32(a), 1, 1.0f,
+                out, 1);
+  else
+    td_math_sgemm_fast(0, 0, m, n, k, td_f32(a), k, td_f32(b), n, 1.0f, out);
+}
+
+td_code td_k_rnn_matmul_bias(td_kctx *c) {
+  int nin = td_k_num_inputs(c);
+  const td_tensor *a = td_k_input(c, 0), *b = td_k_input(c, 1), *bias = td_k_input(c, nin - 1);
+  char s1[TD_MATH_SHAPE_BUF];
+  if (a->shape.rank != 2 || b->shape.rank != 2) return check_product(c, a, b, -1, -1);
+  int64_t m = a->shape.dim[0], n = b->shape.dim[1];
+  TD_TRY(check_product(c, a, b, m, n));
+  if (nin == 5) TD_TRY(check_product(c, td_k_input(c, 2), td_k_input(c, 3), m, n));
+  if (bias->dtype != TD_DT_FLOAT || bias->shape.rank != 1 || bias->shape.dim[0] != n)
+    return td_k_fail(c, TD_INVALID_ARGUMENT, "Must provide as many biases as the last dimension of the input tensor: %s vs. %lld",
+                     td_math_shape_str(&bias->shape, s1), (long long)n);
+  int64_t dims[2] = {m, n};
+  td_shape os = td_shape_make(2, dims);
+  td_tensor *out;
+  TD_TRY(td_k_alloc_output_uninit(c, 0, TD_DT_FLOAT, &os, &out));
+  float *o = td_f32(out);
+  const float *bv = td_f32(bias);
+  int64_t hn = 0;
+  const float *rows = td_rnn_hoisted_rows(td_k_node(c), a, b, &hn);
+  for (int64_t i = 0; i < m; i++) {
+    float *orow = o + i * n;
+    if (rows && hn == n) {
+      const float *r = rows + i * n;
+      for (int64_t j = 0; j < n; j++) orow[j] = bv[j] + r[j];
+    } else {
+      memcpy(orow, bv, (size_t)n * sizeof *bv);
+    }
+  }
+  if (!rows || hn != n) accumulate(a, b, o, m, n);
+  if (nin == 5) accumulate(td_k_input(c, 2), td_k_input(c, 3), o, m, n);
   return TD_OK;
 }

@@ -5,7 +5,9 @@
  *   - a Keras GRU cell (reset_after: two Split(3), z/r gates, 1 - z) likewise;
  *   - a cell whose intermediate is also fetched is left alone;
  *   - a While loop's MatMul(TensorListGetItem(x, t), W) takes rows of one GEMM computed before
- *     the loop (hoisting counted by td_rnn_hoisted_uses) and gives the per-step results.
+ *     the loop (hoisting counted by td_rnn_hoisted_uses) and gives the per-step results, also
+ *     when it is part of a fused BiasAdd(AddV2(MatMul, MatMul)) step;
+ *   - BiasAdd(MatMul) / BiasAdd(AddV2(MatMul, MatMul)) with a fed bias become one step each.
  * Tolerances: 1e-5 between rewritten and unrewritten graphs (same functions, FMA contraction
  * and GEMM blocking may differ in the last bits), 2e-4 against the double-precision reference
  * (the engine's sigmoid/tanh are float approximations). */
@@ -343,7 +345,11 @@ static const td_dtype kTypes[] = {TD_DT_INT32, TD_DT_INT32, TD_DT_VARIANT, TD_DT
                                   TD_DT_FLOAT, TD_DT_FLOAT, TD_DT_FLOAT};
 enum { NARGS = 7 };
 
-static void loop_graph(gbuild *b) {
+static const float kBias[H] = {0.25f, -0.5f, 0.125f, 0.0f, -0.375f};
+
+/* with_bias: z = BiasAdd(AddV2(x_t·W, h·U), bias) (one fused accumulating step, the hoisted
+ * x_t·W included), else z = AddV2(x_t·W, h·U). */
+static void loop_graph(gbuild *b, int with_bias) {
   gb_init(b);
   placeholder(b, "x", TD_DT_FLOAT);
   placeholder(b, "steps", TD_DT_INT32);
@@ -372,8 +378,13 @@ static void loop_graph(gbuild *b) {
   fn_node(body, elem(node("x_t", "TensorListGetItem", "in_ta", "i", "elem_shape:output:0", NULL)));
   fn_node(body, typed(node("mx", "MatMul", "x_t:item:0", "W", NULL), TD_DT_FLOAT));
   fn_node(body, typed(node("mh", "MatMul", "h", "U", NULL), TD_DT_FLOAT));
-  fn_node(body, typed(node("z", "AddV2", "mx:product:0", "mh:product:0", NULL), TD_DT_FLOAT));
-  fn_node(body, typed(node("h_new", "Tanh", "z:z:0", NULL), TD_DT_FLOAT));
+  fn_node(body, typed(node("z", "AddV2", "mh:product:0", "mx:product:0", NULL), TD_DT_FLOAT));
+  if (with_bias) {
+    int64_t hdim = H;
+    fn_node(body, konst("bias", TD_DT_FLOAT, 1, &hdim, kBias));
+    fn_node(body, typed(node("zb", "BiasAdd", "z:z:0", "bias:output:0", NULL), TD_DT_FLOAT));
+  }
+  fn_node(body, typed(node("h_new", "Tanh", with_bias ? "zb:output:0" : "z:z:0", NULL), TD_DT_FLOAT));
   fn_node(body, elem(node("set", "TensorListSetItem", "out_ta", "i", "h_new:y:0", NULL)));
   fn_node(body, typed(node("i1", "AddV2", "i", "one:output:0", NULL), TD_DT_INT32));
   const char *rets[NARGS] = {"i1:z:0", "steps", "set:output_handle:0", "in_ta", "h_new:y:0", "W", "U"};
@@ -391,8 +402,7 @@ static void loop_graph(gbuild *b) {
   td_test_attr_int(st, "num_elements", -1);
 }
 
-static void test_loop_input_projection_hoisted(void **state) {
-  (void)state;
+static void loop_check(int with_bias) {
   float x[T * B * D], h0[B * H], w[D * H];
   for (int i = 0; i < T * B * D; i++) x[i] = val(7, i) / 2;
   for (int i = 0; i < B * H; i++) h0[i] = val(8, i) / 4;
@@ -404,7 +414,7 @@ static void test_loop_input_projection_hoisted(void **state) {
   const char *feeds[4] = {"x", "steps", "h0", "W"}, *fetches[2] = {"stack:0", "loop:4"};
   td_tensor on[2], off[2];
   gbuild b;
-  loop_graph(&b);
+  loop_graph(&b, with_bias);
   long before = td_rnn_hoisted_uses();
   run_graph(&b, 1, feeds, fv, 4, fetches, on, 2);
   long used = td_rnn_hoisted_uses() - before;
@@ -420,7 +430,7 @@ static void test_loop_input_projection_hoisted(void **state) {
     double nh[B][H];
     for (int bb = 0; bb < B; bb++)
       for (int j = 0; j < H; j++) {
-        double z = 0;
+        double z = with_bias ? kBias[j] : 0;
         for (int d = 0; d < D; d++) z += (double)x[(t * B + bb) * D + d] * w[d * H + j];
         for (int k = 0; k < H; k++) z += h[bb][k] * (val(6, k * H + j) / 4);
         nh[bb][j] = tanh(z);
@@ -435,12 +445,70 @@ static void test_loop_input_projection_hoisted(void **state) {
   for (int i = 0; i < 4; i++) td_tensor_release(&fv[i]);
 }
 
+static void test_loop_input_projection_hoisted(void **state) {
+  (void)state;
+  loop_check(0);
+}
+
+static void test_loop_hoisted_into_fused_matmul_bias(void **state) {
+  (void)state;
+  loop_check(1);
+}
+
+/* BiasAdd(MatMul) and BiasAdd(AddV2(MatMul, MatMul)) with a fed bias, outside any loop */
+static void test_matmul_bias_fused(void **state) {
+  (void)state;
+  enum { M = 2, K = 3, K2 = 4, N = 6 };
+  float a[M * K], bw[K * N], a2[M * K2], b2[K2 * N], bias[N];
+  for (int i = 0; i < M * K; i++) a[i] = val(10, i);
+  for (int i = 0; i < K * N; i++) bw[i] = val(11, i);
+  for (int i = 0; i < M * K2; i++) a2[i] = val(12, i);
+  for (int i = 0; i < K2 * N; i++) b2[i] = val(13, i);
+  for (int i = 0; i < N; i++) bias[i] = val(14, i);
+  int64_t ad[2] = {M, K}, bd[2] = {K, N}, a2d[2] = {M, K2}, b2d[2] = {K2, N}, nd = N;
+  td_tensor fv[5] = {td_test_tensor(TD_DT_FLOAT, 2, ad, a), td_test_tensor(TD_DT_FLOAT, 2, bd, bw),
+                     td_test_tensor(TD_DT_FLOAT, 2, a2d, a2), td_test_tensor(TD_DT_FLOAT, 2, b2d, b2),
+                     td_test_tensor(TD_DT_FLOAT, 1, &nd, bias)};
+  const char *feeds[5] = {"a", "b", "a2", "b2", "bias"}, *fetches[2] = {"one", "two"};
+  gbuild g;
+  gb_init(&g);
+  for (int i = 0; i < 5; i++) placeholder(&g, feeds[i], TD_DT_FLOAT);
+  typed(gb_add(&g, node("m1", "MatMul", "a", "b", NULL)), TD_DT_FLOAT);
+  typed(gb_add(&g, node("one", "BiasAdd", "m1", "bias", NULL)), TD_DT_FLOAT);
+  typed(gb_add(&g, node("p1", "MatMul", "a", "b", NULL)), TD_DT_FLOAT);
+  typed(gb_add(&g, node("p2", "MatMul", "a2", "b2", NULL)), TD_DT_FLOAT);
+  typed(gb_add(&g, node("s", "AddV2", "p1", "p2", NULL)), TD_DT_FLOAT);
+  typed(gb_add(&g, node("two", "BiasAdd", "s", "bias", NULL)), TD_DT_FLOAT);
+  td_tensor on[2], off[2];
+  int son = run_graph(&g, 1, feeds, fv, 5, fetches, on, 2), soff = run_graph(&g, 0, feeds, fv, 5, fetches, off, 2);
+  gb_free(&g);
+  assert_int_equal(soff, 6);
+  assert_int_equal(son, 2);
+  for (int k = 0; k < 2; k++) assert_close(&on[k], &off[k], 1e-5);
+  for (int i = 0; i < M; i++)
+    for (int j = 0; j < N; j++) {
+      double p = bias[j], q;
+      for (int k = 0; k < K; k++) p += (double)a[i * K + k] * bw[k * N + j];
+      q = p;
+      for (int k = 0; k < K2; k++) q += (double)a2[i * K2 + k] * b2[k * N + j];
+      assert_float_equal(td_f32(&on[0])[i * N + j], p, 1e-5);
+      assert_float_equal(td_f32(&on[1])[i * N + j], q, 1e-5);
+    }
+  for (int k = 0; k < 2; k++) {
+    td_tensor_release(&on[k]);
+    td_tensor_release(&off[k]);
+  }
+  for (int i = 0; i < 5; i++) td_tensor_release(&fv[i]);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_lstm_cell_fused),
       cmocka_unit_test(test_lstm_cell_shared_gate_not_fused),
       cmocka_unit_test(test_gru_cell_fused),
       cmocka_unit_test(test_loop_input_projection_hoisted),
+      cmocka_unit_test(test_loop_hoisted_into_fused_matmul_bias),
+      cmocka_unit_test(test_matmul_bias_fused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
