@@ -1,6 +1,9 @@
 /* opt_nn_fuse.c — the callable pass that fuses a Conv2D with the MaxPool reading it into one
  * step (kernels/nn_conv_pool.c), so a large batch's convolution output never makes the round
- * trip through memory. callable.c runs td_opt_nn_fuse after plan_steps (the Conv2D already
+ * trip through memory, and the five element-wise steps of an exact (Erf) GELU into one
+ * (kernels/nn_fused_ew.c: (0.5 * x) * (1 + Erf(x * 1/sqrt2)) or Erf(x / sqrt2), the constants
+ * rank-0, commutative operands in either order, every intermediate read by the chain alone; the
+ * fused step takes the last Mul's place and slot, inputs x and the scale constant). callable.c runs td_opt_nn_fuse after plan_steps (the Conv2D already
  * carries its fused BiasAdd / Relu) and before liveness.
  *
  * Matches: Conv2D (float, NHWC) whose output is read by exactly one step, a MaxPool (float,
@@ -45,6 +48,83 @@ static int reads_slot(const td_step *sp, int slot) {
   return 0;
 }
 
+/* ---- GELU (Erf form): (0.5 * x) * (1 + Erf(x * 1/sqrt2 | x / sqrt2)) ---- */
+
+static int is_op(const td_step *sp, const char *op) {
+  return !sp->fn && sp->nout == 1 && !strcmp(sp->node->op, op) && td_attr_type(sp->node, "T", TD_DT_FLOAT) == TD_DT_FLOAT;
+}
+
+/* A rank-0 float constant equal to v (within tol). */
+static int const_is(const td_callable *c, td_src s, float v, float tol) {
+  if (s.kind != SRC_CONST) return 0;
+  const td_tensor *t = &c->consts[s.idx];
+  if (t->dtype != TD_DT_FLOAT || t->shape.rank != 0) return 0;
+  float d = td_f32(t)[0] - v;
+  return d <= tol && d >= -tol;
+}
+
+static int same_src(td_src a, td_src b) { return a.kind == b.kind && a.idx == b.idx; }
+
+/* The step (index) producing slot, or -1. */
+static int producer(const td_callable *c, const unsigned char *dead, int slot) {
+  for (int k = 0; k < c->nsteps; k++)
+    if (!dead[k] && slot >= c->steps[k].out_base && slot < c->steps[k].out_base + c->steps[k].nout) return k;
+  return -1;
+}
+
+/* The only step reading slot (nothing else reads it, no fetch), or -1. */
+static int only_reader(const td_callable *c, const int *nread, const unsigned char *dead, int slot) {
+  if (nread[slot] != 1) return -1;
+  for (int k = 0; k < c->nsteps; k++)
+    if (!dead[k] && reads_slot(&c->steps[k], slot)) return k;
+  return -1;
+}
+
+/* For a binary step with one input a rank-0 constant equal to v: the index of the other. */
+static int other_than_const(const td_callable *c, const td_step *sp, float v, float tol) {
+  if (sp->nin != 2) return -1;
+  if (const_is(c, sp->in[0], v, tol)) return 1;
+  if (const_is(c, sp->in[1], v, tol)) return 0;
+  return -1;
+}
+
+static int try_gelu(td_callable *c, const int *nread, unsigned char *dead, int ke) {
+  const td_step *e = &c->steps[ke];
+  if (!is_op(e, "Erf") || e->nin != 1 || e->in[0].kind != SRC_SLOT || nread[e->in[0].idx] != 1) return 0;
+  int ks = producer(c, dead, e->in[0].idx);
+  if (ks < 0) return 0;
+  const td_step *sc = &c->steps[ks];
+  td_src x, k;
+  int div;
+  if (is_op(sc, "Mul") && other_than_const(c, sc, 0.70710678f, 1e-6f) >= 0) {
+    int xi = other_than_const(c, sc, 0.70710678f, 1e-6f);
+    x = sc->in[xi], k = sc->in[!xi], div = 0;
+  } else if (is_op(sc, "RealDiv") && sc->nin == 2 && const_is(c, sc->in[1], 1.41421356f, 1e-6f)) {
+    x = sc->in[0], k = sc->in[1], div = 1;
+  } else {
+    return 0;
+  }
+  int ka = only_reader(c, nread, dead, e->out_base);
+  if (ka < 0 || !(is_op(&c->steps[ka], "AddV2") || is_op(&c->steps[ka], "Add")) ||
+      other_than_const(c, &c->steps[ka], 1.0f, 0) < 0)
+    return 0;
+  int km = only_reader(c, nread, dead, c->steps[ka].out_base);
+  if (km < 0 || !is_op(&c->steps[km], "Mul") || c->steps[km].nin != 2) return 0;
+  td_step *m = &c->steps[km];
+  int ai = same_src(m->in[0], (td_src){.kind = SRC_SLOT, .idx = c->steps[ka].out_base}) ? 0 : 1;
+  td_src h = m->in[!ai];
+  if (h.kind != SRC_SLOT || nread[h.idx] != 1) return 0;
+  int kh = producer(c, dead, h.idx);
+  if (kh < 0 || !is_op(&c->steps[kh], "Mul")) return 0;
+  int hx = other_than_const(c, &c->steps[kh], 0.5f, 0);
+  if (hx < 0 || !same_src(c->steps[kh].in[hx], x)) return 0;
+  td_src in[2] = {x, k};
+  memcpy(m->in, in, sizeof in);
+  m->fn = div ? td_k_nn_gelu_div : td_k_nn_gelu_mul;
+  dead[ks] = dead[ke] = dead[ka] = dead[kh] = 1;
+  return 1;
+}
+
 void td_opt_nn_fuse(td_callable *c) {
   if (!td_nn_fuse_enabled || c->dataflow || c->nsteps < 2) return;
   int *nread = td_xcalloc((size_t)c->nslots + 1, sizeof *nread);
@@ -55,9 +135,11 @@ void td_opt_nn_fuse(td_callable *c) {
   for (int i = 0; i < c->nfetch; i++)
     if (c->fetch[i].kind == SRC_SLOT) nread[c->fetch[i].idx] += 1000; /* fetched: never fused */
   int fused = 0;
+  for (int k = 0; k < c->nsteps; k++)
+    if (!dead[k]) fused += try_gelu(c, nread, dead, k);
   for (int k = 0; k < c->nsteps; k++) {
     td_step *conv = &c->steps[k];
-    if (strcmp(conv->node->op, "Conv2D") || conv->fn || conv->nin != 2 || conv->nout != 1 || !float_nhwc(conv->node))
+    if (dead[k] || strcmp(conv->node->op, "Conv2D") || conv->fn || conv->nin != 2 || conv->nout != 1 || !float_nhwc(conv->node))
       continue;
     int slot = conv->out_base;
     if (nread[slot] != 1) continue;

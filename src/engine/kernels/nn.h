@@ -115,6 +115,10 @@ void td_nn_max_pool_nhwc(const td_nn_window *w, const float *in, float *out);
  * inputs x, filter and an int64 [5] constant (pool kh, kw, sh, sw, SAME = 1 / VALID = 0);
  * convolves batch chunks into a cache-sized buffer and pools each (nn_conv_pool.c). */
 td_code td_k_nn_conv2d_max_pool(td_kctx *c);
+/* Exact GELU fused by opt_nn_fuse.c (nn_fused_ew.c): inputs x and the scalar constant c;
+ * y = (0.5 * x) * (1 + erf(x * c)) (mul) or erf(x / c) (div). */
+td_code td_k_nn_gelu_mul(td_kctx *c);
+td_code td_k_nn_gelu_div(td_kctx *c);
 
 /* Test hook: 0 disables the oneDNN path process-wide (default 1). */
 void td_nn_set_dnnl_enabled(int on);

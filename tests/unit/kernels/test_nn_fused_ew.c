@@ -1,0 +1,99 @@
+/* test_nn_fused_ew.c — the exact-GELU chain that opt_nn_fuse.c fuses into one step
+ * (kernels/nn_fused_ew.c): Keras' forms (x * 1/sqrt2 or x / sqrt2, constants on either side of
+ * the commutative ops) against libm's erf in double, and against the same graph with the pass
+ * off or with an intermediate fetched (which must keep the steps apart), over sizes that leave
+ * vector remainders and values past erf's clamp. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "engine/opt_nn_fuse.h"
+#include "kernels/nn_test_util.h"
+
+static Tensorflow__NodeDef *op2(const char *op, const char *name, const char *a, const char *b) {
+  Tensorflow__NodeDef *nd = nn_named(op, name);
+  td_test_attr_type(nd, "T", TD_DT_FLOAT);
+  nn_set_inputs(nd, a, b);
+  return nd;
+}
+
+static Tensorflow__NodeDef *scalar(const char *name, float v) {
+  Tensorflow__NodeDef *nd = nn_named("Const", name);
+  td_test_attr_type(nd, "dtype", TD_DT_FLOAT);
+  td_tensor t = td_test_tensor(TD_DT_FLOAT, 0, NULL, &v);
+  td_test_attr_tensor(nd, "value", &t);
+  td_tensor_release(&t);
+  return nd;
+}
+
+/* x → gelu; div: x / sqrt2 instead of x * (1/sqrt2); swap: constants first; fetch_erf: the
+ * Erf output is fetched too. */
+static td_tensor run(const td_tensor *x, int div, int swap, int fetch_erf) {
+  Tensorflow__NodeDef *nodes[10];
+  int nn = 0;
+  nodes[nn] = nn_named("Placeholder", "x");
+  td_test_attr_type(nodes[nn++], "dtype", TD_DT_FLOAT);
+  nodes[nn++] = scalar("k", div ? 1.4142135623730951f : 0.7071067811865476f);
+  nodes[nn++] = scalar("one", 1.0f);
+  nodes[nn++] = scalar("half", 0.5f);
+  nodes[nn++] = div ? op2("RealDiv", "s", "x", "k") : swap ? op2("Mul", "s", "k", "x") : op2("Mul", "s", "x", "k");
+  Tensorflow__NodeDef *erf = nn_named("Erf", "erf");
+  td_test_attr_type(erf, "T", TD_DT_FLOAT);
+  nn_set_inputs(erf, "s", NULL);
+  nodes[nn++] = erf;
+  nodes[nn++] = swap ? op2("AddV2", "p", "erf", "one") : op2("AddV2", "p", "one", "erf");
+  nodes[nn++] = swap ? op2("Mul", "hx", "x", "half") : op2("Mul", "hx", "half", "x");
+  nodes[nn++] = swap ? op2("Mul", "y", "p", "hx") : op2("Mul", "y", "hx", "p");
+  Tensorflow__GraphDef gd;
+  tensorflow__graph_def__init(&gd);
+  gd.n_node = (size_t)nn;
+  gd.node = nodes;
+  const char *fetches[2] = {"y:0", "erf:0"}, *feeds[1] = {"x:0"};
+  td_tensor outs[2];
+  td_status st = {0};
+  td_graph *g = NULL;
+  td_session *s = NULL;
+  td_code code = td_graph_import(&gd, &g, &st);
+  if (code == TD_OK) code = td_session_new(g, NULL, &s, &st);
+  if (code == TD_OK) code = td_session_run(s, feeds, x, 1, fetches, outs, fetch_erf ? 2 : 1, NULL, 0, &st);
+  if (code != TD_OK) fprintf(stderr, "run failed: %s\n", st.msg);
+  assert_int_equal(code, TD_OK);
+  td_session_free(s);
+  for (int i = 0; i < nn; i++) td_test_node_free(nodes[i]);
+  if (fetch_erf) td_tensor_release(&outs[1]);
+  return outs[0];
+}
+
+static void test_gelu_fused(void **state) {
+  (void)state;
+  static const int64_t sizes[][2] = {{1, 1}, {3, 37}, {64, 130}};
+  for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+    td_tensor x = nn_random_tensor(2, sizes[si]);
+    int64_t n = td_tensor_num_elements(&x);
+    for (int64_t i = 0; i < n; i++) td_f32(&x)[i] *= 7; /* past erf's clamp at |x/sqrt2| = 4 */
+    for (int form = 0; form < 3; form++)
+      for (int mode = 0; mode < 3; mode++) { /* fused, pass off, Erf fetched */
+        td_nn_fuse_enabled = mode != 1;
+        td_tensor y = run(&x, form == 2, form == 1, mode == 2);
+        td_nn_fuse_enabled = 1;
+        assert_true(td_shape_equal(&y.shape, &x.shape));
+        for (int64_t i = 0; i < n; i++) {
+          double v = td_f32(&x)[i], want = 0.5 * v * (1 + erf(v / sqrt(2.0)));
+          if (fabs(td_f32(&y)[i] - want) > 2e-6 * (1 + fabs(want))) {
+            fprintf(stderr, "  form %d mode %d x=%g: got %.9g want %.9g\n", form, mode, v, td_f32(&y)[i], want);
+            fail();
+          }
+        }
+        td_tensor_release(&y);
+      }
+    td_tensor_release(&x);
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_gelu_fused),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
