@@ -272,6 +272,44 @@ TD_MATH_FLOATS(SOFTMAX, _)
 #define SOFTMAX_ENTRY(arg, tag, DT, ...) [DT] = softmax_##tag,
 static const softmax_fn softmax_rows[TD_MATH_NDT] = {TD_MATH_FLOATS(SOFTMAX_ENTRY, _)};
 
+/* Float softmax with 16 partial max / sum lanes so the reductions vectorize (GCC keeps a single
+ * float accumulator scalar without -ffast-math), compiled per ISA level: attention's Softmax
+ * over [batch, heads, seq, seq]. NaN handling as above (a NaN first element wins, others are
+ * skipped by the max); only the summation order differs. */
+static inline __attribute__((always_inline)) void softmax_f32_body(const float *restrict x, float *restrict y,
+                                                                    int64_t rows, int64_t n) {
+  for (int64_t r = 0; r < rows; r++, x += n, y += n) {
+    float m = x[0], lane[16];
+    int64_t i = 0;
+    if (n >= 16) {
+      for (int j = 0; j < 16; j++) lane[j] = x[j];
+      for (i = 16; i + 16 <= n; i += 16)
+        for (int j = 0; j < 16; j++) lane[j] = x[i + j] > lane[j] ? x[i + j] : lane[j];
+      for (int j = 0; j < 16; j++) m = lane[j] > m ? lane[j] : m;
+    }
+    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+    for (int j = 0; j < 16; j++) lane[j] = 0;
+    for (i = 0; i + 16 <= n; i += 16)
+      for (int j = 0; j < 16; j++) {
+        float e = td_math_expf(x[i + j] - m);
+        y[i + j] = e;
+        lane[j] += e;
+      }
+    float sum = 0;
+    for (int j = 0; j < 16; j++) sum += lane[j];
+    for (; i < n; i++) {
+      float e = td_math_expf(x[i] - m);
+      y[i] = e;
+      sum += e;
+    }
+    for (i = 0; i < n; i++) y[i] = y[i] / sum;
+  }
+}
+typedef void (*softmax_f32_fn)(const float *x, float *y, int64_t rows, int64_t n);
+TD_MATH_TARGET_512 static void softmax_f32_512(const float *x, float *y, int64_t rows, int64_t n) { softmax_f32_body(x, y, rows, n); }
+TD_MATH_TARGET_256 static void softmax_f32_256(const float *x, float *y, int64_t rows, int64_t n) { softmax_f32_body(x, y, rows, n); }
+static void softmax_f32_base(const float *x, float *y, int64_t rows, int64_t n) { softmax_f32_body(x, y, rows, n); }
+
 static td_code softmax_kernel(td_kctx *c, int log_mode) {
   const td_tensor *x = td_k_input(c, 0);
   td_dtype dt = x->dtype;
@@ -282,8 +320,14 @@ static td_code softmax_kernel(td_kctx *c, int log_mode) {
                      td_math_shape_str(&x->shape, s));
   }
   td_tensor *y;
-  TD_TRY(td_k_alloc_output(c, 0, dt, &x->shape, &y));
   int64_t n = x->shape.dim[x->shape.rank - 1];
+  if (dt == TD_DT_FLOAT && !log_mode && n > 0) { /* writes every element */
+    static const softmax_f32_fn impl[3] = {softmax_f32_base, softmax_f32_256, softmax_f32_512};
+    TD_TRY(td_k_alloc_output_uninit(c, 0, dt, &x->shape, &y));
+    impl[td_math_isa()](td_f32(x), td_f32(y), td_tensor_num_elements(x) / n, n);
+    return TD_OK;
+  }
+  TD_TRY(td_k_alloc_output(c, 0, dt, &x->shape, &y));
   if (n == 0) return TD_OK;
   softmax_rows[dt](x->data, y->data, td_tensor_num_elements(x) / n, n, log_mode);
   return TD_OK;

@@ -227,6 +227,7 @@ static void softmax_case(td_dtype dt, int rank, const int64_t *dims, int log_mod
 static void test_softmax(void **state) {
   (void)state;
   int64_t a[] = {3, 7}, b[] = {1, 1}, c[] = {2, 0}, d[] = {5}, e[] = {2, 3, 40};
+  int64_t f[] = {4, 128}, g[] = {3, 16}, h[] = {2, 33}; /* float's 16-lane path: full blocks, remainders */
   const td_dtype types[] = {TD_DT_FLOAT, TD_DT_DOUBLE, TD_DT_HALF, TD_DT_BFLOAT16};
   for (int t = 0; t < 4; t++)
     for (int lm = 0; lm < 2; lm++) {
@@ -235,6 +236,9 @@ static void test_softmax(void **state) {
       softmax_case(types[t], 2, c, lm);
       softmax_case(types[t], 1, d, lm);
       softmax_case(types[t], 3, e, lm);
+      softmax_case(types[t], 2, f, lm);
+      softmax_case(types[t], 2, g, lm);
+      softmax_case(types[t], 2, h, lm);
     }
   float big[] = {1000, 1000, -1000};
   td_tensor y = run1("Softmax", TD_DT_FLOAT, 3, big);
