@@ -26,13 +26,14 @@
 #           without --enable_batching: req/s, p50/p99 and the processed_batch_size histogram.
 #
 # Environment: BENCH_BUILD_DIR (default build-bench) is the CMake build dir used for tensord and
-# libtd_core.a; BENCH_PORT_BASE (default 18500) the first of the ports used.
+# libtd_core.a; BENCH_PORT_BASE (default 18500) the first of the ports used; BENCH_OUT (default bench/out) where
+# models, raw runs and reports go.
 # Missing anchors (npm/onnxruntime-node, python3-torch, wrk, h2load, gnuplot) are skipped with a note;
 # --skip takes any of engine,rest,cold,seed,batching,bigload,ort,torch (comma-separated).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-OUT=$ROOT/bench/out
+OUT=${BENCH_OUT:-$ROOT/bench/out} # BENCH_OUT: another output dir (e.g. two runs side by side)
 BUILD=$ROOT/${BENCH_BUILD_DIR:-build-bench}
 PORT=${BENCH_PORT_BASE:-18500}
 QUICK=0 THREADS="1" ROUNDS=3 BUILD_IT=1 SKIP="" ENGINE_MODELS="mlp,cnn,deepfm,lstm,gru,bert,mobilenet"
@@ -44,7 +45,7 @@ while [ $# -gt 0 ]; do
     --no-build) BUILD_IT=0 ;;
     --skip) SKIP=$2; shift ;;
     --models) ENGINE_MODELS=$2; shift ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
