@@ -22,8 +22,9 @@ static _Atomic long g_hoisted_uses;
 
 long td_rnn_hoisted_uses(void) { return atomic_load_explicit(&g_hoisted_uses, memory_order_relaxed); }
 
-/* The largest product buffer hoisted (bytes); bigger loops keep their per-step products. */
-enum { MAX_HOIST_BYTES = 512 << 20 };
+/* The largest product buffer hoisted (bytes; it is kept per While node between runs); bigger
+ * loops keep their per-step products. */
+enum { MAX_HOIST_BYTES = 64 << 20 };
 
 static int is_passthrough(const td_callable *body, int feed) {
   return feed >= 0 && feed < body->nfetch && body->fetch[feed].kind == SRC_FEED && body->fetch[feed].idx == feed;
