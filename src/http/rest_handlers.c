@@ -7,6 +7,9 @@
  * up, the signature is resolved before the inputs are converted.
  * Invariants: every td_api_begin is paired with td_api_end; every owned value is freed on
  * every path (single exit per handler).
+ * Predict answers through td_http_defer when the HTTP server can defer: the run may wait in a
+ * batch while the connection holds no server thread (rest_predict_job owns the request's state
+ * until td_api_predict_async's callback answers it, on whichever thread ran the batch).
  */
 #include "http/rest_handlers.h"
 
@@ -17,6 +20,7 @@
 #include "http/rest_list.h"
 #include "http/routes.h"
 #include "util/buf.h"
+#include "util/mem.h"
 #include "v2/v2.h"
 
 typedef struct rest_request {
@@ -25,6 +29,7 @@ typedef struct rest_request {
   const char *body;
   size_t len;
   int64_t deadline_ns; /* from --rest_api_timeout_in_ms */
+  int deferred;        /* set by a handler that answers later (td_http_complete) */
 } rest_request;
 
 static td_model_spec spec_of(const rest_request *q, const char *signature_name) {
@@ -33,7 +38,38 @@ static td_model_spec spec_of(const rest_request *q, const char *signature_name) 
                          .signature_name = signature_name, .deadline_ns = q->deadline_ns};
 }
 
-static td_code handle_predict(const rest_request *q, td_buf *out, td_status *st) {
+/* A predict answered later (see the file comment); heap, freed by predict_answer. */
+typedef struct rest_predict_job {
+  td_call call;
+  td_rest_predict_req req; /* points into the HTTP body, which lives until the answer is sent */
+  td_named_tensor *inputs;
+  int n_in;
+  td_http_deferred *answer;
+} rest_predict_job;
+
+static void predict_answer(void *user, td_code code, td_named_tensor *outputs, int n_out, const td_status *run_st) {
+  rest_predict_job *j = user;
+  td_status st = {0};
+  if (code != TD_OK && run_st) st = *run_st;
+  td_buf buf;
+  td_buf_init(&buf);
+  if (code == TD_OK) code = td_rest_predict_response(j->req.row_format, outputs, n_out, &buf, &st);
+  if (outputs) td_api_outputs_free(outputs, n_out);
+  if (code != TD_OK) {
+    td_buf_reset(&buf);
+    td_rest_error_json(st.msg, &buf);
+  }
+  td_rest_inputs_free(j->inputs, j->n_in);
+  td_api_end(&j->call);
+  td_rest_predict_req_free(&j->req);
+  td_http_response r = {.status = td_code_http_status(code)};
+  r.body = td_buf_detach(&buf, &r.len);
+  td_http_deferred *d = j->answer;
+  free(j);
+  td_http_complete(d, &r);
+}
+
+static td_code handle_predict(rest_request *q, td_buf *out, td_status *st) {
   td_rest_predict_req req = {0};
   td_call call;
   int began = 0, n_in = 0, n_out = 0;
@@ -48,6 +84,14 @@ static td_code handle_predict(const rest_request *q, td_buf *out, td_status *st)
   td_api_budget(q->api, q->len, &budget);
   req.budget = &budget;
   if (code == TD_OK) code = td_rest_predict_inputs(&req, call.sig, &inputs, &n_in, st);
+  td_http_deferred *answer = code == TD_OK ? td_http_defer() : NULL;
+  if (answer) { /* the job owns call, req and inputs from here */
+    rest_predict_job *j = td_xmalloc(sizeof *j);
+    *j = (rest_predict_job){.call = call, .req = req, .inputs = inputs, .n_in = n_in, .answer = answer};
+    q->deferred = 1;
+    td_api_predict_async(&j->call, j->inputs, j->n_in, NULL, 0, predict_answer, j);
+    return TD_OK;
+  }
   if (code == TD_OK) code = td_api_predict(&call, inputs, n_in, NULL, 0, &outputs, &n_out, st);
   if (code == TD_OK) code = td_rest_predict_response(req.row_format, outputs, n_out, out, st);
   if (outputs) td_api_outputs_free(outputs, n_out);
@@ -58,7 +102,7 @@ static td_code handle_predict(const rest_request *q, td_buf *out, td_status *st)
 }
 
 /* classify and regress share parsing and resolution; only the call and the printing differ. */
-static td_code handle_examples(const rest_request *q, td_method method, td_buf *out, td_status *st) {
+static td_code handle_examples(rest_request *q, td_method method, td_buf *out, td_status *st) {
   char *signature_name = NULL;
   td_tensor examples;
   memset(&examples, 0, sizeof examples);
@@ -95,15 +139,15 @@ static td_code handle_examples(const rest_request *q, td_method method, td_buf *
   return code;
 }
 
-static td_code handle_classify(const rest_request *q, td_buf *out, td_status *st) {
+static td_code handle_classify(rest_request *q, td_buf *out, td_status *st) {
   return handle_examples(q, TD_METHOD_CLASSIFY, out, st);
 }
 
-static td_code handle_regress(const rest_request *q, td_buf *out, td_status *st) {
+static td_code handle_regress(rest_request *q, td_buf *out, td_status *st) {
   return handle_examples(q, TD_METHOD_REGRESS, out, st);
 }
 
-static td_code handle_status(const rest_request *q, td_buf *out, td_status *st) {
+static td_code handle_status(rest_request *q, td_buf *out, td_status *st) {
   td_model_spec spec = spec_of(q, NULL);
   Tensorflow__Serving__GetModelStatusResponse *resp = NULL;
   TD_TRY(td_api_get_model_status(q->api, &spec, &resp, st));
@@ -112,7 +156,7 @@ static td_code handle_status(const rest_request *q, td_buf *out, td_status *st) 
   return TD_OK;
 }
 
-static td_code handle_metadata(const rest_request *q, td_buf *out, td_status *st) {
+static td_code handle_metadata(rest_request *q, td_buf *out, td_status *st) {
   td_model_spec spec = spec_of(q, NULL);
   Tensorflow__Serving__GetModelMetadataResponse *resp = NULL;
   TD_TRY(td_api_get_model_metadata(q->api, &spec, &resp, st));
@@ -122,24 +166,24 @@ static td_code handle_metadata(const rest_request *q, td_buf *out, td_status *st
 }
 
 /* GET /healthz: the process answers. */
-static td_code handle_health(const rest_request *q, td_buf *out, td_status *st) {
+static td_code handle_health(rest_request *q, td_buf *out, td_status *st) {
   td_buf_puts(out, "ok");
   return TD_OK;
 }
 
 /* GET /readyz: 200 "ok" once every configured model has an AVAILABLE version, else 503. */
-static td_code handle_ready(const rest_request *q, td_buf *out, td_status *st) {
+static td_code handle_ready(rest_request *q, td_buf *out, td_status *st) {
   TD_TRY(td_api_ready(q->api, st));
   td_buf_puts(out, "ok");
   return TD_OK;
 }
 
 /* GET /v1/models (tensord): every model with its version states. */
-static td_code handle_list(const rest_request *q, td_buf *out, td_status *st) {
+static td_code handle_list(rest_request *q, td_buf *out, td_status *st) {
   return td_rest_model_list(q->api, out, st);
 }
 
-typedef td_code (*route_handler)(const rest_request *q, td_buf *out, td_status *st);
+typedef td_code (*route_handler)(rest_request *q, td_buf *out, td_status *st);
 
 static const route_handler handlers[] = {
     [TD_ROUTE_STATUS] = handle_status,     [TD_ROUTE_METADATA] = handle_metadata,
@@ -165,6 +209,10 @@ void td_rest_handle(void *ctx, const char *method, const char *path, const char 
                       .deadline_ns = td_deadline_after_ms(rest->timeout_in_ms)};
     code = handlers[route.kind](&q, &buf, &st);
     td_route_release(&route);
+    if (q.deferred) { /* answered through td_http_complete */
+      td_buf_release(&buf);
+      return;
+    }
   }
   if (code != TD_OK) {
     td_buf_reset(&buf);

@@ -10,6 +10,11 @@
  * them and `last_activity_ns` moves at both ends, which is what the drain waits on. Once
  * draining, answers carry "Connection: close" and /readyz answers 503; the listening socket
  * is closed after the connections already queued on it were handed to MHD.
+ * Deferred answers (td_http_defer): the handler returns without an answer; if the answer has
+ * not arrived by then (td_http_complete, any thread) the connection is suspended, holding no
+ * pool thread, and td_http_complete resumes it; MHD then calls on_request again, which sends
+ * the stored answer. rc->mu orders the two sides. Suspended connections are counted, and
+ * stopping waits for them (MHD must not be stopped with a connection suspended).
  * Connection exhaustion: the daemon's connection limit is the open-files limit (not MHD's
  * FD_SETSIZE default), the accept policy refuses connections once descriptors leave their
  * headroom (util/conn_guard.h), and MHD's own log lines go through a rate limiter.
@@ -20,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -58,6 +64,7 @@ struct td_http_server {
   void *ctx;
   atomic_int draining;
   atomic_int inflight; /* requests between their first callback and on_completed */
+  atomic_int deferred; /* deferred requests not answered yet (suspended or about to be) */
   atomic_llong last_activity_ns;
 };
 
@@ -75,6 +82,12 @@ static void touch(td_http_server *srv) { atomic_store(&srv->last_activity_ns, no
 typedef struct request_ctx {
   td_buf body;
   size_t received; /* total body bytes, including dropped ones */
+  /* deferred answer (td_http_defer .. td_http_complete), guarded by mu */
+  td_http_server *srv;
+  struct MHD_Connection *conn;
+  pthread_mutex_t mu;
+  int deferred, ready, suspended, sent;
+  td_http_response answer;
 } request_ctx;
 
 static const struct {
@@ -127,6 +140,7 @@ static void preflight(struct MHD_Connection *conn, td_http_response *r) {
 }
 
 static _Thread_local struct MHD_Connection *current_conn; /* the request a handler runs for */
+static _Thread_local request_ctx *current_rc;
 
 const char *td_http_request_header(const char *name) {
   return current_conn ? MHD_lookup_connection_value(current_conn, MHD_HEADER_KIND, name) : NULL;
@@ -152,11 +166,13 @@ static void answer(td_http_server *srv, struct MHD_Connection *conn, const char 
     td_status st = {0};
     if (td_gunzip(rc->body.data, rc->body.len, srv->opt.max_request_bytes, &plain, &st) != TD_OK) {
       json_error(r, td_code_http_status(st.code), st.msg);
-    } else {
+      td_buf_release(&plain);
+    } else { /* the plain body replaces the compressed one: a deferred answer may still read it */
       if (!plain.data) td_buf_puts(&plain, "");
-      srv->rest(srv->ctx, method, url, plain.data, plain.len, r);
+      td_buf_release(&rc->body);
+      rc->body = plain;
+      srv->rest(srv->ctx, method, url, rc->body.data, rc->body.len, r);
     }
-    td_buf_release(&plain);
   } else {
     if (!rc->body.data) td_buf_puts(&rc->body, ""); /* always a NUL-terminated body */
     srv->rest(srv->ctx, method, url, rc->body.data, rc->body.len, r);
@@ -240,10 +256,52 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     *upload_data_size = 0;
     return MHD_YES;
   }
+  if (rc->deferred) { /* called again after td_http_complete resumed the connection */
+    pthread_mutex_lock(&rc->mu);
+    int ready = rc->ready && !rc->sent;
+    rc->sent |= ready;
+    pthread_mutex_unlock(&rc->mu);
+    return ready ? send_response(conn, srv, 1, &rc->answer) : MHD_YES;
+  }
   td_http_response r = {.status = 500};
+  rc->srv = srv;
+  rc->conn = conn;
+  current_rc = rc;
   answer(srv, conn, method, url, rc, &r);
   current_conn = NULL;
-  return send_response(conn, srv, 1, &r);
+  current_rc = NULL;
+  if (!rc->deferred) return send_response(conn, srv, 1, &r);
+  pthread_mutex_lock(&rc->mu); /* answered already (no batching, or a quick batch)? else wait suspended */
+  if (rc->ready) {
+    rc->sent = 1;
+    pthread_mutex_unlock(&rc->mu);
+    return send_response(conn, srv, 1, &rc->answer);
+  }
+  MHD_suspend_connection(conn);
+  rc->suspended = 1;
+  pthread_mutex_unlock(&rc->mu);
+  return MHD_YES;
+}
+
+td_http_deferred *td_http_defer(void) {
+  request_ctx *rc = current_rc;
+  if (!rc || rc->deferred) return NULL;
+  pthread_mutex_init(&rc->mu, NULL);
+  rc->deferred = 1;
+  atomic_fetch_add(&rc->srv->deferred, 1);
+  return (td_http_deferred *)rc;
+}
+
+void td_http_complete(td_http_deferred *d, td_http_response *r) {
+  request_ctx *rc = (request_ctx *)d;
+  td_http_server *srv = rc->srv;
+  pthread_mutex_lock(&rc->mu);
+  rc->answer = *r;
+  r->body = NULL;
+  rc->ready = 1;
+  if (rc->suspended) MHD_resume_connection(rc->conn); /* MHD calls on_request again */
+  pthread_mutex_unlock(&rc->mu);
+  atomic_fetch_sub(&srv->deferred, 1);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode t) {
@@ -251,6 +309,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   request_ctx *rc = *con_cls;
   if (!rc) return;
   td_buf_release(&rc->body);
+  if (rc->deferred) {
+    if (!rc->sent) free(rc->answer.body); /* the connection ended before the answer went out */
+    pthread_mutex_destroy(&rc->mu);
+  }
   free(rc);
   *con_cls = NULL;
   touch(srv);
@@ -311,7 +373,8 @@ td_code td_http_start(const td_http_options *opt, td_http_handler rest, void *ct
   struct MHD_OptionItem tls_options[TD_HTTP_TLS_OPTIONS];
   td_http_tls_options(opt->tls, tls_options);
   srv->daemon = MHD_start_daemon(
-      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG | (opt->tls ? MHD_USE_TLS : 0),
+      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+          (opt->tls ? MHD_USE_TLS : 0),
       (uint16_t)opt->port,
       accept_policy, srv, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, /* first, as MHD asks */
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_BYTES, /* big bodies in few reads */
@@ -363,6 +426,14 @@ void td_http_stop_by(td_http_server *s, int64_t deadline_ns) {
   }
   if (atomic_load(&s->inflight) > 0 && deadline_ns)
     TD_LOG_WARN("HTTP drain deadline reached: closing %d request(s) still running", atomic_load(&s->inflight));
+  /* MHD must not stop with a connection suspended: deferred answers come from batches already
+   * queued, so they arrive; wait for them (and for their resumed connections to be served). */
+  for (int64_t waited_ms = 0; atomic_load(&s->deferred) > 0; waited_ms += 10) {
+    if (waited_ms && waited_ms % 5000 == 0)
+      TD_LOG_WARN("HTTP stop: waiting for %d deferred answer(s)", atomic_load(&s->deferred));
+    struct timespec ts = {0, 10 * 1000000};
+    nanosleep(&ts, NULL);
+  }
   MHD_stop_daemon(s->daemon); /* closes the idle keep-alive connections too */
   free(s);
 }

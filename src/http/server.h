@@ -54,6 +54,16 @@ const char *td_http_request_header(const char *name);
 typedef void (*td_http_handler)(void *ctx, const char *method, const char *path, const char *body, size_t len,
                                 td_http_response *out);
 
+/* Deferred answers. Inside a td_http_handler call, td_http_defer() takes the request's answer
+ * out of the handler's hands: the handler returns without filling *out, and the answer is
+ * whatever td_http_complete(d, r) gets — called exactly once, from any thread, even before the
+ * handler returned (it takes r->body). Meanwhile the connection is suspended and holds no server
+ * thread. NULL outside a handler call (or when called twice). td_http_stop waits for every
+ * deferred answer. */
+typedef struct td_http_deferred td_http_deferred;
+td_http_deferred *td_http_defer(void);
+void td_http_complete(td_http_deferred *d, td_http_response *r);
+
 typedef struct td_http_options {
   int port;
   int num_threads;          /* <= 0: 4 x online CPUs (TF Serving's default) */

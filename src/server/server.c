@@ -219,7 +219,8 @@ static td_code load_authority(const td_server_options *o, server_parts *p, td_st
     TD_TRY(td_auth_load(o->auth_token_file, &p->auth, st));
     TD_LOG_INFO("Bearer-token auth on both ports (%zu token(s) from %s)", td_auth_count(p->auth), o->auth_token_file);
   }
-  if (!o->enable_model_management) TD_LOG_INFO("Model management off: HandleReloadConfigRequest is refused");
+  if (!o->enable_model_management)
+    TD_LOG_INFO("Model management off: HandleReloadConfigRequest and V2 repository load/unload are refused");
   return TD_OK;
 }
 
@@ -253,6 +254,7 @@ static int64_t drain(server_parts *p, int64_t timeout_s) {
 /* deadline_ns: until when running requests may finish (0 = stop at once). */
 static void shutdown_parts(server_parts *p, int64_t deadline_ns) {
   td_grpc_server_stop_by(p->grpc, deadline_ns);
+  td_batcher_flush(p->batcher); /* REST predicts waiting in a batch window run now: HTTP waits for them */
   td_http_stop_by(p->http, deadline_ns);
   td_metrics_set_model_filter(NULL); /* no request records any more; the serving map goes next */
   td_tls_config_release(&p->grpc_tls);
@@ -317,9 +319,11 @@ static int serve(const td_server_options *o) {
 
   p.api = (td_api){.servables = p.servables,
                    .batcher = p.batcher,
+                   .manager = p.manager, /* KServe V2 repository load/unload */
                    .opt = {.enable_signature_method_name_check = o->enable_signature_method_name_check,
                            .front = TD_FRONT_REST,
-                           .max_request_materialization_bytes = o->max_request_materialization_bytes}};
+                           .max_request_materialization_bytes = o->max_request_materialization_bytes,
+                           .disable_model_management = !o->enable_model_management}};
   p.grpc_api = p.api;
   p.grpc_api.opt.front = TD_FRONT_GRPC;
   p.rest = (td_rest){.api = &p.api, .timeout_in_ms = o->rest_api_timeout_in_ms};
