@@ -37,12 +37,15 @@ typedef struct td_api_options {
   /* --max_request_materialization_bytes: the cap on a request's materialization budget
    * (util/budget.h); <= 0: TD_BUDGET_DEFAULT_CAP */
   int64_t max_request_materialization_bytes;
+  int disable_model_management; /* --enable_model_management=false: repository load/unload refused */
 } td_api_options;
 
+struct td_manager;
 typedef struct td_api {
   td_servables *servables;
   td_api_options opt;
   td_batcher *batcher; /* --enable_batching: runs go through it (borrowed); NULL: direct */
+  struct td_manager *manager; /* the model repository (V2 load/unload, api_v2.h; borrowed); NULL: none */
 } td_api;
 
 typedef enum td_method { TD_METHOD_PREDICT, TD_METHOD_CLASSIFY, TD_METHOD_REGRESS } td_method;

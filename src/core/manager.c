@@ -34,9 +34,9 @@ static managed_model *find_model(td_manager *m, const char *name) {
   return NULL;
 }
 
-static void drop_model(td_manager *m, size_t i) {
+static void drop_model(td_manager *m, size_t i, const char *why) {
   managed_model *mm = &m->models[i];
-  TD_LOG_INFO("Removing model %s (no longer in the config)", mm->cfg.name);
+  TD_LOG_INFO("Removing model %s (%s)", mm->cfg.name, why);
   td_servables_remove_model(m->servables, mm->cfg.name);
   td_model_config_clear(&mm->cfg);
   free(mm->failed);
@@ -104,7 +104,7 @@ static td_code apply_locked(td_manager *m, const td_model_config_list *cfg, td_s
   for (size_t i = m->n; i-- > 0;) {
     int kept = 0;
     for (size_t k = 0; k < cfg->n && !kept; k++) kept = !strcmp(cfg->models[k].name, m->models[i].cfg.name);
-    if (!kept) drop_model(m, i);
+    if (!kept) drop_model(m, i, "no longer in the config");
   }
   const char **new_names = td_xcalloc(cfg->n + 1, sizeof *new_names);
   size_t nnew = 0, npoll = 0;
@@ -143,12 +143,20 @@ static td_code apply_locked(td_manager *m, const td_model_config_list *cfg, td_s
   return code;
 }
 
+/* For manager_repository.c (manager_internal.h). */
+managed_model *td_manager_find_locked(td_manager *m, const char *name) { return find_model(m, name); }
+void td_manager_drop_locked(td_manager *m, size_t i, const char *why) { drop_model(m, i, why); }
+td_code td_manager_labels_locked(td_manager *m, const td_model_config_list *cfg, td_status *st) {
+  return update_labels(m, cfg, st);
+}
+
 td_code td_manager_apply_config(td_manager *m, const td_model_config_list *cfg, td_status *st) {
   if (!cfg->is_set) {
     TD_LOG_INFO("Taking no action for empty config.");
     return TD_OK;
   }
   pthread_mutex_lock(&m->control);
+  td_manager_repository_set_locked(m, cfg); /* a new config is the whole repository again */
   td_code code = apply_locked(m, cfg, st);
   pthread_mutex_unlock(&m->control);
   return code;
@@ -217,6 +225,7 @@ td_manager *td_manager_new(td_servables *s, const td_manager_options *opt) {
     m->default_loader = 1; /* models are freed with td_model_free (no pointer back to m) */
   }
   pthread_mutex_init(&m->control, NULL);
+  pthread_mutex_init(&m->repo_mu, NULL);
   pthread_mutex_init(&m->mu, NULL);
   pthread_cond_init(&m->cv, NULL);
   return m;
@@ -306,6 +315,8 @@ void td_manager_free(td_manager *m) {
   td_servables_set_reloader(m->servables, NULL, NULL);
   td_servables_set_reaper(m->servables, NULL, NULL); /* frees what is queued, here */
   if (m->running) pthread_join(m->thread, NULL);
+  pthread_mutex_lock(&m->control); /* a repository load/unload in progress finishes first */
+  pthread_mutex_unlock(&m->control);
   for (size_t i = 0; i < m->n; i++) {
     managed_model *mm = &m->models[i];
     int64_t avail[256];
@@ -315,9 +326,11 @@ void td_manager_free(td_manager *m) {
     free(mm->failed);
   }
   free(m->models);
+  td_manager_repository_clear(m);
   td_model_config_list_free(&m->pending);
   free(m->config_text);
   pthread_mutex_destroy(&m->control);
+  pthread_mutex_destroy(&m->repo_mu);
   pthread_mutex_destroy(&m->mu);
   pthread_cond_destroy(&m->cv);
   free(m);

@@ -83,6 +83,29 @@ td_code td_manager_apply_config(td_manager *m, const td_model_config_list *cfg, 
 td_code td_manager_apply_config_file(td_manager *m, const char *path, td_status *st) TD_MUST_CHECK;
 /* Names of the configured models (heap array of heap strings; free each, then the array). */
 char **td_manager_model_names(td_manager *m, size_t *n);
+/* ---- the model repository (KServe V2's repository extension; manager_repository.c) ----
+ * The repository is the config last applied (the file, a reload, or the single
+ * --model_name model); the served models are the repository minus those unloaded through
+ * td_manager_unload_model. Applying a config (reload, changed file) replaces the repository
+ * and clears the unloaded set: every model the new config names is served.
+ * Unload: the model leaves the served set exactly as a config without it would make it (its
+ * versions retire; in-flight requests finish); unloading an unloaded model is OK. Load: an
+ * unloaded model is served again (polled at once, its labels set); a served one is rescanned,
+ * its failed versions retried. The load answers after the poll: OK when the model has an
+ * AVAILABLE version, else the first failed version's error ("Model <m> version <v> failed to
+ * load: <msg>", its code) or UNAVAILABLE when no version could be tried (no version dir, or
+ * polling is off). A name not in the repository → NOT_FOUND "Model <m> is not in the model
+ * repository". Serialized with polls and config changes (the control mutex). */
+typedef struct td_repository_model {
+  char *name;
+  int unloaded;
+} td_repository_model;
+/* The repository's models in config order (heap; td_manager_repository_free). */
+td_repository_model *td_manager_repository(td_manager *m, size_t *n);
+void td_manager_repository_free(td_repository_model *models, size_t n);
+td_code td_manager_load_model(td_manager *m, const char *name, td_status *st) TD_MUST_CHECK;
+td_code td_manager_unload_model(td_manager *m, const char *name, td_status *st) TD_MUST_CHECK;
+
 /* Runs one poll of every model now (tests; also what the background thread does). */
 void td_manager_poll(td_manager *m);
 /* Stops polling and retires every version. */

@@ -35,6 +35,13 @@ struct td_manager {
   td_model_config_list pending; /* td_manager_add_model, until start */
   size_t pending_cap;
   char *config_text;            /* the config file text last applied */
+  /* the model repository (KServe V2 repository extension, manager_repository.c): the last
+   * config applied, and the names of its models unloaded since (not in `models`); changed
+   * under control AND repo_mu, read under either (readers take repo_mu: never held while loading) */
+  pthread_mutex_t repo_mu;
+  td_model_config_list repo;
+  char **unloaded;
+  size_t nunloaded, unloaded_cap;
   pthread_t thread;
   int running;
   pthread_mutex_t mu;
@@ -48,6 +55,16 @@ static inline int version_in(const int64_t *a, size_t n, int64_t v) {
     if (a[i] == v) return 1;
   return 0;
 }
+
+/* manager.c, for manager_repository.c (m->control held): the managed model of that name, or
+ * NULL; drops models[i] (retires its versions); applies a config list; labels of a list. */
+managed_model *td_manager_find_locked(td_manager *m, const char *name);
+void td_manager_drop_locked(td_manager *m, size_t i, const char *why);
+td_code td_manager_labels_locked(td_manager *m, const td_model_config_list *cfg, td_status *st);
+/* manager_repository.c: the repository becomes a copy of cfg, nothing unloaded (m->control
+ * held); frees it (td_manager_free). */
+void td_manager_repository_set_locked(td_manager *m, const td_model_config_list *cfg);
+void td_manager_repository_clear(td_manager *m);
 
 /* One poll of these models (pointers into m->models, valid for the call): list their version
  * dirs, load what is aspired and not yet available, record failures, retire the rest. */

@@ -115,7 +115,8 @@ static const td_flag flags[] = {
     {"metrics_require_auth", FLAG_BOOL, "false", FLAG_IMPLEMENTED, FIELD(metrics_require_auth),
      "(tensord) With --auth_token_file, the Prometheus metrics path needs the bearer token too (probes never do)."},
     {"enable_model_management", FLAG_BOOL, "true", FLAG_IMPLEMENTED, FIELD(enable_model_management),
-     "(tensord) If false, ModelService/HandleReloadConfigRequest answers PERMISSION_DENIED (the model set is "
+     "(tensord) If false, ModelService/HandleReloadConfigRequest and the KServe V2 repository load/unload "
+     "answer PERMISSION_DENIED (the model set is "
      "changed only through --model_config_file). True keeps TF Serving's behaviour."},
     {"platform_config_file", FLAG_STRING, "", FLAG_NOT_YET, NO_FIELD,
      "If non-empty, read an ascii PlatformConfigMap protobuf from the supplied file name, and use that platform "

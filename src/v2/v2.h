@@ -3,8 +3,10 @@
  * versions, labels, signatures, batching, metrics and limits):
  *   REST (v2_rest.c, v2_rest_infer.c): GET /v2, /v2/health/{live,ready}, /v2/models,
  *     /v2/models/<m>[/versions/<v>][/ready|/config]; POST /v2/models/<m>[/versions/<v>]/infer
- *     (JSON, binary tensor extension), /v2/repository/index (+ load/unload: 501)
+ *     (JSON, binary tensor extension), /v2/repository/index, /v2/repository/models/<m>/(load|unload)
  *   gRPC (v2_grpc.c): inference.GRPCInferenceService, every method (proto/inference/grpc_service.proto)
+ * The repository extension's decisions (which models, load/unload semantics, refusals) are in
+ * api_v2.h and core/manager.h; these files only translate.
  * Ownership: nothing is kept between calls. Thread safety: every entry point runs concurrently
  * on the HTTP / gRPC worker threads.
  */

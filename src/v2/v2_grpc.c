@@ -4,8 +4,9 @@
  * ModelInfer inputs come either all as raw_input_contents (one buffer per input, in order, the
  * raw layout of v2_internal.h) or each as typed InferTensorContents; outputs mirror the choice
  * (raw_output_contents when the request used raw, or an output has no typed field: FP16/BF16).
- * The repository extension: RepositoryIndex lists the configured models' versions and states;
- * ModelLoad / ModelUnload answer UNIMPLEMENTED with the way tensord loads models instead.
+ * The repository extension (api_v2.h, core/manager.h): RepositoryIndex lists the repository
+ * models' versions and states; RepositoryModelLoad / Unload serve or stop serving one of them
+ * (repository_name is ignored: tensord has one repository, its model config).
  *
  * Invariants: the request message (arena) outlives the handler, so names are borrowed from
  * it; responses are built from stack/borrowed pieces plus a scratch list of heap blocks that is
@@ -70,7 +71,7 @@ static td_code handle_model_ready(const td_grpc_ctx *ctx, const ProtobufCMessage
   td_handle h;
   const td_signature *sig;
   td_code code = td_api_v2_resolve(ctx->api, &spec, &h, &sig, st);
-  if (code == TD_NOT_FOUND && !td_servables_has_model(ctx->api->servables, req->name)) return code;
+  if (code == TD_NOT_FOUND && !td_api_v2_known_model(ctx->api, req->name)) return code;
   if (code == TD_OK) td_handle_release(&h);
   Inference__ModelReadyResponse r = INFERENCE__MODEL_READY_RESPONSE__INIT;
   r.ready = code == TD_OK;
@@ -378,9 +379,29 @@ static td_code handle_repository_index(const td_grpc_ctx *ctx, const ProtobufCMe
   return TD_OK;
 }
 
-static td_code handle_repository_model(const td_grpc_ctx *ctx, const ProtobufCMessage *msg, const uint8_t *raw,
-                                       size_t raw_len, td_grpc_reply *reply, td_status *st) {
-  return td_status_set(st, TD_UNIMPLEMENTED, "%s", TD_V2_NO_LOAD_UNLOAD);
+/* Triton's load parameters "config" / "file:<path>" override the model's config or files. */
+static int load_overrides(const Inference__RepositoryModelLoadRequest *req) {
+  for (size_t i = 0; i < req->n_parameters; i++) {
+    const char *k = req->parameters[i]->key ? req->parameters[i]->key : "";
+    if (!strcmp(k, "config") || !strncmp(k, "file:", 5)) return 1;
+  }
+  return 0;
+}
+
+static td_code handle_repository_load(const td_grpc_ctx *ctx, const ProtobufCMessage *msg, const uint8_t *raw,
+                                      size_t raw_len, td_grpc_reply *reply, td_status *st) {
+  const Inference__RepositoryModelLoadRequest *req = (const Inference__RepositoryModelLoadRequest *)msg;
+  TD_TRY(td_api_v2_load(ctx->api, req->model_name, load_overrides(req), st));
+  Inference__RepositoryModelLoadResponse r = INFERENCE__REPOSITORY_MODEL_LOAD_RESPONSE__INIT;
+  return pack(&r.base, reply);
+}
+
+static td_code handle_repository_unload(const td_grpc_ctx *ctx, const ProtobufCMessage *msg, const uint8_t *raw,
+                                        size_t raw_len, td_grpc_reply *reply, td_status *st) {
+  const Inference__RepositoryModelUnloadRequest *req = (const Inference__RepositoryModelUnloadRequest *)msg;
+  TD_TRY(td_api_v2_unload(ctx->api, req->model_name, st));
+  Inference__RepositoryModelUnloadResponse r = INFERENCE__REPOSITORY_MODEL_UNLOAD_RESPONSE__INIT;
+  return pack(&r.base, reply);
 }
 
 #define V2_METHOD(name) "/inference.GRPCInferenceService/" name
@@ -393,7 +414,9 @@ const td_grpc_method td_v2_grpc_methods[] = {
     {V2_METHOD("ModelMetadata"), &inference__model_metadata_request__descriptor, handle_model_metadata},
     {V2_METHOD("ModelInfer"), &inference__model_infer_request__descriptor, handle_model_infer},
     {V2_METHOD("RepositoryIndex"), &inference__repository_index_request__descriptor, handle_repository_index},
-    {V2_METHOD("RepositoryModelLoad"), NULL, handle_repository_model},
-    {V2_METHOD("RepositoryModelUnload"), NULL, handle_repository_model},
+    {V2_METHOD("RepositoryModelLoad"), &inference__repository_model_load_request__descriptor,
+     handle_repository_load},
+    {V2_METHOD("RepositoryModelUnload"), &inference__repository_model_unload_request__descriptor,
+     handle_repository_unload},
 };
 const int td_v2_grpc_num_methods = (int)(sizeof td_v2_grpc_methods / sizeof td_v2_grpc_methods[0]);

@@ -26,11 +26,6 @@
 #define TD_V2_PLATFORM "tensorflow_savedmodel"
 #define TD_V2_SERVER_NAME "tensord"
 #define TD_V2_SERVER_VERSION "1.0.0"
-/* What RepositoryModelLoad / Unload answer (UNIMPLEMENTED). */
-#define TD_V2_NO_LOAD_UNLOAD                                                                      \
-  "model load/unload is not supported by tensord's model repository extension: models come "     \
-  "from --model_config_file (change them with tensorflow.serving.ModelService/"                  \
-  "HandleReloadConfigRequest or by editing the polled file)"
 
 /* ---- v2_tensor.c ---- */
 /* "FP32" ... for an engine dtype; NULL when V2 has no datatype for it. */

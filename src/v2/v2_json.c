@@ -236,6 +236,42 @@ td_code v2_json_scan_index(const char *body, size_t len, int *ready_only, td_sta
   return code;
 }
 
+/* "config" or "file:<path>": a load that would override the model's config or files. */
+static int is_override_key(const td_json_str *k) {
+  return key_is(k, "config") || (k->len >= 5 && !memcmp(k->data, "file:", 5));
+}
+
+td_code v2_json_scan_repository(const char *body, size_t len, int *overrides, td_status *st) {
+  *overrides = 0;
+  td_json_reader r;
+  td_json_reader_init(&r, body, len);
+  td_code code = TD_OK;
+  if (!td_json_at_end(&r)) {
+    code = want(&r, TD_JSON_OBJECT, "the repository request", st);
+    td_json_iter it = TD_JSON_ITER_INIT;
+    td_json_str key;
+    int more = 0;
+    while (code == TD_OK && (more = td_json_object_next(&r, &it, &key)) == 1) {
+      if (!key_is(&key, "parameters")) {
+        if (td_json_skip(&r) != 0) break;
+        continue;
+      }
+      if ((code = want(&r, TD_JSON_OBJECT, "'parameters'", st)) != TD_OK) break;
+      td_json_iter pit = TD_JSON_ITER_INIT;
+      td_json_str pkey;
+      int pmore;
+      while ((pmore = td_json_object_next(&r, &pit, &pkey)) == 1) {
+        *overrides |= is_override_key(&pkey);
+        if (td_json_skip(&r) != 0) break;
+      }
+      if (pmore != 0 || r.err) break;
+    }
+    if (code == TD_OK && (more != 0 || r.err)) code = td_json_error_status(&r, st);
+  }
+  td_json_reader_free(&r);
+  return code;
+}
+
 void v2_json_req_free(v2_json_req *req) {
   for (int i = 0; i < req->n_inputs; i++) {
     free(req->inputs[i].name);

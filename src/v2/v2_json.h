@@ -51,6 +51,11 @@ void v2_json_req_free(v2_json_req *req);
 /* The body of POST /v2/repository/index: empty, or {"ready": bool} (other members skipped). */
 td_code v2_json_scan_index(const char *body, size_t len, int *ready_only, td_status *st) TD_MUST_CHECK;
 
+/* The body of POST /v2/repository/models/<m>/(load|unload): empty, or {"parameters": {...}}
+ * (other members skipped); *overrides = 1 when parameters carry "config" or "file:<path>"
+ * members (Triton's load with a config / files override). */
+td_code v2_json_scan_repository(const char *body, size_t len, int *overrides, td_status *st) TD_MUST_CHECK;
+
 /* Decodes the data value at body[start, end) into a new tensor of dt/shape charged to b:
  * any nesting, flattened row-major; the element count must equal the shape's. */
 td_code v2_json_decode_data(const char *input, td_dtype dt, const td_shape *shape, const char *body, size_t start,

@@ -3,7 +3,8 @@
  *
  * Errors are {"error": "<message>"} with Triton's status mapping (peer-servers.md §4.1):
  * NOT_FOUND 404, UNAVAILABLE 503, INTERNAL/UNKNOWN/DATA_LOSS 500, UNIMPLEMENTED 501, anything
- * else 400. Health and readiness answer a status and a small JSON body (§4.6 point 2).
+ * else 400 — plus PERMISSION_DENIED 403 (a repository load/unload with model management off).
+ * Health and readiness answer a status and a small JSON body (§4.6 point 2).
  * Infer (JSON and the binary extension) is in v2_rest_infer.c.
  * Invariants: every path releases what it took (one exit per handler); a bad request never
  * affects another.
@@ -49,6 +50,7 @@ static int v2_http_status(td_code code) {
   case TD_UNKNOWN:
   case TD_DATA_LOSS: return 500;
   case TD_UNIMPLEMENTED: return 501;
+  case TD_PERMISSION_DENIED: return 403; /* tensord: model management disabled */
   default: return 400;
   }
 }
@@ -102,10 +104,13 @@ static v2_route match_model(const char *p, v2_request *q, td_status *st, td_code
   return R_NONE;
 }
 
-/* /v2/repository/models/<m>/(load|unload) */
-static v2_route match_repo_model(const char *p) {
+/* /v2/repository/models/<m>/(load|unload) → R_REPO_MODEL with q->model / q->load set. */
+static v2_route match_repo_model(const char *p, v2_request *q, td_status *st, td_code *code) {
   size_t n = strcspn(p, "/");
-  return n && (!strcmp(p + n, "/load") || !strcmp(p + n, "/unload")) ? R_REPO_MODEL : R_NONE;
+  if (!n || (strcmp(p + n, "/load") && strcmp(p + n, "/unload"))) return R_NONE;
+  if ((*code = decode_segment(p, n, &q->model, st)) != TD_OK) return R_NONE;
+  q->load = !strcmp(p + n, "/load");
+  return R_REPO_MODEL;
 }
 
 static v2_route match(const char *method, const char *path, v2_request *q, td_status *st, td_code *code) {
@@ -125,7 +130,8 @@ static v2_route match(const char *method, const char *path, v2_request *q, td_st
     if (!strcmp(path, fixed[i].path)) r = fixed[i].route, want = fixed[i].method;
   if (r == R_NONE && !strncmp(path, "/v2/models/", 11)) r = match_model(path + 11, q, st, code);
   if (*code != TD_OK) return R_NONE;
-  if (r == R_NONE && !strncmp(path, "/v2/repository/models/", 22)) r = match_repo_model(path + 22);
+  if (r == R_NONE && !strncmp(path, "/v2/repository/models/", 22)) r = match_repo_model(path + 22, q, st, code);
+  if (*code != TD_OK) return R_NONE;
   if (r == R_INFER || r == R_REPO_MODEL) want = "POST";
   if (r == R_NONE) {
     *code = td_status_set(st, TD_NOT_FOUND, "Not Found: %s %s", method, path);
@@ -166,7 +172,7 @@ static td_code handle_model_ready(v2_request *q, td_buf *out, td_status *st) {
   td_handle h;
   const td_signature *sig;
   td_code code = td_api_v2_resolve(q->api, &spec, &h, &sig, st);
-  if (code == TD_NOT_FOUND && !td_servables_has_model(q->api->servables, q->model)) return code;
+  if (code == TD_NOT_FOUND && !td_api_v2_known_model(q->api, q->model)) return code;
   if (code == TD_OK) td_handle_release(&h);
   td_buf_puts(out, "{\"name\":");
   td_json_write_string(out, q->model, strlen(q->model));
@@ -274,8 +280,12 @@ static td_code handle_models(v2_request *q, td_buf *out, td_status *st) {
   return TD_OK;
 }
 
+/* POST /v2/repository/models/<m>/load|unload: 200 with an empty body once done. */
 static td_code handle_repo_model(v2_request *q, td_buf *out, td_status *st) {
-  return td_status_set(st, TD_UNIMPLEMENTED, "%s", TD_V2_NO_LOAD_UNLOAD);
+  int overrides;
+  TD_TRY(v2_json_scan_repository(q->body, q->len, &overrides, st));
+  if (q->load) return td_api_v2_load(q->api, q->model, overrides, st);
+  return td_api_v2_unload(q->api, q->model, st);
 }
 
 typedef td_code (*v2_handler)(v2_request *q, td_buf *out, td_status *st);

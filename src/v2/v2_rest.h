@@ -19,6 +19,7 @@ typedef struct v2_request {
   const char *body;
   size_t len;
   char *model, *version; /* unescaped path parts (owned); NULL when absent */
+  int load;              /* repository route: 1 load, 0 unload */
   td_http_response *out;
 } v2_request;
 

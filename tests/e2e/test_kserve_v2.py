@@ -51,7 +51,7 @@ def v2pb():
 class V2Server:
     """tensord serving a model config on fresh REST + gRPC ports."""
 
-    def __init__(self, models, tmp):
+    def __init__(self, models, tmp, args=()):
         cfg = os.path.join(str(tmp), "models.config")
         with open(cfg, "w") as f:
             f.write("model_config_list {\n")
@@ -63,7 +63,7 @@ class V2Server:
         self.port, self.rest_port = free_port(), free_port()
         self.log = open(os.path.join(str(tmp), "tensord.log"), "w+")
         args = [TENSORD_BIN, "--port=%d" % self.port, "--rest_api_port=%d" % self.rest_port,
-                "--model_config_file=%s" % cfg, "--file_system_poll_wait_seconds=0"]
+                "--model_config_file=%s" % cfg, "--file_system_poll_wait_seconds=0"] + list(args)
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.url = "http://127.0.0.1:%d" % self.rest_port
         target = "127.0.0.1:%d" % self.port
@@ -449,17 +449,18 @@ def test_grpc_errors(srv):
     assert code == grpc.StatusCode.INVALID_ARGUMENT and "FLOAT32" in msg
     code, msg = code_of(grpc_request(pb, "hpt", "x", "FP32", X, outputs=["nope"]))
     assert code == grpc.StatusCode.INVALID_ARGUMENT and "nope" in msg
-    with pytest.raises(grpc.RpcError) as e:
-        srv.call("RepositoryModelLoad", pb.RepositoryModelLoadRequest(model_name="hpt"),
+    with pytest.raises(grpc.RpcError) as e:  # load/unload: test_kserve_v2_repository.py
+        srv.call("RepositoryModelLoad", pb.RepositoryModelLoadRequest(model_name="nope"),
                  pb.RepositoryModelLoadResponse)
-    assert e.value.code() == grpc.StatusCode.UNIMPLEMENTED and "--model_config_file" in e.value.details()
+    assert e.value.code() == grpc.StatusCode.NOT_FOUND
+    assert e.value.details() == "Model nope is not in the model repository"
     # still serving
     resp = srv.call("ModelInfer", grpc_request(pb, "hpt", "x", "FP32", X), pb.ModelInferResponse)
     np.testing.assert_array_equal(grpc_output(resp, 0, np.float32), Y)
 
 
 # ---------------------------------------------------------------------------------------------
-# model repository extension: index (load / unload: UNIMPLEMENTED, models come from the config)
+# model repository extension: index (load / unload of real models: test_kserve_v2_repository.py)
 
 def test_repository_index(srv):
     want = [{"name": "hpt", "version": "1", "state": "READY", "reason": ""},
@@ -471,8 +472,8 @@ def test_repository_index(srv):
     assert sorted(r.json(), key=lambda m: m["name"]) == want
     r = requests.post(srv.url + "/v2/repository/index", data="{\"ready\": 3}")
     assert r.status_code == 400 and "boolean" in r.json()["error"]
-    r = requests.post(srv.url + "/v2/repository/models/hpt/unload")
-    assert r.status_code == 501 and "--model_config_file" in r.json()["error"]
+    r = requests.post(srv.url + "/v2/repository/models/nope/unload")
+    assert r.status_code == 404 and r.json() == {"error": "Model nope is not in the model repository"}
     assert "model_repository" in requests.get(srv.url + "/v2").json()["extensions"]
     assert requests.get(srv.url + "/v2/models").json() == {"models": ["hpt", "types"]}
     pb = v2pb()
