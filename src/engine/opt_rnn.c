@@ -252,3 +252,87 @@ const float *td_rnn_hoisted_rows(const td_node *node, const td_tensor *a, const 
   }
   return NULL;
 }
+
+/* ---- loop conditions (opt_rnn.h) ---- */
+
+static const char *const kCondOps[] = {"Less", "LessEqual", "Greater", "GreaterEqual", "LogicalAnd", "LogicalOr"};
+
+/* An operand of cond step k; 0 if it is not a scalar of the kind the op needs. */
+static int cond_arg(const td_callable *c, int k, td_src src, int logical, td_dtype t, td_rnn_cond_arg *out) {
+  if (src.kind == SRC_FEED) {
+    *out = (td_rnn_cond_arg){0, src.idx, 0};
+    return 1;
+  }
+  if (src.kind == SRC_CONST) {
+    const td_tensor *v = &c->consts[src.idx];
+    if (v->shape.rank != 0 || v->dtype != (logical ? TD_DT_BOOL : t)) return 0;
+    *out = (td_rnn_cond_arg){1, 0, logical ? td_u8(v)[0] != 0 : td_tensor_get_int(v, 0)};
+    return 1;
+  }
+  for (int j = 0; j < k; j++) /* an earlier step's (bool) result: only logical ops take it */
+    if (c->steps[j].out_base == src.idx && logical) {
+      *out = (td_rnn_cond_arg){2, j, 0};
+      return 1;
+    }
+  return 0;
+}
+
+int td_rnn_cond_analyze(const td_callable *c, td_rnn_cond *out) {
+  memset(out, 0, sizeof *out);
+  if (!td_rnn_opt_active() || !c || c->dataflow || c->nfetch != 1 || c->nsteps < 1 || c->nsteps > TD_RNN_COND_MAX)
+    return 0;
+  for (int k = 0; k < c->nsteps; k++) {
+    const td_step *sp = &c->steps[k];
+    int op = -1;
+    for (int o = 0; o < 6; o++)
+      if (!strcmp(sp->node->op, kCondOps[o])) op = o;
+    if (op < 0 || sp->fn || sp->nin != 2 || sp->nout != 1 || sp->nfuncs) return 0;
+    int logical = op >= 4;
+    td_dtype t = logical ? TD_DT_BOOL : td_attr_type(sp->node, "T", TD_DT_INVALID);
+    if (t != TD_DT_INT32 && t != TD_DT_INT64 && t != TD_DT_BOOL) return 0;
+    out->step[k].op = op;
+    out->step[k].t = t;
+    if (!cond_arg(c, k, sp->in[0], logical, t, &out->step[k].a) || !cond_arg(c, k, sp->in[1], logical, t, &out->step[k].b))
+      return 0;
+  }
+  /* the fetch is the last step's output */
+  if (c->fetch[0].kind != SRC_SLOT || c->fetch[0].idx != c->steps[c->nsteps - 1].out_base) return 0;
+  out->nsteps = c->nsteps;
+  return 1;
+}
+
+static int cond_value(const td_rnn_cond_arg *a, td_dtype t, const int64_t *res, const td_tensor *vars, int nvars,
+                      int64_t *v) {
+  if (a->kind == 1) {
+    *v = a->value;
+  } else if (a->kind == 2) {
+    *v = res[a->idx];
+  } else {
+    if (a->idx >= nvars) return -1;
+    const td_tensor *x = &vars[a->idx];
+    if (x->shape.rank != 0 || x->dtype != t || !x->data) return -1;
+    *v = t == TD_DT_BOOL ? td_u8(x)[0] != 0 : td_tensor_get_int(x, 0);
+  }
+  return 0;
+}
+
+int td_rnn_cond_eval(const td_rnn_cond *cd, const td_tensor *vars, int nvars, int *go) {
+  if (!td_rnn_opt_enabled || cd->nsteps < 1) return -1;
+  int64_t res[TD_RNN_COND_MAX];
+  for (int k = 0; k < cd->nsteps; k++) {
+    int64_t a, b;
+    if (cond_value(&cd->step[k].a, cd->step[k].t, res, vars, nvars, &a) ||
+        cond_value(&cd->step[k].b, cd->step[k].t, res, vars, nvars, &b))
+      return -1;
+    switch (cd->step[k].op) {
+      case 0: res[k] = a < b; break;
+      case 1: res[k] = a <= b; break;
+      case 2: res[k] = a > b; break;
+      case 3: res[k] = a >= b; break;
+      case 4: res[k] = a && b; break;
+      default: res[k] = a || b; break;
+    }
+  }
+  *go = res[cd->nsteps - 1] != 0;
+  return 0;
+}

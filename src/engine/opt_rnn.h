@@ -59,6 +59,31 @@ long td_rnn_hoisted_uses(void);
 void td_math_sgemm_fast(int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                         const float *b, int64_t ldb, float beta, float *c);
 
+/* ---- loop conditions without a callable run ----
+ * A While condition made only of Less / LessEqual / Greater / GreaterEqual on int32 / int64
+ * scalars and LogicalAnd / LogicalOr on bools (Keras: counter < max_iter && time < steps) is
+ * evaluated directly from the loop variables: the same comparisons, no kernels, no arena. Any
+ * operand that is not a scalar of the expected type at run time falls back to running the
+ * condition's callable (which then reports what TF would). */
+enum { TD_RNN_COND_MAX = 8 };
+typedef struct td_rnn_cond_arg {
+  int kind;      /* 0: loop variable idx, 1: constant value, 2: result of step idx */
+  int idx;
+  int64_t value;
+} td_rnn_cond_arg;
+typedef struct td_rnn_cond {
+  int nsteps;
+  struct {
+    int op;       /* 0 <, 1 <=, 2 >, 3 >=, 4 and, 5 or */
+    td_dtype t;   /* comparisons: the operands' dtype */
+    td_rnn_cond_arg a, b;
+  } step[TD_RNN_COND_MAX];
+} td_rnn_cond;
+/* 1 if cond (a While's condition callable) has that form; fills *out. */
+int td_rnn_cond_analyze(const td_callable *cond, td_rnn_cond *out);
+/* 0 and *go set, or -1: run the callable instead. */
+int td_rnn_cond_eval(const td_rnn_cond *cd, const td_tensor *vars, int nvars, int *go);
+
 /* ---- fused cells (opt_rnn_fuse.c, kernels/nn_rnn_cell.c) ----
  * td_opt_rnn_fuse: the callable pass replacing a Keras LSTM / GRU cell's gate arithmetic by one
  * step, and BiasAdd(MatMul) / BiasAdd(AddV2(MatMul, MatMul)) with a run-time bias into one

@@ -90,6 +90,8 @@ typedef struct while_state {
   int nsites;
   td_rnn_hoist_site sites[TD_RNN_MAX_HOIST];
   td_rnn_pool *pool; /* the products' buffers, kept between runs */
+  int cond_fast;      /* the condition is evaluated without its callable (opt_rnn.h) */
+  td_rnn_cond cond;
 } while_state;
 
 static void while_state_free(void *p) {
@@ -103,6 +105,7 @@ static td_code while_state_new(td_kctx *c, void **out) {
   if (!ws) return td_k_fail(c, TD_RESOURCE_EXHAUSTED, "out of memory");
   ws->nsites = td_rnn_hoist_analyze(td_k_function(c, "body", 0), ws->sites);
   if (ws->nsites) ws->pool = td_rnn_pool_new();
+  ws->cond_fast = td_rnn_cond_analyze(td_k_function(c, "cond", 0), &ws->cond);
   *out = ws;
   return TD_OK;
 }
@@ -137,12 +140,14 @@ td_code td_k_while(td_kctx *c) {
   td_code code = TD_OK;
   for (int64_t iter = 0;; iter++) {
     if ((code = td_k_check_deadline(c)) != TD_OK) break;
-    td_tensor pred = {0};
-    if ((code = td_k_call_recycle(c, cond, cur, NULL, &pred_spare, &pred)) != TD_OK) break;
     int go = 0;
-    code = to_bool(c, &pred, &go);
-    td_tensor_release(&pred_spare);
-    pred_spare = pred; /* the next condition's storage */
+    if (!ws->cond_fast || td_rnn_cond_eval(&ws->cond, cur, n, &go) != 0) {
+      td_tensor pred = {0};
+      if ((code = td_k_call_recycle(c, cond, cur, NULL, &pred_spare, &pred)) != TD_OK) break;
+      code = to_bool(c, &pred, &go);
+      td_tensor_release(&pred_spare);
+      pred_spare = pred; /* the next condition's storage */
+    }
     if (code != TD_OK || !go) break;
     if (iter >= max_iter) {
       code = td_k_fail(c, TD_RESOURCE_EXHAUSTED, "While loop ran more than %lld iterations", (long long)max_iter);
