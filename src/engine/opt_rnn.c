@@ -20,6 +20,9 @@
 int td_rnn_opt_enabled = 1;
 static _Atomic long g_hoisted_uses;
 
+static _Atomic long g_cond_evals;
+long td_rnn_cond_evals(void) { return atomic_load_explicit(&g_cond_evals, memory_order_relaxed); }
+
 long td_rnn_hoisted_uses(void) { return atomic_load_explicit(&g_hoisted_uses, memory_order_relaxed); }
 
 /* The largest product buffer hoisted (bytes; it is kept per While node between runs); bigger
@@ -334,5 +337,6 @@ int td_rnn_cond_eval(const td_rnn_cond *cd, const td_tensor *vars, int nvars, in
     }
   }
   *go = res[cd->nsteps - 1] != 0;
+  atomic_fetch_add_explicit(&g_cond_evals, 1, memory_order_relaxed);
   return 0;
 }

@@ -83,6 +83,8 @@ typedef struct td_rnn_cond {
 int td_rnn_cond_analyze(const td_callable *cond, td_rnn_cond *out);
 /* 0 and *go set, or -1: run the callable instead. */
 int td_rnn_cond_eval(const td_rnn_cond *cd, const td_tensor *vars, int nvars, int *go);
+/* How many conditions were evaluated that way so far (process-wide; for tests). */
+long td_rnn_cond_evals(void);
 
 /* ---- fused cells (opt_rnn_fuse.c, kernels/nn_rnn_cell.c) ----
  * td_opt_rnn_fuse: the callable pass replacing a Keras LSTM / GRU cell's gate arithmetic by one

@@ -415,11 +415,13 @@ static void loop_check(int with_bias) {
   td_tensor on[2], off[2];
   gbuild b;
   loop_graph(&b, with_bias);
-  long before = td_rnn_hoisted_uses();
+  long before = td_rnn_hoisted_uses(), conds = td_rnn_cond_evals();
   run_graph(&b, 1, feeds, fv, 4, fetches, on, 2);
   long used = td_rnn_hoisted_uses() - before;
+  assert_int_equal(td_rnn_cond_evals() - conds, 2 * (steps + 1)); /* Less(i, steps) without its callable */
   run_graph(&b, 0, feeds, fv, 4, fetches, off, 2);
   assert_int_equal(td_rnn_hoisted_uses() - before, used); /* off: nothing hoisted */
+  assert_int_equal(td_rnn_cond_evals() - conds, 2 * (steps + 1));
   gb_free(&b);
   assert_int_equal(used, 2 * steps); /* two runs, every step's x_t·W precomputed */
   for (int k = 0; k < 2; k++) assert_close(&on[k], &off[k], 1e-5);
@@ -453,6 +455,49 @@ static void test_loop_input_projection_hoisted(void **state) {
 static void test_loop_hoisted_into_fused_matmul_bias(void **state) {
   (void)state;
   loop_check(1);
+}
+
+/* A condition operand of the wrong dtype at run time: the condition's callable runs and reports
+ * TF's error, with the rewrites on or off. */
+static void test_loop_condition_fallback(void **state) {
+  (void)state;
+  float x[T * B * D] = {0}, h0[B * H] = {0}, w[D * H] = {0};
+  int32_t steps = 3;
+  int64_t steps64 = 3; /* the loop variable the condition compares: int64 where the graph says int32 */
+  int64_t xd[3] = {T, B, D}, hd[2] = {B, H}, wd[2] = {D, H};
+  td_tensor fv[5] = {td_test_tensor(TD_DT_FLOAT, 3, xd, x), td_test_tensor(TD_DT_INT32, 0, NULL, &steps),
+                     td_test_tensor(TD_DT_FLOAT, 2, hd, h0), td_test_tensor(TD_DT_FLOAT, 2, wd, w),
+                     td_test_tensor(TD_DT_INT64, 0, NULL, &steps64)};
+  const char *feeds[5] = {"x", "steps", "h0", "W", "in_steps"}, *fetches[1] = {"loop:4"};
+  for (int opt = 1; opt >= 0; opt--) {
+    gbuild b;
+    loop_graph(&b, 0);
+    /* the loop's `steps` from an untyped placeholder, so the bad dtype reaches the condition */
+    Tensorflow__NodeDef *w8 = b.gd.node[b.gd.n_node - 2];
+    assert_string_equal(w8->op, "StatelessWhile");
+    free(w8->input[1]);
+    w8->input[1] = td_xstrdup("in_steps");
+    gb_add(&b, node("in_steps", "Placeholder", NULL));
+    td_rnn_opt_enabled = opt;
+    td_graph *g;
+    td_session *s;
+    td_status st = {0};
+    assert_int_equal(td_graph_import(&b.gd, &g, &st), TD_OK);
+    assert_int_equal(td_session_new(g, NULL, &s, &st), TD_OK);
+    td_callable *c = NULL;
+    long conds = td_rnn_cond_evals();
+    if (td_session_make_callable(s, feeds, 5, fetches, 1, NULL, 0, &c, &st) != TD_OK) fail_msg("%s", st.msg);
+    td_tensor out;
+    assert_int_equal(td_callable_run(c, fv, &out, &st), TD_INVALID_ARGUMENT);
+    assert_int_equal(td_rnn_cond_evals(), conds); /* nothing evaluated without the callable */
+    assert_non_null(strstr(st.msg, "int64")); /* the condition callable's own error */
+    assert_non_null(strstr(st.msg, "loop"));
+    td_callable_free(c);
+    td_session_free(s);
+    gb_free(&b);
+    td_rnn_opt_enabled = 1;
+  }
+  for (int i = 0; i < 5; i++) td_tensor_release(&fv[i]);
 }
 
 /* BiasAdd(MatMul) and BiasAdd(AddV2(MatMul, MatMul)) with a fed bias, outside any loop */
@@ -509,6 +554,7 @@ int main(void) {
       cmocka_unit_test(test_loop_input_projection_hoisted),
       cmocka_unit_test(test_loop_hoisted_into_fused_matmul_bias),
       cmocka_unit_test(test_matmul_bias_fused),
+      cmocka_unit_test(test_loop_condition_fallback),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
