@@ -1,7 +1,8 @@
 /* test_v2_codec.c — the V2 front end's codecs without a server: datatype table, the raw tensor
  * layout (binary extension / raw_*_contents, incl. BYTES length prefixes and every malformed
- * length), the JSON request header scan, JSON data decoding (nested and flat, ranges, counts,
- * budget), and the JSON output writer. Expected values are hand-derived. */
+ * length), the JSON request header scan, the repository load/unload body scan, JSON data
+ * decoding (nested and flat, ranges, counts, budget), and the JSON output writer. Expected values
+ * are hand-derived. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -197,6 +198,37 @@ static td_code decode(const char *data, td_dtype dt, int rank, const int64_t *di
   return v2_json_decode_data("x", dt, &s, data, 0, strlen(data), &b, t, st);
 }
 
+/* The repository load/unload body: empty, or {"parameters": {...}}; overrides flagged. */
+static void test_scan_repository(void **state) {
+  (void)state;
+  static const struct {
+    const char *body;
+    td_code code;
+    int overrides;
+    const char *msg; /* prefix, when an error */
+  } rows[] = {
+      {"", TD_OK, 0, NULL},
+      {"{}", TD_OK, 0, NULL},
+      {"{\"parameters\":{\"unload_dependents\":true}}", TD_OK, 0, NULL},
+      {"{\"other\":[1,{\"config\":1}],\"parameters\":{}}", TD_OK, 0, NULL},
+      {"{\"parameters\":{\"a\":1,\"config\":\"{}\"}}", TD_OK, 1, NULL},
+      {"{\"parameters\":{\"file:1/model.savedmodel/saved_model.pb\":\"eA==\"}}", TD_OK, 1, NULL},
+      {"{\"parameters\":{\"files\":1,\"configs\":2}}", TD_OK, 0, NULL},
+      {"[1]", TD_INVALID_ARGUMENT, 0, "the repository request must be an object"},
+      {"{\"parameters\":3}", TD_INVALID_ARGUMENT, 0, "'parameters' must be an object"},
+      {"{\"parameters\":{\"a\":", TD_INVALID_ARGUMENT, 0, "JSON Parse error"},
+      {"{\"parameters\":{}", TD_INVALID_ARGUMENT, 0, "JSON Parse error"},
+  };
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    td_status st = {0};
+    int overrides = -1;
+    td_code code = v2_json_scan_repository(rows[i].body, strlen(rows[i].body), &overrides, &st);
+    if (code != rows[i].code) fail_msg("%s: code %d, want %d (%s)", rows[i].body, code, rows[i].code, st.msg);
+    if (code == TD_OK) assert_int_equal(overrides, rows[i].overrides);
+    else assert_memory_equal(st.msg, rows[i].msg, strlen(rows[i].msg));
+  }
+}
+
 static void test_decode(void **state) {
   td_status st = {0};
   td_tensor t;
@@ -281,7 +313,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_datatypes), cmocka_unit_test(test_shape),  cmocka_unit_test(test_raw_numeric),
       cmocka_unit_test(test_raw_bytes), cmocka_unit_test(test_scan),   cmocka_unit_test(test_decode),
-      cmocka_unit_test(test_write),
+      cmocka_unit_test(test_write),            cmocka_unit_test(test_scan_repository),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
