@@ -4,7 +4,9 @@
  * batch the convolution's output (the bench CNN's first layer: 1000 x 26 x 26 x 32 floats,
  * 86 MB) went to memory and came back for the pool: both steps were bound by memory bandwidth.
  * Here the batch is convolved a chunk of images at a time into a buffer of about CHUNK_BYTES
- * (stays in L2) and each chunk is pooled from there into the output. Images are independent in
+ * (stays in L2) and each chunk is pooled from there into the output; a batch whose whole
+ * output is at most WHOLE_BYTES is one chunk (it stays in cache anyway, and each chunk is a
+ * oneDNN call with its own fixed cost). Images are independent in
  * both ops, so the result equals the two steps run one after the other (same convolution
  * path: oneDNN with its per-node cached plans — one per chunk size — or the direct
  * convolution; same pooling loop).
@@ -24,6 +26,7 @@
 #include "util/mem.h"
 
 #define CHUNK_BYTES (1024 * 1024)
+#define WHOLE_BYTES (4 * 1024 * 1024) /* up to this much output, one chunk: fewer oneDNN calls */
 
 /* Convolves chunk ci of the batch into buf and pools it into its place in out; 0 or -1. */
 static int run_chunk(td_kctx *c, const td_nn_conv *g, const td_nn_window *pw, int64_t chunk, int64_t ci,
@@ -74,6 +77,7 @@ td_code td_k_nn_conv2d_max_pool(td_kctx *c) {
   int64_t conv_img = g.w.oh * g.w.ow * g.oc;
   int64_t chunk = CHUNK_BYTES / (conv_img * (int64_t)sizeof(float));
   if (chunk < 1) chunk = 1;
+  if (g.w.n * conv_img * (int64_t)sizeof(float) <= WHOLE_BYTES) chunk = g.w.n; /* fits in cache anyway */
   if (chunk > g.w.n) chunk = g.w.n;
   int64_t nchunks = (g.w.n + chunk - 1) / chunk;
   int threads = td_k_threads(c);

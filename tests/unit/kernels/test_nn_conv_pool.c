@@ -143,8 +143,9 @@ static void naive(const pcase *p, const td_tensor *x, const td_tensor *w, const 
 static void test_conv_pool_fused(void **state) {
   (void)state;
   static const pcase cases[] = {
-      /* 26x26x32 conv output = 86 KB/image: 37 images = 3 chunks of 12 + 1 */
-      {37, 28, 28, 1, 3, 32, "VALID", 2, 2, "VALID", "Relu", 1},
+      /* 26x26x32 conv output = 86 KB/image: 61 images (5.3 MB, over WHOLE_BYTES) = 5 chunks of 12 + 1 */
+      {61, 28, 28, 1, 3, 32, "VALID", 2, 2, "VALID", "Relu", 1},
+      {37, 28, 28, 1, 3, 32, "VALID", 2, 2, "VALID", "Relu", 1}, /* 3.2 MB: one chunk */
       {5, 13, 13, 32, 3, 64, "VALID", 2, 2, "VALID", "Relu", 1},
       {3, 9, 11, 3, 3, 5, "SAME", 3, 2, "SAME", "Relu6", 1},
       {4, 8, 8, 2, 1, 4, "VALID", 3, 1, "VALID", NULL, 0},
