@@ -12,10 +12,12 @@
 #define RELOAD_PATH "/tensorflow.serving.ModelService/HandleReloadConfigRequest"
 
 /* Where the model names are: a chain of field-1 submessages ending at the name (a string
- * field 1): ModelSpec.name is field 1 and every request below holds its spec(s) at field 1. */
+ * field 1): ModelSpec.name is field 1 and every request below holds its spec(s) at field 1.
+ * name_field: the name's field number at the last level when not 1. */
 static const struct {
   const char *path;
   int depth;
+  int name_field;
 } named[] = {
     {"/tensorflow.serving.PredictionService/Predict", 2},
     {"/tensorflow.serving.PredictionService/Classify", 2},
@@ -28,6 +30,8 @@ static const struct {
     {"/inference.GRPCInferenceService/ModelReady", 1},
     {"/inference.GRPCInferenceService/ModelMetadata", 1},
     {"/inference.GRPCInferenceService/ModelInfer", 1},
+    {"/inference.GRPCInferenceService/RepositoryModelLoad", 1, 2}, /* model_name = 2 */
+    {"/inference.GRPCInferenceService/RepositoryModelUnload", 1, 2},
 };
 
 static int is_bearer_key(grpc_slice key) {
@@ -67,8 +71,8 @@ static int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v) {
 }
 
 /* Every length-delimited field 1 of the message in [p, end), descended depth - 1 more levels;
- * at the last level the field's bytes are a model name. */
-static td_code walk(const uint8_t *p, const uint8_t *end, int depth, td_status *st) {
+ * at the last level field `name_field`'s bytes are a model name. */
+static td_code walk(const uint8_t *p, const uint8_t *end, int depth, int name_field, td_status *st) {
   while (p < end) {
     uint64_t key, n;
     if (!read_varint(&p, end, &key)) return TD_OK;
@@ -86,10 +90,9 @@ static td_code walk(const uint8_t *p, const uint8_t *end, int depth, td_status *
         break;
       case 2:
         if (!read_varint(&p, end, &n) || n > (uint64_t)(end - p)) return TD_OK;
-        if (key >> 3 == 1) {
-          if (depth == 1) TD_TRY(td_check_model_name((const char *)p, (size_t)n, st));
-          else TD_TRY(walk(p, p + n, depth - 1, st));
-        }
+        if (depth == 1 && key >> 3 == (uint64_t)name_field)
+          TD_TRY(td_check_model_name((const char *)p, (size_t)n, st));
+        else if (depth > 1 && key >> 3 == 1) TD_TRY(walk(p, p + n, depth - 1, name_field, st));
         p += n;
         break;
       default: /* groups or garbage: the parser reports it */
@@ -102,6 +105,7 @@ static td_code walk(const uint8_t *p, const uint8_t *end, int depth, td_status *
 td_code td_grpc_check_model_names(const char *path, const uint8_t *raw, size_t len, td_status *st) {
   if (!path || !raw) return TD_OK;
   for (size_t i = 0; i < sizeof named / sizeof named[0]; i++)
-    if (!strcmp(path, named[i].path)) return walk(raw, raw + len, named[i].depth, st);
+    if (!strcmp(path, named[i].path))
+      return walk(raw, raw + len, named[i].depth, named[i].name_field ? named[i].name_field : 1, st);
   return TD_OK;
 }

@@ -196,6 +196,10 @@ def test_unknown_names_and_bad_requests(two):
         assert code == grpc.StatusCode.INVALID_ARGUMENT and msg == "Missing model name in request."
         r = repo(s, "h%01p", action)
         assert r.status_code == 400 and "control character" in r.json()["error"]
+        r = repo(s, "hp%00x", action)  # never cut to "hp"
+        assert r.status_code == 400 and "control character" in r.json()["error"]
+        code, msg = grpc_code(grpc_repo, s, "hp\x00x", action)  # read from the wire, not the C string
+        assert code == grpc.StatusCode.INVALID_ARGUMENT and "NUL or control" in msg
         r = requests.get(s.url + "/v2/repository/models/hp/" + action)
         assert r.status_code == 400 and "use POST" in r.json()["error"]
     r = requests.post(s.url + "/v2/repository/models/hp/unload", data="{\"parameters\": {\"a\": ")

@@ -87,6 +87,16 @@ static void test_wire_names(void **state) {
   static const uint8_t reload[] = {0x0a, 0x0c, 0x0a, 0x0a, 0x0a, 0x08, 0x0a, 0x02, 'm', 0x00, 0x12, 0x02, '/', 'x'};
   assert_int_equal(names(RELOAD, reload, sizeof reload), TD_INVALID_ARGUMENT);
 
+  /* RepositoryModelUnloadRequest{repository_name(1):"r\0", model_name(2):"h\0p"}: the name is field 2 */
+  static const char *const repo_paths[] = {"/inference.GRPCInferenceService/RepositoryModelLoad",
+                                           "/inference.GRPCInferenceService/RepositoryModelUnload"};
+  static const uint8_t repo_nul[] = {0x12, 0x03, 'h', 0x00, 'p'};
+  static const uint8_t repo_ok[] = {0x0a, 0x02, 'r', 0x00, 0x12, 0x03, 'h', 'x', 'p'};
+  for (int i = 0; i < 2; i++) {
+    assert_int_equal(names(repo_paths[i], repo_nul, sizeof repo_nul), TD_INVALID_ARGUMENT);
+    assert_int_equal(names(repo_paths[i], repo_ok, sizeof repo_ok), TD_OK);
+  }
+
   /* malformed wire data is the parser's business: never refused here, never read past the end */
   static const uint8_t truncated[] = {0x0a, 0x7f, 0x0a};
   static const uint8_t varint_run[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
