@@ -2,9 +2,9 @@
  * td_api_v2_load / td_api_v2_unload / td_api_v2_index / td_api_v2_known_model) on a real
  * manager with a FAKE loader (no models, no ../shared): the refusals (management disabled, no
  * manager, empty or control-byte names, config/file overrides), unknown names, unload (idempotent,
- * index "unloaded", others keep serving), load back (labels restored), load of a served model
- * (rescan retries a failed version), a failing load's error, and a config reload clearing the
- * unloaded set.
+ * index "unloaded", others keep serving, a request in flight finishes on its version), load back
+ * (labels restored), load of a served model (rescan retries a failed version), a failing load's
+ * error, and a config reload clearing the unloaded set.
  *
  * Fake version dirs hold a saved_model.pb whose text is "ok" or "fail" (INVALID_ARGUMENT). */
 #include <stdarg.h>
@@ -208,6 +208,27 @@ static void test_unload_and_load(void **state) {
   assert_int_equal(available(f, "a"), 2);
 }
 
+/* A request holding a version when its model is unloaded finishes on it; the index shows the
+ * version UNLOADING until the request lets go. */
+static void test_unload_with_request_in_flight(void **state) {
+  fixture *f = *state;
+  td_status st = {0};
+  td_handle held;
+  assert_int_equal(td_servables_get(f->s, "b", -1, NULL, &held, &st), TD_OK);
+  int live = __atomic_load_n(&live_models, __ATOMIC_SEQ_CST);
+  assert_int_equal(td_api_v2_unload(&f->api, "b", &st), TD_OK);
+  assert_int_equal(available(f, "b"), 0);
+  assert_int_equal(__atomic_load_n(&live_models, __ATOMIC_SEQ_CST), live); /* still held */
+  char idx[1024];
+  index_text(f, 0, idx, sizeof idx);
+  assert_non_null(strstr(idx, "b:1:UNLOADING:unloaded;"));
+  td_handle_release(&held); /* the manager's thread frees it */
+  for (int i = 0; i < 1000 && __atomic_load_n(&live_models, __ATOMIC_SEQ_CST) != live - 1; i++) usleep(10 * 1000);
+  assert_int_equal(__atomic_load_n(&live_models, __ATOMIC_SEQ_CST), live - 1);
+  index_text(f, 0, idx, sizeof idx);
+  assert_non_null(strstr(idx, "b:1:UNAVAILABLE:unloaded;"));
+}
+
 static void test_failed_load_then_rescan(void **state) {
   fixture *f = *state;
   td_status st = {0};
@@ -260,6 +281,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
       cmocka_unit_test_setup_teardown(test_unload_and_load, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_unload_with_request_in_flight, setup, teardown),
       cmocka_unit_test_setup_teardown(test_failed_load_then_rescan, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reload_clears_unloaded, setup, teardown),
   };
