@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -229,6 +230,47 @@ static void test_unload_with_request_in_flight(void **state) {
   assert_non_null(strstr(idx, "b:1:UNAVAILABLE:unloaded;"));
 }
 
+/* Readers (index, readiness, requests on b) run while a is unloaded and loaded again: b never
+ * fails, the index never blocks on a load (scripts/tsan.sh checks the locking). */
+typedef struct reader {
+  fixture *f;
+  int stop, rounds, b_failures;
+} reader;
+
+static void *read_loop(void *arg) {
+  reader *r = arg;
+  while (!__atomic_load_n(&r->stop, __ATOMIC_SEQ_CST)) {
+    td_api_v2_index_row *rows;
+    int n;
+    td_api_v2_index(&r->f->api, 0, &rows, &n);
+    td_api_v2_index_free(rows, n);
+    (void)td_api_v2_known_model(&r->f->api, "a");
+    td_handle h;
+    td_status st = {0};
+    if (td_servables_get(r->f->s, "b", -1, NULL, &h, &st) == TD_OK) td_handle_release(&h);
+    else r->b_failures++;
+    r->rounds++;
+  }
+  return NULL;
+}
+
+static void test_concurrent_readers(void **state) {
+  fixture *f = *state;
+  reader r = {.f = f};
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, read_loop, &r), 0);
+  td_status st = {0};
+  for (int i = 0; i < 20; i++) {
+    assert_int_equal(td_api_v2_unload(&f->api, "a", &st), TD_OK);
+    assert_int_equal(td_api_v2_load(&f->api, "a", 0, &st), TD_OK);
+  }
+  __atomic_store_n(&r.stop, 1, __ATOMIC_SEQ_CST);
+  pthread_join(t, NULL);
+  assert_int_equal(r.b_failures, 0);
+  assert_true(r.rounds > 0);
+  assert_int_equal(available(f, "a"), 2);
+}
+
 static void test_failed_load_then_rescan(void **state) {
   fixture *f = *state;
   td_status st = {0};
@@ -282,6 +324,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
       cmocka_unit_test_setup_teardown(test_unload_and_load, setup, teardown),
       cmocka_unit_test_setup_teardown(test_unload_with_request_in_flight, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_concurrent_readers, setup, teardown),
       cmocka_unit_test_setup_teardown(test_failed_load_then_rescan, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reload_clears_unloaded, setup, teardown),
   };
