@@ -18,6 +18,7 @@
  */
 #include <cblas.h>
 #include <limits.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,6 +124,9 @@ int td_math_gemm(td_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, c
  * on CPUs it does not know, e.g. AMD family 26: half the speed; an LSTM step's h·U at batch 32
  * and 256 took 2x as long), else OpenBLAS. Both repack per call; weights that are callable
  * constants take the oneDNN inner product with cached reorders instead (mat_mul_dnnl).
+ * Only at one intra-op thread: with more, oneDNN's OpenMP team and OpenBLAS's pool (sgemv, other
+ * GEMMs) alternate in a loop and their spinning workers starve each other (LSTM b256 at 2
+ * threads 31 -> 146 ms on 2 loaded vCPUs); there everything stays on OpenBLAS as before.
  * dnnl_sgemm allocates its packing buffer inside every call (the library's allocation, not the
  * engine's); TD_SGEMM=openblas keeps these GEMMs on OpenBLAS, which allocates nothing per call
  * (test_rnn_loop counts allocations that way). */
@@ -134,7 +138,7 @@ static int sgemm_on_dnnl(void) {
     v = td_math_isa() == 2 && !(e && !strcmp(e, "openblas"));
     atomic_store_explicit(&on, v, memory_order_relaxed);
   }
-  return v && td_nn_dnnl_enabled();
+  return v && td_nn_dnnl_enabled() && omp_get_max_threads() == 1;
 }
 
 void td_math_sgemm_fast(int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
