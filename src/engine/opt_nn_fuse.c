@@ -3,7 +3,11 @@
  * trip through memory, and the five element-wise steps of an exact (Erf) GELU into one
  * (kernels/nn_fused_ew.c: (0.5 * x) * (1 + Erf(x * 1/sqrt2)) or Erf(x / sqrt2), the constants
  * rank-0, commutative operands in either order, every intermediate read by the chain alone; the
- * fused step takes the last Mul's place and slot, inputs x and the scale constant). callable.c runs td_opt_nn_fuse after plan_steps (the Conv2D already
+ * fused step takes the last Mul's place and slot, inputs x and the scale constant), and Keras'
+ * LayerNormalization in its moments form (ten steps: Mean, SquaredDifference, Mean, AddV2,
+ * Rsqrt, three Mul, Sub, AddV2; one constant reduction axis, rank-1 gamma / beta constants) into
+ * one step at the last AddV2's place (kernels/nn_fused_ew.c; it normalizes over the last axis
+ * and fails with UNIMPLEMENTED for another one). callable.c runs td_opt_nn_fuse after plan_steps (the Conv2D already
  * carries its fused BiasAdd / Relu) and before liveness.
  *
  * Matches: Conv2D (float, NHWC) whose output is read by exactly one step, a MaxPool (float,
@@ -125,6 +129,93 @@ static int try_gelu(td_callable *c, const int *nread, unsigned char *dead, int k
   return 1;
 }
 
+/* ---- LayerNorm, Keras' moments form ----
+ * mean = Mean(x, ax); var = Mean(SquaredDifference(x, mean), ax); inv = Rsqrt(var + eps) * gamma;
+ * out = x * inv + (beta - mean * inv); keep_dims, one reduction axis, gamma / beta rank-1
+ * constants, eps a rank-0 constant; mean and inv are read by exactly their two users. */
+
+/* The step producing src if it is a slot of op `op` (float), else -1. */
+static int made_by(const td_callable *c, const unsigned char *dead, td_src src, const char *op) {
+  if (src.kind != SRC_SLOT) return -1;
+  int k = producer(c, dead, src.idx);
+  return k >= 0 && is_op(&c->steps[k], op) ? k : -1;
+}
+
+/* For binary step sp, the input index whose source is made by op (-1: none; 0 preferred). */
+static int input_made_by(const td_callable *c, const unsigned char *dead, const td_step *sp, const char *op, int *k) {
+  for (int i = 0; i < 2 && sp->nin == 2; i++)
+    if ((*k = made_by(c, dead, sp->in[i], op)) >= 0) return i;
+  return -1;
+}
+
+static int rank1_const(const td_callable *c, td_src s) {
+  return s.kind == SRC_CONST && c->consts[s.idx].dtype == TD_DT_FLOAT && c->consts[s.idx].shape.rank == 1;
+}
+
+/* Mean(x, axes) with keep_dims and one constant axis; *axes = its axes input. */
+static int is_mean(const td_callable *c, const td_step *sp, td_src *axes) {
+  if (!is_op(sp, "Mean") || sp->nin != 2 || !td_attr_bool(sp->node, "keep_dims", false) || sp->in[1].kind != SRC_CONST)
+    return 0;
+  const td_tensor *t = &c->consts[sp->in[1].idx];
+  if ((t->dtype != TD_DT_INT32 && t->dtype != TD_DT_INT64) || td_tensor_num_elements(t) != 1) return 0;
+  *axes = sp->in[1];
+  return 1;
+}
+
+static int try_layer_norm(td_callable *c, const int *nread, unsigned char *dead, int kout) {
+  const td_step *out = &c->steps[kout];
+  if (!(is_op(out, "AddV2") || is_op(out, "Add")) || out->nin != 2) return 0;
+  int kxs, ksh;
+  int xi = input_made_by(c, dead, out, "Mul", &kxs);
+  if (xi < 0 || (ksh = made_by(c, dead, out->in[!xi], "Sub")) < 0) return 0;
+  const td_step *xs = &c->steps[kxs], *sh = &c->steps[ksh];
+  if (nread[xs->out_base] != 1 || nread[sh->out_base] != 1 || sh->nin != 2 || !rank1_const(c, sh->in[0])) return 0;
+  int kms = made_by(c, dead, sh->in[1], "Mul");
+  if (kms < 0 || nread[c->steps[kms].out_base] != 1) return 0;
+  const td_step *ms = &c->steps[kms];
+  int kinv, ii = input_made_by(c, dead, xs, "Mul", &kinv); /* xs = x * inv: which input is inv */
+  if (ii < 0 || nread[c->steps[kinv].out_base] != 2) return 0;
+  td_src x = xs->in[!ii], inv_src = xs->in[ii];
+  int mi = same_src(ms->in[0], inv_src) ? 1 : same_src(ms->in[1], inv_src) ? 0 : -1; /* ms = mean * inv */
+  if (mi < 0) return 0;
+  int kmean = made_by(c, dead, ms->in[mi], "Mean");
+  td_src ax1, ax2;
+  if (kmean < 0 || nread[c->steps[kmean].out_base] != 2 || !is_mean(c, &c->steps[kmean], &ax1) ||
+      !same_src(c->steps[kmean].in[0], x))
+    return 0;
+  const td_step *inv = &c->steps[kinv];
+  int kr, ri = input_made_by(c, dead, inv, "Rsqrt", &kr);
+  if (ri < 0 || !rank1_const(c, inv->in[!ri]) || nread[c->steps[kr].out_base] != 1) return 0;
+  td_src gamma = inv->in[!ri];
+  int kve = made_by(c, dead, c->steps[kr].in[0], "AddV2");
+  if (kve < 0) kve = made_by(c, dead, c->steps[kr].in[0], "Add");
+  if (kve < 0 || nread[c->steps[kve].out_base] != 1) return 0;
+  const td_step *ve = &c->steps[kve];
+  int kvar, vi = input_made_by(c, dead, ve, "Mean", &kvar);
+  if (vi < 0 || ve->in[!vi].kind != SRC_CONST || c->consts[ve->in[!vi].idx].shape.rank != 0 ||
+      c->consts[ve->in[!vi].idx].dtype != TD_DT_FLOAT || nread[c->steps[kvar].out_base] != 1 ||
+      !is_mean(c, &c->steps[kvar], &ax2))
+    return 0;
+  td_src eps = ve->in[!vi];
+  if (td_tensor_get_int(&c->consts[ax1.idx], 0) != td_tensor_get_int(&c->consts[ax2.idx], 0)) return 0;
+  int ksq = made_by(c, dead, c->steps[kvar].in[0], "SquaredDifference");
+  if (ksq < 0 || nread[c->steps[ksq].out_base] != 1) return 0;
+  const td_step *sq = &c->steps[ksq];
+  td_src mean_src = {.kind = SRC_SLOT, .idx = c->steps[kmean].out_base};
+  if (!((same_src(sq->in[0], x) && same_src(sq->in[1], mean_src)) || (same_src(sq->in[1], x) && same_src(sq->in[0], mean_src))))
+    return 0;
+  if (c->consts[gamma.idx].shape.dim[0] != c->consts[sh->in[0].idx].shape.dim[0]) return 0;
+  td_step *o = &c->steps[kout];
+  td_src in[5] = {x, ax1, eps, gamma, sh->in[0]};
+  free(o->in);
+  o->in = td_xmalloc(sizeof in);
+  memcpy(o->in, in, sizeof in);
+  o->nin = 5;
+  o->fn = td_k_nn_layer_norm;
+  dead[kmean] = dead[ksq] = dead[kvar] = dead[kve] = dead[kr] = dead[kinv] = dead[kxs] = dead[kms] = dead[ksh] = 1;
+  return 1;
+}
+
 void td_opt_nn_fuse(td_callable *c) {
   if (!td_nn_fuse_enabled || c->dataflow || c->nsteps < 2) return;
   int *nread = td_xcalloc((size_t)c->nslots + 1, sizeof *nread);
@@ -136,7 +227,7 @@ void td_opt_nn_fuse(td_callable *c) {
     if (c->fetch[i].kind == SRC_SLOT) nread[c->fetch[i].idx] += 1000; /* fetched: never fused */
   int fused = 0;
   for (int k = 0; k < c->nsteps; k++)
-    if (!dead[k]) fused += try_gelu(c, nread, dead, k);
+    if (!dead[k]) fused += try_gelu(c, nread, dead, k) || try_layer_norm(c, nread, dead, k);
   for (int k = 0; k < c->nsteps; k++) {
     td_step *conv = &c->steps[k];
     if (dead[k] || strcmp(conv->node->op, "Conv2D") || conv->fn || conv->nin != 2 || conv->nout != 1 || !float_nhwc(conv->node))

@@ -119,6 +119,9 @@ td_code td_k_nn_conv2d_max_pool(td_kctx *c);
  * y = (0.5 * x) * (1 + erf(x * c)) (mul) or erf(x / c) (div). */
 td_code td_k_nn_gelu_mul(td_kctx *c);
 td_code td_k_nn_gelu_div(td_kctx *c);
+/* LayerNorm (moments form) fused by opt_nn_fuse.c (nn_fused_ew.c): inputs x, axes (the last),
+ * eps, gamma [n], beta [n]. */
+td_code td_k_nn_layer_norm(td_kctx *c);
 
 /* Test hook: 0 disables the oneDNN path process-wide (default 1). */
 void td_nn_set_dnnl_enabled(int on);

@@ -6,8 +6,12 @@
  * float operations in the same order with the same td_math_erff the Erf kernel uses; compiled
  * for AVX-512 / AVX2+FMA / baseline and picked at run time as math_unary.c does.
  * Inputs: 0 = x (float, any shape), 1 = the scalar float constant c. Output: y, x's shape.
+ * LayerNorm (td_k_nn_layer_norm, below): Keras' moments form over the last axis in two passes
+ * per row.
  * Invariants: reentrant; no allocation besides the output.
  */
+#include <math.h>
+
 #include "engine/kernels/math_internal.h"
 #include "engine/kernels/nn.h"
 
@@ -37,3 +41,68 @@ static td_code gelu(td_kctx *c, int div) {
 
 td_code td_k_nn_gelu_mul(td_kctx *c) { return gelu(c, 0); }
 td_code td_k_nn_gelu_div(td_kctx *c) { return gelu(c, 1); }
+
+/* ---- LayerNorm, moments form over the last axis ----
+ * y = x * inv + (beta - mean * inv), inv = rsqrt(var + eps) * gamma, mean and var over the last
+ * axis (var = mean((x - mean)^2)): what Keras' LayerNormalization exports as Mean,
+ * SquaredDifference, Mean, AddV2, Rsqrt, Mul, Mul, Mul, Sub, AddV2 — one pass for the moments and
+ * one for the output per row. Inputs: 0 = x, 1 = the reduction axes (one int, the last axis),
+ * 2 = eps (scalar), 3 = gamma [n], 4 = beta [n]. Sums run in 16 float lanes. */
+typedef void (*ln_fn)(const float *x, float *y, int64_t rows, int64_t n, float eps, const float *g, const float *b);
+
+static inline __attribute__((always_inline)) void ln_body(const float *restrict x, float *restrict y, int64_t rows,
+                                                           int64_t n, float eps, const float *restrict g,
+                                                           const float *restrict b) {
+  for (int64_t r = 0; r < rows; r++, x += n, y += n) {
+    float lane[16] = {0}, sum = 0;
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+      for (int j = 0; j < 16; j++) lane[j] += x[i + j];
+    for (int j = 0; j < 16; j++) sum += lane[j];
+    for (; i < n; i++) sum += x[i];
+    float mean = sum / (float)n;
+    for (int j = 0; j < 16; j++) lane[j] = 0;
+    float sq = 0;
+    for (i = 0; i + 16 <= n; i += 16)
+      for (int j = 0; j < 16; j++) {
+        float d = x[i + j] - mean;
+        lane[j] += d * d;
+      }
+    for (int j = 0; j < 16; j++) sq += lane[j];
+    for (; i < n; i++) sq += (x[i] - mean) * (x[i] - mean);
+    float rs = 1.0f / sqrtf(sq / (float)n + eps);
+    for (i = 0; i < n; i++) {
+      float inv = rs * g[i];
+      y[i] = x[i] * inv + (b[i] - mean * inv);
+    }
+  }
+}
+TD_MATH_TARGET_512 static void ln_512(const float *x, float *y, int64_t rows, int64_t n, float eps, const float *g,
+                                      const float *b) { ln_body(x, y, rows, n, eps, g, b); }
+TD_MATH_TARGET_256 static void ln_256(const float *x, float *y, int64_t rows, int64_t n, float eps, const float *g,
+                                      const float *b) { ln_body(x, y, rows, n, eps, g, b); }
+static void ln_base(const float *x, float *y, int64_t rows, int64_t n, float eps, const float *g, const float *b) {
+  ln_body(x, y, rows, n, eps, g, b);
+}
+
+td_code td_k_nn_layer_norm(td_kctx *c) {
+  const td_tensor *x = td_k_input(c, 0), *ax = td_k_input(c, 1), *eps = td_k_input(c, 2);
+  const td_tensor *g = td_k_input(c, 3), *b = td_k_input(c, 4);
+  int rank = x->shape.rank;
+  if (x->dtype != TD_DT_FLOAT || rank < 1 || td_tensor_num_elements(ax) != 1 || eps->dtype != TD_DT_FLOAT ||
+      td_tensor_num_elements(eps) != 1)
+    return td_k_fail(c, TD_INVALID_ARGUMENT, "fused LayerNorm: unexpected input types");
+  int64_t a = td_tensor_get_int(ax, 0), n = x->shape.dim[rank - 1];
+  if (a < 0) a += rank;
+  if (a != rank - 1 || g->dtype != TD_DT_FLOAT || b->dtype != TD_DT_FLOAT || td_tensor_num_elements(g) != n ||
+      td_tensor_num_elements(b) != n)
+    return td_k_fail(c, TD_UNIMPLEMENTED, "fused LayerNorm handles the last axis with [%lld] scale and offset only",
+                     (long long)n);
+  td_tensor *y;
+  TD_TRY(td_k_alloc_output_uninit(c, 0, TD_DT_FLOAT, &x->shape, &y));
+  int64_t total = td_tensor_num_elements(x);
+  if (total == 0) return TD_OK;
+  static const ln_fn impl[3] = {ln_base, ln_256, ln_512};
+  impl[td_math_isa()](td_f32(x), td_f32(y), total / n, n, td_f32(eps)[0], td_f32(g), td_f32(b));
+  return TD_OK;
+}

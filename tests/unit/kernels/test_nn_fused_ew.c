@@ -1,5 +1,6 @@
-/* test_nn_fused_ew.c — the exact-GELU chain that opt_nn_fuse.c fuses into one step
- * (kernels/nn_fused_ew.c): Keras' forms (x * 1/sqrt2 or x / sqrt2, constants on either side of
+/* test_nn_fused_ew.c — the exact-GELU chain and Keras' moments-form LayerNorm that opt_nn_fuse.c
+ * fuses into one step each (kernels/nn_fused_ew.c). LayerNorm: both operand orders, axis -1 and
+ * rank-1, against a double reference, the pass off and a fetched mean. GELU: Keras' forms (x * 1/sqrt2 or x / sqrt2, constants on either side of
  * the commutative ops) against libm's erf in double, and against the same graph with the pass
  * off or with an intermediate fetched (which must keep the steps apart), over sizes that leave
  * vector remainders and values past erf's clamp. */
@@ -91,9 +92,121 @@ static void test_gelu_fused(void **state) {
   }
 }
 
+static Tensorflow__NodeDef *vec(const char *name, int64_t n, float base) {
+  Tensorflow__NodeDef *nd = nn_named("Const", name);
+  td_test_attr_type(nd, "dtype", TD_DT_FLOAT);
+  float *v = malloc(sizeof *v * (size_t)n);
+  for (int64_t i = 0; i < n; i++) v[i] = base + 0.01f * (float)(i % 13);
+  td_tensor t = td_test_tensor(TD_DT_FLOAT, 1, &n, v);
+  td_test_attr_tensor(nd, "value", &t);
+  td_tensor_release(&t);
+  free(v);
+  return nd;
+}
+
+static Tensorflow__NodeDef *mean(const char *name, const char *in) {
+  Tensorflow__NodeDef *nd = op2("Mean", name, in, "axes");
+  td_test_attr_bool(nd, "keep_dims", 1);
+  return nd;
+}
+
+/* x → Keras' LayerNormalization (moments form, as the transformer fixture exports it: mean
+ * through StopGradient into SquaredDifference); swap: commutative operands the other way round,
+ * axis -1 instead of rank-1; fetch_mean keeps the steps apart. */
+static td_tensor run_ln(const td_tensor *x, int swap, int fetch_mean) {
+  Tensorflow__NodeDef *nodes[20];
+  int nn = 0, rank = x->shape.rank;
+  int64_t n = x->shape.dim[rank - 1];
+  nodes[nn] = nn_named("Placeholder", "x");
+  td_test_attr_type(nodes[nn++], "dtype", TD_DT_FLOAT);
+  int32_t ax = swap ? -1 : rank - 1;
+  int64_t one = 1;
+  Tensorflow__NodeDef *axes = nn_named("Const", "axes");
+  td_test_attr_type(axes, "dtype", TD_DT_INT32);
+  td_tensor at = td_test_tensor(TD_DT_INT32, 1, &one, &ax);
+  td_test_attr_tensor(axes, "value", &at);
+  td_tensor_release(&at);
+  nodes[nn++] = axes;
+  nodes[nn++] = scalar("eps", 1e-3f);
+  nodes[nn++] = vec("gamma", n, 0.9f);
+  nodes[nn++] = vec("beta", n, -0.1f);
+  nodes[nn++] = mean("mean", "x");
+  Tensorflow__NodeDef *sg = nn_named("StopGradient", "sg");
+  td_test_attr_type(sg, "T", TD_DT_FLOAT);
+  nn_set_inputs(sg, "mean", NULL);
+  nodes[nn++] = sg;
+  nodes[nn++] = swap ? op2("SquaredDifference", "sqd", "sg", "x") : op2("SquaredDifference", "sqd", "x", "sg");
+  nodes[nn++] = mean("var", "sqd");
+  nodes[nn++] = swap ? op2("AddV2", "ve", "eps", "var") : op2("AddV2", "ve", "var", "eps");
+  Tensorflow__NodeDef *rs = nn_named("Rsqrt", "rs");
+  td_test_attr_type(rs, "T", TD_DT_FLOAT);
+  nn_set_inputs(rs, "ve", NULL);
+  nodes[nn++] = rs;
+  nodes[nn++] = swap ? op2("Mul", "inv", "gamma", "rs") : op2("Mul", "inv", "rs", "gamma");
+  nodes[nn++] = swap ? op2("Mul", "xs", "inv", "x") : op2("Mul", "xs", "x", "inv");
+  nodes[nn++] = swap ? op2("Mul", "ms", "inv", "mean") : op2("Mul", "ms", "mean", "inv");
+  nodes[nn++] = op2("Sub", "shift", "beta", "ms");
+  nodes[nn++] = swap ? op2("AddV2", "y", "shift", "xs") : op2("AddV2", "y", "xs", "shift");
+  Tensorflow__GraphDef gd;
+  tensorflow__graph_def__init(&gd);
+  gd.n_node = (size_t)nn;
+  gd.node = nodes;
+  const char *fetches[2] = {"y:0", "mean:0"}, *feeds[1] = {"x:0"};
+  td_tensor outs[2];
+  td_status st = {0};
+  td_graph *g = NULL;
+  td_session *s = NULL;
+  td_code code = td_graph_import(&gd, &g, &st);
+  if (code == TD_OK) code = td_session_new(g, NULL, &s, &st);
+  if (code == TD_OK) code = td_session_run(s, feeds, x, 1, fetches, outs, fetch_mean ? 2 : 1, NULL, 0, &st);
+  if (code != TD_OK) fprintf(stderr, "run failed: %s\n", st.msg);
+  assert_int_equal(code, TD_OK);
+  td_session_free(s);
+  for (int i = 0; i < nn; i++) td_test_node_free(nodes[i]);
+  if (fetch_mean) td_tensor_release(&outs[1]);
+  return outs[0];
+}
+
+static void test_layer_norm_fused(void **state) {
+  (void)state;
+  static const int64_t dims[][3] = {{2, 3, 256}, {1, 5, 7}, {4, 1, 33}};
+  for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {
+    td_tensor x = nn_random_tensor(3, dims[di]);
+    int64_t n = dims[di][2], rows = td_tensor_num_elements(&x) / n;
+    for (int64_t i = 0; i < td_tensor_num_elements(&x); i++) td_f32(&x)[i] = td_f32(&x)[i] * 3 + 1;
+    for (int swap = 0; swap < 2; swap++)
+      for (int mode = 0; mode < 3; mode++) { /* fused, pass off, mean fetched */
+        td_nn_fuse_enabled = mode != 1;
+        td_tensor y = run_ln(&x, swap, mode == 2);
+        td_nn_fuse_enabled = 1;
+        assert_true(td_shape_equal(&y.shape, &x.shape));
+        for (int64_t r = 0; r < rows; r++) {
+          const float *xr = td_f32(&x) + r * n;
+          double m = 0, v = 0;
+          for (int64_t i = 0; i < n; i++) m += xr[i];
+          m /= (double)n;
+          for (int64_t i = 0; i < n; i++) v += (xr[i] - m) * (xr[i] - m);
+          v /= (double)n;
+          for (int64_t i = 0; i < n; i++) {
+            double want = (xr[i] - m) / sqrt(v + 1e-3) * (0.9 + 0.01 * (double)(i % 13)) + (-0.1 + 0.01 * (double)(i % 13));
+            double got = td_f32(&y)[r * n + i];
+            if (fabs(got - want) > 1e-4 * (1 + fabs(want))) {
+              fprintf(stderr, "  LN swap %d mode %d row %lld col %lld: got %.9g want %.9g\n", swap, mode, (long long)r,
+                      (long long)i, got, want);
+              fail();
+            }
+          }
+        }
+        td_tensor_release(&y);
+      }
+    td_tensor_release(&x);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_gelu_fused),
+      cmocka_unit_test(test_layer_norm_fused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
