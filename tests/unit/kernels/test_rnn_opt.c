@@ -24,140 +24,25 @@
 #include "engine/engine.h"
 #include "engine/opt_rnn.h"
 #include "engine/testing.h"
+#include "graph_build.h"
 #include "util/mem.h"
 
 enum { B = 3, H = 5, T = 7, D = 4 };
-
-/* ---- GraphDef building (as in tests/unit/engine/test_functional.c) ---- */
-typedef struct gbuild {
-  Tensorflow__GraphDef gd;
-  Tensorflow__FunctionDefLibrary lib;
-} gbuild;
-
-static Tensorflow__NodeDef *node(const char *name, const char *op, ...) {
-  Tensorflow__NodeDef *nd = td_test_node_new(op);
-  free(nd->name);
-  nd->name = td_xstrdup(name);
-  va_list ap;
-  va_start(ap, op);
-  for (const char *in; (in = va_arg(ap, const char *));) {
-    nd->input = td_xrealloc(nd->input, (nd->n_input + 1) * sizeof *nd->input);
-    nd->input[nd->n_input++] = td_xstrdup(in);
-  }
-  va_end(ap);
-  return nd;
-}
-
-static Tensorflow__NodeDef *gb_add(gbuild *b, Tensorflow__NodeDef *nd) {
-  b->gd.node = td_xrealloc(b->gd.node, (b->gd.n_node + 1) * sizeof *b->gd.node);
-  b->gd.node[b->gd.n_node++] = nd;
-  return nd;
-}
-
-static Tensorflow__NodeDef *konst(const char *name, td_dtype dt, int rank, const int64_t *dims, const void *v) {
-  Tensorflow__NodeDef *nd = node(name, "Const", NULL);
-  td_tensor t = td_test_tensor(dt, rank, dims, v);
-  td_test_attr_type(nd, "dtype", dt);
-  td_test_attr_tensor(nd, "value", &t);
-  td_tensor_release(&t);
-  return nd;
-}
-
-static Tensorflow__NodeDef *typed(Tensorflow__NodeDef *nd, td_dtype t) {
-  td_test_attr_type(nd, "T", t);
-  return nd;
-}
 
 static Tensorflow__NodeDef *elem(Tensorflow__NodeDef *nd) {
   td_test_attr_type(nd, "element_dtype", TD_DT_FLOAT);
   return nd;
 }
 
-static Tensorflow__AttrValue *new_attr(Tensorflow__NodeDef *nd, const char *key) {
-  Tensorflow__NodeDef__AttrEntry *e = td_xmalloc(sizeof *e);
-  tensorflow__node_def__attr_entry__init(e);
-  e->key = td_xstrdup(key);
-  e->value = td_xmalloc(sizeof *e->value);
-  tensorflow__attr_value__init(e->value);
-  nd->attr = td_xrealloc(nd->attr, (nd->n_attr + 1) * sizeof *nd->attr);
-  nd->attr[nd->n_attr++] = e;
-  return e->value;
-}
-
-static void attr_func(Tensorflow__NodeDef *nd, const char *key, const char *fname) {
-  Tensorflow__AttrValue *v = new_attr(nd, key);
-  v->value_case = TENSORFLOW__ATTR_VALUE__VALUE_FUNC;
-  v->func = td_xmalloc(sizeof *v->func);
-  tensorflow__name_attr_list__init(v->func);
-  v->func->name = td_xstrdup(fname);
-}
-
-static Tensorflow__OpDef__ArgDef *argdef(const char *name, td_dtype t) {
-  Tensorflow__OpDef__ArgDef *a = td_xmalloc(sizeof *a);
-  tensorflow__op_def__arg_def__init(a);
-  a->name = td_xstrdup(name);
-  a->type = (Tensorflow__DataType)t;
-  return a;
-}
-
-static Tensorflow__FunctionDef *fn_new(gbuild *b, const char *name) {
-  Tensorflow__FunctionDef *f = td_xmalloc(sizeof *f);
-  tensorflow__function_def__init(f);
-  f->signature = td_xmalloc(sizeof *f->signature);
-  tensorflow__op_def__init(f->signature);
-  f->signature->name = td_xstrdup(name);
-  b->lib.function = td_xrealloc(b->lib.function, (b->lib.n_function + 1) * sizeof *b->lib.function);
-  b->lib.function[b->lib.n_function++] = f;
-  return f;
-}
-
-static void fn_in(Tensorflow__FunctionDef *f, const char *name, td_dtype t) {
-  Tensorflow__OpDef *s = f->signature;
-  s->input_arg = td_xrealloc(s->input_arg, (s->n_input_arg + 1) * sizeof *s->input_arg);
-  s->input_arg[s->n_input_arg++] = argdef(name, t);
-}
-
-static void fn_out(Tensorflow__FunctionDef *f, const char *name, td_dtype t, const char *tensor) {
-  Tensorflow__OpDef *s = f->signature;
-  s->output_arg = td_xrealloc(s->output_arg, (s->n_output_arg + 1) * sizeof *s->output_arg);
-  s->output_arg[s->n_output_arg++] = argdef(name, t);
-  Tensorflow__FunctionDef__RetEntry *r = td_xmalloc(sizeof *r);
-  tensorflow__function_def__ret_entry__init(r);
-  r->key = td_xstrdup(name);
-  r->value = td_xstrdup(tensor);
-  f->ret = td_xrealloc(f->ret, (f->n_ret + 1) * sizeof *f->ret);
-  f->ret[f->n_ret++] = r;
-}
-
-static Tensorflow__NodeDef *fn_node(Tensorflow__FunctionDef *f, Tensorflow__NodeDef *nd) {
-  f->node_def = td_xrealloc(f->node_def, (f->n_node_def + 1) * sizeof *f->node_def);
-  f->node_def[f->n_node_def++] = nd;
-  return nd;
-}
-
 static float val(int which, int i) { return (float)(((i * 7 + which * 13) % 23) - 11) / 6.0f; }
 static double sig(double x) { return 1 / (1 + exp(-x)); }
 
-static void gb_init(gbuild *b) {
-  memset(b, 0, sizeof *b);
-  tensorflow__graph_def__init(&b->gd);
-  tensorflow__function_def_library__init(&b->lib);
-  b->gd.library = &b->lib;
-}
-
-static void gb_free(gbuild *b) {
-  for (size_t i = 0; i < b->gd.n_node; i++) tensorflow__node_def__free_unpacked(b->gd.node[i], NULL);
-  free(b->gd.node);
-  for (size_t i = 0; i < b->lib.n_function; i++) tensorflow__function_def__free_unpacked(b->lib.function[i], NULL);
-  free(b->lib.function);
-}
-
 static void placeholder(gbuild *b, const char *name, td_dtype dt) {
-  td_test_attr_type(gb_add(b, node(name, "Placeholder", NULL)), "dtype", dt);
+  td_test_attr_type(gb_add(b, gb_node(name, "Placeholder", NULL)), "dtype", dt);
 }
 
 static void split(gbuild *b, const char *name, const char *value, int n) {
-  Tensorflow__NodeDef *s = typed(gb_add(b, node(name, "Split", "axis", value, NULL)), TD_DT_FLOAT);
+  Tensorflow__NodeDef *s = gb_typed(gb_add(b, gb_node(name, "Split", "axis", value, NULL)), TD_DT_FLOAT);
   td_test_attr_int(s, "num_split", n);
 }
 
@@ -197,17 +82,17 @@ static void lstm_graph(gbuild *b, int fetch_gate) {
   placeholder(b, "z", TD_DT_FLOAT);
   placeholder(b, "c", TD_DT_FLOAT);
   int32_t axis = -1;
-  gb_add(b, konst("axis", TD_DT_INT32, 0, NULL, &axis));
+  gb_add(b, gb_const("axis", TD_DT_INT32, 0, NULL, &axis));
   split(b, "gates", "z", 4);
-  typed(gb_add(b, node("i", "Sigmoid", "gates:0", NULL)), TD_DT_FLOAT);
-  typed(gb_add(b, node("f", "Sigmoid", "gates:1", NULL)), TD_DT_FLOAT);
-  typed(gb_add(b, node("g", "Tanh", "gates:2", NULL)), TD_DT_FLOAT);
-  typed(gb_add(b, node("o", "Sigmoid", "gates:3", NULL)), TD_DT_FLOAT);
-  typed(gb_add(b, node("fc", "Mul", "c", "f", NULL)), TD_DT_FLOAT); /* operands in either order */
-  typed(gb_add(b, node("ig", "Mul", "i", "g", NULL)), TD_DT_FLOAT);
-  typed(gb_add(b, node("c_new", "AddV2", "ig", "fc", NULL)), TD_DT_FLOAT);
-  typed(gb_add(b, node("tc", "Tanh", "c_new", NULL)), TD_DT_FLOAT);
-  typed(gb_add(b, node("h_new", "Mul", "o", "tc", NULL)), TD_DT_FLOAT);
+  gb_typed(gb_add(b, gb_node("i", "Sigmoid", "gates:0", NULL)), TD_DT_FLOAT);
+  gb_typed(gb_add(b, gb_node("f", "Sigmoid", "gates:1", NULL)), TD_DT_FLOAT);
+  gb_typed(gb_add(b, gb_node("g", "Tanh", "gates:2", NULL)), TD_DT_FLOAT);
+  gb_typed(gb_add(b, gb_node("o", "Sigmoid", "gates:3", NULL)), TD_DT_FLOAT);
+  gb_typed(gb_add(b, gb_node("fc", "Mul", "c", "f", NULL)), TD_DT_FLOAT); /* operands in either order */
+  gb_typed(gb_add(b, gb_node("ig", "Mul", "i", "g", NULL)), TD_DT_FLOAT);
+  gb_typed(gb_add(b, gb_node("c_new", "AddV2", "ig", "fc", NULL)), TD_DT_FLOAT);
+  gb_typed(gb_add(b, gb_node("tc", "Tanh", "c_new", NULL)), TD_DT_FLOAT);
+  gb_typed(gb_add(b, gb_node("h_new", "Mul", "o", "tc", NULL)), TD_DT_FLOAT);
   (void)fetch_gate;
 }
 
@@ -272,21 +157,21 @@ static void gru_graph(gbuild *b) {
   placeholder(b, "h", TD_DT_FLOAT);
   int32_t axis = -1;
   float one = 1.0f;
-  gb_add(b, konst("axis", TD_DT_INT32, 0, NULL, &axis));
-  gb_add(b, konst("one", TD_DT_FLOAT, 0, NULL, &one));
+  gb_add(b, gb_const("axis", TD_DT_INT32, 0, NULL, &axis));
+  gb_add(b, gb_const("one", TD_DT_FLOAT, 0, NULL, &one));
   split(b, "xs", "xz", 3);
   split(b, "hs", "hz", 3);
-  typed(gb_add(b, node("za", "AddV2", "xs:0", "hs:0", NULL)), TD_DT_FLOAT);
-  typed(gb_add(b, node("zg", "Sigmoid", "za", NULL)), TD_DT_FLOAT);
-  typed(gb_add(b, node("ra", "AddV2", "hs:1", "xs:1", NULL)), TD_DT_FLOAT);
-  typed(gb_add(b, node("rg", "Sigmoid", "ra", NULL)), TD_DT_FLOAT);
-  typed(gb_add(b, node("rh", "Mul", "rg", "hs:2", NULL)), TD_DT_FLOAT);
-  typed(gb_add(b, node("ha", "AddV2", "xs:2", "rh", NULL)), TD_DT_FLOAT);
-  typed(gb_add(b, node("hh", "Tanh", "ha", NULL)), TD_DT_FLOAT);
-  typed(gb_add(b, node("zh", "Mul", "zg", "h", NULL)), TD_DT_FLOAT);
-  typed(gb_add(b, node("omz", "Sub", "one", "zg", NULL)), TD_DT_FLOAT);
-  typed(gb_add(b, node("omzh", "Mul", "omz", "hh", NULL)), TD_DT_FLOAT);
-  typed(gb_add(b, node("h_new", "AddV2", "zh", "omzh", NULL)), TD_DT_FLOAT);
+  gb_typed(gb_add(b, gb_node("za", "AddV2", "xs:0", "hs:0", NULL)), TD_DT_FLOAT);
+  gb_typed(gb_add(b, gb_node("zg", "Sigmoid", "za", NULL)), TD_DT_FLOAT);
+  gb_typed(gb_add(b, gb_node("ra", "AddV2", "hs:1", "xs:1", NULL)), TD_DT_FLOAT);
+  gb_typed(gb_add(b, gb_node("rg", "Sigmoid", "ra", NULL)), TD_DT_FLOAT);
+  gb_typed(gb_add(b, gb_node("rh", "Mul", "rg", "hs:2", NULL)), TD_DT_FLOAT);
+  gb_typed(gb_add(b, gb_node("ha", "AddV2", "xs:2", "rh", NULL)), TD_DT_FLOAT);
+  gb_typed(gb_add(b, gb_node("hh", "Tanh", "ha", NULL)), TD_DT_FLOAT);
+  gb_typed(gb_add(b, gb_node("zh", "Mul", "zg", "h", NULL)), TD_DT_FLOAT);
+  gb_typed(gb_add(b, gb_node("omz", "Sub", "one", "zg", NULL)), TD_DT_FLOAT);
+  gb_typed(gb_add(b, gb_node("omzh", "Mul", "omz", "hh", NULL)), TD_DT_FLOAT);
+  gb_typed(gb_add(b, gb_node("h_new", "AddV2", "zh", "omzh", NULL)), TD_DT_FLOAT);
 }
 
 static void test_gru_cell_fused(void **state) {
@@ -359,46 +244,46 @@ static void loop_graph(gbuild *b, int with_bias) {
   for (int i = 0; i < H * H; i++) u[i] = val(6, i) / 4;
   int64_t ud[2] = {H, H}, two = 2;
   int32_t in_shape[2] = {-1, D}, out_shape[2] = {-1, H}, zero = 0, one = 1;
-  gb_add(b, konst("U", TD_DT_FLOAT, 2, ud, u));
-  gb_add(b, konst("in_shape", TD_DT_INT32, 1, &two, in_shape));
-  gb_add(b, konst("out_shape", TD_DT_INT32, 1, &two, out_shape));
-  gb_add(b, konst("zero", TD_DT_INT32, 0, NULL, &zero));
-  Tensorflow__NodeDef *ft = elem(gb_add(b, node("in_ta", "TensorListFromTensor", "x", "in_shape", NULL)));
+  gb_add(b, gb_const("U", TD_DT_FLOAT, 2, ud, u));
+  gb_add(b, gb_const("in_shape", TD_DT_INT32, 1, &two, in_shape));
+  gb_add(b, gb_const("out_shape", TD_DT_INT32, 1, &two, out_shape));
+  gb_add(b, gb_const("zero", TD_DT_INT32, 0, NULL, &zero));
+  Tensorflow__NodeDef *ft = elem(gb_add(b, gb_node("in_ta", "TensorListFromTensor", "x", "in_shape", NULL)));
   td_test_attr_type(ft, "shape_type", TD_DT_INT32);
-  Tensorflow__NodeDef *rs = elem(gb_add(b, node("out_ta", "TensorListReserve", "out_shape", "steps", NULL)));
+  Tensorflow__NodeDef *rs = elem(gb_add(b, gb_node("out_ta", "TensorListReserve", "out_shape", "steps", NULL)));
   td_test_attr_type(rs, "shape_type", TD_DT_INT32);
-  Tensorflow__FunctionDef *cond = fn_new(b, "cond");
-  for (int k = 0; k < NARGS; k++) fn_in(cond, kArgs[k], kTypes[k]);
-  fn_node(cond, typed(node("lt", "Less", "i", "steps", NULL), TD_DT_INT32));
-  fn_out(cond, "go", TD_DT_BOOL, "lt:z:0");
-  Tensorflow__FunctionDef *body = fn_new(b, "body");
-  for (int k = 0; k < NARGS; k++) fn_in(body, kArgs[k], kTypes[k]);
-  fn_node(body, konst("elem_shape", TD_DT_INT32, 1, &two, in_shape));
-  fn_node(body, konst("one", TD_DT_INT32, 0, NULL, &one));
-  fn_node(body, elem(node("x_t", "TensorListGetItem", "in_ta", "i", "elem_shape:output:0", NULL)));
-  fn_node(body, typed(node("mx", "MatMul", "x_t:item:0", "W", NULL), TD_DT_FLOAT));
-  fn_node(body, typed(node("mh", "MatMul", "h", "U", NULL), TD_DT_FLOAT));
-  fn_node(body, typed(node("z", "AddV2", "mh:product:0", "mx:product:0", NULL), TD_DT_FLOAT));
+  Tensorflow__FunctionDef *cond = gb_fn_new(b, "cond");
+  for (int k = 0; k < NARGS; k++) gb_fn_in(cond, kArgs[k], kTypes[k]);
+  gb_fn_node(cond, gb_typed(gb_node("lt", "Less", "i", "steps", NULL), TD_DT_INT32));
+  gb_fn_out(cond, "go", TD_DT_BOOL, "lt:z:0");
+  Tensorflow__FunctionDef *body = gb_fn_new(b, "body");
+  for (int k = 0; k < NARGS; k++) gb_fn_in(body, kArgs[k], kTypes[k]);
+  gb_fn_node(body, gb_const("elem_shape", TD_DT_INT32, 1, &two, in_shape));
+  gb_fn_node(body, gb_const("one", TD_DT_INT32, 0, NULL, &one));
+  gb_fn_node(body, elem(gb_node("x_t", "TensorListGetItem", "in_ta", "i", "elem_shape:output:0", NULL)));
+  gb_fn_node(body, gb_typed(gb_node("mx", "MatMul", "x_t:item:0", "W", NULL), TD_DT_FLOAT));
+  gb_fn_node(body, gb_typed(gb_node("mh", "MatMul", "h", "U", NULL), TD_DT_FLOAT));
+  gb_fn_node(body, gb_typed(gb_node("z", "AddV2", "mh:product:0", "mx:product:0", NULL), TD_DT_FLOAT));
   if (with_bias) {
     int64_t hdim = H;
-    fn_node(body, konst("bias", TD_DT_FLOAT, 1, &hdim, kBias));
-    fn_node(body, typed(node("zb", "BiasAdd", "z:z:0", "bias:output:0", NULL), TD_DT_FLOAT));
+    gb_fn_node(body, gb_const("bias", TD_DT_FLOAT, 1, &hdim, kBias));
+    gb_fn_node(body, gb_typed(gb_node("zb", "BiasAdd", "z:z:0", "bias:output:0", NULL), TD_DT_FLOAT));
   }
-  fn_node(body, typed(node("h_new", "Tanh", with_bias ? "zb:output:0" : "z:z:0", NULL), TD_DT_FLOAT));
-  fn_node(body, elem(node("set", "TensorListSetItem", "out_ta", "i", "h_new:y:0", NULL)));
-  fn_node(body, typed(node("i1", "AddV2", "i", "one:output:0", NULL), TD_DT_INT32));
+  gb_fn_node(body, gb_typed(gb_node("h_new", "Tanh", with_bias ? "zb:output:0" : "z:z:0", NULL), TD_DT_FLOAT));
+  gb_fn_node(body, elem(gb_node("set", "TensorListSetItem", "out_ta", "i", "h_new:y:0", NULL)));
+  gb_fn_node(body, gb_typed(gb_node("i1", "AddV2", "i", "one:output:0", NULL), TD_DT_INT32));
   const char *rets[NARGS] = {"i1:z:0", "steps", "set:output_handle:0", "in_ta", "h_new:y:0", "W", "U"};
   for (int k = 0; k < NARGS; k++) {
     char name[32];
     snprintf(name, sizeof name, "%s_out", kArgs[k]);
-    fn_out(body, name, kTypes[k], rets[k]);
+    gb_fn_out(body, name, kTypes[k], rets[k]);
   }
   Tensorflow__NodeDef *w8 =
-      gb_add(b, node("loop", "StatelessWhile", "zero", "steps", "out_ta", "in_ta", "h0", "W", "U", NULL));
+      gb_add(b, gb_node("loop", "StatelessWhile", "zero", "steps", "out_ta", "in_ta", "h0", "W", "U", NULL));
   td_test_attr_types(w8, "T", kTypes, NARGS);
-  attr_func(w8, "cond", "cond");
-  attr_func(w8, "body", "body");
-  Tensorflow__NodeDef *st = elem(gb_add(b, node("stack", "TensorListStack", "loop:2", "out_shape", NULL)));
+  gb_attr_func(w8, "cond", "cond");
+  gb_attr_func(w8, "body", "body");
+  Tensorflow__NodeDef *st = elem(gb_add(b, gb_node("stack", "TensorListStack", "loop:2", "out_shape", NULL)));
   td_test_attr_int(st, "num_elements", -1);
 }
 
@@ -477,7 +362,7 @@ static void test_loop_condition_fallback(void **state) {
     assert_string_equal(w8->op, "StatelessWhile");
     free(w8->input[1]);
     w8->input[1] = td_xstrdup("in_steps");
-    gb_add(&b, node("in_steps", "Placeholder", NULL));
+    gb_add(&b, gb_node("in_steps", "Placeholder", NULL));
     td_rnn_opt_enabled = opt;
     td_graph *g;
     td_session *s;
@@ -518,12 +403,12 @@ static void test_matmul_bias_fused(void **state) {
   gbuild g;
   gb_init(&g);
   for (int i = 0; i < 5; i++) placeholder(&g, feeds[i], TD_DT_FLOAT);
-  typed(gb_add(&g, node("m1", "MatMul", "a", "b", NULL)), TD_DT_FLOAT);
-  typed(gb_add(&g, node("one", "BiasAdd", "m1", "bias", NULL)), TD_DT_FLOAT);
-  typed(gb_add(&g, node("p1", "MatMul", "a", "b", NULL)), TD_DT_FLOAT);
-  typed(gb_add(&g, node("p2", "MatMul", "a2", "b2", NULL)), TD_DT_FLOAT);
-  typed(gb_add(&g, node("s", "AddV2", "p1", "p2", NULL)), TD_DT_FLOAT);
-  typed(gb_add(&g, node("two", "BiasAdd", "s", "bias", NULL)), TD_DT_FLOAT);
+  gb_typed(gb_add(&g, gb_node("m1", "MatMul", "a", "b", NULL)), TD_DT_FLOAT);
+  gb_typed(gb_add(&g, gb_node("one", "BiasAdd", "m1", "bias", NULL)), TD_DT_FLOAT);
+  gb_typed(gb_add(&g, gb_node("p1", "MatMul", "a", "b", NULL)), TD_DT_FLOAT);
+  gb_typed(gb_add(&g, gb_node("p2", "MatMul", "a2", "b2", NULL)), TD_DT_FLOAT);
+  gb_typed(gb_add(&g, gb_node("s", "AddV2", "p1", "p2", NULL)), TD_DT_FLOAT);
+  gb_typed(gb_add(&g, gb_node("two", "BiasAdd", "s", "bias", NULL)), TD_DT_FLOAT);
   td_tensor on[2], off[2];
   int son = run_graph(&g, 1, feeds, fv, 5, fetches, on, 2), soff = run_graph(&g, 0, feeds, fv, 5, fetches, off, 2);
   gb_free(&g);
