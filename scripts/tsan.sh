@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the concurrency unit tests with ThreadSanitizer (-DTD_TSAN=ON) and runs them:
-# batching, manager policies, serving map + manager + api, the version swap under load, and the
-# engine's concurrent runs. Any report fails the run (halt_on_error). Not part of scripts/test.sh:
+# batching, manager policies, serving map + manager + api, the version swap under load, the
+# engine's concurrent runs, and the V2 repository's unload/load under concurrent readers. Any report fails the run (halt_on_error). Not part of scripts/test.sh:
 # a TSan build of td_core takes far longer than the 2 minutes test.sh may add (17 minutes
 # measured under load on a 2-core machine; see docs/architecture.md, "Checking concurrency").
 # Usage: scripts/tsan.sh [BUILD_DIR]   (default build-tsan)
@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-build-tsan}
 tests=(batching/test_batching batching/test_batcher_submit core/test_manager_policies core/test_serving core/test_swap_concurrency
-       core/test_warmup engine/test_threads)
+       core/test_warmup engine/test_threads api/test_api_repository)
 targets=()
 for t in "${tests[@]}"; do targets+=("unit_${t%%/*}_${t##*/}"); done
 cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTD_TSAN=ON >/dev/null
