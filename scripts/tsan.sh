@@ -2,8 +2,9 @@
 # Builds the concurrency unit tests with ThreadSanitizer (-DTD_TSAN=ON) and runs them:
 # batching, manager policies, serving map + manager + api, the version swap under load, the
 # engine's concurrent runs, and the V2 repository's unload/load under concurrent readers. Any
-# report fails the run (halt_on_error). Not part of scripts/test.sh: a TSan build of td_core takes far longer than the 2 minutes test.sh may add (17 minutes
-# measured under load on a 2-core machine; see docs/architecture.md, "Checking concurrency").
+# report fails the run (halt_on_error). Not part of scripts/test.sh: a TSan build of td_core
+# takes far longer than the 2 minutes test.sh may add (17 minutes measured under load on a
+# 2-core machine; see docs/architecture.md, "Checking concurrency").
 # Usage: scripts/tsan.sh [BUILD_DIR]   (default build-tsan)
 set -euo pipefail
 cd "$(dirname "$0")/.."
