@@ -8,7 +8,8 @@ unload stops serving a model on every API (V2 REST, V2 gRPC, TF /v1) and the ind
 UNAVAILABLE / "unloaded"; load serves it again (its newest version, its labels); unknown names are
 NOT_FOUND / 404; --enable_model_management=false refuses both (PERMISSION_DENIED / 403) after the
 bearer token check; a HandleReloadConfigRequest replaces the repository and serves every model it
-names again; the other model keeps answering while one is unloaded and loaded (0 failures).
+names again; the other model keeps answering while one is unloaded and loaded (0 failures);
+with --model_name the repository is that one model.
 
 Uses tools/gen_models.py's half_plus_two_tf1 (y = 0.5 x + 2), no ../shared. Expected values are
 hand-derived, never taken from tensord.
@@ -16,7 +17,9 @@ hand-derived, never taken from tensord.
 
 import json
 import os
+import subprocess
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -304,4 +307,33 @@ def test_management_disabled_and_auth(tensord, generated_models, tmp_path):
         assert r.status_code == 200 and r.json()["model_version"] == "1"
     finally:
         s.channel.close()
+        s.stop()
+
+
+def test_single_model_flags(tensord, generated_models, tmp_path):
+    """--model_name / --model_base_path: the repository is that one model."""
+    s = V2Server.__new__(V2Server)
+    s.port, s.rest_port = gc.free_port(), gc.free_port()
+    s.log = open(str(tmp_path / "tensord.log"), "w+")
+    s.proc = subprocess.Popen([tensord, "--port=%d" % s.port, "--rest_api_port=%d" % s.rest_port, "--model_name=solo",
+                               "--model_base_path=" + os.path.join(generated_models, "half_plus_two_tf1")],
+                              stdout=s.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    s.url = "http://127.0.0.1:%d" % s.rest_port
+    try:
+        assert gc.wait_grpc("127.0.0.1:%d" % s.port, s.proc, 60), s.output()
+        s.channel = grpc.insecure_channel("127.0.0.1:%d" % s.port)
+        deadline = time.time() + 60
+        while time.time() < deadline and requests.get(s.url + "/v2/health/ready").status_code != 200:
+            time.sleep(0.1)
+        assert index(s) == [("solo", "1", "READY", "")]
+        assert repo(s, "solo", "unload").status_code == 200
+        check_not_serving(s, "solo")
+        assert requests.get(s.url + "/v2/health/ready").status_code == 503  # nothing served
+        assert repo(s, "other", "load").status_code == 404
+        grpc_repo(s, "solo", "load")
+        check_serving(s, "solo", "1")
+        assert requests.get(s.url + "/v2/health/ready").status_code == 200
+    finally:
+        if hasattr(s, "channel"):
+            s.channel.close()
         s.stop()
