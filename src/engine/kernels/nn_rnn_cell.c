@@ -3,9 +3,10 @@
  * They compute the very expressions of the unfused graph, element by element, with the same
  * sigmoid / tanh (math_internal.h's td_math_sigmoidf / td_math_tanhf), in one pass over the
  * gates instead of ~10 kernels; the loop is compiled for AVX-512 / AVX2+FMA / baseline and
- * picked at run time like the unary kernels. Shapes must be exactly the Keras ones (rows B,
- * units H: z [B,4H] with c [B,H]; xz, hz [B,3H] with h [B,H]); anything else (broadcasting
- * operands the unfused ops would have accepted) fails with INVALID_ARGUMENT naming the cell.
+ * picked at run time like the unary kernels. Shapes are the Keras ones (rows B, units H: z
+ * [B,4H] with c [B,H]; xz, hz [B,3H] with h [B,H]); the state may also be one row [1,H] that
+ * every row broadcasts, as the unfused ops would; anything else fails with INVALID_ARGUMENT
+ * naming the cell.
  * Outputs come from td_k_alloc_output_uninit: the body's arena or recycled loop variables, so
  * a step allocates nothing. Reentrant, no state. */
 #include <cblas.h>
@@ -30,10 +31,10 @@
     }                                                                                                  \
   }                                                                                                    \
   TARGET static void lstm_rows_##tag(const float *z, const float *c, float *cn, float *hn, int64_t B,  \
-                                     int64_t H) {                                                      \
+                                     int64_t H, int64_t cstride) {                                     \
     for (int64_t b = 0; b < B; b++) {                                                                  \
       const float *zr = z + b * 4 * H;                                                                 \
-      lstm_row_##tag(zr, zr + H, zr + 2 * H, zr + 3 * H, c + b * H, cn + b * H, hn + b * H, H);        \
+      lstm_row_##tag(zr, zr + H, zr + 2 * H, zr + 3 * H, c + b * cstride, cn + b * H, hn + b * H, H);  \
     }                                                                                                  \
   }
 
@@ -53,10 +54,10 @@
     }                                                                                                  \
   }                                                                                                    \
   TARGET static void gru_rows_##tag(const float *xz, const float *hz, const float *h, float *hn,       \
-                                    int64_t B, int64_t H) {                                            \
+                                    int64_t B, int64_t H, int64_t hstride) {                           \
     for (int64_t b = 0; b < B; b++) {                                                                  \
       const float *xr = xz + b * 3 * H, *hr = hz + b * 3 * H;                                          \
-      gru_row_##tag(xr, xr + H, xr + 2 * H, hr, hr + H, hr + 2 * H, h + b * H, hn + b * H, H);         \
+      gru_row_##tag(xr, xr + H, xr + 2 * H, hr, hr + H, hr + 2 * H, h + b * hstride, hn + b * H, H);   \
     }                                                                                                  \
   }
 
@@ -67,16 +68,17 @@ GRU_ROWS(512, TD_MATH_TARGET_512)
 GRU_ROWS(256, TD_MATH_TARGET_256)
 GRU_ROWS(base, )
 
-typedef void (*lstm_fn)(const float *, const float *, float *, float *, int64_t, int64_t);
-typedef void (*gru_fn)(const float *, const float *, const float *, float *, int64_t, int64_t);
+typedef void (*lstm_fn)(const float *, const float *, float *, float *, int64_t, int64_t, int64_t);
+typedef void (*gru_fn)(const float *, const float *, const float *, float *, int64_t, int64_t, int64_t);
 static const lstm_fn lstm_rows[3] = {lstm_rows_base, lstm_rows_256, lstm_rows_512};
 static const gru_fn gru_rows[3] = {gru_rows_base, gru_rows_256, gru_rows_512};
 
-/* Input i is float [B, parts*H]; sets H (parts > 1) or checks it (parts == 1). */
+/* Input i is float [B, parts*H]; sets H (parts > 1) or checks it (parts == 1: the state, which
+ * may also be a single row [1, H] broadcast over the B rows). */
 static td_code check_in(td_kctx *c, const char *cell, int i, int64_t B, int64_t parts, int64_t *H) {
   const td_tensor *t = td_k_input(c, i);
   char buf[TD_MATH_SHAPE_BUF];
-  int ok = t->dtype == TD_DT_FLOAT && t->shape.rank == 2 && t->shape.dim[0] == B;
+  int ok = t->dtype == TD_DT_FLOAT && t->shape.rank == 2 && (t->shape.dim[0] == B || (parts == 1 && t->shape.dim[0] == 1));
   if (ok && parts > 1) {
     ok = t->shape.dim[1] % parts == 0 && (*H < 0 || t->shape.dim[1] / parts == *H);
     if (ok) *H = t->shape.dim[1] / parts;
@@ -101,7 +103,8 @@ td_code td_k_rnn_lstm_cell(td_kctx *c) {
   td_tensor *cn, *hn;
   TD_TRY(td_k_alloc_output_uninit(c, 0, TD_DT_FLOAT, &s, &cn));
   TD_TRY(td_k_alloc_output_uninit(c, 1, TD_DT_FLOAT, &s, &hn));
-  lstm_rows[td_math_isa()](td_f32(z), td_f32(td_k_input(c, 1)), td_f32(cn), td_f32(hn), B, H);
+  const td_tensor *cs = td_k_input(c, 1);
+  lstm_rows[td_math_isa()](td_f32(z), td_f32(cs), td_f32(cn), td_f32(hn), B, H, cs->shape.dim[0] == B ? H : 0);
   return TD_OK;
 }
 
@@ -116,7 +119,9 @@ td_code td_k_rnn_gru_cell(td_kctx *c) {
   td_shape s = td_shape_make(2, dims);
   td_tensor *hn;
   TD_TRY(td_k_alloc_output_uninit(c, 0, TD_DT_FLOAT, &s, &hn));
-  gru_rows[td_math_isa()](td_f32(xz), td_f32(td_k_input(c, 1)), td_f32(td_k_input(c, 2)), td_f32(hn), B, H);
+  const td_tensor *hs = td_k_input(c, 2);
+  gru_rows[td_math_isa()](td_f32(xz), td_f32(td_k_input(c, 1)), td_f32(hs), td_f32(hn), B, H,
+                          hs->shape.dim[0] == B ? H : 0);
   return TD_OK;
 }
 

@@ -3,6 +3,7 @@
  *   - a Keras LSTM cell (Split(4) → σ/σ/tanh/σ, c' = f*c + i*g, h' = o*tanh c') becomes one step
  *     with the same c', h';
  *   - a Keras GRU cell (reset_after: two Split(3), z/r gates, 1 - z) likewise;
+ *   - a one-row cell state [1,H] broadcasts over the rows as the unfused ops do;
  *   - a cell whose intermediate is also fetched is left alone;
  *   - a While loop's MatMul(TensorListGetItem(x, t), W) takes rows of one GEMM computed before
  *     the loop (hoisting counted by td_rnn_hoisted_uses) and gives the per-step results, also
@@ -131,6 +132,30 @@ static void test_lstm_cell_fused(void **state) {
   for (int k = 0; k < 2; k++) {
     td_tensor_release(&on[k]);
     td_tensor_release(&off[k]);
+  }
+}
+
+/* A one-row state [1,H] broadcast over the B rows, as the unfused Mul would: same results. */
+static void test_lstm_cell_state_broadcast(void **state) {
+  (void)state;
+  float z[B * 4 * H], c[H];
+  for (int i = 0; i < B * 4 * H; i++) z[i] = val(0, i);
+  for (int i = 0; i < H; i++) c[i] = val(1, i);
+  int64_t zd[2] = {B, 4 * H}, cd[2] = {1, H};
+  td_tensor fv[2] = {td_test_tensor(TD_DT_FLOAT, 2, zd, z), td_test_tensor(TD_DT_FLOAT, 2, cd, c)};
+  const char *feeds[2] = {"z", "c"}, *fetches[2] = {"c_new", "h_new"};
+  td_tensor on[2], off[2];
+  gbuild b;
+  lstm_graph(&b, 0);
+  assert_int_equal(run_graph(&b, 1, feeds, fv, 2, fetches, on, 2), 1);
+  assert_int_equal(run_graph(&b, 0, feeds, fv, 2, fetches, off, 2), 10);
+  gb_free(&b);
+  for (int k = 0; k < 2; k++) {
+    assert_int_equal(on[k].shape.dim[0], B);
+    assert_close(&on[k], &off[k], 1e-5);
+    td_tensor_release(&on[k]);
+    td_tensor_release(&off[k]);
+    td_tensor_release(&fv[k]);
   }
 }
 
@@ -435,6 +460,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_lstm_cell_fused),
       cmocka_unit_test(test_lstm_cell_shared_gate_not_fused),
+      cmocka_unit_test(test_lstm_cell_state_broadcast),
       cmocka_unit_test(test_gru_cell_fused),
       cmocka_unit_test(test_loop_input_projection_hoisted),
       cmocka_unit_test(test_loop_hoisted_into_fused_matmul_bias),
