@@ -6,8 +6,8 @@
  * fused step takes the last Mul's place and slot, inputs x and the scale constant), and Keras'
  * LayerNormalization in its moments form (ten steps: Mean, SquaredDifference, Mean, AddV2,
  * Rsqrt, three Mul, Sub, AddV2; one constant reduction axis, rank-1 gamma / beta constants) into
- * one step at the last AddV2's place (kernels/nn_fused_ew.c; it normalizes over the last axis
- * and fails with UNIMPLEMENTED for another one). callable.c runs td_opt_nn_fuse after plan_steps (the Conv2D already
+ * one step at the last AddV2's place (kernels/nn_fused_ew.c; vectorized over the last axis,
+ * plain loops for another one). callable.c runs td_opt_nn_fuse after plan_steps (the Conv2D already
  * carries its fused BiasAdd / Relu) and before liveness.
  *
  * Matches: Conv2D (float, NHWC) whose output is read by exactly one step, a MaxPool (float,

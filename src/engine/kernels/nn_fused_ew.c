@@ -7,7 +7,7 @@
  * for AVX-512 / AVX2+FMA / baseline and picked at run time as math_unary.c does.
  * Inputs: 0 = x (float, any shape), 1 = the scalar float constant c. Output: y, x's shape.
  * LayerNorm (td_k_nn_layer_norm, below): Keras' moments form over the last axis in two passes
- * per row.
+ * per row; another single axis (scale / offset still broadcast along the last) in plain loops.
  * Invariants: reentrant; no allocation besides the output.
  */
 #include <math.h>
@@ -94,14 +94,37 @@ td_code td_k_nn_layer_norm(td_kctx *c) {
     return td_k_fail(c, TD_INVALID_ARGUMENT, "fused LayerNorm: unexpected input types");
   int64_t a = td_tensor_get_int(ax, 0), n = x->shape.dim[rank - 1];
   if (a < 0) a += rank;
-  if (a != rank - 1 || g->dtype != TD_DT_FLOAT || b->dtype != TD_DT_FLOAT || td_tensor_num_elements(g) != n ||
-      td_tensor_num_elements(b) != n)
-    return td_k_fail(c, TD_UNIMPLEMENTED, "fused LayerNorm handles the last axis with [%lld] scale and offset only",
-                     (long long)n);
+  int64_t gn = td_tensor_num_elements(g), bn = td_tensor_num_elements(b);
+  if (a < 0 || a >= rank)
+    return td_k_fail(c, TD_INVALID_ARGUMENT, "Invalid reduction dimension (%lld for input with %d dimension(s)",
+                     (long long)td_tensor_get_int(ax, 0), rank);
+  if ((gn != n && gn != 1) || (bn != n && bn != 1))
+    return td_k_fail(c, TD_INVALID_ARGUMENT, "Incompatible shapes: [%lld] vs. [%lld]", (long long)gn, (long long)n);
   td_tensor *y;
   TD_TRY(td_k_alloc_output_uninit(c, 0, TD_DT_FLOAT, &x->shape, &y));
   int64_t total = td_tensor_num_elements(x);
   if (total == 0) return TD_OK;
+  if (a != rank - 1 || gn != n || bn != n) { /* another axis or size-1 scale/offset: plain loops */
+    int64_t na = x->shape.dim[a], inner = 1;
+    for (int d = (int)a + 1; d < rank; d++) inner *= x->shape.dim[d];
+    const float *xv = td_f32(x), *gv = td_f32(g), *bv = td_f32(b), e = td_f32(eps)[0];
+    float *yv = td_f32(y);
+    for (int64_t o = 0; o < total / (na * inner); o++)
+      for (int64_t i = 0; i < inner; i++) {
+        int64_t base = o * na * inner + i;
+        float sum = 0, sq = 0;
+        for (int64_t k = 0; k < na; k++) sum += xv[base + k * inner];
+        float mean = sum / (float)na;
+        for (int64_t k = 0; k < na; k++) sq += (xv[base + k * inner] - mean) * (xv[base + k * inner] - mean);
+        float rs = 1.0f / sqrtf(sq / (float)na + e);
+        for (int64_t k = 0; k < na; k++) {
+          int64_t idx = base + k * inner, j = idx % n;
+          float inv = rs * gv[gn == 1 ? 0 : j];
+          yv[idx] = xv[idx] * inv + (bv[bn == 1 ? 0 : j] - mean * inv);
+        }
+      }
+    return TD_OK;
+  }
   static const ln_fn impl[3] = {ln_base, ln_256, ln_512};
   impl[td_math_isa()](td_f32(x), td_f32(y), total / n, n, td_f32(eps)[0], td_f32(g), td_f32(b));
   return TD_OK;

@@ -1,6 +1,6 @@
 /* test_nn_fused_ew.c — the exact-GELU chain and Keras' moments-form LayerNorm that opt_nn_fuse.c
- * fuses into one step each (kernels/nn_fused_ew.c). LayerNorm: both operand orders, axis -1 and
- * rank-1, against a double reference, the pass off and a fetched mean. GELU: Keras' forms (x * 1/sqrt2 or x / sqrt2, constants on either side of
+ * fuses into one step each (kernels/nn_fused_ew.c). LayerNorm: both operand orders, axis -1,
+ * rank-1 and 1 (not the last: scale still along the last axis), against a double reference, the pass off and a fetched mean. GELU: Keras' forms (x * 1/sqrt2 or x / sqrt2, constants on either side of
  * the commutative ops) against libm's erf in double, and against the same graph with the pass
  * off or with an intermediate fetched (which must keep the steps apart), over sizes that leave
  * vector remainders and values past erf's clamp. */
@@ -113,13 +113,13 @@ static Tensorflow__NodeDef *mean(const char *name, const char *in) {
 /* x → Keras' LayerNormalization (moments form, as the transformer fixture exports it: mean
  * through StopGradient into SquaredDifference); swap: commutative operands the other way round,
  * axis -1 instead of rank-1; fetch_mean keeps the steps apart. */
-static td_tensor run_ln(const td_tensor *x, int swap, int fetch_mean) {
+static td_tensor run_ln(const td_tensor *x, int swap, int fetch_mean, int axis1) {
   Tensorflow__NodeDef *nodes[20];
   int nn = 0, rank = x->shape.rank;
   int64_t n = x->shape.dim[rank - 1];
   nodes[nn] = nn_named("Placeholder", "x");
   td_test_attr_type(nodes[nn++], "dtype", TD_DT_FLOAT);
-  int32_t ax = swap ? -1 : rank - 1;
+  int32_t ax = axis1 ? 1 : swap ? -1 : rank - 1;
   int64_t one = 1;
   Tensorflow__NodeDef *axes = nn_named("Const", "axes");
   td_test_attr_type(axes, "dtype", TD_DT_INT32);
@@ -174,29 +174,34 @@ static void test_layer_norm_fused(void **state) {
     td_tensor x = nn_random_tensor(3, dims[di]);
     int64_t n = dims[di][2], rows = td_tensor_num_elements(&x) / n;
     for (int64_t i = 0; i < td_tensor_num_elements(&x); i++) td_f32(&x)[i] = td_f32(&x)[i] * 3 + 1;
-    for (int swap = 0; swap < 2; swap++)
+    for (int variant = 0; variant < 3; variant++) /* operand orders; axis 1 (not the last) */
       for (int mode = 0; mode < 3; mode++) { /* fused, pass off, mean fetched */
         td_nn_fuse_enabled = mode != 1;
-        td_tensor y = run_ln(&x, swap, mode == 2);
+        td_tensor y = run_ln(&x, variant == 1, mode == 2, variant == 2);
         td_nn_fuse_enabled = 1;
         assert_true(td_shape_equal(&y.shape, &x.shape));
-        for (int64_t r = 0; r < rows; r++) {
-          const float *xr = td_f32(&x) + r * n;
-          double m = 0, v = 0;
-          for (int64_t i = 0; i < n; i++) m += xr[i];
-          m /= (double)n;
-          for (int64_t i = 0; i < n; i++) v += (xr[i] - m) * (xr[i] - m);
-          v /= (double)n;
-          for (int64_t i = 0; i < n; i++) {
-            double want = (xr[i] - m) / sqrt(v + 1e-3) * (0.9 + 0.01 * (double)(i % 13)) + (-0.1 + 0.01 * (double)(i % 13));
-            double got = td_f32(&y)[r * n + i];
-            if (fabs(got - want) > 1e-4 * (1 + fabs(want))) {
-              fprintf(stderr, "  LN swap %d mode %d row %lld col %lld: got %.9g want %.9g\n", swap, mode, (long long)r,
-                      (long long)i, got, want);
-              fail();
+        /* reduce over axis 1 ([d0, d1, d2]: stride d2) or axis 2 (stride 1); scale by last index */
+        int64_t d0 = dims[di][0], d1 = dims[di][1], d2 = dims[di][2];
+        int64_t na = variant == 2 ? d1 : d2, inner = variant == 2 ? d2 : 1, outer = rows * n / (na * inner);
+        for (int64_t o = 0; o < outer; o++)
+          for (int64_t in = 0; in < inner; in++) {
+            const float *xr = td_f32(&x) + o * na * inner + in;
+            double m = 0, v = 0;
+            for (int64_t k = 0; k < na; k++) m += xr[k * inner];
+            m /= (double)na;
+            for (int64_t k = 0; k < na; k++) v += (xr[k * inner] - m) * (xr[k * inner] - m);
+            v /= (double)na;
+            for (int64_t k = 0; k < na; k++) {
+              int64_t idx = o * na * inner + in + k * inner, i = idx % n;
+              double want = (xr[k * inner] - m) / sqrt(v + 1e-3) * (0.9 + 0.01 * (double)(i % 13)) + (-0.1 + 0.01 * (double)(i % 13));
+              double got = td_f32(&y)[idx];
+              if (fabs(got - want) > 1e-4 * (1 + fabs(want))) {
+                fprintf(stderr, "  LN variant %d mode %d elem %lld: got %.9g want %.9g\n", variant, mode, (long long)idx, got, want);
+                fail();
+              }
             }
           }
-        }
+        (void)d0;
         td_tensor_release(&y);
       }
     td_tensor_release(&x);
