@@ -282,15 +282,22 @@ static td_code batch_mat_mul(td_kctx *c, int version) {
   size_t es = td_dtype_size(dt);
   int64_t ynb = td_shape_num_elements(&yb), xnb = td_shape_num_elements(&xb);
   if (ynb == 1 && !ax && xnb == nb) { /* fold all batches of x into the rows of one gemm */
-    gemm(dt, 0, ay, nb * m, n, k, x->data, xc, y->data, yc, out->data);
+    if (dt == TD_DT_FLOAT)
+      td_math_sgemm_fast(0, ay, nb * m, n, k, td_f32(x), xc, td_f32(y), yc, 0.0f, td_f32(out));
+    else
+      gemm(dt, 0, ay, nb * m, n, k, x->data, xc, y->data, yc, out->data);
     return TD_OK;
   }
   int64_t *xo = td_xmalloc((size_t)nb * sizeof *xo), *yo = td_xmalloc((size_t)nb * sizeof *yo);
   td_bcast_offsets(&bc, xo, yo);
-  for (int64_t i = 0; i < nb; i++)
-    gemm(dt, ax, ay, m, n, k, (const char *)x->data + xo[i] * xr * xc * (int64_t)es, xc,
-         (const char *)y->data + yo[i] * yr * yc * (int64_t)es, yc,
-         (char *)out->data + i * m * n * (int64_t)es);
+  for (int64_t i = 0; i < nb; i++) /* float: oneDNN's AVX-512 sgemm where OpenBLAS runs AVX2 kernels */
+    if (dt == TD_DT_FLOAT)
+      td_math_sgemm_fast(ax, ay, m, n, k, td_f32(x) + xo[i] * xr * xc, xc, td_f32(y) + yo[i] * yr * yc, yc, 0.0f,
+                         td_f32(out) + i * m * n);
+    else
+      gemm(dt, ax, ay, m, n, k, (const char *)x->data + xo[i] * xr * xc * (int64_t)es, xc,
+           (const char *)y->data + yo[i] * yr * yc * (int64_t)es, yc,
+           (char *)out->data + i * m * n * (int64_t)es);
   free(xo);
   free(yo);
   return TD_OK;
