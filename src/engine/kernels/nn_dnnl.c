@@ -10,7 +10,9 @@
  * almost surely different sampled values; a run whose fingerprint differs (a fed or
  * re-assigned filter) re-reorders and replaces them. Limitation: a new filter at a reused
  * address that equals the old one at every sampled position would reuse stale weights
- * (impossible for constant filters, the serving case).
+ * (impossible for constant filters, the serving case). A filter that is the step's callable
+ * constant input 1 is identified by address and size alone (no sampling: ~2.5% of MobileNetV2
+ * at batch 1).
  *
  * A fused epilogue (td_k_fusion) becomes the convolution's bias memory plus an eltwise post-op
  * (relu, or clip [0, 6] for Relu6); it is part of the plan key.
@@ -509,10 +511,11 @@ static conv_plan *state_plan(conv_state *s, const td_nn_conv *g, int has_bias, i
 }
 
 /* A referenced weights object for filter f (cached when the fingerprint matches). */
-static conv_weights *state_weights(conv_state *s, conv_plan *p, const float *f) {
+static conv_weights *state_weights(conv_state *s, conv_plan *p, const float *f, int fixed) {
   const td_nn_window *w = &p->geom.w;
   size_t n = (size_t)(w->kd * w->kh * w->kw * (w->ic / p->geom.groups) * p->geom.oc);
-  uint64_t h = filter_fingerprint(f, n);
+  /* a callable constant never changes while the step exists: its address and size identify it */
+  uint64_t h = fixed ? mix(mix(0x51ed270b27a2e4a1ull, (uint64_t)(uintptr_t)f), n) : filter_fingerprint(f, n);
   pthread_mutex_lock(&s->lock);
   conv_weights *cw = p->weights;
   /* Plans for other batch sizes usually share the weights layout: reuse their copy. */
@@ -550,7 +553,8 @@ int td_nn_conv_dnnl(td_kctx *c, const td_nn_conv *g, const float *in, const floa
   const float *bias = f && f->bias ? td_f32(f->bias) : NULL;
   conv_plan *p = state_plan(s, g, bias != NULL, f ? (int)f->act : TD_ACT_NONE);
   if (!p) return -1;
-  conv_weights *cw = p->wei_reorder.prim ? state_weights(s, p, filter) : NULL;
+  int fixed = td_k_num_inputs(c) > 1 && td_k_input_is_const(c, 1) && td_k_input(c, 1)->data == filter;
+  conv_weights *cw = p->wei_reorder.prim ? state_weights(s, p, filter, fixed) : NULL;
   int rc = -1;
   if (cw || !p->wei_reorder.prim) rc = plan_run(p, in, cw ? cw->data : filter, bias, out);
   pthread_mutex_lock(&s->lock);
