@@ -211,7 +211,7 @@ static td_rnn_hoisted *hoist_one(const td_rnn_hoist_site *s, const td_tensor *va
     hoisted_free(h);
     return NULL;
   }
-  td_math_sgemm_fast(0, s->tb, T * rows, n, in, a, in, td_f32(w), w->shape.dim[1], 0.0f, h->xw);
+  td_math_sgemm_fast(0, s->tb, T * rows, n, in, a, in, td_f32(w), w->shape.dim[1], 0.0f, h->xw, n);
   free(gathered);
   return h;
 }

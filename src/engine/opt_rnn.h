@@ -54,11 +54,6 @@ const float *td_rnn_hoisted_rows(const td_node *node, const td_tensor *a, const 
 /* How many MatMul steps took precomputed rows so far (process-wide; for tests). */
 long td_rnn_hoisted_uses(void);
 
-/* Row-major float C[m,n] = op(A)·op(B) + beta·C (lda/ldb: row strides as stored) on the faster
- * GEMM for this CPU (math_matmul.c: oneDNN's sgemm with AVX-512, else OpenBLAS). */
-void td_math_sgemm_fast(int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
-                        const float *b, int64_t ldb, float beta, float *c);
-
 /* ---- loop conditions without a callable run ----
  * A While condition made only of Less / LessEqual / Greater / GreaterEqual on int32 / int64
  * scalars and LogicalAnd / LogicalOr on bools (Keras: counter < max_iter && time < steps) is

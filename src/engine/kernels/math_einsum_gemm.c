@@ -16,12 +16,10 @@
  * Invariants: reads only inside the operands' shapes; reentrant (no state here; oneDNN plans
  * live in the step state nn_dnnl.c keeps).
  */
-#include <cblas.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/blas_dnnl.h"
 #include "engine/kernels/math_internal.h"
 #include "engine/kernels/math_einsum.h"
 #include "engine/kernels/nn.h"
@@ -90,17 +88,6 @@ static int gemm_dnnl(td_kctx *c, int64_t m, int64_t n, int64_t k, const float *a
   return td_nn_conv_dnnl(c, &g, a, b, NULL, out);
 }
 
-typedef void (*sgemm_fn)(enum CBLAS_ORDER, enum CBLAS_TRANSPOSE, enum CBLAS_TRANSPOSE, blasint, blasint, blasint,
-                         float, const float *, blasint, const float *, blasint, float, float *, blasint);
-
-/* oneDNN's JIT sgemm where AVX-512 is there (OpenBLAS 0.3.21 runs its AVX2 kernels on CPUs it
- * does not know, e.g. AMD family 26), as math_matmul.c's td_math_sgemm_fast; TD_SGEMM=openblas
- * keeps OpenBLAS. */
-static int sgemm_on_dnnl(void) {
-  const char *e = getenv("TD_SGEMM");
-  return td_math_isa() == 2 && td_nn_dnnl_enabled() && !(e && !strcmp(e, "openblas"));
-}
-
 int td_math_einsum_gemm(td_kctx *c, const td_einsum_gemm *e, td_code *rc) {
   const td_tensor *L = e->l, *R = e->r;
   if (L->dtype != TD_DT_FLOAT || R->dtype != TD_DT_FLOAT || e->nb > TD_MAX_RANK) return 0;
@@ -150,10 +137,8 @@ int td_math_einsum_gemm(td_kctx *c, const td_einsum_gemm *e, td_code *rc) {
       gemm_dnnl(c, m, n, k, a, b, out) == 0)
     return 1;
   int64_t idx[TD_MAX_RANK] = {0}, offl = 0, offr = 0, offo = 0;
-  sgemm_fn gemm = sgemm_on_dnnl() ? td_blas_dnnl_sgemm : cblas_sgemm;
   for (int64_t it = 0; it < nbatch; it++) {
-    gemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (blasint)m, (blasint)n,
-         (blasint)k, 1.0f, a + offl, (blasint)lda, b + offr, (blasint)ldb, 0.0f, out + offo, (blasint)ldc);
+    td_math_sgemm_fast(ta, tb, m, n, k, a + offl, lda, b + offr, ldb, 0.0f, out + offo, ldc);
     for (int i = e->nb - 1; i >= 0; i--) { /* next batch index, offsets updated incrementally */
       if (++idx[i] < bs[i]) {
         offl += bl[i], offr += br[i], offo += bo[i];

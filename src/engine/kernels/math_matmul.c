@@ -142,14 +142,14 @@ static int sgemm_on_dnnl(void) {
 }
 
 void td_math_sgemm_fast(int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
-                        const float *b, int64_t ldb, float beta, float *c) {
+                        const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
   enum CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
   if (sgemm_on_dnnl())
     td_blas_dnnl_sgemm(CblasRowMajor, TA, TB, (blasint)m, (blasint)n, (blasint)k, 1.0f, a, (blasint)lda, b,
-                       (blasint)ldb, beta, c, (blasint)n);
+                       (blasint)ldb, beta, c, (blasint)ldc);
   else
     cblas_sgemm(CblasRowMajor, TA, TB, (blasint)m, (blasint)n, (blasint)k, 1.0f, a, (blasint)lda, b, (blasint)ldb,
-                beta, c, (blasint)n);
+                beta, c, (blasint)ldc);
 }
 
 /* Float MatMul on OpenBLAS into o (uninitialized) with the fused epilogue f (NULL = none): C
@@ -164,7 +164,7 @@ static void sgemm_epilogue(const td_fusion *f, int ta, int tb, int64_t m, int64_
     cblas_sgemv(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, (blasint)b->shape.dim[0], (blasint)b->shape.dim[1],
                 1.0f, td_f32(b), (blasint)b->shape.dim[1], td_f32(a), 1, bias ? 1.0f : 0.0f, o, 1);
   else if (k > 0)
-    td_math_sgemm_fast(ta, tb, m, n, k, td_f32(a), a->shape.dim[1], td_f32(b), b->shape.dim[1], bias ? 1.0f : 0.0f, o);
+    td_math_sgemm_fast(ta, tb, m, n, k, td_f32(a), a->shape.dim[1], td_f32(b), b->shape.dim[1], bias ? 1.0f : 0.0f, o, n);
   else if (!bias)
     memset(o, 0, (size_t)(m * n) * sizeof *o);
   td_nn_epilogue(f, 0, o, m, n);
@@ -283,7 +283,7 @@ static td_code batch_mat_mul(td_kctx *c, int version) {
   int64_t ynb = td_shape_num_elements(&yb), xnb = td_shape_num_elements(&xb);
   if (ynb == 1 && !ax && xnb == nb) { /* fold all batches of x into the rows of one gemm */
     if (dt == TD_DT_FLOAT)
-      td_math_sgemm_fast(0, ay, nb * m, n, k, td_f32(x), xc, td_f32(y), yc, 0.0f, td_f32(out));
+      td_math_sgemm_fast(0, ay, nb * m, n, k, td_f32(x), xc, td_f32(y), yc, 0.0f, td_f32(out), n);
     else
       gemm(dt, 0, ay, nb * m, n, k, x->data, xc, y->data, yc, out->data);
     return TD_OK;
@@ -293,7 +293,7 @@ static td_code batch_mat_mul(td_kctx *c, int version) {
   for (int64_t i = 0; i < nb; i++) /* float: oneDNN's AVX-512 sgemm where OpenBLAS runs AVX2 kernels */
     if (dt == TD_DT_FLOAT)
       td_math_sgemm_fast(ax, ay, m, n, k, td_f32(x) + xo[i] * xr * xc, xc, td_f32(y) + yo[i] * yr * yc, yc, 0.0f,
-                         td_f32(out) + i * m * n);
+                         td_f32(out) + i * m * n, n);
     else
       gemm(dt, ax, ay, m, n, k, (const char *)x->data + xo[i] * xr * xc * (int64_t)es, xc,
            (const char *)y->data + yo[i] * yr * yc * (int64_t)es, yc,

@@ -149,7 +149,7 @@ static void accumulate(const td_tensor *a, const td_tensor *b, float *out, int64
     cblas_sgemv(CblasRowMajor, CblasTrans, (blasint)k, (blasint)n, 1.0f, td_f32(b), (blasint)n, td_f32(a), 1, 1.0f,
                 out, 1);
   else
-    td_math_sgemm_fast(0, 0, m, n, k, td_f32(a), k, td_f32(b), n, 1.0f, out);
+    td_math_sgemm_fast(0, 0, m, n, k, td_f32(a), k, td_f32(b), n, 1.0f, out, n);
 }
 
 td_code td_k_rnn_matmul_bias(td_kctx *c) {
