@@ -364,6 +364,27 @@ static td_code build_functions(builder *b, td_status *st) {
 
 /* ---- pass 5: liveness (the step after which each slot dies; which outputs are used) ---- */
 
+void td_steps_drop(td_callable *c, const unsigned char *dead) {
+  int w = 0;
+  for (int k = 0; k < c->nsteps; k++) {
+    td_step *sp = &c->steps[k];
+    if (dead[k]) {
+      free(sp->in);
+      free(sp->out_used);
+      free(sp->release);
+      pthread_mutex_destroy(&sp->state_mu);
+      continue;
+    }
+    if (w != k) {
+      c->steps[w] = *sp;
+      pthread_mutex_init(&c->steps[w].state_mu, NULL); /* a mutex is not moved by copying */
+      pthread_mutex_destroy(&sp->state_mu);
+    }
+    w++;
+  }
+  c->nsteps = w;
+}
+
 static void liveness(td_callable *c) {
   c->slot_last_use = td_xcalloc((size_t)c->nslots + 1, sizeof *c->slot_last_use);
   c->slot_fetched = td_xcalloc((size_t)c->nslots + 1, sizeof *c->slot_fetched);

@@ -265,26 +265,7 @@ void td_opt_nn_fuse(td_callable *c) {
     dead[r] = 1;
     fused++;
   }
-  if (fused) {
-    int w = 0;
-    for (int k = 0; k < c->nsteps; k++) {
-      td_step *sp = &c->steps[k];
-      if (dead[k]) {
-        free(sp->in);
-        free(sp->out_used);
-        free(sp->release);
-        pthread_mutex_destroy(&sp->state_mu);
-        continue;
-      }
-      if (w != k) {
-        c->steps[w] = *sp;
-        pthread_mutex_init(&c->steps[w].state_mu, NULL); /* a mutex is not moved by copying */
-        pthread_mutex_destroy(&sp->state_mu);
-      }
-      w++;
-    }
-    c->nsteps = w;
-  }
+  if (fused) td_steps_drop(c, dead);
   free(nread);
   free(dead);
 }

@@ -249,25 +249,7 @@ void td_opt_rnn_fuse(td_callable *c) {
     if (!f.dead[k] && (try_lstm(&f, &c->steps[k]) || try_gru(&f, &c->steps[k]))) fused++;
   for (int k = 0; k < c->nsteps; k++)
     if (!f.dead[k] && try_matmul_bias(&f, &c->steps[k])) fused++;
-  if (!fused) goto done;
-  int w = 0;
-  for (int k = 0; k < c->nsteps; k++) {
-    td_step *sp = &c->steps[k];
-    if (f.dead[k]) {
-      free(sp->in);
-      free(sp->out_used);
-      pthread_mutex_destroy(&sp->state_mu);
-      continue;
-    }
-    if (w != k) {
-      c->steps[w] = *sp;
-      pthread_mutex_init(&c->steps[w].state_mu, NULL); /* a mutex is not moved by copying */
-      pthread_mutex_destroy(&sp->state_mu);
-    }
-    w++;
-  }
-  c->nsteps = w;
-done:
+  if (fused) td_steps_drop(c, f.dead);
   free(f.fetched);
   free(f.slot_step);
   free(f.nread);

@@ -101,6 +101,9 @@ td_code td_exec_fold(td_session *s, td_step *step, const td_tensor *const *input
 /* Dereferences a TF1 variable reference into *out (a new reference to its value). */
 td_code td_deref(const td_tensor *ref, td_tensor *out, td_status *st);
 void td_step_release_state(td_step *step);
+/* Removes the steps k with dead[k] from c->steps (their input lists freed, the rest moved down
+ * in order); for the fusion passes (opt_rnn_fuse.c, opt_nn_fuse.c), before any step has state. */
+void td_steps_drop(td_callable *c, const unsigned char *dead);
 /* Finds or creates the session resource `key` (session.c). */
 td_code td_session_resource(td_session *s, const char *key,
                             td_code (*create)(void *arg, td_resource **r, td_status *st), void *arg,
