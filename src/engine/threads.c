@@ -17,12 +17,15 @@
  * count requested before the load is applied right after it. TD_OPENBLAS_LIB (a path,
  * optional compile definition) is tried first; then OpenBLAS's usual install names.
  *
- * Where no OpenBLAS can be loaded (the runtime container image leaves it out: 36 MB) or the
- * environment says TD_BLAS=dnnl, the same entry points run on oneDNN (blas_dnnl.c) instead —
- * same results within float rounding; OpenBLAS is kept where present because its small-matrix
- * GEMMs are faster on the CPUs measured (docs/engine.md).
+ * The same entry points run on oneDNN (blas_dnnl.c) instead — same results within float
+ * rounding — where no OpenBLAS can be loaded (the runtime container image leaves it out: 36 MB),
+ * where the CPU has AVX-512 but OpenBLAS has no AVX-512 kernels for it (it reports e.g.
+ * "Haswell" for AMD family 26: half the GEMM speed, and mixing its thread pool with oneDNN's
+ * OpenMP team in one loop starved both at 2 threads), or where TD_BLAS=dnnl. TD_BLAS=openblas
+ * keeps OpenBLAS whenever it loads. The choice is made once, at the first GEMM, and logged.
  */
 #include <cblas.h>
+#include <ctype.h>
 #include <dlfcn.h>
 #include <omp.h>
 #include <pthread.h>
@@ -33,6 +36,7 @@
 
 #include "engine/blas_dnnl.h"
 #include "engine/engine.h"
+#include "util/log.h"
 
 typedef void (*sgemm_fn)(const enum CBLAS_ORDER, const enum CBLAS_TRANSPOSE, const enum CBLAS_TRANSPOSE,
                          const blasint, const blasint, const blasint, const float, const float *, const blasint,
@@ -73,6 +77,29 @@ static void *blas_sym(void *lib, const char *name) {
   return sym;
 }
 
+/* 0 (with why) when the CPU has AVX-512 but the loaded OpenBLAS runs non-AVX-512 kernels on it. */
+static int openblas_fits_cpu(void *lib, char *why, size_t n) {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx512f")) return 1;
+  void *sym = dlsym(lib, "openblas_get_corename");
+  if (!sym) return 1;
+  char *(*corename)(void);
+  memcpy(&corename, &sym, sizeof sym);
+  const char *core = corename();
+  char lower[32] = "";
+  for (size_t i = 0; core && core[i] && i + 1 < sizeof lower; i++) lower[i] = (char)tolower((unsigned char)core[i]);
+  static const char *const avx512_cores[] = {"skylakex", "cooperlake", "sapphirerapids"};
+  for (size_t i = 0; i < sizeof avx512_cores / sizeof *avx512_cores; i++)
+    if (strstr(lower, avx512_cores[i])) return 1;
+  snprintf(why, n, "OpenBLAS runs its \"%.24s\" kernels on this AVX-512 CPU", core ? core : "?");
+  return 0;
+#else
+  (void)lib, (void)why, (void)n;
+  return 1;
+#endif
+}
+
 static void blas_load(void) {
   static const char *const names[] = {
 #ifdef TD_OPENBLAS_LIB
@@ -84,11 +111,18 @@ static void blas_load(void) {
       "libopenblas.so",
   };
   const char *want = getenv("TD_BLAS");
+  int force_dnnl = want && !strcmp(want, "dnnl"), force_openblas = want && !strcmp(want, "openblas");
   void *lib = NULL;
-  if (!want || strcmp(want, "dnnl") != 0)
+  if (!force_dnnl)
     for (size_t i = 0; i < sizeof names / sizeof names[0] && !lib; i++) lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+  char why[96] = "";
+  if (!lib && !force_dnnl) snprintf(why, sizeof why, "OpenBLAS not found (libopenblas.so.0)");
+  if (lib && !force_openblas && !openblas_fits_cpu(lib, why, sizeof why)) {
+    dlclose(lib);
+    lib = NULL;
+  }
   if (!lib) {
-    if (!want || strcmp(want, "dnnl") != 0) fprintf(stderr, "tensord: OpenBLAS not found (libopenblas.so.0); GEMMs run on oneDNN\n");
+    if (*why) TD_LOG_INFO("GEMMs run on oneDNN: %s", why);
     use_dnnl();
     pthread_mutex_lock(&blas_mu);
     blas_loaded = 1;

@@ -203,9 +203,9 @@ int td_math_gemm_supported(td_dtype dt);
  * a size exceeds the BLAS int range. */
 int td_math_gemm(td_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, const void *a,
                  int64_t lda, const void *b, int64_t ldb, void *c);
-/* Row-major float C[m,n] = op(A)·op(B) + beta·C (lda/ldb/ldc: row strides as stored) on the
- * faster GEMM for this CPU: oneDNN's sgemm with AVX-512 at one intra-op thread, else OpenBLAS
- * (math_matmul.c says why; TD_SGEMM=openblas forces OpenBLAS). Sizes within the BLAS int range. */
+/* Row-major float C[m,n] = op(A)·op(B) + beta·C (lda/ldb/ldc: row strides as stored) through the
+ * engine's BLAS (threads.c: OpenBLAS or oneDNN, chosen once for the CPU). Sizes within the BLAS
+ * int range. */
 void td_math_sgemm_fast(int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                         const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
 

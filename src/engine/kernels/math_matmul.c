@@ -24,7 +24,6 @@
 
 #include "engine/kernels/math_internal.h"
 #include "engine/kernels/nn.h" /* fused epilogue helpers */
-#include "engine/blas_dnnl.h"
 #include "engine/opt_rnn.h"
 #include "util/mem.h"
 
@@ -119,37 +118,12 @@ int td_math_gemm(td_dtype dt, int ta, int tb, int64_t m, int64_t n, int64_t k, c
   return 0;
 }
 
-/* Row-major float C[m,n] = op(A)·op(B) + beta·C on the faster JIT GEMM for this CPU: oneDNN's
- * dnnl_sgemm where AVX-512 is there (the OpenBLAS 0.3.21 build runs its AVX2 "Haswell" kernels
- * on CPUs it does not know, e.g. AMD family 26: half the speed; an LSTM step's h·U at batch 32
- * and 256 took 2x as long), else OpenBLAS. Both repack per call; weights that are callable
- * constants take the oneDNN inner product with cached reorders instead (mat_mul_dnnl).
- * Only at one intra-op thread: with more, oneDNN's OpenMP team and OpenBLAS's pool (sgemv, other
- * GEMMs) alternate in a loop and their spinning workers starve each other (LSTM b256 at 2
- * threads 31 -> 146 ms on 2 loaded vCPUs); there everything stays on OpenBLAS as before.
- * dnnl_sgemm allocates its packing buffer inside every call (the library's allocation, not the
- * engine's); TD_SGEMM=openblas keeps these GEMMs on OpenBLAS, which allocates nothing per call
- * (test_rnn_loop counts allocations that way). */
-static int sgemm_on_dnnl(void) {
-  static _Atomic int on = -1;
-  int v = atomic_load_explicit(&on, memory_order_relaxed);
-  if (v < 0) {
-    const char *e = getenv("TD_SGEMM");
-    v = td_math_isa() == 2 && !(e && !strcmp(e, "openblas"));
-    atomic_store_explicit(&on, v, memory_order_relaxed);
-  }
-  return v && td_nn_dnnl_enabled() && omp_get_max_threads() == 1;
-}
-
+/* Row-major float C[m,n] = op(A)·op(B) + beta·C through the engine's BLAS (threads.c picks
+ * OpenBLAS or oneDNN's sgemm once per process for this CPU). */
 void td_math_sgemm_fast(int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                         const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
-  enum CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
-  if (sgemm_on_dnnl())
-    td_blas_dnnl_sgemm(CblasRowMajor, TA, TB, (blasint)m, (blasint)n, (blasint)k, 1.0f, a, (blasint)lda, b,
-                       (blasint)ldb, beta, c, (blasint)ldc);
-  else
-    cblas_sgemm(CblasRowMajor, TA, TB, (blasint)m, (blasint)n, (blasint)k, 1.0f, a, (blasint)lda, b, (blasint)ldb,
-                beta, c, (blasint)ldc);
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (blasint)m, (blasint)n,
+              (blasint)k, 1.0f, a, (blasint)lda, b, (blasint)ldb, beta, c, (blasint)ldc);
 }
 
 /* Float MatMul on OpenBLAS into o (uninitialized) with the fused epilogue f (NULL = none): C

@@ -249,7 +249,7 @@ static void *read_loop(void *arg) {
     td_status st = {0};
     if (td_servables_get(r->f->s, "b", -1, NULL, &h, &st) == TD_OK) td_handle_release(&h);
     else r->b_failures++;
-    r->rounds++;
+    __atomic_add_fetch(&r->rounds, 1, __ATOMIC_SEQ_CST);
   }
   return NULL;
 }
@@ -259,6 +259,8 @@ static void test_concurrent_readers(void **state) {
   reader r = {.f = f};
   pthread_t t;
   assert_int_equal(pthread_create(&t, NULL, read_loop, &r), 0);
+  /* the cycles must overlap the reader: wait until it runs (a loaded machine may start it late) */
+  while (__atomic_load_n(&r.rounds, __ATOMIC_SEQ_CST) == 0) usleep(1000);
   td_status st = {0};
   for (int i = 0; i < 20; i++) {
     assert_int_equal(td_api_v2_unload(&f->api, "a", &st), TD_OK);

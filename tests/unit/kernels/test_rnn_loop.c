@@ -244,9 +244,9 @@ static void test_rnn_loop_values_and_allocations(void **state) {
 }
 
 int main(void) {
-  /* float GEMMs on OpenBLAS: oneDNN's sgemm (the AVX-512 default, math_matmul.c) allocates its
+  /* float GEMMs on OpenBLAS: oneDNN's sgemm (threads.c picks it on some AVX-512 CPUs) allocates its
    * packing buffer inside every call, which would hide the engine's own count */
-  setenv("TD_SGEMM", "openblas", 0);
+  setenv("TD_BLAS", "openblas", 0);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rnn_loop_values_and_allocations),
   };
