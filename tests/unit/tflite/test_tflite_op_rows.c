@@ -21,6 +21,8 @@
 #include "tflite_builder.h"
 #include "util/mem.h"
 
+static int counter; /* numbers the model directories under tb_tmp_root() */
+
 enum { F32 = TD_TFL_FLOAT32, I32 = TD_TFL_INT32, I64 = TD_TFL_INT64, BOOL_ = TD_TFL_BOOL };
 
 typedef struct op_case {
@@ -37,22 +39,6 @@ typedef struct op_case {
   int nwant;
   double want[16];
 } op_case;
-
-static char tmp_root[64];
-static int counter;
-
-static int setup_tmp(void **state) {
-  (void)state;
-  strcpy(tmp_root, "/tmp/td_tflite_rows_XXXXXX");
-  return mkdtemp(tmp_root) ? 0 : -1;
-}
-
-static int teardown_tmp(void **state) {
-  (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
-  return system(cmd) == 0 ? 0 : -1;
-}
 
 static td_dtype fed_dtype(int tfl_type) {
   return tfl_type == I32 ? TD_DT_INT32 : tfl_type == I64 ? TD_DT_INT64 : tfl_type == BOOL_ ? TD_DT_BOOL : TD_DT_FLOAT;
@@ -81,7 +67,7 @@ static void run_case(const op_case *c) {
 
   size_t len;
   uint8_t *bytes = build_model(&m, &len);
-  char *dir = td_xasprintf("%s/m%d", tmp_root, counter++);
+  char *dir = td_xasprintf("%s/m%d", tb_tmp_root(), counter++);
   mkdir(dir, 0755);
   char *path = td_xasprintf("%s/model.tflite", dir);
   FILE *f = fopen(path, "wb");
@@ -224,5 +210,5 @@ static void test_op_rows(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_op_rows)};
-  return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
+  return cmocka_run_group_tests(tests, tb_setup_tmp, tb_teardown_tmp);
 }

@@ -22,21 +22,7 @@
 #include "tflite_builder.h"
 #include "util/mem.h"
 
-static char tmp_root[64];
-static int counter;
-
-static int setup_tmp(void **state) {
-  (void)state;
-  strcpy(tmp_root, "/tmp/td_tflite_ops_XXXXXX");
-  return mkdtemp(tmp_root) ? 0 : -1;
-}
-
-static int teardown_tmp(void **state) {
-  (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
-  return system(cmd) == 0 ? 0 : -1;
-}
+static int counter; /* numbers the model directories under tb_tmp_root() */
 
 static uint64_t fbits(float f) {
   uint32_t u;
@@ -48,7 +34,7 @@ static uint64_t fbits(float f) {
 static td_tensor run1(const t_model *tm, td_dtype in_dt, int rank, const int64_t *dims, const void *data) {
   size_t len;
   uint8_t *bytes = build_model(tm, &len);
-  char *dir = td_xasprintf("%s/m%d", tmp_root, counter++);
+  char *dir = td_xasprintf("%s/m%d", tb_tmp_root(), counter++);
   mkdir(dir, 0755);
   char *path = td_xasprintf("%s/model.tflite", dir);
   FILE *f = fopen(path, "wb");
@@ -267,5 +253,5 @@ int main(void) {
       cmocka_unit_test(test_softmax_beta),
       cmocka_unit_test(test_transpose_gather_slice_pack_mean),
   };
-  return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
+  return cmocka_run_group_tests(tests, tb_setup_tmp, tb_teardown_tmp);
 }

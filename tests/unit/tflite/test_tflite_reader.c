@@ -60,24 +60,9 @@ static t_model quant_model(void) {
 
 /* ======================= helpers ======================= */
 
-static char tmp_root[64];
-
-static int setup_tmp(void **state) {
-  (void)state;
-  strcpy(tmp_root, "/tmp/td_tflite_XXXXXX");
-  return mkdtemp(tmp_root) ? 0 : -1;
-}
-
-static int teardown_tmp(void **state) {
-  (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
-  return system(cmd) == 0 ? 0 : -1;
-}
-
 /* Writes bytes as <tmp>/<name>/model.tflite and loads it with prefer_tflite_model. */
 static td_code load_bytes(const char *name, const uint8_t *bytes, size_t len, td_model **m, td_status *st) {
-  char *dir = td_xasprintf("%s/%s", tmp_root, name);
+  char *dir = td_xasprintf("%s/%s", tb_tmp_root(), name);
   mkdir(dir, 0755);
   char *path = td_xasprintf("%s/model.tflite", dir);
   FILE *f = fopen(path, "wb");
@@ -378,5 +363,5 @@ int main(void) {
       cmocka_unit_test(test_hostile_built),
       cmocka_unit_test(test_fixtures),
   };
-  return cmocka_run_group_tests(tests, setup_tmp, teardown_tmp);
+  return cmocka_run_group_tests(tests, tb_setup_tmp, tb_teardown_tmp);
 }
