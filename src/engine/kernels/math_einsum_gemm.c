@@ -76,18 +76,6 @@ static int matrix_layout(int64_t srow, int64_t scol, int64_t rows, int64_t cols,
   return -1;
 }
 
-/* [m,k]·[k,n] with constant plain weights through oneDNN's inner product (a 1x1 convolution
- * over m pixels, HWIO filter [1,1,k,n] = b's layout). 0 on success, -1 if oneDNN declined. */
-static int gemm_dnnl(td_kctx *c, int64_t m, int64_t n, int64_t k, const float *a, const float *b, float *out) {
-  td_nn_conv g;
-  memset(&g, 0, sizeof g);
-  td_nn_window_reset(&g.w, 2, 0);
-  g.w.n = m, g.w.ih = g.w.iw = 1, g.w.ic = k;
-  g.w.kh = g.w.kw = 1, g.w.sh = g.w.sw = 1, g.w.dh = g.w.dw = 1, g.w.oh = g.w.ow = 1;
-  g.oc = n, g.groups = 1;
-  return td_nn_conv_dnnl(c, &g, a, b, NULL, out);
-}
-
 int td_math_einsum_gemm(td_kctx *c, const td_einsum_gemm *e, td_code *rc) {
   const td_tensor *L = e->l, *R = e->r;
   if (L->dtype != TD_DT_FLOAT || R->dtype != TD_DT_FLOAT || e->nb > TD_MAX_RANK) return 0;
@@ -134,7 +122,7 @@ int td_math_einsum_gemm(td_kctx *c, const td_einsum_gemm *e, td_code *rc) {
   const float *a = td_f32(L), *b = td_f32(R);
   float *out = td_f32(o);
   if (nbatch == 1 && !ta && !tb && lda == k && ldb == n && ldc == n && e->r_const && td_nn_dnnl_enabled() &&
-      gemm_dnnl(c, m, n, k, a, b, out) == 0)
+      td_nn_matmul_dnnl(c, m, n, k, a, b, NULL, out) == 0)
     return 1;
   int64_t idx[TD_MAX_RANK] = {0}, offl = 0, offr = 0, offo = 0;
   for (int64_t it = 0; it < nbatch; it++) {

@@ -147,12 +147,8 @@ static void sgemm_epilogue(const td_fusion *f, int ta, int tb, int64_t m, int64_
 /* 1 if input 1 is a callable constant (folded weights: same data every run). */
 static int const_weights(const td_kctx *c) { return td_k_input_is_const(c, 1); }
 
-/* Float MatMul through oneDNN with the (constant) weights reordered once per node: the product
- * [m,k]·[k,n] is a 1x1 convolution over m images of 1x1 pixels with k input and n output
- * channels, whose HWIO filter [1,1,k,n] is b's own layout; nn_dnnl.c caches the plan per m and
- * the reordered weights per b. Returns 0 on success, -1 if oneDNN declined. */
-static int mat_mul_dnnl(td_kctx *c, int64_t m, int64_t n, int64_t k, const float *a,
-                        const float *b, const td_fusion *f, float *out) {
+int td_nn_matmul_dnnl(td_kctx *c, int64_t m, int64_t n, int64_t k, const float *a, const float *b,
+                      const td_fusion *f, float *out) {
   td_nn_conv g;
   memset(&g, 0, sizeof g);
   td_nn_window_reset(&g.w, 2, 0);
@@ -201,7 +197,7 @@ td_code td_k_math_mat_mul(td_kctx *c) {
       return TD_OK;
     }
     if (!ta && !tb && m > 0 && n > 0 && k > 0 && const_weights(c) && td_nn_dnnl_enabled() &&
-        mat_mul_dnnl(c, m, n, k, td_f32(a), td_f32(b), f, td_f32(out)) == 0)
+        td_nn_matmul_dnnl(c, m, n, k, td_f32(a), td_f32(b), f, td_f32(out)) == 0)
       return TD_OK;
     sgemm_epilogue(f, ta, tb, m, n, k, a, b, td_f32(out));
     return TD_OK;

@@ -101,6 +101,12 @@ int td_nn_conv_direct(const td_nn_conv *g, const float *in, const float *filter,
  * handle it (the caller falls back to td_nn_conv_direct). */
 int td_nn_conv_dnnl(td_kctx *c, const td_nn_conv *g, const float *in, const float *filter,
                     const td_fusion *f, float *out);
+/* Float [m,k]·[k,n] with constant plain weights b through oneDNN (math_matmul.c): a 1x1
+ * convolution over m pixels whose HWIO filter [1,1,k,n] is b's own layout, so nn_dnnl.c caches
+ * the plan per m and the reordered weights per b. Epilogue f (NULL = none). 0 on success, -1 if
+ * oneDNN declined. */
+int td_nn_matmul_dnnl(td_kctx *c, int64_t m, int64_t n, int64_t k, const float *a, const float *b,
+                      const td_fusion *f, float *out);
 /* Conv2D (depthwise: DepthwiseConv2dNative) of inputs 0 and 1 with the node's conv attrs and
  * the epilogue f (NULL = none) into output 0 (nn_conv.c); *out and *g (either may be NULL)
  * receive the output and its geometry. For the grappler-fused ops (nn_fused.c). */
