@@ -216,24 +216,38 @@ td_code v2_json_scan(const char *body, size_t len, v2_json_req *req, td_status *
   return code;
 }
 
-td_code v2_json_scan_index(const char *body, size_t len, int *ready_only, td_status *st) {
-  *ready_only = 0;
+/* A body that is empty (no parameters) or one JSON object `what`: each key's value goes to on_key,
+ * which reads or skips it; the first error ends the scan. */
+typedef td_code (*body_key_fn)(td_json_reader *r, const td_json_str *key, void *ctx, td_status *st);
+
+static td_code scan_optional_object(const char *body, size_t len, const char *what, body_key_fn on_key, void *ctx,
+                                    td_status *st) {
   td_json_reader r;
   td_json_reader_init(&r, body, len);
   td_code code = TD_OK;
   if (!td_json_at_end(&r)) {
-    code = want(&r, TD_JSON_OBJECT, "the repository index request", st);
+    code = want(&r, TD_JSON_OBJECT, what, st);
     td_json_iter it = TD_JSON_ITER_INIT;
     td_json_str key;
     int more = 0;
-    while (code == TD_OK && (more = td_json_object_next(&r, &it, &key)) == 1) {
-      if (key_is(&key, "ready")) code = read_bool(&r, "'ready'", ready_only, st);
-      else if (td_json_skip(&r) != 0) break;
-    }
+    while (code == TD_OK && (more = td_json_object_next(&r, &it, &key)) == 1) code = on_key(&r, &key, ctx, st);
     if (code == TD_OK && (more != 0 || r.err)) code = td_json_error_status(&r, st);
   }
   td_json_reader_free(&r);
   return code;
+}
+
+static td_code skip_value(td_json_reader *r, td_status *st) {
+  return td_json_skip(r) != 0 ? td_json_error_status(r, st) : TD_OK;
+}
+
+static td_code index_key(td_json_reader *r, const td_json_str *key, void *ready_only, td_status *st) {
+  return key_is(key, "ready") ? read_bool(r, "'ready'", ready_only, st) : skip_value(r, st);
+}
+
+td_code v2_json_scan_index(const char *body, size_t len, int *ready_only, td_status *st) {
+  *ready_only = 0;
+  return scan_optional_object(body, len, "the repository index request", index_key, ready_only, st);
 }
 
 /* "config" or "file:<path>": a load that would override the model's config or files. */
@@ -241,35 +255,23 @@ static int is_override_key(const td_json_str *k) {
   return key_is(k, "config") || (k->len >= 5 && !memcmp(k->data, "file:", 5));
 }
 
+/* Load/unload body: only the keys of "parameters" matter (*overrides |= an override key). */
+static td_code repository_key(td_json_reader *r, const td_json_str *key, void *overrides, td_status *st) {
+  if (!key_is(key, "parameters")) return skip_value(r, st);
+  TD_TRY(want(r, TD_JSON_OBJECT, "'parameters'", st));
+  td_json_iter it = TD_JSON_ITER_INIT;
+  td_json_str pkey;
+  int more;
+  while ((more = td_json_object_next(r, &it, &pkey)) == 1) {
+    *(int *)overrides |= is_override_key(&pkey);
+    if (td_json_skip(r) != 0) break;
+  }
+  return more != 0 || r->err ? td_json_error_status(r, st) : TD_OK;
+}
+
 td_code v2_json_scan_repository(const char *body, size_t len, int *overrides, td_status *st) {
   *overrides = 0;
-  td_json_reader r;
-  td_json_reader_init(&r, body, len);
-  td_code code = TD_OK;
-  if (!td_json_at_end(&r)) {
-    code = want(&r, TD_JSON_OBJECT, "the repository request", st);
-    td_json_iter it = TD_JSON_ITER_INIT;
-    td_json_str key;
-    int more = 0;
-    while (code == TD_OK && (more = td_json_object_next(&r, &it, &key)) == 1) {
-      if (!key_is(&key, "parameters")) {
-        if (td_json_skip(&r) != 0) break;
-        continue;
-      }
-      if ((code = want(&r, TD_JSON_OBJECT, "'parameters'", st)) != TD_OK) break;
-      td_json_iter pit = TD_JSON_ITER_INIT;
-      td_json_str pkey;
-      int pmore;
-      while ((pmore = td_json_object_next(&r, &pit, &pkey)) == 1) {
-        *overrides |= is_override_key(&pkey);
-        if (td_json_skip(&r) != 0) break;
-      }
-      if (pmore != 0 || r.err) break;
-    }
-    if (code == TD_OK && (more != 0 || r.err)) code = td_json_error_status(&r, st);
-  }
-  td_json_reader_free(&r);
-  return code;
+  return scan_optional_object(body, len, "the repository request", repository_key, overrides, st);
 }
 
 void v2_json_req_free(v2_json_req *req) {
