@@ -19,9 +19,8 @@
 #include "model/model.h"
 #include "tflite/tflite_model.h"
 #include "tflite_builder.h"
+#include "tflite_test_util.h"
 #include "util/mem.h"
-
-static int counter; /* numbers the model directories under tb_tmp_root() */
 
 enum { F32 = TD_TFL_FLOAT32, I32 = TD_TFL_INT32, I64 = TD_TFL_INT64, BOOL_ = TD_TFL_BOOL };
 
@@ -67,17 +66,9 @@ static void run_case(const op_case *c) {
 
   size_t len;
   uint8_t *bytes = build_model(&m, &len);
-  char *dir = td_xasprintf("%s/m%d", tb_tmp_root(), counter++);
-  mkdir(dir, 0755);
-  char *path = td_xasprintf("%s/model.tflite", dir);
-  FILE *f = fopen(path, "wb");
-  assert_non_null(f);
-  assert_int_equal(fwrite(bytes, 1, len, f), len);
-  fclose(f);
-  td_model_options opt = {.prefer_tflite_model = 1};
   td_model *model = NULL;
   td_status st = {0};
-  if (td_model_load(dir, NULL, 0, &opt, &model, &st) != TD_OK) fail_msg("%s: load: %s", c->what, st.msg);
+  if (tb_load_model(bytes, len, &model, &st) != TD_OK) fail_msg("%s: load: %s", c->what, st.msg);
   const td_signature *sig = td_model_find_signature(model, "serving_default");
   assert_non_null(sig);
   int64_t dims[4];
@@ -98,8 +89,6 @@ static void run_case(const op_case *c) {
       fail_msg("%s: element %d is %g, want %g", c->what, i, element(&out, i), c->want[i]);
   td_tensor_release(&out);
   td_model_free(model);
-  free(path);
-  free(dir);
   free(bytes);
 }
 

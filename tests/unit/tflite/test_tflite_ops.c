@@ -20,9 +20,8 @@
 #include "model/model.h"
 #include "tflite/tflite_model.h"
 #include "tflite_builder.h"
+#include "tflite_test_util.h"
 #include "util/mem.h"
-
-static int counter; /* numbers the model directories under tb_tmp_root() */
 
 static uint64_t fbits(float f) {
   uint32_t u;
@@ -34,17 +33,9 @@ static uint64_t fbits(float f) {
 static td_tensor run1(const t_model *tm, td_dtype in_dt, int rank, const int64_t *dims, const void *data) {
   size_t len;
   uint8_t *bytes = build_model(tm, &len);
-  char *dir = td_xasprintf("%s/m%d", tb_tmp_root(), counter++);
-  mkdir(dir, 0755);
-  char *path = td_xasprintf("%s/model.tflite", dir);
-  FILE *f = fopen(path, "wb");
-  assert_non_null(f);
-  assert_int_equal(fwrite(bytes, 1, len, f), len);
-  fclose(f);
-  td_model_options opt = {.prefer_tflite_model = 1};
   td_model *m = NULL;
   td_status st = {0};
-  td_code code = td_model_load(dir, NULL, 0, &opt, &m, &st);
+  td_code code = tb_load_model(bytes, len, &m, &st);
   if (code != TD_OK) fprintf(stderr, "load: %s\n", st.msg);
   assert_int_equal(code, TD_OK);
   const td_signature *sig = td_model_find_signature(m, "serving_default");
@@ -56,8 +47,6 @@ static td_tensor run1(const t_model *tm, td_dtype in_dt, int rank, const int64_t
   if (code != TD_OK) fprintf(stderr, "run: %s\n", st.msg);
   assert_int_equal(code, TD_OK);
   td_model_free(m);
-  free(path);
-  free(dir);
   free(bytes);
   return out;
 }

@@ -25,6 +25,7 @@
 #include "util/mem.h"
 
 #include "tflite_builder.h"
+#include "tflite_test_util.h"
 
 /* y = relu(x + w), x float [2] input, w = [1, 2] constant. */
 static const float W[2] = {1.f, 2.f};
@@ -59,22 +60,6 @@ static t_model quant_model(void) {
 }
 
 /* ======================= helpers ======================= */
-
-/* Writes bytes as <tmp>/<name>/model.tflite and loads it with prefer_tflite_model. */
-static td_code load_bytes(const char *name, const uint8_t *bytes, size_t len, td_model **m, td_status *st) {
-  char *dir = td_xasprintf("%s/%s", tb_tmp_root(), name);
-  mkdir(dir, 0755);
-  char *path = td_xasprintf("%s/model.tflite", dir);
-  FILE *f = fopen(path, "wb");
-  assert_non_null(f);
-  assert_int_equal(fwrite(bytes, 1, len, f), len);
-  fclose(f);
-  td_model_options opt = {.prefer_tflite_model = 1};
-  td_code code = td_model_load(dir, NULL, 0, &opt, m, st);
-  free(path);
-  free(dir);
-  return code;
-}
 
 /* ======================= tests ======================= */
 
@@ -127,7 +112,7 @@ static void test_run_add_relu(void **state) {
   uint8_t *bytes = build_model(&tm, &len);
   td_model *m;
   td_status st = {0};
-  assert_int_equal(load_bytes("add_relu", bytes, len, &m, &st), TD_OK);
+  assert_int_equal(tb_load_model(bytes, len, &m, &st), TD_OK);
   const td_signature *sig = td_model_find_signature(m, "serving_default");
   assert_non_null(sig);
   assert_string_equal(sig->method_name, "tensorflow/serving/predict");
@@ -154,7 +139,7 @@ static void test_run_quantized(void **state) {
   uint8_t *bytes = build_model(&qm, &len);
   td_model *m;
   td_status st = {0};
-  assert_int_equal(load_bytes("quant", bytes, len, &m, &st), TD_OK);
+  assert_int_equal(tb_load_model(bytes, len, &m, &st), TD_OK);
   const td_signature *sig = td_model_find_signature(m, "serving_default");
   assert_non_null(sig);
   assert_int_equal(sig->inputs[0].dtype, TD_DT_UINT8);

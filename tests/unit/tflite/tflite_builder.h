@@ -5,8 +5,6 @@
 #define TD_TEST_TFLITE_BUILDER_H
 
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "util/mem.h"
@@ -213,28 +211,6 @@ static uint8_t *build_model(const t_model *m, size_t *len) {
   w_patch(&b, ss[4], w_string(&b, "main"));
   *len = b.n;
   return b.p;
-}
-
-/* ---- a temporary directory for a cmocka group's model files ---- */
-
-/* The group's directory (set by tb_setup_tmp). */
-static inline char *tb_tmp_root(void) {
-  static char root[64];
-  return root;
-}
-
-/* cmocka group setup / teardown: a fresh /tmp/td_tflite_XXXXXX, removed with its contents. */
-static inline int tb_setup_tmp(void **state) {
-  (void)state;
-  strcpy(tb_tmp_root(), "/tmp/td_tflite_XXXXXX");
-  return mkdtemp(tb_tmp_root()) ? 0 : -1;
-}
-
-static inline int tb_teardown_tmp(void **state) {
-  (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tb_tmp_root());
-  return system(cmd) == 0 ? 0 : -1;
 }
 
 #endif
