@@ -28,6 +28,29 @@ static Tensorflow__NodeDef *scalar(const char *name, float v) {
   return nd;
 }
 
+/* Runs the graph of nodes[0..nn) (freed after) on x fed as "x:0" and returns "y:0"; also fetches
+ * `extra` (released) when not NULL: a fetched intermediate must keep the pattern unfused. */
+static td_tensor run_graph(Tensorflow__NodeDef **nodes, int nn, const td_tensor *x, const char *extra) {
+  Tensorflow__GraphDef gd;
+  tensorflow__graph_def__init(&gd);
+  gd.n_node = (size_t)nn;
+  gd.node = nodes;
+  const char *fetches[2] = {"y:0", extra}, *feeds[1] = {"x:0"};
+  td_tensor outs[2];
+  td_status st = {0};
+  td_graph *g = NULL;
+  td_session *s = NULL;
+  td_code code = td_graph_import(&gd, &g, &st);
+  if (code == TD_OK) code = td_session_new(g, NULL, &s, &st);
+  if (code == TD_OK) code = td_session_run(s, feeds, x, 1, fetches, outs, extra ? 2 : 1, NULL, 0, &st);
+  if (code != TD_OK) fprintf(stderr, "run failed: %s\n", st.msg);
+  assert_int_equal(code, TD_OK);
+  td_session_free(s);
+  for (int i = 0; i < nn; i++) td_test_node_free(nodes[i]);
+  if (extra) td_tensor_release(&outs[1]);
+  return outs[0];
+}
+
 /* x → gelu; div: x / sqrt2 instead of x * (1/sqrt2); swap: constants first; fetch_erf: the
  * Erf output is fetched too. */
 static td_tensor run(const td_tensor *x, int div, int swap, int fetch_erf) {
@@ -46,24 +69,7 @@ static td_tensor run(const td_tensor *x, int div, int swap, int fetch_erf) {
   nodes[nn++] = swap ? op2("AddV2", "p", "erf", "one") : op2("AddV2", "p", "one", "erf");
   nodes[nn++] = swap ? op2("Mul", "hx", "x", "half") : op2("Mul", "hx", "half", "x");
   nodes[nn++] = swap ? op2("Mul", "y", "p", "hx") : op2("Mul", "y", "hx", "p");
-  Tensorflow__GraphDef gd;
-  tensorflow__graph_def__init(&gd);
-  gd.n_node = (size_t)nn;
-  gd.node = nodes;
-  const char *fetches[2] = {"y:0", "erf:0"}, *feeds[1] = {"x:0"};
-  td_tensor outs[2];
-  td_status st = {0};
-  td_graph *g = NULL;
-  td_session *s = NULL;
-  td_code code = td_graph_import(&gd, &g, &st);
-  if (code == TD_OK) code = td_session_new(g, NULL, &s, &st);
-  if (code == TD_OK) code = td_session_run(s, feeds, x, 1, fetches, outs, fetch_erf ? 2 : 1, NULL, 0, &st);
-  if (code != TD_OK) fprintf(stderr, "run failed: %s\n", st.msg);
-  assert_int_equal(code, TD_OK);
-  td_session_free(s);
-  for (int i = 0; i < nn; i++) td_test_node_free(nodes[i]);
-  if (fetch_erf) td_tensor_release(&outs[1]);
-  return outs[0];
+  return run_graph(nodes, nn, x, fetch_erf ? "erf:0" : NULL);
 }
 
 static void test_gelu_fused(void **state) {
@@ -147,24 +153,7 @@ static td_tensor run_ln(const td_tensor *x, int swap, int fetch_mean, int axis1)
   nodes[nn++] = swap ? op2("Mul", "ms", "inv", "mean") : op2("Mul", "ms", "mean", "inv");
   nodes[nn++] = op2("Sub", "shift", "beta", "ms");
   nodes[nn++] = swap ? op2("AddV2", "y", "shift", "xs") : op2("AddV2", "y", "xs", "shift");
-  Tensorflow__GraphDef gd;
-  tensorflow__graph_def__init(&gd);
-  gd.n_node = (size_t)nn;
-  gd.node = nodes;
-  const char *fetches[2] = {"y:0", "mean:0"}, *feeds[1] = {"x:0"};
-  td_tensor outs[2];
-  td_status st = {0};
-  td_graph *g = NULL;
-  td_session *s = NULL;
-  td_code code = td_graph_import(&gd, &g, &st);
-  if (code == TD_OK) code = td_session_new(g, NULL, &s, &st);
-  if (code == TD_OK) code = td_session_run(s, feeds, x, 1, fetches, outs, fetch_mean ? 2 : 1, NULL, 0, &st);
-  if (code != TD_OK) fprintf(stderr, "run failed: %s\n", st.msg);
-  assert_int_equal(code, TD_OK);
-  td_session_free(s);
-  for (int i = 0; i < nn; i++) td_test_node_free(nodes[i]);
-  if (fetch_mean) td_tensor_release(&outs[1]);
-  return outs[0];
+  return run_graph(nodes, nn, x, fetch_mean ? "mean:0" : NULL);
 }
 
 static void test_layer_norm_fused(void **state) {
