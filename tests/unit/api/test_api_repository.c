@@ -22,6 +22,7 @@
 #include "core/manager.h"
 #include "core/model_config.h"
 #include "util/file.h"
+#include "test_shell.h"
 
 /* ---- the fake loader ---- */
 
@@ -53,15 +54,6 @@ static const td_model_loader loader = {.load = fake_load, .free = fake_free};
 /* ---- fixture: models a (versions 1, 2; label stable → 1) and b (version 1) ---- */
 
 static char root[256];
-
-static void sh(const char *fmt, ...) {
-  char cmd[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(cmd, sizeof cmd, fmt, ap);
-  va_end(ap);
-  assert_int_equal(system(cmd), 0);
-}
 
 static void make_version(const char *model, int v, const char *text) {
   sh("mkdir -p %s/%s/%d && printf '%s' > %s/%s/%d/saved_model.pb", root, model, v, text, root, model, v);

@@ -22,6 +22,7 @@
 #include "core/servables.h"
 #include "core/version_dirs.h"
 #include "util/file.h"
+#include "test_shell.h"
 
 /* ---- the fake loader ---- */
 
@@ -79,15 +80,6 @@ static void fake_free(void *ctx, td_model *m) {
 /* ---- temp dirs ---- */
 
 static char root[256];
-
-static void sh(const char *fmt, ...) {
-  char cmd[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(cmd, sizeof cmd, fmt, ap);
-  va_end(ap);
-  assert_int_equal(system(cmd), 0);
-}
 
 /* <root>/<model>/<dir>/saved_model.pb containing text (NULL: the dir only). */
 static void make_version(const char *model, const char *dir, const char *text) {

@@ -17,6 +17,7 @@
 #include "core/servables.h"
 #include "fakes/fake_model.h"
 #include "util/file.h"
+#include "test_shell.h"
 
 /* y = 0.5 x + add: half_plus_two (add 2) and half_plus_three (add 3) */
 static td_model *load(float add) {
@@ -84,15 +85,6 @@ static void test_servables_versions_labels_handles(void **state) {
 }
 
 static char tmp_base[256];
-
-static void sh(const char *fmt, ...) {
-  char cmd[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(cmd, sizeof cmd, fmt, ap);
-  va_end(ap);
-  assert_int_equal(system(cmd), 0);
-}
 
 static void test_manager_hot_load_and_broken_version(void **state) {
   (void)state;
