@@ -36,6 +36,7 @@
 
 #include "engine/blas_dnnl.h"
 #include "engine/engine.h"
+#include "engine/kernels/math_internal.h" /* td_math_isa: the kernels' ISA level */
 #include "util/log.h"
 
 typedef void (*sgemm_fn)(const enum CBLAS_ORDER, const enum CBLAS_TRANSPOSE, const enum CBLAS_TRANSPOSE,
@@ -79,9 +80,7 @@ static void *blas_sym(void *lib, const char *name) {
 
 /* 0 (with why) when the CPU has AVX-512 but the loaded OpenBLAS runs non-AVX-512 kernels on it. */
 static int openblas_fits_cpu(void *lib, char *why, size_t n) {
-#if defined(__x86_64__)
-  __builtin_cpu_init();
-  if (!__builtin_cpu_supports("avx512f")) return 1;
+  if (td_math_isa() != 2) return 1; /* no AVX-512 (or not x86): nothing better to pick */
   void *sym = dlsym(lib, "openblas_get_corename");
   if (!sym) return 1;
   char *(*corename)(void);
@@ -94,10 +93,6 @@ static int openblas_fits_cpu(void *lib, char *why, size_t n) {
     if (strstr(lower, avx512_cores[i])) return 1;
   snprintf(why, n, "OpenBLAS runs its \"%.24s\" kernels on this AVX-512 CPU", core ? core : "?");
   return 0;
-#else
-  (void)lib, (void)why, (void)n;
-  return 1;
-#endif
 }
 
 static void blas_load(void) {
