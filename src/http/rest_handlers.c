@@ -88,6 +88,7 @@ static td_code handle_predict(rest_request *q, td_buf *out, td_status *st) {
   if (answer) { /* the job owns call, req and inputs from here */
     rest_predict_job *j = td_xmalloc(sizeof *j);
     *j = (rest_predict_job){.call = call, .req = req, .inputs = inputs, .n_in = n_in, .answer = answer};
+    j->req.budget = NULL; /* decoding is over; the budget lives on this stack frame */
     q->deferred = 1;
     td_api_predict_async(&j->call, j->inputs, j->n_in, NULL, 0, predict_answer, j);
     return TD_OK;
