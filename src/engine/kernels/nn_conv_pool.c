@@ -5,8 +5,10 @@
  * 86 MB) went to memory and came back for the pool: both steps were bound by memory bandwidth.
  * Here the batch is convolved a chunk of images at a time into a buffer of about CHUNK_BYTES
  * (stays in L2) and each chunk is pooled from there into the output; a batch whose whole
- * output is at most WHOLE_BYTES is one chunk (it stays in cache anyway, and each chunk is a
- * oneDNN call with its own fixed cost). Images are independent in
+ * output is at most WHOLE_BYTES is one chunk per thread (it stays in cache anyway, and each
+ * chunk is a oneDNN call with its own fixed cost; one chunk for all would leave the pooling
+ * to one thread: the bench CNN at batch 32 took 0.96 ms on 2 threads that way, 0.48 split in
+ * two). Images are independent in
  * both ops, so the result equals the two steps run one after the other (same convolution
  * path: oneDNN with its per-node cached plans — one per chunk size — or the direct
  * convolution; same pooling loop).
@@ -77,10 +79,12 @@ td_code td_k_nn_conv2d_max_pool(td_kctx *c) {
   int64_t conv_img = g.w.oh * g.w.ow * g.oc;
   int64_t chunk = CHUNK_BYTES / (conv_img * (int64_t)sizeof(float));
   if (chunk < 1) chunk = 1;
-  if (g.w.n * conv_img * (int64_t)sizeof(float) <= WHOLE_BYTES) chunk = g.w.n; /* fits in cache anyway */
+  int threads = td_k_threads(c);
+  if (threads < 1) threads = 1;
+  if (g.w.n * conv_img * (int64_t)sizeof(float) <= WHOLE_BYTES) /* fits in cache anyway: one chunk per thread */
+    chunk = (g.w.n + threads - 1) / threads;
   if (chunk > g.w.n) chunk = g.w.n;
   int64_t nchunks = (g.w.n + chunk - 1) / chunk;
-  int threads = td_k_threads(c);
   if (threads > nchunks) threads = (int)nchunks;
   if (threads < 1) threads = 1;
   float *buf = malloc((size_t)(threads * chunk * conv_img) * sizeof *buf);

@@ -1,7 +1,7 @@
 /* test_blas_dnnl.c — the oneDNN-backed BLAS entry points (used where OpenBLAS is absent, e.g.
  * the container image) against a naive double-precision reference: both storage orders, all
  * transpose modes, leading dimensions wider than the matrix, beta 0 over garbage, beta != 0,
- * and sgemv with unit, wider and negative strides. */
+ * sgemv with unit, wider and negative strides, and the thread regimes of the oneDNN path. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 
 #include "engine/blas_dnnl.h"
@@ -20,16 +21,22 @@ static size_t at(enum CBLAS_ORDER order, int r, int c, int ld) {
   return order == CblasRowMajor ? (size_t)r * ld + c : (size_t)c * ld + r;
 }
 
-static void check_sgemm(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, float beta) {
-  const int m = 7, n = 5, k = 9, pad = 3;
+/* C = 0.5 op(A) op(B) + beta C for an m x n x k product, against the reference. */
+static void check_sgemm_size(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, float beta,
+                             int m, int n, int k) {
+  const int pad = 3;
   unsigned seed = 42u + (unsigned)order * 7 + (unsigned)ta * 3 + (unsigned)tb;
   int ar = ta == CblasNoTrans ? m : k, ac = ta == CblasNoTrans ? k : m; /* A as stored */
   int br = tb == CblasNoTrans ? k : n, bc = tb == CblasNoTrans ? n : k;
   int lda = (order == CblasRowMajor ? ac : ar) + pad, ldb = (order == CblasRowMajor ? bc : br) + pad;
   int ldc = (order == CblasRowMajor ? n : m) + pad;
-  float a[64 * 16], b[64 * 16], c[64 * 16], c0[64 * 16];
-  for (int i = 0; i < 64 * 16; i++) a[i] = frand(&seed), b[i] = frand(&seed), c0[i] = frand(&seed);
-  for (int i = 0; i < 64 * 16; i++) c[i] = beta == 0 ? NAN : c0[i];
+  size_t na = (size_t)(order == CblasRowMajor ? ar : ac) * lda, nb = (size_t)(order == CblasRowMajor ? br : bc) * ldb;
+  size_t nc = (size_t)(order == CblasRowMajor ? m : n) * ldc;
+  float *a = malloc(na * sizeof *a), *b = malloc(nb * sizeof *b), *c = malloc(nc * sizeof *c), *c0 = malloc(nc * sizeof *c0);
+  assert_non_null(a), assert_non_null(b), assert_non_null(c), assert_non_null(c0);
+  for (size_t i = 0; i < na; i++) a[i] = frand(&seed);
+  for (size_t i = 0; i < nb; i++) b[i] = frand(&seed);
+  for (size_t i = 0; i < nc; i++) c0[i] = frand(&seed), c[i] = beta == 0 ? NAN : c0[i];
   td_blas_dnnl_sgemm(order, ta, tb, m, n, k, 0.5f, a, lda, b, ldb, beta, c, ldc);
   for (int i = 0; i < m; i++)
     for (int j = 0; j < n; j++) {
@@ -40,10 +47,14 @@ static void check_sgemm(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE ta, enum CB
         want += (double)av * bv;
       }
       want = 0.5 * want + (beta == 0 ? 0 : beta * c0[at(order, i, j, ldc)]);
-      assert_float_equal(c[at(order, i, j, ldc)], want, 1e-4);
+      assert_float_equal(c[at(order, i, j, ldc)], want, 1e-4 * (1 + sqrt((double)k)));
     }
+  free(a), free(b), free(c), free(c0);
 }
 
+static void check_sgemm(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, float beta) {
+  check_sgemm_size(order, ta, tb, beta, 7, 5, 9);
+}
 static void test_sgemm_all_modes(void **state) {
   (void)state;
   enum CBLAS_ORDER orders[] = {CblasRowMajor, CblasColMajor};
@@ -91,6 +102,26 @@ static void test_sgemv_modes_and_strides(void **state) {
       }
 }
 
+/* The three thread regimes of the oneDNN path (blas_dnnl.c's sgemm_split): products under a
+ * million multiply-adds on the calling thread, larger ones split by rows over the team (70 rows:
+ * a last share shorter than the others), and few rows left to oneDNN; teams of 1 to 3. The
+ * caller's team size must survive the call. */
+static void test_sgemm_thread_regimes(void **state) {
+  (void)state;
+  enum CBLAS_ORDER orders[] = {CblasRowMajor, CblasColMajor};
+  enum CBLAS_TRANSPOSE ts[] = {CblasNoTrans, CblasTrans};
+  int sizes[][3] = {{7, 5, 9}, {70, 150, 120}, {20, 300, 200}};
+  for (int team = 1; team <= 3; team++) {
+    omp_set_num_threads(team);
+    for (int z = 0; z < 3; z++)
+      for (int o = 0; o < 2; o++)
+        for (int x = 0; x < 2; x++)
+          for (int y = 0; y < 2; y++)
+            check_sgemm_size(orders[o], ts[x], ts[y], x ? 0.0f : 0.25f, sizes[z][0], sizes[z][1], sizes[z][2]);
+    assert_int_equal(omp_get_max_threads(), team);
+  }
+}
+
 static void test_dgemm_matches_reference(void **state) {
   (void)state;
   /* row-major A (2x3) times column-major-stored B^T: C = A B with B = [[1,2],[3,4],[5,6]] */
@@ -111,6 +142,7 @@ static void test_dgemm_matches_reference(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sgemm_all_modes),
+      cmocka_unit_test(test_sgemm_thread_regimes),
       cmocka_unit_test(test_sgemv_modes_and_strides),
       cmocka_unit_test(test_dgemm_matches_reference),
   };
