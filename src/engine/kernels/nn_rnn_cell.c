@@ -8,7 +8,8 @@
  * every row broadcasts, as the unfused ops would; anything else fails with INVALID_ARGUMENT
  * naming the cell.
  * Outputs come from td_k_alloc_output_uninit: the body's arena or recycled loop variables, so
- * a step allocates nothing. Reentrant, no state. */
+ * a step allocates nothing. Rows are split over the intra-op threads (OpenMP) when a step has
+ * enough of them to pay for waking the team. Reentrant, no state. */
 #include <cblas.h>
 
 #include "engine/kernels/math_internal.h"
@@ -73,6 +74,19 @@ typedef void (*gru_fn)(const float *, const float *, const float *, float *, int
 static const lstm_fn lstm_rows[3] = {lstm_rows_base, lstm_rows_256, lstm_rows_512};
 static const gru_fn gru_rows[3] = {gru_rows_base, gru_rows_256, gru_rows_512};
 
+/* Elements (rows x width) from which a step splits its rows over the intra-op threads: a
+ * fork/join costs ~3 us on 2 vCPUs (AMD EPYC). An LSTM step's gates (transcendentals) take
+ * ~4 us at 32 x 128 units and ~32 us at 256 x 128; starting a product's rows from the bias is
+ * a plain add, worth splitting only from 4x as many elements (at 32 x 512 the split made the
+ * LSTM step slower). */
+#define CELL_PARALLEL_MIN (16 * 1024)
+#define ADD_PARALLEL_MIN (64 * 1024)
+
+static int row_threads(const td_kctx *c, int64_t rows, int64_t width, int64_t min_elements) {
+  int t = td_k_threads(c);
+  return t > 1 && rows >= t && rows * width >= min_elements ? t : 1;
+}
+
 /* Input i is float [B, parts*H]; sets H (parts > 1) or checks it (parts == 1: the state, which
  * may also be a single row [1, H] broadcast over the B rows). */
 static td_code check_in(td_kctx *c, const char *cell, int i, int64_t B, int64_t parts, int64_t *H) {
@@ -104,7 +118,20 @@ td_code td_k_rnn_lstm_cell(td_kctx *c) {
   TD_TRY(td_k_alloc_output_uninit(c, 0, TD_DT_FLOAT, &s, &cn));
   TD_TRY(td_k_alloc_output_uninit(c, 1, TD_DT_FLOAT, &s, &hn));
   const td_tensor *cs = td_k_input(c, 1);
-  lstm_rows[td_math_isa()](td_f32(z), td_f32(cs), td_f32(cn), td_f32(hn), B, H, cs->shape.dim[0] == B ? H : 0);
+  lstm_fn rows = lstm_rows[td_math_isa()];
+  const float *zp = td_f32(z), *cp = td_f32(cs);
+  float *cnp = td_f32(cn), *hnp = td_f32(hn);
+  int64_t cstride = cs->shape.dim[0] == B ? H : 0;
+  int nt = row_threads(c, B, H, CELL_PARALLEL_MIN);
+  if (nt == 1) { /* no OpenMP region at all: even a team of one costs microseconds per step */
+    rows(zp, cp, cnp, hnp, B, H, cstride);
+    return TD_OK;
+  }
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (int t = 0; t < nt; t++) {
+    int64_t b0 = B * t / nt, b1 = B * (t + 1) / nt;
+    rows(zp + b0 * 4 * H, cp + b0 * cstride, cnp + b0 * H, hnp + b0 * H, b1 - b0, H, cstride);
+  }
   return TD_OK;
 }
 
@@ -120,8 +147,20 @@ td_code td_k_rnn_gru_cell(td_kctx *c) {
   td_tensor *hn;
   TD_TRY(td_k_alloc_output_uninit(c, 0, TD_DT_FLOAT, &s, &hn));
   const td_tensor *hs = td_k_input(c, 2);
-  gru_rows[td_math_isa()](td_f32(xz), td_f32(td_k_input(c, 1)), td_f32(hs), td_f32(hn), B, H,
-                          hs->shape.dim[0] == B ? H : 0);
+  gru_fn rows = gru_rows[td_math_isa()];
+  const float *xp = td_f32(xz), *hzp = td_f32(td_k_input(c, 1)), *hp = td_f32(hs);
+  float *hnp = td_f32(hn);
+  int64_t hstride = hs->shape.dim[0] == B ? H : 0;
+  int nt = row_threads(c, B, H, CELL_PARALLEL_MIN);
+  if (nt == 1) {
+    rows(xp, hzp, hp, hnp, B, H, hstride);
+    return TD_OK;
+  }
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (int t = 0; t < nt; t++) {
+    int64_t b0 = B * t / nt, b1 = B * (t + 1) / nt;
+    rows(xp + b0 * 3 * H, hzp + b0 * 3 * H, hp + b0 * hstride, hnp + b0 * H, b1 - b0, H, hstride);
+  }
   return TD_OK;
 }
 
@@ -152,6 +191,19 @@ static void accumulate(const td_tensor *a, const td_tensor *b, float *out, int64
     td_math_sgemm_fast(0, 0, m, n, k, td_f32(a), k, td_f32(b), n, 1.0f, out, n);
 }
 
+/* Rows [r0, r1) of the output start as bias + the hoisted a·b rows (NULL: bias alone). */
+static void start_rows(float *o, const float *bias, const float *hoisted, int64_t r0, int64_t r1, int64_t n) {
+  for (int64_t i = r0; i < r1; i++) {
+    float *orow = o + i * n;
+    if (hoisted) {
+      const float *r = hoisted + i * n;
+      for (int64_t j = 0; j < n; j++) orow[j] = bias[j] + r[j];
+    } else {
+      memcpy(orow, bias, (size_t)n * sizeof *bias);
+    }
+  }
+}
+
 td_code td_k_rnn_matmul_bias(td_kctx *c) {
   int nin = td_k_num_inputs(c);
   const td_tensor *a = td_k_input(c, 0), *b = td_k_input(c, 1), *bias = td_k_input(c, nin - 1);
@@ -171,14 +223,12 @@ td_code td_k_rnn_matmul_bias(td_kctx *c) {
   const float *bv = td_f32(bias);
   int64_t hn = 0;
   const float *rows = td_rnn_hoisted_rows(td_k_node(c), a, b, &hn);
-  for (int64_t i = 0; i < m; i++) {
-    float *orow = o + i * n;
-    if (rows && hn == n) {
-      const float *r = rows + i * n;
-      for (int64_t j = 0; j < n; j++) orow[j] = bv[j] + r[j];
-    } else {
-      memcpy(orow, bv, (size_t)n * sizeof *bv);
-    }
+  int nt = row_threads(c, m, n, ADD_PARALLEL_MIN);
+  if (nt == 1)
+    start_rows(o, bv, rows && hn == n ? rows : NULL, 0, m, n);
+  else {
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int t = 0; t < nt; t++) start_rows(o, bv, rows && hn == n ? rows : NULL, m * t / nt, m * (t + 1) / nt, n);
   }
   if (!rows || hn != n) accumulate(a, b, o, m, n);
   if (nin == 5) accumulate(td_k_input(c, 2), td_k_input(c, 3), o, m, n);

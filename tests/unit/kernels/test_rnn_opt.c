@@ -8,7 +8,9 @@
  *   - a While loop's MatMul(TensorListGetItem(x, t), W) takes rows of one GEMM computed before
  *     the loop (hoisting counted by td_rnn_hoisted_uses) and gives the per-step results, also
  *     when it is part of a fused BiasAdd(AddV2(MatMul, MatMul)) step;
- *   - BiasAdd(MatMul) / BiasAdd(AddV2(MatMul, MatMul)) with a fed bias become one step each.
+ *   - BiasAdd(MatMul) / BiasAdd(AddV2(MatMul, MatMul)) with a fed bias become one step each;
+ *   - steps with enough rows split them over the intra-op threads (an odd count over 3) and give
+ *     the results of the unfused graph and of one thread.
  * Tolerances: 1e-5 between rewritten and unrewritten graphs (same functions, FMA contraction
  * and GEMM blocking may differ in the last bits), 2e-4 against the double-precision reference
  * (the engine's sigmoid/tanh are float approximations). */
@@ -47,6 +49,8 @@ static void split(gbuild *b, const char *name, const char *value, int n) {
   td_test_attr_int(s, "num_split", n);
 }
 
+static int run_threads; /* the sessions' intra-op threads (0: the default) */
+
 /* Builds a graph, runs feeds → fetches once with the rewrites on or off; returns the step count. */
 static int run_graph(gbuild *b, int opt, const char *const *feeds, const td_tensor *fv, int nfeeds,
                      const char *const *fetches, td_tensor *out, int nfetches) {
@@ -55,7 +59,8 @@ static int run_graph(gbuild *b, int opt, const char *const *feeds, const td_tens
   td_session *s;
   td_status st = {0};
   assert_int_equal(td_graph_import(&b->gd, &g, &st), TD_OK);
-  assert_int_equal(td_session_new(g, NULL, &s, &st), TD_OK);
+  td_session_options so = {.intra_op_threads = run_threads};
+  assert_int_equal(td_session_new(g, &so, &s, &st), TD_OK);
   td_callable *c = NULL;
   if (td_session_make_callable(s, feeds, nfeeds, fetches, nfetches, NULL, 0, &c, &st) != TD_OK) fail_msg("%s", st.msg);
   int steps = td_callable_num_steps(c);
@@ -456,6 +461,63 @@ static void test_matmul_bias_fused(void **state) {
   for (int i = 0; i < 5; i++) td_tensor_release(&fv[i]);
 }
 
+/* Cells and bias starts big enough to split their rows (nn_rnn_cell.c: 16k cell elements, 64k
+ * for the bias add), 259 rows over 3 threads: the same values as the unfused graph and as the
+ * fused step on one thread. */
+static td_tensor random_matrix(int which, int64_t r, int64_t c) {
+  int64_t d[2] = {r, c};
+  float *v = td_xmalloc((size_t)(r * c) * sizeof *v);
+  for (int64_t i = 0; i < r * c; i++) v[i] = val(which, (int)(i % 100003));
+  td_tensor t = td_test_tensor(TD_DT_FLOAT, 2, d, v);
+  free(v);
+  return t;
+}
+
+static void compare_split(gbuild *b, const char *const *feeds, const td_tensor *fv, int nfeeds,
+                          const char *const *fetches, int nfetches) {
+  td_tensor split3[2], one[2], off[2];
+  run_threads = 3;
+  assert_int_equal(run_graph(b, 1, feeds, fv, nfeeds, fetches, split3, nfetches), 1);
+  run_graph(b, 0, feeds, fv, nfeeds, fetches, off, nfetches);
+  run_threads = 1;
+  run_graph(b, 1, feeds, fv, nfeeds, fetches, one, nfetches);
+  run_threads = 0;
+  for (int k = 0; k < nfetches; k++) {
+    assert_close(&split3[k], &off[k], 1e-5);
+    assert_close(&split3[k], &one[k], 0); /* rows are independent: the split changes no bit */
+    td_tensor_release(&split3[k]), td_tensor_release(&one[k]), td_tensor_release(&off[k]);
+  }
+}
+
+static void test_steps_split_over_threads(void **state) {
+  (void)state;
+  enum { R = 259, U = 64, N = 260, K = 8 };
+  gbuild b;
+  td_tensor lstm[2] = {random_matrix(0, R, 4 * U), random_matrix(1, R, U)};
+  const char *lfeeds[2] = {"z", "c"}, *lfetches[2] = {"c_new", "h_new"};
+  lstm_graph(&b, 0);
+  compare_split(&b, lfeeds, lstm, 2, lfetches, 2);
+  gb_free(&b);
+  td_tensor gru[3] = {random_matrix(2, R, 3 * U), random_matrix(3, R, 3 * U), random_matrix(4, R, U)};
+  const char *gfeeds[3] = {"xz", "hz", "h"}, *gfetches[1] = {"h_new"};
+  gru_graph(&b);
+  compare_split(&b, gfeeds, gru, 3, gfetches, 1);
+  gb_free(&b);
+  int64_t nd = N;
+  float bias[N];
+  for (int i = 0; i < N; i++) bias[i] = val(14, i);
+  td_tensor mm[3] = {random_matrix(5, R, K), random_matrix(6, K, N), td_test_tensor(TD_DT_FLOAT, 1, &nd, bias)};
+  const char *mfeeds[3] = {"a", "b", "bias"}, *mfetches[1] = {"one"};
+  gb_init(&b);
+  for (int i = 0; i < 3; i++) placeholder(&b, mfeeds[i], TD_DT_FLOAT);
+  gb_typed(gb_add(&b, gb_node("m1", "MatMul", "a", "b", NULL)), TD_DT_FLOAT);
+  gb_typed(gb_add(&b, gb_node("one", "BiasAdd", "m1", "bias", NULL)), TD_DT_FLOAT);
+  compare_split(&b, mfeeds, mm, 3, mfetches, 1);
+  gb_free(&b);
+  for (int i = 0; i < 2; i++) td_tensor_release(&lstm[i]);
+  for (int i = 0; i < 3; i++) td_tensor_release(&gru[i]), td_tensor_release(&mm[i]);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_lstm_cell_fused),
@@ -466,6 +528,7 @@ int main(void) {
       cmocka_unit_test(test_loop_hoisted_into_fused_matmul_bias),
       cmocka_unit_test(test_matmul_bias_fused),
       cmocka_unit_test(test_loop_condition_fallback),
+      cmocka_unit_test(test_steps_split_over_threads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
