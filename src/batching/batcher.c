@@ -98,9 +98,12 @@ static void queue_append(td_batcher *b, queue *q) {
   b->tail = q;
 }
 
-/* Wakes the leader of a batch headed by t: its waiting owner, or the batch threads. */
+/* Wakes the leader of a batch headed by t: its waiting owner, or one batch thread (any of them
+ * scans every queue; one that finds no free slot sleeps again, and a thread that finishes a run
+ * scans again before sleeping, so one wake per ready batch suffices — a broadcast woke them all
+ * to find one batch, a futex wake and a context switch each). */
 static void signal_leader(td_batcher *b, batch_task *t) {
-  if (t->done_cb) pthread_cond_broadcast(&b->sched_cond);
+  if (t->done_cb) pthread_cond_signal(&b->sched_cond);
   else pthread_cond_signal(&t->cond);
 }
 
@@ -454,7 +457,7 @@ void td_batcher_submit(td_batcher *b, td_model *m, const td_signature *sig, cons
   if (bt->head == t && bt->queue->first == bt) {
     if (b->running + 1 < b->p.num_batch_threads && (bt->closed || b->flush || p->batch_timeout_micros <= 0))
       run_batch_locked(b, bt);
-    else pthread_cond_broadcast(&b->sched_cond);
+    else signal_leader(b, t);
   }
   pthread_mutex_unlock(&b->mu);
 }
