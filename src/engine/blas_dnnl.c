@@ -9,7 +9,7 @@
  * already sets per thread. Stateless; any thread may call.
  *
  * How many threads a product gets (sgemm_split; measured on 2 vCPUs, AMD EPYC, oneDNN 2.6):
- * an OpenMP fork/join costs ~3 us there, so a product of fewer than SMALL_MACS multiply-adds
+ * an OpenMP fork/join costs ~3 us there, so a product of fewer than TD_BLAS_SERIAL_MACS multiply-adds
  * runs on the calling thread (RNN steps at batch 1: 1x512x128 took 2.0 us alone, 6.8 us on
  * two threads); with at least SPLIT_ROWS rows per thread the rows are split, one sequential
  * dnnl_sgemm per thread (oneDNN does not nest), 10-15% faster than oneDNN's own split at 32
@@ -20,7 +20,6 @@
 #include <dnnl.h>
 #include <omp.h>
 
-#define SMALL_MACS (1 << 20)
 #define SPLIT_ROWS 16
 
 static char trans_char(enum CBLAS_TRANSPOSE t) { return t == CblasNoTrans ? 'N' : 'T'; }
@@ -31,7 +30,7 @@ static void sgemm_split(char ta, char tb, blasint m, blasint n, blasint k, float
   int team = omp_in_parallel() ? 1 : omp_get_max_threads();
   if (team <= 1) {
     dnnl_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  } else if ((double)m * n * k < SMALL_MACS) {
+  } else if ((double)m * n * k < TD_BLAS_SERIAL_MACS) {
     omp_set_num_threads(1); /* this thread's team size only: restored right after */
     dnnl_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     omp_set_num_threads(team);

@@ -6,6 +6,10 @@
 
 #include <cblas.h>
 
+/* Products of fewer multiply-adds than this run on the calling thread (blas_dnnl.c explains the
+ * measurement); threads.c also sends small matrix-vector products here from the OpenBLAS path. */
+#define TD_BLAS_SERIAL_MACS (1 << 20)
+
 void td_blas_dnnl_sgemm(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, blasint m,
                         blasint n, blasint k, float alpha, const float *a, blasint lda, const float *b, blasint ldb,
                         float beta, float *c, blasint ldc);

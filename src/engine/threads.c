@@ -23,6 +23,8 @@
  * "Haswell" for AMD family 26: half the GEMM speed, and mixing its thread pool with oneDNN's
  * OpenMP team in one loop starved both at 2 threads), or where TD_BLAS=dnnl. TD_BLAS=openblas
  * keeps OpenBLAS whenever it loads. The choice is made once, at the first GEMM, and logged.
+ * With OpenBLAS chosen, small matrix-vector products still run serially on oneDNN when the
+ * intra-op team is larger than one (serial_vector_product).
  */
 #include <cblas.h>
 #include <ctype.h>
@@ -136,11 +138,24 @@ static void blas_load(void) {
   pthread_mutex_unlock(&blas_mu);
 }
 
+/* 1 when a matrix-vector product of `macs` multiply-adds should leave OpenBLAS for the calling
+ * thread: OpenBLAS's pool has no per-call thread count and wakes for products over ~9k elements,
+ * so an LSTM step at batch 1 ran 2.2x slower on 2 threads than on 1 (TD_BLAS=openblas, AMD
+ * EPYC). oneDNN's sgemm runs such a product serially (blas_dnnl.c) and, with one row or column,
+ * allocates nothing. One intra-op thread, or a call inside an OpenMP region, stays on OpenBLAS. */
+static int serial_vector_product(double macs) {
+  return real_sgemm != td_blas_dnnl_sgemm && macs < TD_BLAS_SERIAL_MACS && !omp_in_parallel() &&
+         omp_get_max_threads() > 1;
+}
+
 void cblas_sgemm(const enum CBLAS_ORDER order, const enum CBLAS_TRANSPOSE ta, const enum CBLAS_TRANSPOSE tb,
                  const blasint m, const blasint n, const blasint k, const float alpha, const float *a, const blasint lda,
                  const float *b, const blasint ldb, const float beta, float *c, const blasint ldc) {
   pthread_once(&blas_once, blas_load);
-  real_sgemm(order, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  if ((m == 1 || n == 1) && serial_vector_product((double)m * n * k))
+    td_blas_dnnl_sgemm(order, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  else
+    real_sgemm(order, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void cblas_dgemm(const enum CBLAS_ORDER order, const enum CBLAS_TRANSPOSE ta, const enum CBLAS_TRANSPOSE tb,
@@ -155,7 +170,10 @@ void cblas_sgemv(const enum CBLAS_ORDER order, const enum CBLAS_TRANSPOSE ta, co
                  const float alpha, const float *a, const blasint lda, const float *x, const blasint incx,
                  const float beta, float *y, const blasint incy) {
   pthread_once(&blas_once, blas_load);
-  real_sgemv(order, ta, m, n, alpha, a, lda, x, incx, beta, y, incy);
+  if (incx == 1 && incy == 1 && serial_vector_product((double)m * n))
+    td_blas_dnnl_sgemv(order, ta, m, n, alpha, a, lda, x, incx, beta, y, incy);
+  else
+    real_sgemv(order, ta, m, n, alpha, a, lda, x, incx, beta, y, incy);
 }
 
 void td_engine_set_intra_op_threads(int n) {
