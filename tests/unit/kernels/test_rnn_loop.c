@@ -18,6 +18,7 @@
 #include "engine/engine.h"
 #include "engine/testing.h"
 #include "graph_build.h"
+#include "rnn_graph_build.h"
 #include "util/mem.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -75,76 +76,17 @@ int posix_memalign(void **out, size_t al, size_t n) {
 
 enum { T = 32, B = 3, D = 5, H = 4 };
 
-static Tensorflow__NodeDef *elem(Tensorflow__NodeDef *nd) {
-  td_test_attr_type(nd, "element_dtype", TD_DT_FLOAT);
-  return nd;
-}
-
-/* Loop variables: i, steps (int32), out_ta, in_ta (variant), h, W, U (float). */
-static const char *const kArgs[] = {"i", "steps", "out_ta", "in_ta", "h", "W", "U"};
-static const td_dtype kTypes[] = {TD_DT_INT32, TD_DT_INT32, TD_DT_VARIANT, TD_DT_VARIANT,
-                                  TD_DT_FLOAT, TD_DT_FLOAT, TD_DT_FLOAT};
-enum { NARGS = 7 };
-
-static void loop_args(Tensorflow__FunctionDef *f) {
-  for (int k = 0; k < NARGS; k++) gb_fn_in(f, kArgs[k], kTypes[k]);
-}
-
 static float weight(int which, int r, int c) { return (float)(((r * 7 + c * 3 + which * 5) % 11) - 5) / 10.0f; }
 static float xval(int t, int b, int d) { return (float)(((t * 13 + b * 5 + d * 3) % 17) - 8) / 8.0f; }
 
 static void build(gbuild *b) {
-  gb_init(b);
-  td_test_attr_type(gb_add(b, gb_node("x", "Placeholder", NULL)), "dtype", TD_DT_FLOAT);
-  td_test_attr_type(gb_add(b, gb_node("steps", "Placeholder", NULL)), "dtype", TD_DT_INT32);
-  td_test_attr_type(gb_add(b, gb_node("h0", "Placeholder", NULL)), "dtype", TD_DT_FLOAT);
   float w[D * H], u[H * H];
   for (int r = 0; r < D; r++)
     for (int c = 0; c < H; c++) w[r * H + c] = weight(0, r, c);
   for (int r = 0; r < H; r++)
     for (int c = 0; c < H; c++) u[r * H + c] = weight(1, r, c);
-  int64_t wd[2] = {D, H}, ud[2] = {H, H}, two = 2;
-  int32_t in_shape[2] = {-1, D}, out_shape[2] = {-1, H}, zero = 0, one = 1;
-  gb_add(b, gb_const("W", TD_DT_FLOAT, 2, wd, w));
-  gb_add(b, gb_const("U", TD_DT_FLOAT, 2, ud, u));
-  gb_add(b, gb_const("in_shape", TD_DT_INT32, 1, &two, in_shape));
-  gb_add(b, gb_const("out_shape", TD_DT_INT32, 1, &two, out_shape));
-  gb_add(b, gb_const("zero", TD_DT_INT32, 0, NULL, &zero));
-  Tensorflow__NodeDef *ft = elem(gb_add(b, gb_node("in_ta", "TensorListFromTensor", "x", "in_shape", NULL)));
-  td_test_attr_type(ft, "shape_type", TD_DT_INT32);
-  Tensorflow__NodeDef *rs = elem(gb_add(b, gb_node("out_ta", "TensorListReserve", "out_shape", "steps", NULL)));
-  td_test_attr_type(rs, "shape_type", TD_DT_INT32);
-
-  Tensorflow__FunctionDef *cond = gb_fn_new(b, "rnn_cond");
-  loop_args(cond);
-  gb_fn_node(cond, gb_typed(gb_node("lt", "Less", "i", "steps", NULL), TD_DT_INT32));
-  gb_fn_out(cond, "go", TD_DT_BOOL, "lt:z:0");
-
-  Tensorflow__FunctionDef *body = gb_fn_new(b, "rnn_body");
-  loop_args(body);
-  gb_fn_node(body, gb_const("elem_shape", TD_DT_INT32, 1, &two, in_shape));
-  gb_fn_node(body, gb_const("one", TD_DT_INT32, 0, NULL, &one));
-  gb_fn_node(body, elem(gb_node("x_t", "TensorListGetItem", "in_ta", "i", "elem_shape:output:0", NULL)));
-  gb_fn_node(body, gb_typed(gb_node("mx", "MatMul", "x_t:item:0", "W", NULL), TD_DT_FLOAT));
-  gb_fn_node(body, gb_typed(gb_node("mh", "MatMul", "h", "U", NULL), TD_DT_FLOAT));
-  gb_fn_node(body, gb_typed(gb_node("z", "AddV2", "mx:product:0", "mh:product:0", NULL), TD_DT_FLOAT));
-  gb_fn_node(body, gb_typed(gb_node("h_new", "Tanh", "z:z:0", NULL), TD_DT_FLOAT));
-  gb_fn_node(body, elem(gb_node("set", "TensorListSetItem", "out_ta", "i", "h_new:y:0", NULL)));
-  gb_fn_node(body, gb_typed(gb_node("i1", "AddV2", "i", "one:output:0", NULL), TD_DT_INT32));
-  const char *rets[NARGS] = {"i1:z:0", "steps", "set:output_handle:0", "in_ta", "h_new:y:0", "W", "U"};
-  for (int k = 0; k < NARGS; k++) {
-    char name[32];
-    snprintf(name, sizeof name, "%s_out", kArgs[k]);
-    gb_fn_out(body, name, kTypes[k], rets[k]);
-  }
-  Tensorflow__NodeDef *w8 =
-      gb_add(b, gb_node("loop", "StatelessWhile", "zero", "steps", "out_ta", "in_ta", "h0", "W", "U", NULL));
-  td_test_attr_types(w8, "T", kTypes, NARGS);
-  gb_attr_func(w8, "cond", "rnn_cond");
-  gb_attr_func(w8, "body", "rnn_body");
-  td_test_attr_int(w8, "parallel_iterations", 32);
-  Tensorflow__NodeDef *st = elem(gb_add(b, gb_node("stack", "TensorListStack", "loop:2", "out_shape", NULL)));
-  td_test_attr_int(st, "num_elements", -1);
+  rnn_loop_graph(b, &(rnn_loop_spec){.input_dim = D, .units = H, .w = w, .u = u, .cond_name = "rnn_cond",
+                                     .body_name = "rnn_body", .parallel_iterations = 32});
 }
 
 /* The recurrence in plain C (double accumulation): out[t][b][h] for t < steps. */

@@ -28,14 +28,10 @@
 #include "engine/opt_rnn.h"
 #include "engine/testing.h"
 #include "graph_build.h"
+#include "rnn_graph_build.h"
 #include "util/mem.h"
 
 enum { B = 3, H = 5, T = 7, D = 4 };
-
-static Tensorflow__NodeDef *elem(Tensorflow__NodeDef *nd) {
-  td_test_attr_type(nd, "element_dtype", TD_DT_FLOAT);
-  return nd;
-}
 
 static float val(int which, int i) { return (float)(((i * 7 + which * 13) % 23) - 11) / 6.0f; }
 static double sig(double x) { return 1 / (1 + exp(-x)); }
@@ -255,66 +251,15 @@ static void test_gru_cell_fused(void **state) {
 
 /* ---- hoisting: h_t = tanh(x_t·W + h_{t-1}·U) over a While ---- */
 
-static const char *const kArgs[] = {"i", "steps", "out_ta", "in_ta", "h", "W", "U"};
-static const td_dtype kTypes[] = {TD_DT_INT32, TD_DT_INT32, TD_DT_VARIANT, TD_DT_VARIANT,
-                                  TD_DT_FLOAT, TD_DT_FLOAT, TD_DT_FLOAT};
-enum { NARGS = 7 };
-
 static const float kBias[H] = {0.25f, -0.5f, 0.125f, 0.0f, -0.375f};
 
-/* with_bias: z = BiasAdd(AddV2(x_t·W, h·U), bias) (one fused accumulating step, the hoisted
- * x_t·W included), else z = AddV2(x_t·W, h·U). */
+/* x_t·W with W fed, U a Const; with_bias: z = BiasAdd(AddV2(h·U, x_t·W), bias) (one fused
+ * accumulating step, the hoisted x_t·W included), else z = AddV2(h·U, x_t·W). */
 static void loop_graph(gbuild *b, int with_bias) {
-  gb_init(b);
-  placeholder(b, "x", TD_DT_FLOAT);
-  placeholder(b, "steps", TD_DT_INT32);
-  placeholder(b, "h0", TD_DT_FLOAT);
-  placeholder(b, "W", TD_DT_FLOAT);
   float u[H * H];
   for (int i = 0; i < H * H; i++) u[i] = val(6, i) / 4;
-  int64_t ud[2] = {H, H}, two = 2;
-  int32_t in_shape[2] = {-1, D}, out_shape[2] = {-1, H}, zero = 0, one = 1;
-  gb_add(b, gb_const("U", TD_DT_FLOAT, 2, ud, u));
-  gb_add(b, gb_const("in_shape", TD_DT_INT32, 1, &two, in_shape));
-  gb_add(b, gb_const("out_shape", TD_DT_INT32, 1, &two, out_shape));
-  gb_add(b, gb_const("zero", TD_DT_INT32, 0, NULL, &zero));
-  Tensorflow__NodeDef *ft = elem(gb_add(b, gb_node("in_ta", "TensorListFromTensor", "x", "in_shape", NULL)));
-  td_test_attr_type(ft, "shape_type", TD_DT_INT32);
-  Tensorflow__NodeDef *rs = elem(gb_add(b, gb_node("out_ta", "TensorListReserve", "out_shape", "steps", NULL)));
-  td_test_attr_type(rs, "shape_type", TD_DT_INT32);
-  Tensorflow__FunctionDef *cond = gb_fn_new(b, "cond");
-  for (int k = 0; k < NARGS; k++) gb_fn_in(cond, kArgs[k], kTypes[k]);
-  gb_fn_node(cond, gb_typed(gb_node("lt", "Less", "i", "steps", NULL), TD_DT_INT32));
-  gb_fn_out(cond, "go", TD_DT_BOOL, "lt:z:0");
-  Tensorflow__FunctionDef *body = gb_fn_new(b, "body");
-  for (int k = 0; k < NARGS; k++) gb_fn_in(body, kArgs[k], kTypes[k]);
-  gb_fn_node(body, gb_const("elem_shape", TD_DT_INT32, 1, &two, in_shape));
-  gb_fn_node(body, gb_const("one", TD_DT_INT32, 0, NULL, &one));
-  gb_fn_node(body, elem(gb_node("x_t", "TensorListGetItem", "in_ta", "i", "elem_shape:output:0", NULL)));
-  gb_fn_node(body, gb_typed(gb_node("mx", "MatMul", "x_t:item:0", "W", NULL), TD_DT_FLOAT));
-  gb_fn_node(body, gb_typed(gb_node("mh", "MatMul", "h", "U", NULL), TD_DT_FLOAT));
-  gb_fn_node(body, gb_typed(gb_node("z", "AddV2", "mh:product:0", "mx:product:0", NULL), TD_DT_FLOAT));
-  if (with_bias) {
-    int64_t hdim = H;
-    gb_fn_node(body, gb_const("bias", TD_DT_FLOAT, 1, &hdim, kBias));
-    gb_fn_node(body, gb_typed(gb_node("zb", "BiasAdd", "z:z:0", "bias:output:0", NULL), TD_DT_FLOAT));
-  }
-  gb_fn_node(body, gb_typed(gb_node("h_new", "Tanh", with_bias ? "zb:output:0" : "z:z:0", NULL), TD_DT_FLOAT));
-  gb_fn_node(body, elem(gb_node("set", "TensorListSetItem", "out_ta", "i", "h_new:y:0", NULL)));
-  gb_fn_node(body, gb_typed(gb_node("i1", "AddV2", "i", "one:output:0", NULL), TD_DT_INT32));
-  const char *rets[NARGS] = {"i1:z:0", "steps", "set:output_handle:0", "in_ta", "h_new:y:0", "W", "U"};
-  for (int k = 0; k < NARGS; k++) {
-    char name[32];
-    snprintf(name, sizeof name, "%s_out", kArgs[k]);
-    gb_fn_out(body, name, kTypes[k], rets[k]);
-  }
-  Tensorflow__NodeDef *w8 =
-      gb_add(b, gb_node("loop", "StatelessWhile", "zero", "steps", "out_ta", "in_ta", "h0", "W", "U", NULL));
-  td_test_attr_types(w8, "T", kTypes, NARGS);
-  gb_attr_func(w8, "cond", "cond");
-  gb_attr_func(w8, "body", "body");
-  Tensorflow__NodeDef *st = elem(gb_add(b, gb_node("stack", "TensorListStack", "loop:2", "out_shape", NULL)));
-  td_test_attr_int(st, "num_elements", -1);
+  rnn_loop_graph(b, &(rnn_loop_spec){.input_dim = D, .units = H, .u = u, .bias = with_bias ? kBias : NULL,
+                                     .recurrent_first = 1, .cond_name = "cond", .body_name = "body"});
 }
 
 static void loop_check(int with_bias) {
