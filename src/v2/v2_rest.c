@@ -201,14 +201,22 @@ static void write_tensor_metadata(const td_sig_tensor *t, int n, int config, td_
   td_buf_putc(out, ']');
 }
 
-static td_code handle_model_metadata(v2_request *q, td_buf *out, td_status *st) {
+/* Model metadata / config: resolves the request's model (and version) to *h (the caller releases
+ * it) and its signature, then opens the body with {"name":<resolved name>; on an error, neither. */
+static td_code resolve_and_open_model(v2_request *q, td_handle *h, const td_signature **sig, td_buf *out,
+                                      td_status *st) {
   td_model_spec spec;
   TD_TRY(v2_rest_spec(q, NULL, &spec, st));
+  TD_TRY(td_api_v2_resolve(q->api, &spec, h, sig, st));
+  td_buf_puts(out, "{\"name\":");
+  td_json_write_string(out, h->name, strlen(h->name));
+  return TD_OK;
+}
+
+static td_code handle_model_metadata(v2_request *q, td_buf *out, td_status *st) {
   td_handle h;
   const td_signature *sig;
-  TD_TRY(td_api_v2_resolve(q->api, &spec, &h, &sig, st));
-  td_buf_puts(out, "{\"name\":");
-  td_json_write_string(out, h.name, strlen(h.name));
+  TD_TRY(resolve_and_open_model(q, &h, &sig, out, st));
   int64_t versions[MAX_VERSIONS];
   int n = td_api_v2_versions(q->api, h.name, versions, MAX_VERSIONS);
   td_buf_puts(out, ",\"versions\":[");
@@ -225,13 +233,9 @@ static td_code handle_model_metadata(v2_request *q, td_buf *out, td_status *st) 
 /* GET .../config (Triton's model_configuration extension, REST only): the subset that describes
  * a signature — max_batch_size 0, so dims include the batch dimension. */
 static td_code handle_model_config(v2_request *q, td_buf *out, td_status *st) {
-  td_model_spec spec;
-  TD_TRY(v2_rest_spec(q, NULL, &spec, st));
   td_handle h;
   const td_signature *sig;
-  TD_TRY(td_api_v2_resolve(q->api, &spec, &h, &sig, st));
-  td_buf_puts(out, "{\"name\":");
-  td_json_write_string(out, h.name, strlen(h.name));
+  TD_TRY(resolve_and_open_model(q, &h, &sig, out, st));
   td_buf_puts(out, ",\"platform\":\"" TD_V2_PLATFORM "\",\"backend\":\"tensorflow\",\"max_batch_size\":0,\"input\":");
   write_tensor_metadata(sig->inputs, sig->num_inputs, 1, out);
   td_buf_puts(out, ",\"output\":");
