@@ -82,9 +82,48 @@ static const gru_fn gru_rows[3] = {gru_rows_base, gru_rows_256, gru_rows_512};
 #define CELL_PARALLEL_MIN (16 * 1024)
 #define ADD_PARALLEL_MIN (64 * 1024)
 
-static int row_threads(const td_kctx *c, int64_t rows, int64_t width, int64_t min_elements) {
-  int t = td_k_threads(c);
-  return t > 1 && rows >= t && rows * width >= min_elements ? t : 1;
+/* Runs fn(ctx, r0, r1) over rows [0, rows): on the calling thread with no OpenMP region at all
+ * (even a team of one costs microseconds per step), or one range per intra-op thread once
+ * rows x width reaches min_elements. */
+typedef void (*row_range_fn)(const void *ctx, int64_t r0, int64_t r1);
+
+static void for_row_ranges(const td_kctx *c, int64_t rows, int64_t width, int64_t min_elements, row_range_fn fn,
+                           const void *ctx) {
+  int nt = td_k_threads(c);
+  if (nt <= 1 || rows < nt || rows * width < min_elements) {
+    fn(ctx, 0, rows);
+    return;
+  }
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (int t = 0; t < nt; t++) fn(ctx, rows * t / nt, rows * (t + 1) / nt);
+}
+
+/* One LSTM step's operands (rows of z [B,4H], c [B,H] or [1,H] with cstride 0, outputs [B,H]). */
+typedef struct lstm_step {
+  lstm_fn rows;
+  const float *z, *c;
+  float *cn, *hn;
+  int64_t H, cstride;
+} lstm_step;
+
+static void lstm_range(const void *ctx, int64_t r0, int64_t r1) {
+  const lstm_step *s = ctx;
+  s->rows(s->z + r0 * 4 * s->H, s->c + r0 * s->cstride, s->cn + r0 * s->H, s->hn + r0 * s->H, r1 - r0, s->H,
+          s->cstride);
+}
+
+/* One GRU step's operands (rows of xz, hz [B,3H], h [B,H] or [1,H] with hstride 0, hn [B,H]). */
+typedef struct gru_step {
+  gru_fn rows;
+  const float *xz, *hz, *h;
+  float *hn;
+  int64_t H, hstride;
+} gru_step;
+
+static void gru_range(const void *ctx, int64_t r0, int64_t r1) {
+  const gru_step *s = ctx;
+  s->rows(s->xz + r0 * 3 * s->H, s->hz + r0 * 3 * s->H, s->h + r0 * s->hstride, s->hn + r0 * s->H, r1 - r0, s->H,
+          s->hstride);
 }
 
 /* Input i is float [B, parts*H]; sets H (parts > 1) or checks it (parts == 1: the state, which
@@ -118,20 +157,9 @@ td_code td_k_rnn_lstm_cell(td_kctx *c) {
   TD_TRY(td_k_alloc_output_uninit(c, 0, TD_DT_FLOAT, &s, &cn));
   TD_TRY(td_k_alloc_output_uninit(c, 1, TD_DT_FLOAT, &s, &hn));
   const td_tensor *cs = td_k_input(c, 1);
-  lstm_fn rows = lstm_rows[td_math_isa()];
-  const float *zp = td_f32(z), *cp = td_f32(cs);
-  float *cnp = td_f32(cn), *hnp = td_f32(hn);
-  int64_t cstride = cs->shape.dim[0] == B ? H : 0;
-  int nt = row_threads(c, B, H, CELL_PARALLEL_MIN);
-  if (nt == 1) { /* no OpenMP region at all: even a team of one costs microseconds per step */
-    rows(zp, cp, cnp, hnp, B, H, cstride);
-    return TD_OK;
-  }
-#pragma omp parallel for num_threads(nt) schedule(static)
-  for (int t = 0; t < nt; t++) {
-    int64_t b0 = B * t / nt, b1 = B * (t + 1) / nt;
-    rows(zp + b0 * 4 * H, cp + b0 * cstride, cnp + b0 * H, hnp + b0 * H, b1 - b0, H, cstride);
-  }
+  lstm_step step = {lstm_rows[td_math_isa()], td_f32(z), td_f32(cs), td_f32(cn), td_f32(hn), H,
+                    cs->shape.dim[0] == B ? H : 0};
+  for_row_ranges(c, B, H, CELL_PARALLEL_MIN, lstm_range, &step);
   return TD_OK;
 }
 
@@ -147,20 +175,9 @@ td_code td_k_rnn_gru_cell(td_kctx *c) {
   td_tensor *hn;
   TD_TRY(td_k_alloc_output_uninit(c, 0, TD_DT_FLOAT, &s, &hn));
   const td_tensor *hs = td_k_input(c, 2);
-  gru_fn rows = gru_rows[td_math_isa()];
-  const float *xp = td_f32(xz), *hzp = td_f32(td_k_input(c, 1)), *hp = td_f32(hs);
-  float *hnp = td_f32(hn);
-  int64_t hstride = hs->shape.dim[0] == B ? H : 0;
-  int nt = row_threads(c, B, H, CELL_PARALLEL_MIN);
-  if (nt == 1) {
-    rows(xp, hzp, hp, hnp, B, H, hstride);
-    return TD_OK;
-  }
-#pragma omp parallel for num_threads(nt) schedule(static)
-  for (int t = 0; t < nt; t++) {
-    int64_t b0 = B * t / nt, b1 = B * (t + 1) / nt;
-    rows(xp + b0 * 3 * H, hzp + b0 * 3 * H, hp + b0 * hstride, hnp + b0 * H, b1 - b0, H, hstride);
-  }
+  gru_step step = {gru_rows[td_math_isa()], td_f32(xz), td_f32(td_k_input(c, 1)), td_f32(hs), td_f32(hn), H,
+                   hs->shape.dim[0] == B ? H : 0};
+  for_row_ranges(c, B, H, CELL_PARALLEL_MIN, gru_range, &step);
   return TD_OK;
 }
 
@@ -191,15 +208,22 @@ static void accumulate(const td_tensor *a, const td_tensor *b, float *out, int64
     td_math_sgemm_fast(0, 0, m, n, k, td_f32(a), k, td_f32(b), n, 1.0f, out, n);
 }
 
-/* Rows [r0, r1) of the output start as bias + the hoisted a·b rows (NULL: bias alone). */
-static void start_rows(float *o, const float *bias, const float *hoisted, int64_t r0, int64_t r1, int64_t n) {
+/* The output's start: rows of o [m,n] = bias + the hoisted a·b rows (NULL: bias alone). */
+typedef struct start_step {
+  float *o;
+  const float *bias, *hoisted;
+  int64_t n;
+} start_step;
+
+static void start_range(const void *ctx, int64_t r0, int64_t r1) {
+  const start_step *s = ctx;
   for (int64_t i = r0; i < r1; i++) {
-    float *orow = o + i * n;
-    if (hoisted) {
-      const float *r = hoisted + i * n;
-      for (int64_t j = 0; j < n; j++) orow[j] = bias[j] + r[j];
+    float *orow = s->o + i * s->n;
+    if (s->hoisted) {
+      const float *r = s->hoisted + i * s->n;
+      for (int64_t j = 0; j < s->n; j++) orow[j] = s->bias[j] + r[j];
     } else {
-      memcpy(orow, bias, (size_t)n * sizeof *bias);
+      memcpy(orow, s->bias, (size_t)s->n * sizeof *s->bias);
     }
   }
 }
@@ -223,13 +247,8 @@ td_code td_k_rnn_matmul_bias(td_kctx *c) {
   const float *bv = td_f32(bias);
   int64_t hn = 0;
   const float *rows = td_rnn_hoisted_rows(td_k_node(c), a, b, &hn);
-  int nt = row_threads(c, m, n, ADD_PARALLEL_MIN);
-  if (nt == 1)
-    start_rows(o, bv, rows && hn == n ? rows : NULL, 0, m, n);
-  else {
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (int t = 0; t < nt; t++) start_rows(o, bv, rows && hn == n ? rows : NULL, m * t / nt, m * (t + 1) / nt, n);
-  }
+  start_step start = {o, bv, rows && hn == n ? rows : NULL, n};
+  for_row_ranges(c, m, n, ADD_PARALLEL_MIN, start_range, &start);
   if (!rows || hn != n) accumulate(a, b, o, m, n);
   if (nin == 5) accumulate(td_k_input(c, 2), td_k_input(c, 3), o, m, n);
   return TD_OK;
