@@ -12,6 +12,7 @@
 #include "engine/opt_nn_fuse.h"
 #include "kernels/nn_test_util.h"
 
+/* A float node op(a, b); b NULL: op(a). */
 static Tensorflow__NodeDef *op2(const char *op, const char *name, const char *a, const char *b) {
   Tensorflow__NodeDef *nd = nn_named(op, name);
   td_test_attr_type(nd, "T", TD_DT_FLOAT);
@@ -62,10 +63,7 @@ static td_tensor run(const td_tensor *x, int div, int swap, int fetch_erf) {
   nodes[nn++] = scalar("one", 1.0f);
   nodes[nn++] = scalar("half", 0.5f);
   nodes[nn++] = div ? op2("RealDiv", "s", "x", "k") : swap ? op2("Mul", "s", "k", "x") : op2("Mul", "s", "x", "k");
-  Tensorflow__NodeDef *erf = nn_named("Erf", "erf");
-  td_test_attr_type(erf, "T", TD_DT_FLOAT);
-  nn_set_inputs(erf, "s", NULL);
-  nodes[nn++] = erf;
+  nodes[nn++] = op2("Erf", "erf", "s", NULL);
   nodes[nn++] = swap ? op2("AddV2", "p", "erf", "one") : op2("AddV2", "p", "one", "erf");
   nodes[nn++] = swap ? op2("Mul", "hx", "x", "half") : op2("Mul", "hx", "half", "x");
   nodes[nn++] = swap ? op2("Mul", "y", "p", "hx") : op2("Mul", "y", "hx", "p");
@@ -137,17 +135,11 @@ static td_tensor run_ln(const td_tensor *x, int swap, int fetch_mean, int axis1)
   nodes[nn++] = vec("gamma", n, 0.9f);
   nodes[nn++] = vec("beta", n, -0.1f);
   nodes[nn++] = mean("mean", "x");
-  Tensorflow__NodeDef *sg = nn_named("StopGradient", "sg");
-  td_test_attr_type(sg, "T", TD_DT_FLOAT);
-  nn_set_inputs(sg, "mean", NULL);
-  nodes[nn++] = sg;
+  nodes[nn++] = op2("StopGradient", "sg", "mean", NULL);
   nodes[nn++] = swap ? op2("SquaredDifference", "sqd", "sg", "x") : op2("SquaredDifference", "sqd", "x", "sg");
   nodes[nn++] = mean("var", "sqd");
   nodes[nn++] = swap ? op2("AddV2", "ve", "eps", "var") : op2("AddV2", "ve", "var", "eps");
-  Tensorflow__NodeDef *rs = nn_named("Rsqrt", "rs");
-  td_test_attr_type(rs, "T", TD_DT_FLOAT);
-  nn_set_inputs(rs, "ve", NULL);
-  nodes[nn++] = rs;
+  nodes[nn++] = op2("Rsqrt", "rs", "ve", NULL);
   nodes[nn++] = swap ? op2("Mul", "inv", "gamma", "rs") : op2("Mul", "inv", "rs", "gamma");
   nodes[nn++] = swap ? op2("Mul", "xs", "inv", "x") : op2("Mul", "xs", "x", "inv");
   nodes[nn++] = swap ? op2("Mul", "ms", "inv", "mean") : op2("Mul", "ms", "mean", "inv");
