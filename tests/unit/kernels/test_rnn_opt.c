@@ -28,6 +28,7 @@
 #include "engine/opt_rnn.h"
 #include "engine/testing.h"
 #include "graph_build.h"
+#include "kernels/nn_test_util.h"
 #include "rnn_graph_build.h"
 #include "util/mem.h"
 
@@ -409,15 +410,6 @@ static void test_matmul_bias_fused(void **state) {
 /* Cells and bias starts big enough to split their rows (nn_rnn_cell.c: 16k cell elements, 64k
  * for the bias add), 259 rows over 3 threads: the same values as the unfused graph and as the
  * fused step on one thread. */
-static td_tensor random_matrix(int which, int64_t r, int64_t c) {
-  int64_t d[2] = {r, c};
-  float *v = td_xmalloc((size_t)(r * c) * sizeof *v);
-  for (int64_t i = 0; i < r * c; i++) v[i] = val(which, (int)(i % 100003));
-  td_tensor t = td_test_tensor(TD_DT_FLOAT, 2, d, v);
-  free(v);
-  return t;
-}
-
 static void compare_split(gbuild *b, const char *const *feeds, const td_tensor *fv, int nfeeds,
                           const char *const *fetches, int nfetches) {
   td_tensor split3[2], one[2], off[2];
@@ -438,12 +430,13 @@ static void test_steps_split_over_threads(void **state) {
   (void)state;
   enum { R = 259, U = 64, N = 260, K = 8 };
   gbuild b;
-  td_tensor lstm[2] = {random_matrix(0, R, 4 * U), random_matrix(1, R, U)};
+  td_tensor lstm[2] = {nn_random_tensor(2, (int64_t[]){R, 4 * U}), nn_random_tensor(2, (int64_t[]){R, U})};
   const char *lfeeds[2] = {"z", "c"}, *lfetches[2] = {"c_new", "h_new"};
   lstm_graph(&b, 0);
   compare_split(&b, lfeeds, lstm, 2, lfetches, 2);
   gb_free(&b);
-  td_tensor gru[3] = {random_matrix(2, R, 3 * U), random_matrix(3, R, 3 * U), random_matrix(4, R, U)};
+  td_tensor gru[3] = {nn_random_tensor(2, (int64_t[]){R, 3 * U}), nn_random_tensor(2, (int64_t[]){R, 3 * U}),
+                      nn_random_tensor(2, (int64_t[]){R, U})};
   const char *gfeeds[3] = {"xz", "hz", "h"}, *gfetches[1] = {"h_new"};
   gru_graph(&b);
   compare_split(&b, gfeeds, gru, 3, gfetches, 1);
@@ -451,7 +444,8 @@ static void test_steps_split_over_threads(void **state) {
   int64_t nd = N;
   float bias[N];
   for (int i = 0; i < N; i++) bias[i] = val(14, i);
-  td_tensor mm[3] = {random_matrix(5, R, K), random_matrix(6, K, N), td_test_tensor(TD_DT_FLOAT, 1, &nd, bias)};
+  td_tensor mm[3] = {nn_random_tensor(2, (int64_t[]){R, K}), nn_random_tensor(2, (int64_t[]){K, N}),
+                     td_test_tensor(TD_DT_FLOAT, 1, &nd, bias)};
   const char *mfeeds[3] = {"a", "b", "bias"}, *mfetches[1] = {"one"};
   gb_init(&b);
   for (int i = 0; i < 3; i++) placeholder(&b, mfeeds[i], TD_DT_FLOAT);
