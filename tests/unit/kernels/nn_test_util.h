@@ -95,6 +95,32 @@ static inline Tensorflow__NodeDef *nn_named(const char *op, const char *name) {
   return nd;
 }
 
+/* Runs the graph of nodes[0..nn) (freed after) on x fed as "x:0" with `threads` intra-op
+ * threads (0: the default) and fetches `fetch` into *out (set only on success). `extra`, when
+ * not NULL, is fetched too and released: a fetched intermediate keeps a pattern unfused. */
+static inline td_code nn_run_nodes(Tensorflow__NodeDef **nodes, int nn, const td_tensor *x, const char *fetch,
+                                   const char *extra, int threads, td_tensor *out, td_status *st) {
+  Tensorflow__GraphDef gd;
+  tensorflow__graph_def__init(&gd);
+  gd.n_node = (size_t)nn;
+  gd.node = nodes;
+  const char *fetches[2] = {fetch, extra}, *feeds[1] = {"x:0"};
+  td_tensor outs[2];
+  td_graph *g = NULL;
+  td_session *s = NULL;
+  td_session_options so = {.intra_op_threads = threads};
+  td_code code = td_graph_import(&gd, &g, st);
+  if (code == TD_OK) code = td_session_new(g, &so, &s, st);
+  if (code == TD_OK) code = td_session_run(s, feeds, x, 1, fetches, outs, extra ? 2 : 1, NULL, 0, st);
+  td_session_free(s);
+  for (int i = 0; i < nn; i++) td_test_node_free(nodes[i]);
+  if (code == TD_OK) {
+    *out = outs[0];
+    if (extra) td_tensor_release(&outs[1]);
+  }
+  return code;
+}
+
 /* Runs x → op(x, w) → [BiasAdd(·, b) if b] → [act if act: "Relu" / "Relu6"] with w and b as
  * Consts and fetches the chain's end into *out (the callable fuses the chain into op). With
  * block_fusion the op's own output is fetched too, which keeps the steps separate (the
@@ -127,28 +153,9 @@ static inline td_code nn_run_chain(Tensorflow__NodeDef *op_nd, const td_tensor *
     nn_set_inputs(nodes[nn++], last, NULL);
     last = "act";
   }
-  Tensorflow__GraphDef gd;
-  tensorflow__graph_def__init(&gd);
-  gd.n_node = (size_t)nn;
-  gd.node = nodes;
   char fetch[16];
   snprintf(fetch, sizeof fetch, "%s:0", last);
-  const char *fetches[2] = {fetch, "op:0"};
-  const char *feeds[1] = {"x:0"};
-  td_tensor outs[2];
-  td_graph *g = NULL;
-  td_session *s = NULL;
-  td_code code = td_graph_import(&gd, &g, st);
-  if (code == TD_OK) code = td_session_new(g, NULL, &s, st);
-  if (code == TD_OK)
-    code = td_session_run(s, feeds, x, 1, fetches, outs, block_fusion ? 2 : 1, NULL, 0, st);
-  td_session_free(s);
-  for (int i = 0; i < nn; i++) td_test_node_free(nodes[i]);
-  if (code == TD_OK) {
-    *out = outs[0];
-    if (block_fusion) td_tensor_release(&outs[1]);
-  }
-  return code;
+  return nn_run_nodes(nodes, nn, x, fetch, block_fusion ? "op:0" : NULL, 0, out, st);
 }
 
 #endif

@@ -61,27 +61,14 @@ static td_tensor run(const pcase *p, const td_tensor *x, const td_tensor *w, con
   td_test_attr_ints(pool, "strides", st4, 4);
   td_test_attr_str(pool, "padding", p->pool_pad);
   nodes[nn++] = pool;
-  Tensorflow__GraphDef gd;
-  tensorflow__graph_def__init(&gd);
-  gd.n_node = (size_t)nn;
-  gd.node = nodes;
   char conv_fetch[16];
   snprintf(conv_fetch, sizeof conv_fetch, "%s:0", last);
-  const char *fetches[2] = {"pool:0", conv_fetch}, *feeds[1] = {"x:0"};
-  td_tensor outs[2];
+  td_tensor out;
   td_status st = {0};
-  td_graph *g = NULL;
-  td_session *s = NULL;
-  td_code code = td_graph_import(&gd, &g, &st);
-  td_session_options so = {.intra_op_threads = threads};
-  if (code == TD_OK) code = td_session_new(g, &so, &s, &st);
-  if (code == TD_OK) code = td_session_run(s, feeds, x, 1, fetches, outs, fetch_conv ? 2 : 1, NULL, 0, &st);
+  td_code code = nn_run_nodes(nodes, nn, x, "pool:0", fetch_conv ? conv_fetch : NULL, threads, &out, &st);
   if (code != TD_OK) fprintf(stderr, "run failed: %s\n", st.msg);
   assert_int_equal(code, TD_OK);
-  td_session_free(s);
-  for (int i = 0; i < nn; i++) td_test_node_free(nodes[i]);
-  if (fetch_conv) td_tensor_release(&outs[1]);
-  return outs[0];
+  return out;
 }
 
 /* SAME / VALID output size and leading pad. */

@@ -32,24 +32,12 @@ static Tensorflow__NodeDef *scalar(const char *name, float v) {
 /* Runs the graph of nodes[0..nn) (freed after) on x fed as "x:0" and returns "y:0"; also fetches
  * `extra` (released) when not NULL: a fetched intermediate must keep the pattern unfused. */
 static td_tensor run_graph(Tensorflow__NodeDef **nodes, int nn, const td_tensor *x, const char *extra) {
-  Tensorflow__GraphDef gd;
-  tensorflow__graph_def__init(&gd);
-  gd.n_node = (size_t)nn;
-  gd.node = nodes;
-  const char *fetches[2] = {"y:0", extra}, *feeds[1] = {"x:0"};
-  td_tensor outs[2];
+  td_tensor out;
   td_status st = {0};
-  td_graph *g = NULL;
-  td_session *s = NULL;
-  td_code code = td_graph_import(&gd, &g, &st);
-  if (code == TD_OK) code = td_session_new(g, NULL, &s, &st);
-  if (code == TD_OK) code = td_session_run(s, feeds, x, 1, fetches, outs, extra ? 2 : 1, NULL, 0, &st);
+  td_code code = nn_run_nodes(nodes, nn, x, "y:0", extra, 0, &out, &st);
   if (code != TD_OK) fprintf(stderr, "run failed: %s\n", st.msg);
   assert_int_equal(code, TD_OK);
-  td_session_free(s);
-  for (int i = 0; i < nn; i++) td_test_node_free(nodes[i]);
-  if (extra) td_tensor_release(&outs[1]);
-  return outs[0];
+  return out;
 }
 
 /* x → gelu; div: x / sqrt2 instead of x * (1/sqrt2); swap: constants first; fetch_erf: the
