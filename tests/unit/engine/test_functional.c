@@ -52,20 +52,22 @@ static void add_cond_less(gbuild *b, const char *name, int32_t limit) {
   gb_fn_out(f, "less", TD_DT_BOOL, "Less:z:0");
 }
 
-/* body(i, acc) = (i + 1, acc * 2). */
-static void add_body_double(gbuild *b, const char *name) {
+/* body(i, acc) = (i + 1, acc <acc_op> v), acc_op a binary float op such as "Mul" or "AddV2". */
+static void add_counter_body(gbuild *b, const char *name, const char *acc_op, float v) {
   Tensorflow__FunctionDef *f = gb_fn_new(b, name);
   gb_fn_in(f, "i", TD_DT_INT32);
   gb_fn_in(f, "acc", TD_DT_FLOAT);
   int32_t one = 1;
-  float two = 2;
   gb_fn_node(f, gb_const("one", TD_DT_INT32, 0, NULL, &one));
-  gb_fn_node(f, gb_const("two", TD_DT_FLOAT, 0, NULL, &two));
+  gb_fn_node(f, gb_const("v", TD_DT_FLOAT, 0, NULL, &v));
   gb_fn_node(f, gb_typed(gb_node("add", "AddV2", "i", "one:output:0", NULL), TD_DT_INT32));
-  gb_fn_node(f, gb_typed(gb_node("mul", "Mul", "acc", "two:output:0", NULL), TD_DT_FLOAT));
+  gb_fn_node(f, gb_typed(gb_node("step", acc_op, "acc", "v:output:0", NULL), TD_DT_FLOAT));
   gb_fn_out(f, "i_next", TD_DT_INT32, "add:z:0");
-  gb_fn_out(f, "acc_next", TD_DT_FLOAT, "mul:z:0");
+  gb_fn_out(f, "acc_next", TD_DT_FLOAT, "step:z:0");
 }
+
+/* body(i, acc) = (i + 1, acc * 2). */
+static void add_body_double(gbuild *b, const char *name) { add_counter_body(b, name, "Mul", 2); }
 
 static void build_counting(gbuild *b, const char *op) {
   gb_init(b);
@@ -126,17 +128,8 @@ static void test_nested_while(void **state) {
   td_test_attr_type(gb_add(&b, gb_node("acc0", "Placeholder", NULL)), "dtype", TD_DT_FLOAT);
   add_cond_less(&b, "cond_lt3", 3);
   add_cond_less(&b, "cond_lt4", 4);
-  Tensorflow__FunctionDef *inner = gb_fn_new(&b, "inner_body");
-  gb_fn_in(inner, "k", TD_DT_INT32);
-  gb_fn_in(inner, "acc", TD_DT_FLOAT);
+  add_counter_body(&b, "inner_body", "AddV2", 1);
   int32_t one = 1, zero = 0;
-  float onef = 1;
-  gb_fn_node(inner, gb_const("one", TD_DT_INT32, 0, NULL, &one));
-  gb_fn_node(inner, gb_const("onef", TD_DT_FLOAT, 0, NULL, &onef));
-  gb_fn_node(inner, gb_typed(gb_node("k1", "AddV2", "k", "one:output:0", NULL), TD_DT_INT32));
-  gb_fn_node(inner, gb_typed(gb_node("acc1", "AddV2", "acc", "onef:output:0", NULL), TD_DT_FLOAT));
-  gb_fn_out(inner, "k_next", TD_DT_INT32, "k1:z:0");
-  gb_fn_out(inner, "acc_next", TD_DT_FLOAT, "acc1:z:0");
   Tensorflow__FunctionDef *outer = gb_fn_new(&b, "outer_body");
   gb_fn_in(outer, "j", TD_DT_INT32);
   gb_fn_in(outer, "acc", TD_DT_FLOAT);
