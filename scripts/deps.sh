@@ -6,7 +6,7 @@ PKGS=(
   build-essential cmake pkg-config
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
   libsnappy-dev libdnnl-dev ocl-icd-opencl-dev opencl-c-headers libopenblas-dev libcmocka-dev
-  libgrpc-dev libmicrohttpd-dev libgnutls28-dev zlib1g-dev libjpeg-dev libre2-dev libsimdjson-dev openssl
+  libgrpc-dev libmicrohttpd-dev libgnutls28-dev zlib1g-dev libjpeg-dev libre2-dev libsimdjson-dev libfast-float-dev openssl
   python3 python3-numpy python3-pytest python3-protobuf python3-requests python3-grpcio
 )
 missing=()

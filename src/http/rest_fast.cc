@@ -1,11 +1,14 @@
-// rest_fast.cc — the REST predict fast path over simdjson's DOM (see rest_fast.h for the
-// contract: answer 0 for anything not reproduced exactly; the pull reader is authoritative).
+// rest_fast.cc — the REST predict fast path (see rest_fast.h for the contract: answer 0 for
+// anything not reproduced exactly; the pull reader is authoritative). A body of dense numbers
+// is read by rest_dense.cc in one pass, without a DOM; any other body by simdjson's DOM.
 //
 // Each scanned request owns a document (parser + padded copy of the body) until it is released;
 // released documents wait in a small pool, bounded in bytes, for the next request on any thread.
 // Only simdjson's error-code API is
 // used (nothing here throws; allocations are std::nothrow): no C++ exception reaches C.
 #include "http/rest_fast.h"
+
+#include "http/rest_dense.h"
 
 #include <simdjson.h>
 
@@ -29,9 +32,12 @@ constexpr size_t kKeepBytes = 32u << 20;
 
 } // namespace
 
-// One request's parsed body: the parser (tape, strings), the padded copy it read, and the
-// values the scan found. Owned by the request from td_rest_fast_scan to td_rest_fast_release.
+// One request's parsed body: either the dense reading (is_dense) or simdjson's — the parser
+// (tape, strings), the padded copy it read, and the values the scan found. Owned by the request
+// from td_rest_fast_scan to td_rest_fast_release.
 struct td_rest_fast_doc {
+  td_rest_dense dense;
+  bool is_dense = false;
   dom::parser parser;
   std::unique_ptr<char[]> buf; // body copy + SIMDJSON_PADDING
   size_t buf_cap = 0;
@@ -52,13 +58,16 @@ struct doc_pool {
 } pool;
 size_t pool_bytes = 0; // sum of their buf_cap, guarded by pool_mu
 
+// Buffer bytes a document keeps for its next use (the pool's measure).
+size_t doc_bytes(const td_rest_fast_doc *d) { return d->buf_cap + td_rest_dense_bytes(&d->dense); }
+
 td_rest_fast_doc *acquire() {
   {
     std::lock_guard<std::mutex> lock(pool_mu);
     if (!pool.docs.empty()) {
       td_rest_fast_doc *d = pool.docs.back();
       pool.docs.pop_back();
-      pool_bytes -= d->buf_cap;
+      pool_bytes -= doc_bytes(d);
       return d;
     }
   }
@@ -66,12 +75,13 @@ td_rest_fast_doc *acquire() {
 }
 
 void give_back(td_rest_fast_doc *d) {
-  d->has_instances = d->has_inputs = false;
+  d->has_instances = d->has_inputs = d->is_dense = false;
+  size_t bytes = doc_bytes(d);
   {
     std::lock_guard<std::mutex> lock(pool_mu);
-    if (pool_bytes + d->buf_cap <= kKeepBytes) {
+    if (pool_bytes + bytes <= kKeepBytes) {
       pool.docs.push_back(d);
-      pool_bytes += d->buf_cap;
+      pool_bytes += bytes;
       return;
     }
   }
@@ -147,6 +157,13 @@ bool dense_shape(dom::element e, int max_rank, int *rank, int64_t *dim) {
   }
 }
 
+// double → float as the pull reader's to_float: IEEE rounding, overflow to ±inf.
+inline float to_f32(double d) {
+  if (d >= 0x1.ffffffp127) return __builtin_inff();
+  if (d <= -0x1.ffffffp127) return -__builtin_inff();
+  return (float)d;
+}
+
 // One leaf → one element; false when the pull reader would not store exactly this.
 template <typename T> struct leaf;
 template <> struct leaf<float> {
@@ -158,10 +175,7 @@ template <> struct leaf<float> {
     case dom::element_type::UINT64: d = (double)e.get_uint64().value_unsafe(); break;
     default: return false;
     }
-    // double → float as the pull reader's to_float: IEEE rounding, overflow to ±inf.
-    if (d >= 0x1.ffffffp127) *out = __builtin_inff();
-    else if (d <= -0x1.ffffffp127) *out = -__builtin_inff();
-    else *out = (float)d;
+    *out = to_f32(d);
     return true;
   }
 };
@@ -231,6 +245,45 @@ template <typename T> bool fill_as(dom::element v, int row, int rank, const int6
   return n == dim[0];
 }
 
+// ---- dense documents (rest_dense.h) ----
+
+// The dense value one input reads (the rules of select()), or NULL.
+const td_rest_dense_value *dense_select(const td_rest_dense *d, int row, const char *alias) {
+  if (row) return d->has_instances && !alias ? &d->instances : nullptr;
+  if (!d->has_inputs) return nullptr;
+  if (!alias) return d->inputs_object ? nullptr : &d->inputs;
+  if (!d->inputs_object) return nullptr;
+  for (const td_rest_dense_value &m : d->members)
+    if (m.name == alias) return &m;
+  return nullptr;
+}
+
+// The dense value's doubles as kind (the DOM fill's rules: integer inputs take integer tokens
+// in range only); false when it would not store exactly this.
+bool dense_fill(const td_rest_dense *d, const td_rest_dense_value *v, td_rest_fast_kind kind, void *data) {
+  const double *x = d->values + v->first;
+  size_t n = v->count;
+  switch (kind) {
+  case TD_REST_FAST_F32:
+    for (size_t i = 0; i < n; i++) static_cast<float *>(data)[i] = to_f32(x[i]);
+    return true;
+  case TD_REST_FAST_F64: std::memcpy(data, x, n * sizeof(double)); return true;
+  case TD_REST_FAST_I32:
+    if (v->not_int) return false;
+    for (size_t i = 0; i < n; i++) {
+      if (x[i] < INT32_MIN || x[i] > INT32_MAX) return false;
+      static_cast<int32_t *>(data)[i] = (int32_t)x[i];
+    }
+    return true;
+  case TD_REST_FAST_I64:
+    if (v->not_int) return false;
+    for (size_t i = 0; i < n; i++) static_cast<int64_t *>(data)[i] = (int64_t)x[i];
+    return true;
+  case TD_REST_FAST_BOOL: return false; // no true / false in a dense body
+  }
+  return false;
+}
+
 } // namespace
 
 extern "C" int td_rest_fast_scan(const char *body, size_t len, td_rest_fast_scan_result *out) {
@@ -239,6 +292,20 @@ extern "C" int td_rest_fast_scan(const char *body, size_t len, td_rest_fast_scan
   if ((unsigned char)body[0] == 0xEF) return 0; // a UTF-8 BOM: rapidjson's "Invalid value."
   td_rest_fast_doc *d = acquire();
   if (!d) return 0;
+  if (td_rest_dense_read(body, len, &d->dense)) {
+    const td_rest_dense &dn = d->dense;
+    d->is_dense = true;
+    out->doc = d;
+    if (dn.has_signature) {
+      out->signature_name = dn.signature.c_str();
+      out->signature_len = dn.signature.size();
+    }
+    out->has_instances = dn.has_instances;
+    out->has_inputs = dn.has_inputs;
+    out->instances_array = dn.has_instances; // always a list (rank >= 1) when dense
+    out->num_instances = dn.has_instances ? (long long)dn.instances.dim[0] : 0;
+    return 1;
+  }
   dom::element root;
   dom::object o;
   if (!copy_padded(d, body, len) || d->parser.parse(d->buf.get(), len, false).get(root) ||
@@ -278,6 +345,13 @@ extern "C" int td_rest_fast_scan(const char *body, size_t len, td_rest_fast_scan
 
 extern "C" int td_rest_fast_shape(const td_rest_fast_doc *doc, int row, const char *alias, int max_rank, int *rank,
                                   int64_t *dim) {
+  if (doc && doc->is_dense) {
+    const td_rest_dense_value *dv = dense_select(&doc->dense, row, alias);
+    if (!dv || dv->rank > max_rank) return 0;
+    *rank = dv->rank;
+    std::memcpy(dim, dv->dim, (size_t)dv->rank * sizeof *dim);
+    return 1;
+  }
   dom::element v;
   if (!select(doc, row, alias, &v)) return 0;
   *rank = 0;
@@ -296,6 +370,11 @@ extern "C" int td_rest_fast_shape(const td_rest_fast_doc *doc, int row, const ch
 
 extern "C" int td_rest_fast_fill(const td_rest_fast_doc *doc, int row, const char *alias, int rank, const int64_t *dim,
                                  td_rest_fast_kind kind, void *data) {
+  if (doc && doc->is_dense) {
+    const td_rest_dense_value *dv = dense_select(&doc->dense, row, alias);
+    if (!data || !dv || dv->rank != rank || std::memcmp(dv->dim, dim, (size_t)rank * sizeof *dim)) return 0;
+    return dense_fill(&doc->dense, dv, kind, data) ? 1 : 0;
+  }
   dom::element v;
   if (!data || rank < (row ? 1 : 0) || !select(doc, row, alias, &v)) return 0;
   switch (kind) {
@@ -307,6 +386,8 @@ extern "C" int td_rest_fast_fill(const td_rest_fast_doc *doc, int row, const cha
   }
   return 0;
 }
+
+extern "C" int td_rest_fast_is_dense(const td_rest_fast_doc *doc) { return doc && doc->is_dense ? 1 : 0; }
 
 extern "C" void td_rest_fast_release(td_rest_fast_doc *doc) {
   if (doc) give_back(doc);

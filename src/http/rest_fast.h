@@ -1,6 +1,9 @@
-/* rest_fast.h — the REST predict fast path (rest_fast.cc): simdjson's DOM parser reads a
- * predict body in one pass (structure validated, numbers converted, correctly rounded) and
- * dense numeric instances / inputs are copied from its tape straight into tensors.
+/* rest_fast.h — the REST predict fast path (rest_fast.cc): a body of dense numbers (the common
+ * predict body: signature_name, and instances / inputs holding rectangular lists of numbers) is
+ * read in one pass by rest_dense.cc (grammar checked, numbers converted once, correctly
+ * rounded, by fast_float); any other body is read by simdjson's DOM parser (structure
+ * validated, numbers converted, correctly rounded). Dense numeric instances / inputs are then
+ * copied straight into tensors.
  *
  * It is only a fast path: every function answers 0 ("not handled") for anything it does not
  * reproduce exactly — any syntax error (rapidjson's texts and offsets come from the pull
@@ -10,8 +13,9 @@
  * A body simdjson accepts is one rapidjson (TF Serving's parser) accepts with the same
  * values: simdjson is stricter (UTF-8, depth, number range), never looser.
  *
- * State: td_rest_fast_scan gives the request a document (simdjson parser, tape, the padded
- * copy of the body it read: simdjson reads up to 64 bytes past the end) that stays valid until
+ * State: td_rest_fast_scan gives the request a document (the dense reading's doubles, or
+ * simdjson's parser, tape and the padded copy of the body it read: simdjson reads up to 64
+ * bytes past the end) that stays valid until
  * td_rest_fast_release; the caller's buffer is only borrowed during the scan. Released
  * documents are kept for reuse in a process-wide pool bounded in bytes (warm parsers: no page
  * faults per request). A document belongs to one request; the pool is thread-safe.
@@ -74,6 +78,10 @@ int td_rest_fast_fill(const td_rest_fast_doc *doc, int row, const char *alias, i
 /* Process-wide switch (default on): off, td_rest_fast_scan always answers 0. For tests and
  * benchmarks that compare the fast path with the pull reader. */
 void td_rest_fast_set_enabled(int on);
+
+/* 1 when the document is the dense reader's (rest_dense.h), 0 for simdjson's DOM or NULL:
+ * which reader took a body (tests, benchmarks). */
+int td_rest_fast_is_dense(const td_rest_fast_doc *doc);
 
 /* Ends the document's use (NULL: nothing); it goes back to the pool or is freed. */
 void td_rest_fast_release(td_rest_fast_doc *doc);

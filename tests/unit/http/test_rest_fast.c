@@ -30,7 +30,8 @@ typedef struct outcome {
   td_dtype dtype[2];
   unsigned char bytes[2][512];
   size_t nbytes[2];
-  int used_fast; /* the scan took the fast path */
+  int used_fast;  /* the scan took the fast path */
+  int used_dense; /* ... and the dense reader read the body (not simdjson's DOM) */
 } outcome;
 
 static const char *const aliases2[] = {"a", "b"};
@@ -60,6 +61,7 @@ static void convert(const char *body, td_dtype dtype, int n_in, int fast, outcom
   o->code = td_rest_predict_scan(body, strlen(body), &req, &st);
   if (o->code == TD_OK) {
     o->used_fast = req.fast_doc != NULL;
+    o->used_dense = td_rest_fast_is_dense(req.fast_doc);
     req.budget = &budget;
     td_named_tensor *t = NULL;
     o->code = td_rest_predict_inputs(&req, &sig, &t, &o->n, &st);
@@ -92,7 +94,9 @@ static void convert(const char *body, td_dtype dtype, int n_in, int fast, outcom
   td_rest_fast_set_enabled(1);
 }
 
-static void assert_same(const char *body, td_dtype dtype, int n_in) {
+/* Converts body both ways and requires the same outcome; returns whether the dense reader took
+ * the body. */
+static int assert_same(const char *body, td_dtype dtype, int n_in) {
   outcome fast, pull;
   convert(body, dtype, n_in, 1, &fast);
   convert(body, dtype, n_in, 0, &pull);
@@ -108,6 +112,7 @@ static void assert_same(const char *body, td_dtype dtype, int n_in) {
     if (memcmp(fast.bytes[j], pull.bytes[j], fast.nbytes[j]))
       fail_msg("%s as %s: values differ between the paths", body, td_dtype_name(dtype));
   }
+  return fast.used_dense;
 }
 
 /* ---- fast path == pull reader ---- */
@@ -202,6 +207,7 @@ static void test_mutations_agree(void **state) {
       "{\"instances\": [[0.0, 0.25, 1e-3], [1, -2, 3.5]], \"signature_name\": \"s\"}",
       "{\"inputs\": {\"x\": [[true, false]], \"y\": [1]}}",
       "{\"signature_name\": \"serving_default\", \"inputs\": [[[1.5, 2]], [[3, -0.0]]]}",
+      "{\"inputs\": {\"x\": [[1, -0.5e-3], [2E+2, 0]], \"y\": [1]}, \"signature_name\": \"s\"}",
   };
   static const char alphabet[] = "[]{},:\" 0123456789.-eE+tfnNI\\";
   static const td_dtype kinds[] = {TD_DT_FLOAT, TD_DT_INT64, TD_DT_BOOL, TD_DT_STRING};
@@ -226,6 +232,130 @@ static void test_mutations_agree(void **state) {
   }
 }
 
+/* ---- the dense reader (rest_dense.h): what it takes, what it leaves to simdjson ---- */
+static const td_dtype dense_dtypes[] = {TD_DT_FLOAT, TD_DT_DOUBLE, TD_DT_INT32, TD_DT_INT64, TD_DT_BOOL};
+
+static void test_dense_reader_takes_dense_bodies(void **state) {
+  (void)state;
+  static const char *const dense[] = {
+      "{\"instances\": [[0.0, 0.011764705882352941, 1.0], [0.5, 0.9921568627450981, 0.25]]}",
+      "{\"signature_name\": \"serving_default\", \"instances\": [[1e5, 2.5E-3, -0.007, 1E+2, 5e-0]]}",
+      "{\"instances\":[[[1,2]],[[3,4]]],\"signature_name\":\"s\"}",
+      " \t\r\n{ \"inputs\" : [ [ 1 , 2 ] , [ 3 , 4 ] ] } \n",
+      "{\"inputs\": 7}",
+      "{\"inputs\": -0.25e1}",
+      "{\"inputs\": {\"x\": [1.25, -2]}}",
+      "{\"instances\": [-0, -0.0, 0, 0.0, -0e3, 0e0, 0.000]}",
+      "{\"instances\": [4.9406564584124654e-324, 2.2250738585072014e-308, 1.7976931348623157e308]}",
+      "{\"instances\": [1e-45, 1.4e-45, 7e-46, 1.17549435e-38, 3.4028235e38, 3.4028236e38, 1e39]}",
+      "{\"instances\": [0.1, 0.2, 0.30000000000000004, 123456789.123456789, 9007199254740993]}",
+      "{\"instances\": [2147483647, -2147483648, 2147483648, 9223372036854775807, -9223372036854775808]}",
+      "{\"instances\": [9007199254740992, -9007199254740992, 9007199254740993]}",
+      "{\"instances\": [9223372036854775808, 18446744073709551615, 18446744073709551616]}",
+      "{\"instances\": [1000000000000000000000000000000, 0.0000000000000000000000000000001]}",
+      "{\"instances\": [[[[[[[[1]]]]]]]]}",
+      "{\"instances\": [[[[[[[[[1]]]]]]]]]}",
+  };
+  for (size_t i = 0; i < sizeof dense / sizeof *dense; i++)
+    for (size_t k = 0; k < sizeof dense_dtypes / sizeof *dense_dtypes; k++)
+      if (!assert_same(dense[i], dense_dtypes[k], 1)) fail_msg("%s: not read by the dense reader", dense[i]);
+  /* Left to simdjson's DOM (and the pull reader), whatever the dtype; both paths still agree. */
+  static const char *const not_dense[] = {
+      "{\"instances\": [1, 2]} trailing bytes",
+      "{\"instances\": [1, 2], \"instances\": [3]}",
+      "{\"inputs\": {\"x\": [1], \"x\": [2]}}",
+      "{\"instances\": [1, 2], \"extra\": 1}",
+      "{\"signature_name\": \"serving_\\u0064efault\", \"instances\": [1]}",
+      "{\"signature_name\": \"caf\xc3\xa9\", \"instances\": [1]}",
+      "{\"instances\": [true, false]}",
+      "{\"instances\": [1, null]}",
+      "{\"instances\": [NaN]}",
+      "{\"instances\": [1e400]}",
+      "{\"instances\": [-1e400]}",
+      "{\"instances\": 5}",
+      "{\"instances\": []}",
+      "{\"instances\": [[1, 2], [3]]}",
+      "{\"instances\": [[1, 2], [3, 4, 5]]}",
+      "{\"instances\": [[[1, 2], [3, 4]], [[5, 6], [7]]]}",
+      "{\"instances\": [[[1, 2], [3, 4]], [[5, 6]]]}",
+      "{\"instances\": [[1], 2]}",
+      "{\"instances\": [1, [2]]}",
+      "{\"instances\": [01]}",
+      "{\"instances\": [1.]}",
+      "{\"instances\": [.5]}",
+      "{\"instances\": [+1]}",
+      "{\"instances\": [1e]}",
+      "{\"instances\": [1e+]}",
+      "{\"instances\": [-]}",
+      "{\"instances\": [1,]}",
+      "{\"instances\": [1 2]}",
+      "{\"instances\": [1, 2]",
+      "{\"inputs\": {}}",
+      "{\"inputs\": {\"b64\": \"AAAA\"}}",
+      "{}",
+      "{\"instances\": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+  };
+  for (size_t i = 0; i < sizeof not_dense / sizeof *not_dense; i++)
+    for (size_t k = 0; k < sizeof dense_dtypes / sizeof *dense_dtypes; k++)
+      if (assert_same(not_dense[i], dense_dtypes[k], 1)) fail_msg("%s: the dense reader took it", not_dense[i]);
+}
+
+/* Random dense bodies (shapes, layouts, number spellings): the dense reader takes every one and
+ * agrees with the pull reader for every numeric dtype. Deterministic (xorshift). */
+static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
+static uint64_t rng(void) {
+  rng_state ^= rng_state << 13, rng_state ^= rng_state >> 7, rng_state ^= rng_state << 17;
+  return rng_state;
+}
+
+static void random_number(td_buf *b) {
+  static const char *const fixed[] = {"0",   "-0",    "0.0", "-0.0",        "1e0",         "-2E-2",
+                                      "3e+1", "0e-7", "255", "-2147483648", "2147483648", "9007199254740993",
+                                      "18446744073709551615", "123456789012345678901"};
+  uint64_t r = rng();
+  switch (r % 5) {
+  case 0: td_buf_puts(b, fixed[(r >> 8) % (sizeof fixed / sizeof *fixed)]); break;
+  case 1: td_buf_printf(b, "%lld", (long long)(int64_t)(rng() >> (r >> 8) % 64) * ((r >> 16) & 1 ? -1 : 1)); break;
+  case 2: td_buf_printf(b, "%.17g", (double)(rng() >> 11) / (double)(1ull << ((r >> 8) % 60))); break;
+  case 3: td_buf_printf(b, "%.*e", (int)((r >> 8) % 18), ((r >> 16) & 1 ? -1 : 1) * (double)(rng() % 100000) * 1e-3); break;
+  default: td_buf_printf(b, "%d.%0*d", (int)((r >> 8) % 300), (int)((r >> 20) % 6 + 1), (int)((r >> 28) % 100000)); break;
+  }
+}
+
+static void random_dense(td_buf *b, int rank, const int *dim) {
+  if (rank == 0) return random_number(b);
+  td_buf_putc(b, '[');
+  for (int i = 0; i < dim[0]; i++) {
+    if (i) td_buf_puts(b, (rng() & 3) ? ", " : ",\n ");
+    random_dense(b, rank - 1, dim + 1);
+  }
+  td_buf_putc(b, ']');
+}
+
+static void test_dense_random_bodies_agree(void **state) {
+  (void)state;
+  td_buf body;
+  td_buf_init(&body);
+  for (int iter = 0; iter < 400; iter++) {
+    int layout = (int)(rng() % 3); /* 0 instances, 1 inputs, 2 inputs {a, b} */
+    int n_in = layout == 2 ? 2 : 1;
+    td_buf_reset(&body);
+    td_buf_puts(&body, rng() & 1 ? "{\"signature_name\": \"serving_default\", " : "{");
+    td_buf_puts(&body, layout == 0 ? "\"instances\": " : layout == 1 ? "\"inputs\": " : "\"inputs\": {");
+    for (int j = 0; j < n_in; j++) {
+      int rank = (int)(rng() % 4), dim[3];
+      if (layout == 0 && rank == 0) rank = 1;
+      for (int d = 0; d < rank; d++) dim[d] = 1 + (int)(rng() % 4);
+      if (layout == 2) td_buf_puts(&body, j ? ", \"b\": " : "\"a\": ");
+      random_dense(&body, rank, dim);
+    }
+    td_buf_puts(&body, layout == 2 ? "}}" : "}");
+    for (size_t k = 0; k < sizeof dense_dtypes / sizeof *dense_dtypes; k++)
+      if (!assert_same(body.data, dense_dtypes[k], n_in)) fail_msg("%s: not read by the dense reader", body.data);
+  }
+  td_buf_release(&body);
+}
+
 /* ---- values: hand-derived ---- */
 static void test_values(void **state) {
   (void)state;
@@ -245,6 +375,7 @@ static void test_values(void **state) {
   assert_true(isinf(f[5]) && f[5] > 0);       /* past FLT_MAX + half an ulp (3.40282357e38): +inf */
   assert_true(f[6] == 16777216.0f);           /* 2^24 + 1: ties to even */
   assert_true(f[7] == (float)(3.0 / 255.0));  /* a 17-digit double, then rounded to float */
+  assert_true(o.used_dense);
   convert("{\"instances\": [4.9406564584124654e-324, 1.7976931348623157e308, 0.30000000000000004, "
           "9007199254740993]}",
           TD_DT_DOUBLE, 1, 1, &o);
@@ -288,7 +419,7 @@ static void test_large_body(void **state) {
     td_status st;
     td_status_clear(&st);
     assert_int_equal(td_rest_predict_scan(body.data, body.len, &req, &st), TD_OK);
-    assert_true(req.fast_doc != NULL);
+    assert_true(td_rest_fast_is_dense(req.fast_doc));
     assert_true(req.num_instances == 200);
     td_named_tensor *t;
     int n;
@@ -387,6 +518,7 @@ int main(void) {
       cmocka_unit_test(test_same_as_pull_reader),      cmocka_unit_test(test_same_as_pull_reader_two_inputs),
       cmocka_unit_test(test_mutations_agree),          cmocka_unit_test(test_values),
       cmocka_unit_test(test_large_body),
+      cmocka_unit_test(test_dense_reader_takes_dense_bodies), cmocka_unit_test(test_dense_random_bodies_agree),
       cmocka_unit_test(test_stale_document),           cmocka_unit_test(test_float_text_matches_printf),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
