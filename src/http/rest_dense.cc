@@ -92,24 +92,17 @@ inline const char *number(const char *p, const char *end, double *x, bool *not_i
   uint64_t nonzero = 0; // any digit other than '0'
   if (*p == '0') p++;
   else p = digits(p, end, &nonzero);
+  if (p < end && (*p == '.' || *p == 'e' || *p == 'E')) { // a fraction or an exponent: fast_float's
+    if (*p == '.' && (p + 1 >= end || !is_digit(p[1]))) return nullptr; // "1.", "1.e5"
+    auto r = fast_float::from_chars(s, end, *x);
+    if (r.ec != std::errc() || std::isinf(*x)) return nullptr; // inf: "Number too big"
+    *not_int = true;
+    return r.ptr; // where it stopped: "1e", "1.5.2" leave 'e', '.' there, which no caller accepts
+  }
   const char *int_end = p;
-  bool integer = true;
-  if (p < end && *p == '.') {
-    integer = false;
-    if (++p >= end || !is_digit(*p)) return nullptr;
-    p = digits(p, end, &nonzero);
-  }
-  if (p < end && (*p == 'e' || *p == 'E')) {
-    integer = false;
-    if (++p < end && (*p == '+' || *p == '-')) p++;
-    if (p >= end || !is_digit(*p)) return nullptr;
-    uint64_t ignored = 0;
-    p = digits(p, end, &ignored);
-  }
   if (!nonzero) {
-    *x = integer || !neg ? 0.0 : -0.0; // "-0" is rapidjson's Int(0); "-0.0" keeps its sign
-    *not_int |= !integer;
-  } else if (integer && int_end - int_start <= 19) {
+    *x = 0.0; // "-0" too: rapidjson's Int(0)
+  } else if (int_end - int_start <= 19) {
     uint64_t mag = 0;
     for (const char *q = int_start; q < int_end; q++) mag = mag * 10 + (uint64_t)(*q - '0');
     *x = neg ? -(double)mag : (double)mag;
@@ -117,7 +110,7 @@ inline const char *number(const char *p, const char *end, double *x, bool *not_i
   } else {
     auto r = fast_float::from_chars(s, p, *x);
     if (r.ec != std::errc() || r.ptr != p || std::isinf(*x)) return nullptr; // inf: "Number too big"
-    *not_int = true; // a fraction or exponent, or an integer of 20+ digits
+    *not_int = true; // an integer of 20+ digits: a double
   }
   return p;
 }
@@ -150,7 +143,12 @@ bool dense_value(cursor *c, td_rest_dense *d, td_rest_dense_value *v) {
       if (p >= end) return false;
       if (*p == ',') {
         p++;
-        break;
+        if (depth != rank) break; // the next element is a list: back to the element start
+        p = skip_ws(p, end);      // the next leaf of this list, read here (a '[' is no number)
+        if (d->used == d->capacity && !grow(d)) return false;
+        if (!(p = number(p, end, &d->values[d->used], &not_int))) return false;
+        d->used++;
+        continue;
       }
       if (*p++ != ']') return false;
       int k = --depth; // the list at depth k closed with count[k] elements
