@@ -10,6 +10,11 @@
  * measurement); threads.c also sends small matrix-vector products here from the OpenBLAS path. */
 #define TD_BLAS_SERIAL_MACS (1 << 20)
 
+/* 1 when the engine's GEMMs run on oneDNN (threads.c's choice, made once; the first call makes
+ * it). Kernels that call td_blas_dnnl_sgemm inside their own OpenMP region use it to keep one
+ * BLAS per product across thread counts. */
+int td_blas_is_dnnl(void);
+
 void td_blas_dnnl_sgemm(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, blasint m,
                         blasint n, blasint k, float alpha, const float *a, blasint lda, const float *b, blasint ldb,
                         float beta, float *c, blasint ldc);

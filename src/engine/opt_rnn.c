@@ -57,7 +57,8 @@ int td_rnn_hoist_analyze(const td_callable *body, td_rnn_hoist_site *sites) {
   for (int k = 0; k < body->nsteps && ns < TD_RNN_MAX_HOIST; k++) {
     const td_step *sp = &body->steps[k];
     const td_node *n = sp->node;
-    int fused = sp->fn == td_k_rnn_matmul_bias; /* (a, b, [a2, b2,] bias): a·b is this node's product */
+    /* (a, b, [a2, b2,] bias[, c]): a·b is this node's product */
+    int fused = sp->fn == td_k_rnn_matmul_bias || sp->fn == td_k_rnn_lstm_step;
     if (strcmp(n->op, "MatMul") || (!fused && (sp->fn || sp->nin != 2)) || sp->fused_bias >= 0 ||
         sp->fused_act != TD_ACT_NONE)
       continue;

@@ -95,5 +95,11 @@ td_code td_k_rnn_gru_cell(td_kctx *c);
 /*   matmul_bias: (a, b, bias) → a·b + bias; (a, b, a2, b2, bias) → a·b + a2·b2 + bias (no
  *         transposes; the step keeps the node of the MatMul computing a·b, which may be hoisted) */
 td_code td_k_rnn_matmul_bias(td_kctx *c);
+/*   lstm_step: a matmul_bias step whose only reader is an lstm cell, fused with it: inputs the
+ *         matmul_bias's then c, outputs (c', h', z) — z the gates [B,4H], the step's own scratch
+ *         (no reader). With oneDNN GEMMs and >= 16 rows per intra-op thread, one OpenMP region:
+ *         each thread starts, multiplies and runs the cell on its own rows (one fork/join per
+ *         step instead of two). */
+td_code td_k_rnn_lstm_step(td_kctx *c);
 
 #endif

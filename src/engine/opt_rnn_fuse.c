@@ -16,6 +16,9 @@
  * may come in either order. The fused step keeps the node of the step it replaces (names in
  * errors and traces) and runs td_k_rnn_lstm_cell / td_k_rnn_gru_cell (kernels/nn_rnn_cell.c),
  * which compute the same float expressions with the same sigmoid/tanh as the unfused kernels.
+ *
+ *   A matmul_bias step feeding an LSTM cell step alone → one lstm_step (td_k_rnn_lstm_step): the
+ *     product and the cell in one pass over each thread's rows.
  * Removed steps' slots stay allocated and unused. Runs under the session lock, before the
  * callable is shared. */
 #include <stdlib.h>
@@ -226,6 +229,24 @@ static int try_matmul_bias(fuse_ctx *f, td_step *ba) {
   return 1;
 }
 
+/* An LSTM cell step whose gates come straight from a matmul_bias step read by it alone → one
+ * lstm_step at the cell's position, with the matmul_bias's node (a hoisted x_t·W is found by
+ * node) and the cell's slots: (c', h') and, in the split's free third slot, the gates z. */
+static int try_lstm_step(fuse_ctx *f, td_step *cell) {
+  if (cell->fn != td_k_rnn_lstm_cell || cell->nin != 2 || cell->in[0].kind != SRC_SLOT) return 0;
+  td_step *mb = &f->c->steps[f->slot_step[cell->in[0].idx]];
+  if (f->dead[step_index(f, mb)] || mb->fn != td_k_rnn_matmul_bias || mb->nout != 1 ||
+      !is_slot(cell->in[0], mb->out_base) || only_reader(f, mb->out_base, NULL) != cell)
+    return 0;
+  td_src in[6];
+  memcpy(in, mb->in, sizeof *in * (size_t)mb->nin);
+  in[mb->nin] = cell->in[1];
+  f->dead[step_index(f, mb)] = 1;
+  cell->node = mb->node;
+  rewrite(f, cell, in, mb->nin + 1, cell->out_base, 3, td_k_rnn_lstm_step);
+  return 1;
+}
+
 void td_opt_rnn_fuse(td_callable *c) {
   if (!td_rnn_opt_active() || c->dataflow || c->nsteps < 2) return;
   fuse_ctx f = {.c = c};
@@ -249,6 +270,8 @@ void td_opt_rnn_fuse(td_callable *c) {
     if (!f.dead[k] && (try_lstm(&f, &c->steps[k]) || try_gru(&f, &c->steps[k]))) fused++;
   for (int k = 0; k < c->nsteps; k++)
     if (!f.dead[k] && try_matmul_bias(&f, &c->steps[k])) fused++;
+  for (int k = 0; k < c->nsteps; k++)
+    if (!f.dead[k] && try_lstm_step(&f, &c->steps[k])) fused++;
   if (fused) td_steps_drop(c, f.dead);
   free(f.fetched);
   free(f.slot_step);

@@ -158,6 +158,11 @@ void cblas_sgemm(const enum CBLAS_ORDER order, const enum CBLAS_TRANSPOSE ta, co
     real_sgemm(order, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+int td_blas_is_dnnl(void) {
+  pthread_once(&blas_once, blas_load);
+  return real_sgemm == td_blas_dnnl_sgemm;
+}
+
 void cblas_dgemm(const enum CBLAS_ORDER order, const enum CBLAS_TRANSPOSE ta, const enum CBLAS_TRANSPOSE tb,
                  const blasint m, const blasint n, const blasint k, const double alpha, const double *a,
                  const blasint lda, const double *b, const blasint ldb, const double beta, double *c,

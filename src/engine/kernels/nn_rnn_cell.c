@@ -12,6 +12,7 @@
  * enough of them to pay for waking the team. Reentrant, no state. */
 #include <cblas.h>
 
+#include "engine/blas_dnnl.h"
 #include "engine/kernels/math_internal.h"
 #include "engine/opt_rnn.h"
 
@@ -228,28 +229,98 @@ static void start_range(const void *ctx, int64_t r0, int64_t r1) {
   }
 }
 
-td_code td_k_rnn_matmul_bias(td_kctx *c) {
-  int nin = td_k_num_inputs(c);
-  const td_tensor *a = td_k_input(c, 0), *b = td_k_input(c, 1), *bias = td_k_input(c, nin - 1);
+/* Checks the matmul_bias operands — inputs 0..nprod-1: (a, b, [a2, b2,] bias) — and sets the
+ * product's shape [m, n]. */
+static td_code check_matmul_bias(td_kctx *c, int nprod, int64_t *m, int64_t *n) {
+  const td_tensor *a = td_k_input(c, 0), *b = td_k_input(c, 1), *bias = td_k_input(c, nprod - 1);
   char s1[TD_MATH_SHAPE_BUF];
   if (a->shape.rank != 2 || b->shape.rank != 2) return check_product(c, a, b, -1, -1);
-  int64_t m = a->shape.dim[0], n = b->shape.dim[1];
-  TD_TRY(check_product(c, a, b, m, n));
-  if (nin == 5) TD_TRY(check_product(c, td_k_input(c, 2), td_k_input(c, 3), m, n));
-  if (bias->dtype != TD_DT_FLOAT || bias->shape.rank != 1 || bias->shape.dim[0] != n)
+  *m = a->shape.dim[0], *n = b->shape.dim[1];
+  TD_TRY(check_product(c, a, b, *m, *n));
+  if (nprod == 5) TD_TRY(check_product(c, td_k_input(c, 2), td_k_input(c, 3), *m, *n));
+  if (bias->dtype != TD_DT_FLOAT || bias->shape.rank != 1 || bias->shape.dim[0] != *n)
     return td_k_fail(c, TD_INVALID_ARGUMENT, "Must provide as many biases as the last dimension of the input tensor: %s vs. %lld",
-                     td_math_shape_str(&bias->shape, s1), (long long)n);
+                     td_math_shape_str(&bias->shape, s1), (long long)*n);
+  return TD_OK;
+}
+
+/* The start of output o [m,n]: bias plus a·b's rows when the While hoisted them. */
+static start_step matmul_bias_start(td_kctx *c, int nprod, float *o, int64_t n) {
+  int64_t hn = 0;
+  const float *rows = td_rnn_hoisted_rows(td_k_node(c), td_k_input(c, 0), td_k_input(c, 1), &hn);
+  start_step start = {o, td_f32(td_k_input(c, nprod - 1)), rows && hn == n ? rows : NULL, n};
+  return start;
+}
+
+/* o = start, then += the products it does not hold yet (the two-kernel sequence's half). */
+static void matmul_bias_run(td_kctx *c, int nprod, const start_step *start, int64_t m, int64_t n) {
+  for_row_ranges(c, m, n, ADD_PARALLEL_MIN, start_range, start);
+  if (!start->hoisted) accumulate(td_k_input(c, 0), td_k_input(c, 1), start->o, m, n);
+  if (nprod == 5) accumulate(td_k_input(c, 2), td_k_input(c, 3), start->o, m, n);
+}
+
+td_code td_k_rnn_matmul_bias(td_kctx *c) {
+  int nin = td_k_num_inputs(c);
+  int64_t m, n;
+  TD_TRY(check_matmul_bias(c, nin, &m, &n));
   int64_t dims[2] = {m, n};
   td_shape os = td_shape_make(2, dims);
   td_tensor *out;
   TD_TRY(td_k_alloc_output_uninit(c, 0, TD_DT_FLOAT, &os, &out));
-  float *o = td_f32(out);
-  const float *bv = td_f32(bias);
-  int64_t hn = 0;
-  const float *rows = td_rnn_hoisted_rows(td_k_node(c), a, b, &hn);
-  start_step start = {o, bv, rows && hn == n ? rows : NULL, n};
-  for_row_ranges(c, m, n, ADD_PARALLEL_MIN, start_range, &start);
-  if (!rows || hn != n) accumulate(a, b, o, m, n);
-  if (nin == 5) accumulate(td_k_input(c, 2), td_k_input(c, 3), o, m, n);
+  start_step start = matmul_bias_start(c, nin, td_f32(out), n);
+  matmul_bias_run(c, nin, &start, m, n);
+  return TD_OK;
+}
+
+/* ---- MatMul(s) + BiasAdd + LSTM cell as one step (opt_rnn.h: lstm_step) ---- */
+#define SPLIT_ROWS 16 /* rows per thread from which a GEMM splits by rows (blas_dnnl.c) */
+
+/* Rows [r0, r1) of o += a·b, on the calling thread (oneDNN runs serially inside a region). */
+static void accumulate_rows(const td_tensor *a, const td_tensor *b, float *o, int64_t r0, int64_t r1, int64_t n) {
+  int64_t k = a->shape.dim[1];
+  if (k == 0 || r1 <= r0 || n == 0) return;
+  td_blas_dnnl_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)(r1 - r0), (blasint)n, (blasint)k, 1.0f,
+                     td_f32(a) + r0 * k, (blasint)k, td_f32(b), (blasint)n, 1.0f, o + r0 * n, (blasint)n);
+}
+
+td_code td_k_rnn_lstm_step(td_kctx *c) {
+  int nprod = td_k_num_inputs(c) - 1; /* the matmul_bias inputs; c follows */
+  int64_t m, n;
+  TD_TRY(check_matmul_bias(c, nprod, &m, &n));
+  int64_t H = n / 4;
+  if (n % 4) return check_in(c, "LSTM", 0, m, 4, &(int64_t){-1});
+  TD_TRY(check_in(c, "LSTM", nprod, m, 1, &H));
+  td_tensor *z, *cn, *hn;
+  int64_t zdims[2] = {m, n}, sdims[2] = {m, H};
+  td_shape zs = td_shape_make(2, zdims), ss = td_shape_make(2, sdims);
+  TD_TRY(td_k_alloc_output_uninit(c, 2, TD_DT_FLOAT, &zs, &z));
+  TD_TRY(td_k_alloc_output_uninit(c, 0, TD_DT_FLOAT, &ss, &cn));
+  TD_TRY(td_k_alloc_output_uninit(c, 1, TD_DT_FLOAT, &ss, &hn));
+  start_step start = matmul_bias_start(c, nprod, td_f32(z), n);
+  const td_tensor *cs = td_k_input(c, nprod);
+  lstm_step cell = {lstm_rows[td_math_isa()], td_f32(z), td_f32(cs), td_f32(cn), td_f32(hn), H,
+                    cs->shape.dim[0] == m ? H : 0};
+  int nt = td_k_threads(c);
+  const td_tensor *ra = td_k_input(c, nprod == 5 ? 2 : 0); /* the product every step computes */
+  double macs = (double)m * n * (double)ra->shape.dim[1];
+  if (nt <= 1 || m < (int64_t)nt * SPLIT_ROWS || (macs < TD_BLAS_SERIAL_MACS && m * H < CELL_PARALLEL_MIN) ||
+      !td_blas_is_dnnl()) {
+    matmul_bias_run(c, nprod, &start, m, n); /* the two kernels' sequence */
+    for_row_ranges(c, m, H, CELL_PARALLEL_MIN, lstm_range, &cell);
+    return TD_OK;
+  }
+  int64_t per = ((m + nt - 1) / nt + 7) & ~(int64_t)7; /* whole 8-row blocks for the GEMM kernels */
+  const td_tensor *a = td_k_input(c, 0), *b = td_k_input(c, 1);
+  const td_tensor *a2 = nprod == 5 ? td_k_input(c, 2) : NULL, *b2 = nprod == 5 ? td_k_input(c, 3) : NULL;
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (int t = 0; t < nt; t++) {
+    int64_t r0 = t * per, r1 = r0 + per < m ? r0 + per : m;
+    if (r0 < r1) {
+      start_range(&start, r0, r1);
+      if (!start.hoisted) accumulate_rows(a, b, start.o, r0, r1, n);
+      if (a2) accumulate_rows(a2, b2, start.o, r0, r1, n);
+      lstm_range(&cell, r0, r1);
+    }
+  }
   return TD_OK;
 }

@@ -10,7 +10,9 @@
  *     when it is part of a fused BiasAdd(AddV2(MatMul, MatMul)) step;
  *   - BiasAdd(MatMul) / BiasAdd(AddV2(MatMul, MatMul)) with a fed bias become one step each;
  *   - steps with enough rows split them over the intra-op threads (an odd count over 3) and give
- *     the results of the unfused graph and of one thread.
+ *     the results of the unfused graph and of one thread;
+ *   - a fused BiasAdd(MatMul(s)) step feeding a fused LSTM cell becomes one lstm_step, split over
+ *     the threads by rows the same way.
  * Tolerances: 1e-5 between rewritten and unrewritten graphs (same functions, FMA contraction
  * and GEMM blocking may differ in the last bits), 2e-4 against the double-precision reference
  * (the engine's sigmoid/tanh are float approximations). */
@@ -80,10 +82,8 @@ static void assert_close(const td_tensor *a, const td_tensor *b, double tol) {
 
 /* ---- LSTM cell ---- */
 
-static void lstm_graph(gbuild *b, int fetch_gate) {
-  gb_init(b);
-  placeholder(b, "z", TD_DT_FLOAT);
-  placeholder(b, "c", TD_DT_FLOAT);
+/* A Keras LSTM cell on the nodes "z" (gates) and "c" (state), up to c_new, h_new. */
+static void lstm_cell_ops(gbuild *b) {
   int32_t axis = -1;
   gb_add(b, gb_const("axis", TD_DT_INT32, 0, NULL, &axis));
   split(b, "gates", "z", 4);
@@ -96,6 +96,13 @@ static void lstm_graph(gbuild *b, int fetch_gate) {
   gb_typed(gb_add(b, gb_node("c_new", "AddV2", "ig", "fc", NULL)), TD_DT_FLOAT);
   gb_typed(gb_add(b, gb_node("tc", "Tanh", "c_new", NULL)), TD_DT_FLOAT);
   gb_typed(gb_add(b, gb_node("h_new", "Mul", "o", "tc", NULL)), TD_DT_FLOAT);
+}
+
+static void lstm_graph(gbuild *b, int fetch_gate) {
+  gb_init(b);
+  placeholder(b, "z", TD_DT_FLOAT);
+  placeholder(b, "c", TD_DT_FLOAT);
+  lstm_cell_ops(b);
   (void)fetch_gate;
 }
 
@@ -457,6 +464,39 @@ static void test_steps_split_over_threads(void **state) {
   for (int i = 0; i < 3; i++) td_tensor_release(&gru[i]), td_tensor_release(&mm[i]);
 }
 
+/* z = BiasAdd(AddV2(MatMul(a, b), MatMul(a2, b2)), bias) (or BiasAdd(MatMul(a, b), bias))
+ * feeding an LSTM cell: one lstm_step (the product and the cell in one pass per thread's rows),
+ * with the unfused graph's values, split over 3 threads or not; also with a one-row state. */
+static void test_lstm_step_fused(void **state) {
+  (void)state;
+  enum { R = 259, U = 64, K = 16, K2 = 64 };
+  for (int two = 0; two < 2; two++)
+    for (int bcast = 0; bcast < 2; bcast++) {
+      gbuild b;
+      gb_init(&b);
+      const char *feeds[6] = {"a", "b", "a2", "b2", "bias", "c"};
+      int64_t nb = 4 * U;
+      td_tensor fv[6] = {nn_random_tensor(2, (int64_t[]){R, K}), nn_random_tensor(2, (int64_t[]){K, 4 * U}),
+                         nn_random_tensor(2, (int64_t[]){R, K2}), nn_random_tensor(2, (int64_t[]){K2, 4 * U}),
+                         nn_random_tensor(1, &nb), nn_random_tensor(2, (int64_t[]){bcast ? 1 : R, U})};
+      for (int i = 0; i < 6; i++) placeholder(&b, feeds[i], TD_DT_FLOAT);
+      gb_typed(gb_add(&b, gb_node("p1", "MatMul", "a", "b", NULL)), TD_DT_FLOAT);
+      if (two) {
+        gb_typed(gb_add(&b, gb_node("p2", "MatMul", "a2", "b2", NULL)), TD_DT_FLOAT);
+        gb_typed(gb_add(&b, gb_node("s", "AddV2", "p1", "p2", NULL)), TD_DT_FLOAT);
+      }
+      gb_typed(gb_add(&b, gb_node("z", "BiasAdd", two ? "s" : "p1", "bias", NULL)), TD_DT_FLOAT);
+      lstm_cell_ops(&b);
+      const char *fetches[2] = {"c_new", "h_new"};
+      td_tensor on[2];
+      assert_int_equal(run_graph(&b, 1, feeds, fv, 6, fetches, on, 2), 1); /* one step */
+      for (int k = 0; k < 2; k++) td_tensor_release(&on[k]);
+      compare_split(&b, feeds, fv, 6, fetches, 2);
+      gb_free(&b);
+      for (int i = 0; i < 6; i++) td_tensor_release(&fv[i]);
+    }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_lstm_cell_fused),
@@ -468,6 +508,7 @@ int main(void) {
       cmocka_unit_test(test_matmul_bias_fused),
       cmocka_unit_test(test_loop_condition_fallback),
       cmocka_unit_test(test_steps_split_over_threads),
+      cmocka_unit_test(test_lstm_step_fused),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
