@@ -43,6 +43,7 @@
 #include "http/routes.h"
 #include "metrics/metrics.h"
 #include "util/buf.h"
+#include "util/bufpool.h"
 #include "util/conn_guard.h"
 #include "util/gzip.h"
 #include "util/log.h"
@@ -171,7 +172,7 @@ static void answer(td_http_server *srv, struct MHD_Connection *conn, const char 
       td_buf_release(&plain);
     } else { /* the plain body replaces the compressed one: a deferred answer may still read it */
       if (!plain.data) td_buf_puts(&plain, "");
-      td_buf_release(&rc->body);
+      td_bufpool_release(&rc->body);
       rc->body = plain;
       srv->rest(srv->ctx, method, url, rc->body.data, rc->body.len, r);
     }
@@ -211,7 +212,7 @@ static void reserve_body(struct MHD_Connection *conn, const td_http_server *srv,
   const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
   char *end;
   unsigned long long n = cl ? strtoull(cl, &end, 10) : 0;
-  if (cl && end != cl && n > 0 && n <= srv->opt.max_request_bytes) td_buf_reserve(body, (size_t)n);
+  if (cl && end != cl && n > 0 && n <= srv->opt.max_request_bytes) td_bufpool_reserve(body, (size_t)n);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -253,7 +254,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     size_t n = *upload_data_size;
     if (!rc->body.cap) reserve_body(conn, srv, &rc->body); /* one allocation, not a doubling series */
     if (rc->received + n <= srv->opt.max_request_bytes) td_buf_append(&rc->body, upload_data, n);
-    else td_buf_release(&rc->body); /* over the limit: drain the rest, answer 413 */
+    else td_bufpool_release(&rc->body); /* over the limit: drain the rest, answer 413 */
     rc->received += n;
     *upload_data_size = 0;
     return MHD_YES;
@@ -310,7 +311,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   td_http_server *srv = cls;
   request_ctx *rc = *con_cls;
   if (!rc) return;
-  td_buf_release(&rc->body);
+  td_bufpool_release(&rc->body);
   if (rc->deferred) {
     if (!rc->sent) free(rc->answer.body); /* the connection ended before the answer went out */
     pthread_mutex_destroy(&rc->mu);
