@@ -187,9 +187,7 @@ bool inputs_value(cursor *c, td_rest_dense *d) {
   return expect(c, '}');
 }
 
-} // namespace
-
-bool td_rest_dense_read(const char *body, size_t len, td_rest_dense *d) {
+bool read_body(const char *body, size_t len, td_rest_dense *d) {
   d->has_signature = d->has_instances = d->has_inputs = d->inputs_object = false;
   d->members.clear();
   d->used = 0;
@@ -215,4 +213,14 @@ bool td_rest_dense_read(const char *body, size_t len, td_rest_dense *d) {
   if (!expect(&c, '}')) return false;
   skip_ws(&c);
   return c.p == c.end;
+}
+
+} // namespace
+
+bool td_rest_dense_read(const char *body, size_t len, td_rest_dense *d) {
+  try { // std::string / std::vector allocations: no exception may reach the C caller
+    return read_body(body, len, d);
+  } catch (...) {
+    return false;
+  }
 }
