@@ -80,9 +80,12 @@ void give_back(td_rest_fast_doc *d) {
   {
     std::lock_guard<std::mutex> lock(pool_mu);
     if (pool_bytes + bytes <= kKeepBytes) {
-      pool.docs.push_back(d);
-      pool_bytes += bytes;
-      return;
+      try {
+        pool.docs.push_back(d);
+        pool_bytes += bytes;
+        return;
+      } catch (...) { // no room to remember it (bad_alloc must not reach C): freed below
+      }
     }
   }
   delete d;
