@@ -11,7 +11,7 @@
  * How many threads a product gets (sgemm_split; measured on 2 vCPUs, AMD EPYC, oneDNN 2.6):
  * an OpenMP fork/join costs ~3 us there, so a product of fewer than TD_BLAS_SERIAL_MACS multiply-adds
  * runs on the calling thread (RNN steps at batch 1: 1x512x128 took 2.0 us alone, 6.8 us on
- * two threads); with at least SPLIT_ROWS rows per thread the rows are split, one sequential
+ * two threads); with at least TD_BLAS_SPLIT_ROWS rows per thread the rows are split, one sequential
  * dnnl_sgemm per thread (oneDNN does not nest), 10-15% faster than oneDNN's own split at 32
  * and 256 rows; anything else is oneDNN's to split.
  */
@@ -19,8 +19,6 @@
 
 #include <dnnl.h>
 #include <omp.h>
-
-#define SPLIT_ROWS 16
 
 static char trans_char(enum CBLAS_TRANSPOSE t) { return t == CblasNoTrans ? 'N' : 'T'; }
 
@@ -34,9 +32,8 @@ static void sgemm_split(char ta, char tb, blasint m, blasint n, blasint k, float
     omp_set_num_threads(1); /* this thread's team size only: restored right after */
     dnnl_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     omp_set_num_threads(team);
-  } else if (m >= (blasint)team * SPLIT_ROWS) {
-    blasint per = (m + team - 1) / team;
-    per = (per + 7) & ~7; /* whole 8-row blocks for the kernels */
+  } else if (m >= (blasint)team * TD_BLAS_SPLIT_ROWS) {
+    blasint per = (blasint)td_blas_rows_per_thread(m, team);
 #pragma omp parallel for num_threads(team) schedule(static)
     for (int t = 0; t < team; t++) {
       blasint r0 = (blasint)t * per, rows = r0 < m ? (m - r0 < per ? m - r0 : per) : 0;

@@ -9,6 +9,11 @@
 /* Products of fewer multiply-adds than this run on the calling thread (blas_dnnl.c explains the
  * measurement); threads.c also sends small matrix-vector products here from the OpenBLAS path. */
 #define TD_BLAS_SERIAL_MACS (1 << 20)
+/* Rows per thread from which a product is split by rows, one sequential dnnl_sgemm per thread. */
+#define TD_BLAS_SPLIT_ROWS 16
+
+/* Rows per thread when m rows are split over team threads: whole 8-row blocks for the kernels. */
+static inline long long td_blas_rows_per_thread(long long m, int team) { return ((m + team - 1) / team + 7) & ~7LL; }
 
 /* 1 when the engine's GEMMs run on oneDNN (threads.c's choice, made once; the first call makes
  * it). Kernels that call td_blas_dnnl_sgemm inside their own OpenMP region use it to keep one

@@ -273,8 +273,6 @@ td_code td_k_rnn_matmul_bias(td_kctx *c) {
 }
 
 /* ---- MatMul(s) + BiasAdd + LSTM cell as one step (opt_rnn.h: lstm_step) ---- */
-#define SPLIT_ROWS 16 /* rows per thread from which a GEMM splits by rows (blas_dnnl.c) */
-
 /* Rows [r0, r1) of o += a·b, on the calling thread (oneDNN runs serially inside a region). */
 static void accumulate_rows(const td_tensor *a, const td_tensor *b, float *o, int64_t r0, int64_t r1, int64_t n) {
   int64_t k = a->shape.dim[1];
@@ -303,13 +301,13 @@ td_code td_k_rnn_lstm_step(td_kctx *c) {
   int nt = td_k_threads(c);
   const td_tensor *ra = td_k_input(c, nprod == 5 ? 2 : 0); /* the product every step computes */
   double macs = (double)m * n * (double)ra->shape.dim[1];
-  if (nt <= 1 || m < (int64_t)nt * SPLIT_ROWS || (macs < TD_BLAS_SERIAL_MACS && m * H < CELL_PARALLEL_MIN) ||
+  if (nt <= 1 || m < (int64_t)nt * TD_BLAS_SPLIT_ROWS || (macs < TD_BLAS_SERIAL_MACS && m * H < CELL_PARALLEL_MIN) ||
       !td_blas_is_dnnl()) {
     matmul_bias_run(c, nprod, &start, m, n); /* the two kernels' sequence */
     for_row_ranges(c, m, H, CELL_PARALLEL_MIN, lstm_range, &cell);
     return TD_OK;
   }
-  int64_t per = ((m + nt - 1) / nt + 7) & ~(int64_t)7; /* whole 8-row blocks for the GEMM kernels */
+  int64_t per = td_blas_rows_per_thread(m, nt); /* the row split of blas_dnnl.c's products */
   const td_tensor *a = td_k_input(c, 0), *b = td_k_input(c, 1);
   const td_tensor *a2 = nprod == 5 ? td_k_input(c, 2) : NULL, *b2 = nprod == 5 ? td_k_input(c, 3) : NULL;
 #pragma omp parallel for num_threads(nt) schedule(static)
