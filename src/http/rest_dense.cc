@@ -92,27 +92,20 @@ inline const char *number(const char *p, const char *end, double *x, bool *not_i
   uint64_t nonzero = 0; // any digit other than '0'
   if (*p == '0') p++;
   else p = digits(p, end, &nonzero);
-  if (p < end && (*p == '.' || *p == 'e' || *p == 'E')) { // a fraction or an exponent: fast_float's
-    if (*p == '.' && (p + 1 >= end || !is_digit(p[1]))) return nullptr; // "1.", "1.e5"
-    auto r = fast_float::from_chars(s, end, *x);
-    if (r.ec != std::errc() || std::isinf(*x)) return nullptr; // inf: "Number too big"
-    *not_int = true;
-    return r.ptr; // where it stopped: "1e", "1.5.2" leave 'e', '.' there, which no caller accepts
-  }
-  const char *int_end = p;
-  if (!nonzero) {
-    *x = 0.0; // "-0" too: rapidjson's Int(0)
-  } else if (int_end - int_start <= 19) {
+  bool integer = p >= end || (*p != '.' && *p != 'e' && *p != 'E');
+  if (integer && (!nonzero || p - int_start <= 19)) { // plain integers: exact here
     uint64_t mag = 0;
-    for (const char *q = int_start; q < int_end; q++) mag = mag * 10 + (uint64_t)(*q - '0');
-    *x = neg ? -(double)mag : (double)mag;
+    for (const char *q = int_start; q < p; q++) mag = mag * 10 + (uint64_t)(*q - '0');
+    *x = mag == 0 ? 0.0 : neg ? -(double)mag : (double)mag; // "-0" too: rapidjson's Int(0), +0.0
     *not_int |= mag > (uint64_t)1 << 53; // inexact as a double (or no int64 at all)
-  } else {
-    auto r = fast_float::from_chars(s, p, *x);
-    if (r.ec != std::errc() || r.ptr != p || std::isinf(*x)) return nullptr; // inf: "Number too big"
-    *not_int = true; // an integer of 20+ digits: a double
+    return p;
   }
-  return p;
+  if (!integer && *p == '.' && (p + 1 >= end || !is_digit(p[1]))) return nullptr; // "1.", "1.e5"
+  // A fraction, an exponent or an integer of 20+ digits: a double, fast_float's.
+  auto r = fast_float::from_chars(s, end, *x);
+  if (r.ec != std::errc() || std::isinf(*x)) return nullptr; // inf: "Number too big"
+  *not_int = true;
+  return r.ptr; // where it stopped: "1e", "1.5.2" leave 'e', '.' there, which no caller accepts
 }
 
 // A number or a non-empty rectangular nested list of numbers (rest_dense.h) into v.

@@ -2,10 +2,11 @@
 // anything not reproduced exactly; the pull reader is authoritative). A body of dense numbers
 // is read by rest_dense.cc in one pass, without a DOM; any other body by simdjson's DOM.
 //
-// Each scanned request owns a document (parser + padded copy of the body) until it is released;
-// released documents wait in a small pool, bounded in bytes, for the next request on any thread.
-// Only simdjson's error-code API is
-// used (nothing here throws; allocations are std::nothrow): no C++ exception reaches C.
+// Each scanned request owns a document (the dense reading, or parser + padded copy of the body)
+// until it is released; released documents wait in a small pool, bounded in bytes, for the next
+// request on any thread. Only simdjson's error-code API is used, allocations are std::nothrow,
+// and the two places that can still throw (rest_dense.cc's read, the pool's push_back) catch:
+// no C++ exception reaches C.
 #include "http/rest_fast.h"
 
 #include "http/rest_dense.h"
@@ -56,7 +57,7 @@ struct doc_pool {
     for (td_rest_fast_doc *d : docs) delete d;
   }
 } pool;
-size_t pool_bytes = 0; // sum of their buf_cap, guarded by pool_mu
+size_t pool_bytes = 0; // sum of their doc_bytes, guarded by pool_mu
 
 // Buffer bytes a document keeps for its next use (the pool's measure).
 size_t doc_bytes(const td_rest_fast_doc *d) { return d->buf_cap + td_rest_dense_bytes(&d->dense); }
