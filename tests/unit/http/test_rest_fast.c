@@ -235,6 +235,15 @@ static void test_mutations_agree(void **state) {
 /* ---- the dense reader (rest_dense.h): what it takes, what it leaves to simdjson ---- */
 static const td_dtype dense_dtypes[] = {TD_DT_FLOAT, TD_DT_DOUBLE, TD_DT_INT32, TD_DT_INT64, TD_DT_BOOL};
 
+/* Every body agrees with the pull reader for every numeric dtype, and was (want_dense) or was not
+ * read by the dense reader. */
+static void assert_reader(const char *const *bodies, size_t n, int n_in, int want_dense) {
+  for (size_t i = 0; i < n; i++)
+    for (size_t k = 0; k < sizeof dense_dtypes / sizeof *dense_dtypes; k++)
+      if (assert_same(bodies[i], dense_dtypes[k], n_in) != want_dense)
+        fail_msg("%s: %s", bodies[i], want_dense ? "not read by the dense reader" : "the dense reader took it");
+}
+
 static void test_dense_reader_takes_dense_bodies(void **state) {
   (void)state;
   static const char *const dense[] = {
@@ -256,9 +265,7 @@ static void test_dense_reader_takes_dense_bodies(void **state) {
       "{\"instances\": [[[[[[[[1]]]]]]]]}",
       "{\"instances\": [[[[[[[[[1]]]]]]]]]}",
   };
-  for (size_t i = 0; i < sizeof dense / sizeof *dense; i++)
-    for (size_t k = 0; k < sizeof dense_dtypes / sizeof *dense_dtypes; k++)
-      if (!assert_same(dense[i], dense_dtypes[k], 1)) fail_msg("%s: not read by the dense reader", dense[i]);
+  assert_reader(dense, sizeof dense / sizeof *dense, 1, 1);
   /* Left to simdjson's DOM (and the pull reader), whatever the dtype; both paths still agree. */
   static const char *const not_dense[] = {
       "{\"instances\": [1, 2]} trailing bytes",
@@ -295,9 +302,7 @@ static void test_dense_reader_takes_dense_bodies(void **state) {
       "{}",
       "{\"instances\": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
   };
-  for (size_t i = 0; i < sizeof not_dense / sizeof *not_dense; i++)
-    for (size_t k = 0; k < sizeof dense_dtypes / sizeof *dense_dtypes; k++)
-      if (assert_same(not_dense[i], dense_dtypes[k], 1)) fail_msg("%s: the dense reader took it", not_dense[i]);
+  assert_reader(not_dense, sizeof not_dense / sizeof *not_dense, 1, 0);
 }
 
 /* Random dense bodies (shapes, layouts, number spellings): the dense reader takes every one and
@@ -350,8 +355,7 @@ static void test_dense_random_bodies_agree(void **state) {
       random_dense(&body, rank, dim);
     }
     td_buf_puts(&body, layout == 2 ? "}}" : "}");
-    for (size_t k = 0; k < sizeof dense_dtypes / sizeof *dense_dtypes; k++)
-      if (!assert_same(body.data, dense_dtypes[k], n_in)) fail_msg("%s: not read by the dense reader", body.data);
+    assert_reader((const char *const[]){body.data}, 1, n_in, 1);
   }
   td_buf_release(&body);
 }

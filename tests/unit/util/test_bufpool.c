@@ -13,13 +13,19 @@
 
 #include "util/bufpool.h"
 
+/* An empty buffer given room for n bytes by the pool. */
+static td_buf reserved(size_t n) {
+  td_buf b;
+  td_buf_init(&b);
+  td_bufpool_reserve(&b, n);
+  return b;
+}
+
 /* Takes every idle buffer out of the pool (reserving the smallest size each can serve). */
 static void drain(void) {
   for (size_t sz = TD_BUFPOOL_MAX_BYTES; sz >= TD_BUFPOOL_MIN; sz /= 2)
     for (;;) {
-      td_buf b;
-      td_buf_init(&b);
-      td_bufpool_reserve(&b, sz - 1);
+      td_buf b = reserved(sz - 1);
       int fresh = b.cap == sz;
       free(b.data); /* not back into the pool */
       if (fresh) break;
@@ -29,50 +35,48 @@ static void drain(void) {
 static void test_reuse_and_fit(void **state) {
   (void)state;
   drain();
-  td_buf a;
-  td_buf_init(&a);
-  td_bufpool_reserve(&a, 200000);
+  td_buf a = reserved(200000);
   assert_true(a.cap >= 200001 && a.len == 0 && a.data[0] == 0);
   td_buf_append(&a, "hello", 5);
   char *kept = a.data;
   size_t cap = a.cap;
   td_bufpool_release(&a);
   assert_null(a.data);
-  td_buf b;
-  td_buf_init(&b);
-  td_bufpool_reserve(&b, 90000); /* less than half of it: a fresh buffer */
+  td_buf b = reserved(90000); /* less than half of it: a fresh buffer */
   assert_true(b.data != kept);
-  td_buf c;
-  td_buf_init(&c);
-  td_bufpool_reserve(&c, 150000); /* fits: the kept storage, emptied */
+  td_buf c = reserved(150000); /* fits: the kept storage, emptied */
   assert_ptr_equal(c.data, kept);
   assert_true(c.cap == cap && c.len == 0 && c.data[0] == 0);
   td_bufpool_release(&c);
-  td_buf d;
-  td_buf_init(&d);
-  td_bufpool_reserve(&d, 300000); /* more than it holds: fresh */
+  td_buf d = reserved(300000); /* more than it holds: fresh */
   assert_true(d.data != kept && d.cap >= 300001);
+  td_buf_append(&d, "abc", 3);
   td_bufpool_reserve(&d, 400000); /* storage already there: grown in place or moved, contents kept */
   assert_true(d.cap >= 400001);
+  assert_string_equal(d.data, "abc");
   td_bufpool_release(&b);
   td_bufpool_release(&d);
   drain();
 }
 
+/* Small buffers are exact and fresh, and released ones take no pool slot: after 32 small
+ * releases (the pool's slot count) a large buffer is still kept. */
 static void test_small_never_kept(void **state) {
   (void)state;
   drain();
-  td_buf a;
-  td_buf_init(&a);
-  td_bufpool_reserve(&a, 1000);
-  assert_true(a.cap == 1001);
-  td_bufpool_release(&a); /* freed, not kept: the next reserve of that size is fresh again */
-  td_buf_init(&a);
-  td_bufpool_reserve(&a, 1500);
-  assert_true(a.cap == 1501);
-  td_buf_append(&a, "x", 1);
-  assert_string_equal(a.data, "x");
-  td_bufpool_release(&a);
+  td_buf small[32];
+  for (int i = 0; i < 32; i++) {
+    small[i] = reserved(1000);
+    assert_true(small[i].cap == 1001);
+  }
+  for (int i = 0; i < 32; i++) td_bufpool_release(&small[i]);
+  td_buf big = reserved(100000);
+  char *kept = big.data;
+  td_bufpool_release(&big);
+  big = reserved(70000);
+  assert_ptr_equal(big.data, kept);
+  td_bufpool_release(&big);
+  drain();
 }
 
 /* Reserves n bytes count times (buffers into out) and counts those that came from the pool:
@@ -80,8 +84,7 @@ static void test_small_never_kept(void **state) {
 static int reserve_count_pooled(td_buf *out, int count, size_t n, size_t made_cap) {
   int pooled = 0;
   for (int i = 0; i < count; i++) {
-    td_buf_init(&out[i]);
-    td_bufpool_reserve(&out[i], n);
+    out[i] = reserved(n);
     pooled += out[i].cap == made_cap;
   }
   return pooled;
