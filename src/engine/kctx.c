@@ -66,7 +66,18 @@ const td_fusion *td_k_fusion(td_kctx *c) {
 }
 const td_checkpoint_reader *td_k_checkpoint(const td_kctx *c) { return &c->s->opt.checkpoint; }
 int td_k_threads(const td_kctx *c) {
+  if (omp_in_parallel()) return 1;
   return c->s->opt.intra_op_threads > 0 ? c->s->opt.intra_op_threads : omp_get_max_threads();
+}
+
+td_kctx *td_k_fork(const td_kctx *c, td_status *st) {
+  td_kctx *f = malloc(sizeof *f);
+  if (!f) return NULL;
+  *f = *c;
+  f->st = st;
+  f->out = NULL;
+  f->mem = NULL;
+  return f;
 }
 
 td_code td_k_fail(td_kctx *c, td_code code, const char *fmt, ...) {

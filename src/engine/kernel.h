@@ -121,8 +121,13 @@ const td_checkpoint_reader *td_k_checkpoint(const td_kctx *c);
 td_code td_k_state(td_kctx *c, td_code (*create)(td_kctx *c, void **state),
                    void (*destroy)(void *state), void **out) TD_MUST_CHECK;
 /* Intra-op thread count for kernels that split work themselves (>= 1): the session's
- * intra_op_threads, or OpenMP's team size for this thread when that is 0 (library default). */
+ * intra_op_threads, or OpenMP's team size for this thread when that is 0 (library default);
+ * 1 inside an OpenMP parallel region (a kernel run by one of a split loop's threads). */
 int td_k_threads(const td_kctx *c);
+/* A context for a helper thread of this kernel invocation (a split While loop's parts): the
+ * same node, inputs, functions, deadline and options, with failures written to *st instead of
+ * the run's status; it must not produce outputs. NULL when out of memory; free() it. */
+td_kctx *td_k_fork(const td_kctx *c, td_status *st);
 
 /* ---- functions (TD_OPF_FUNCTIONAL ops: While, If, Case) ---- */
 /* The callable built (once, with the node's callable) for func attr `attr`, or for entry `index`

@@ -85,7 +85,7 @@ int td_rnn_hoist_analyze(const td_callable *body, td_rnn_hoist_site *sites) {
 
 /* Product buffers kept between runs of one While node: a buffer of many MiB freshly mapped on
  * every run costs a page fault per 4 KiB (as much as the GEMM at batch 256). */
-enum { POOL_SLOTS = 2 };
+enum { POOL_SLOTS = 4 }; /* a product and a gathered input for each of two split parts */
 struct td_rnn_pool {
   pthread_mutex_t mu;
   float *buf[POOL_SLOTS];
@@ -109,14 +109,16 @@ void td_rnn_pool_free(td_rnn_pool *p) {
 static float *pool_take(td_rnn_pool *p, size_t n, size_t *cap) {
   if (p) {
     pthread_mutex_lock(&p->mu);
+    int best = -1; /* the smallest that fits */
     for (int i = 0; i < POOL_SLOTS; i++)
-      if (p->buf[i] && p->cap[i] >= n) {
-        float *b = p->buf[i];
-        *cap = p->cap[i];
-        p->buf[i] = NULL;
-        pthread_mutex_unlock(&p->mu);
-        return b;
-      }
+      if (p->buf[i] && p->cap[i] >= n && (best < 0 || p->cap[i] < p->cap[best])) best = i;
+    if (best >= 0) {
+      float *b = p->buf[best];
+      *cap = p->cap[best];
+      p->buf[best] = NULL;
+      pthread_mutex_unlock(&p->mu);
+      return b;
+    }
     pthread_mutex_unlock(&p->mu);
   }
   *cap = n;
@@ -192,9 +194,10 @@ static td_rnn_hoisted *hoist_one(const td_rnn_hoist_site *s, const td_tensor *va
   h->items = calloc((size_t)T, sizeof *h->items);
   h->pool = pool;
   h->xw = pool_take(pool, (size_t)(T * rows * n) * sizeof(float), &h->xw_cap);
-  float *gathered = contiguous ? NULL : malloc((size_t)(T * rows * in) * sizeof(float));
+  size_t gcap = 0; /* items that are row ranges of longer items (a split loop's part) are gathered */
+  float *gathered = contiguous ? NULL : pool_take(pool, (size_t)(T * rows * in) * sizeof(float), &gcap);
   if (!h->items || !h->xw || (!contiguous && !gathered)) {
-    free(gathered);
+    pool_give(pool, gathered, gcap);
     hoisted_free(h);
     return NULL;
   }
@@ -208,12 +211,12 @@ static td_rnn_hoisted *hoist_one(const td_rnn_hoist_site *s, const td_tensor *va
   h->rows = rows, h->in = in, h->n = n;
   const float *a = gathered ? gathered : td_f32(it0);
   if (T * rows > INT32_MAX || n > INT32_MAX || in > INT32_MAX || w->shape.dim[1] > INT32_MAX) {
-    free(gathered);
+    pool_give(pool, gathered, gcap);
     hoisted_free(h);
     return NULL;
   }
   td_math_sgemm_fast(0, s->tb, T * rows, n, in, a, in, td_f32(w), w->shape.dim[1], 0.0f, h->xw, n);
-  free(gathered);
+  pool_give(pool, gathered, gcap);
   return h;
 }
 

@@ -10,6 +10,8 @@
  * iteration before last (and the last condition value) are handed back to the next call as
  * storage to reuse (td_k_call_recycle), so steady-state iterations allocate nothing: the body's
  * intermediates live in its pooled arena, its fetched results in recycled buffers.
+ * A loop whose rows are independent (a recurrent layer on a batch: opt_loop_split.h) runs on
+ * row ranges in parallel, one intra-op thread each (while_split.c), and gives the same values.
  * parallel_iterations is accepted and ignored:
  * iterations run sequentially, which gives TF's results. output_shapes, when given, is checked
  * against the produced outputs. Errors name this node (the executor appends it); a body's
@@ -18,6 +20,7 @@
 #include <string.h>
 
 #include "engine/kernel.h"
+#include "engine/kernels/while_split.h"
 #include "engine/opt_rnn.h"
 
 /* TF's truthiness of a condition tensor: a scalar is nonzero (non-empty for strings); any other
@@ -92,11 +95,13 @@ typedef struct while_state {
   td_rnn_pool *pool; /* the products' buffers, kept between runs */
   int cond_fast;      /* the condition is evaluated without its callable (opt_rnn.h) */
   td_rnn_cond cond;
+  td_loop_split split; /* which loop variables are batch rows (opt_loop_split.h) */
 } while_state;
 
 static void while_state_free(void *p) {
   while_state *ws = p;
   td_rnn_pool_free(ws->pool);
+  td_loop_split_free(&ws->split);
   free(ws);
 }
 
@@ -106,34 +111,37 @@ static td_code while_state_new(td_kctx *c, void **out) {
   ws->nsites = td_rnn_hoist_analyze(td_k_function(c, "body", 0), ws->sites);
   if (ws->nsites) ws->pool = td_rnn_pool_new();
   ws->cond_fast = td_rnn_cond_analyze(td_k_function(c, "cond", 0), &ws->cond);
+  td_loop_split_analyze(td_k_function(c, "body", 0), td_k_function(c, "cond", 0), &ws->split);
   *out = ws;
   return TD_OK;
 }
 
-td_code td_k_while(td_kctx *c) {
-  int n = td_k_num_inputs(c);
-  td_callable *cond = need_function(c, "cond", 0, n, 1);
-  td_callable *body = cond ? need_function(c, "body", 0, n, n) : NULL;
-  if (!body) return TD_INVALID_ARGUMENT;
-  void *state = NULL;
-  TD_TRY(td_k_state(c, while_state_new, while_state_free, &state));
-  const while_state *ws = state;
-  td_tensor small_cur[SMALL], small_next[SMALL], small_spare[SMALL] = {{0}}, pred_spare = {0};
-  unsigned char small_donated[SMALL];
-  td_tensor *cur = n <= SMALL ? small_cur : calloc((size_t)n, sizeof *cur);
+/* One loop run: the body's callables and the node's state (the runner's arg). */
+typedef struct loop_ctx {
+  const while_state *ws;
+  td_callable *cond, *body;
+} loop_ctx;
+
+/* Runs the loop from cur: see td_loop_fn (while_split.h). */
+static td_code run_loop(td_kctx *c, void *arg, td_tensor *cur, const unsigned char *given, int n, int *ran) {
+  const loop_ctx *lc = arg;
+  const while_state *ws = lc->ws;
+  td_tensor small_next[SMALL], small_spare[SMALL] = {{0}}, pred_spare = {0};
+  unsigned char small_owned[SMALL];
   td_tensor *next = n <= SMALL ? small_next : calloc((size_t)n, sizeof *next);
   td_tensor *spare = n <= SMALL ? small_spare : calloc((size_t)n, sizeof *spare);
-  unsigned char *donated = n <= SMALL ? small_donated : malloc((size_t)n);
-  if (!cur || !next || !spare || !donated) {
-    if (cur != small_cur) free(cur);
+  /* per loop variable: this loop holds it (donated to the body, dropped when replaced) */
+  unsigned char *owned = n <= SMALL ? small_owned : malloc((size_t)n);
+  *ran = 0;
+  if (!next || !spare || !owned) {
     if (next != small_next) free(next);
     if (spare != small_spare) free(spare);
-    if (donated != small_donated) free(donated);
+    if (owned != small_owned) free(owned);
     return td_k_fail(c, TD_RESOURCE_EXHAUSTED, "out of memory");
   }
-  memset(donated, 1, (size_t)n);
-  for (int i = 0; i < n; i++) cur[i] = *td_k_input(c, i); /* borrowed until the first iteration */
-  int owned = 0;
+  if (given) memcpy(owned, given, (size_t)n);
+  else memset(owned, 0, (size_t)n);
+  int iterated = 0;
   /* x_t·W for every step at once, published for the body's MatMul (opt_rnn.h) */
   int hoisted = ws->nsites ? td_rnn_hoist_begin(ws->sites, ws->nsites, cur, n, ws->pool) : 0;
   int64_t max_iter = td_k_max_iterations(c);
@@ -143,7 +151,7 @@ td_code td_k_while(td_kctx *c) {
     int go = 0;
     if (!ws->cond_fast || td_rnn_cond_eval(&ws->cond, cur, n, &go) != 0) {
       td_tensor pred = {0};
-      if ((code = td_k_call_recycle(c, cond, cur, NULL, &pred_spare, &pred)) != TD_OK) break;
+      if ((code = td_k_call_recycle(c, lc->cond, cur, NULL, &pred_spare, &pred)) != TD_OK) break;
       code = to_bool(c, &pred, &go);
       td_tensor_release(&pred_spare);
       pred_spare = pred; /* the next condition's storage */
@@ -155,7 +163,7 @@ td_code td_k_while(td_kctx *c) {
     }
     /* from the second iteration on, the loop variables are this kernel's own (the previous body's
      * results) and are dropped after the call: the body may update them in place */
-    if ((code = td_k_call_recycle(c, body, cur, owned ? donated : NULL, spare, next)) != TD_OK) break;
+    if ((code = td_k_call_recycle(c, lc->body, cur, owned, spare, next)) != TD_OK) break;
     for (int i = 0; i < n && code == TD_OK; i++)
       if (next[i].dtype != cur[i].dtype)
         code = td_k_fail(c, TD_INVALID_ARGUMENT, "body output %d has type %s but the loop variable is %s", i,
@@ -164,30 +172,60 @@ td_code td_k_while(td_kctx *c) {
       td_tensor_release(&spare[i]); /* what the call did not reuse */
       /* a plain numeric loop variable's storage is the call after next's; lists and handles
        * are dropped now, so the body can keep updating them in place */
-      if (owned && cur[i].buf && !td_dtype_holds_resources(cur[i].dtype) && cur[i].dtype != TD_DT_STRING)
+      if (owned[i] && cur[i].buf && !td_dtype_holds_resources(cur[i].dtype) && cur[i].dtype != TD_DT_STRING)
         spare[i] = cur[i];
-      else if (owned)
+      else if (owned[i])
         td_tensor_release(&cur[i]);
       cur[i] = next[i];
+      owned[i] = 1;
     }
-    owned = 1;
+    iterated = 1;
     if (code != TD_OK) break;
   }
   td_rnn_hoist_end(hoisted);
-  if (code == TD_OK && owned) {
-    code = emit(c, cur, n);
-  } else if (code == TD_OK) { /* zero iterations: the inputs are the outputs */
-    code = check_shapes(c, cur, n);
-    for (int i = 0; i < n && code == TD_OK; i++) code = td_k_forward(c, i, i, NULL);
-  } else if (owned) {
-    for (int i = 0; i < n; i++) td_tensor_release(&cur[i]);
-  }
+  if (code != TD_OK)
+    for (int i = 0; i < n; i++)
+      if (owned[i]) td_tensor_release(&cur[i]);
+  *ran = code == TD_OK && iterated;
   for (int i = 0; i < n; i++) td_tensor_release(&spare[i]);
   td_tensor_release(&pred_spare);
-  if (cur != small_cur) free(cur);
   if (next != small_next) free(next);
   if (spare != small_spare) free(spare);
-  if (donated != small_donated) free(donated);
+  if (owned != small_owned) free(owned);
+  return code;
+}
+
+td_code td_k_while(td_kctx *c) {
+  int n = td_k_num_inputs(c);
+  td_callable *cond = need_function(c, "cond", 0, n, 1);
+  td_callable *body = cond ? need_function(c, "body", 0, n, n) : NULL;
+  if (!body) return TD_INVALID_ARGUMENT;
+  void *state = NULL;
+  TD_TRY(td_k_state(c, while_state_new, while_state_free, &state));
+  loop_ctx lc = {state, cond, body};
+  td_tensor small_cur[SMALL];
+  td_tensor *cur = n <= SMALL ? small_cur : calloc((size_t)n, sizeof *cur);
+  if (!cur) return td_k_fail(c, TD_RESOURCE_EXHAUSTED, "out of memory");
+  for (int i = 0; i < n; i++) cur[i] = *td_k_input(c, i); /* borrowed until the first iteration */
+  int done = 0, ran = 0;
+  td_code code = TD_OK;
+  /* a row-separable loop on a batch: its rows in parallel (opt_loop_split.h) */
+  if (lc.ws->split.nvars) {
+    td_tensor small_res[SMALL];
+    td_tensor *res = n <= SMALL ? small_res : calloc((size_t)n, sizeof *res);
+    if (!res) code = td_k_fail(c, TD_RESOURCE_EXHAUSTED, "out of memory");
+    else code = td_while_split_run(c, &lc.ws->split, cur, n, run_loop, &lc, res, &done);
+    if (code == TD_OK && done) code = emit(c, res, n);
+    if (res != small_res) free(res);
+  }
+  if (!done && code == TD_OK) code = run_loop(c, &lc, cur, NULL, n, &ran);
+  if (!done && code == TD_OK && ran) {
+    code = emit(c, cur, n);
+  } else if (!done && code == TD_OK) { /* zero iterations: the inputs are the outputs */
+    code = check_shapes(c, cur, n);
+    for (int i = 0; i < n && code == TD_OK; i++) code = td_k_forward(c, i, i, NULL);
+  }
+  if (cur != small_cur) free(cur);
   return code;
 }
 

@@ -40,7 +40,7 @@ static int slab_store(td_tlist *l, int64_t i, const td_tensor *t) {
     int64_t dims[1] = {(int64_t)nb * l->n};
     td_shape s = td_shape_make(1, dims);
     if (td_tensor_alloc(&l->slab, TD_DT_UINT8, &s, NULL) != TD_OK) return 0;
-    l->slab_es = nb, l->slab_n = l->n;
+    l->slab_es = l->slab_stride = nb, l->slab_n = l->n;
     l->slab_used = td_xcalloc((size_t)l->n, 1);
   }
   if (i >= l->slab_n || l->slab_used[i] || l->slab_es != nb) return 0;
@@ -48,10 +48,17 @@ static int slab_store(td_tlist *l, int64_t i, const td_tensor *t) {
   td_tensor v = td_tensor_ref(&l->slab);
   v.dtype = t->dtype;
   v.shape = t->shape;
-  v.data = (char *)l->slab.data + (size_t)i * nb;
+  v.data = (char *)l->slab.data + (size_t)i * l->slab_stride;
   memcpy(v.data, t->data, nb);
   l->items[i] = v;
   return 1;
+}
+
+void tl_preset_slab(td_tlist *l, const td_tensor *buf, void *data, size_t es, size_t stride) {
+  l->slab = td_tensor_ref(buf);
+  l->slab.data = data;
+  l->slab_es = es, l->slab_stride = stride, l->slab_n = l->n;
+  l->slab_used = td_xcalloc((size_t)(l->n > 0 ? l->n : 1), 1);
 }
 
 td_tlist *tl_new(td_dtype dt, const td_shape *element_shape, int64_t max_num_elements) {
@@ -95,6 +102,20 @@ static td_tlist *tl_clone(const td_tlist *src) {
   for (int64_t i = 0; i < src->n; i++)
     if (src->items[i].dtype != TD_DT_INVALID) l->items[i] = td_tensor_ref(&src->items[i]);
   return l;
+}
+
+const td_tlist *tl_of(const td_tensor *t) {
+  if (t->dtype != TD_DT_VARIANT || t->shape.rank != 0 || !t->data) return NULL;
+  td_resource *r = td_res(t)[0];
+  return r && !strcmp(r->kind, kListKind) ? (const td_tlist *)r : NULL;
+}
+
+td_code tl_wrap(td_tlist *l, td_tensor *out) {
+  td_shape scalar = td_shape_scalar();
+  td_code rc = td_tensor_alloc(out, TD_DT_VARIANT, &scalar, NULL);
+  if (rc == TD_OK) td_tensor_set_resource(out, 0, &l->base);
+  td_resource_unref(&l->base);
+  return rc;
 }
 
 td_code tl_input(td_kctx *c, int i, const td_tlist **out) {

@@ -28,22 +28,32 @@ typedef struct td_tlist {
   int64_t n, cap;
   td_tensor *items; /* n entries; dtype INVALID = uninitialized */
   /* Write-once element storage for SetItem / PushBack values and borrowed (arena) items, so a
-   * loop filling a list allocates once per list instead of once per item: slab_n regions of slab_es bytes; region i is used
-   * at most once (slab_used[i]) and item i then views it (sharing slab.buf). Never shared by
-   * clones (they start without a slab). */
+   * loop filling a list allocates once per list instead of once per item: slab_n regions of
+   * slab_es bytes, region i at slab.data + i * slab_stride; region i is used at most once
+   * (slab_used[i]) and item i then views it (sharing slab.buf). Never shared by clones (they
+   * start without a slab). A split loop's part lists get theirs preset (tl_preset_slab): the
+   * parts' regions interleave in one buffer, so item i of every part lands in row ranges of
+   * one [rows, ...] block. */
   td_tensor slab;
-  size_t slab_es;
+  size_t slab_es, slab_stride;
   int64_t slab_n;
   unsigned char *slab_used;
 } td_tlist;
 
 /* A new empty list (one reference). */
 td_tlist *tl_new(td_dtype dt, const td_shape *element_shape, int64_t max_num_elements);
+/* Gives l (no slab yet) regions of es bytes at data, data + stride, ... (l->n of them) inside
+ * buf (a reference is taken): item i stored later lands at data + i * stride. */
+void tl_preset_slab(td_tlist *l, const td_tensor *buf, void *data, size_t es, size_t stride);
 /* Grows/shrinks to n items (new slots uninitialized). */
 void tl_resize(td_tlist *l, int64_t n);
 /* Replaces item i with a new reference to t (NULL = uninitialize). */
 void tl_set(td_tlist *l, int64_t i, const td_tensor *t);
 
+/* The list a scalar DT_VARIANT tensor holds, or NULL (not a list). */
+const td_tlist *tl_of(const td_tensor *t);
+/* A new scalar DT_VARIANT tensor holding l; consumes the caller's reference to l. */
+td_code tl_wrap(td_tlist *l, td_tensor *out);
 /* The list behind input i ("Input list must be a scalar ..." / "Input handle is not a list"). */
 td_code tl_input(td_kctx *c, int i, const td_tlist **out);
 /* Input i as a list the kernel may change and then emit with tl_output (see above). */
