@@ -20,17 +20,24 @@
  * Plans whose weights layouts are equal share one weights object (refcounted), so serving many
  * batch sizes does not multiply the node's weight memory.
  *
+ * A geometry under TD_BLAS_SERIAL_MACS multiply-adds (blas_dnnl.h: a dense layer at batch 1)
+ * has its plan made and run with a team of one, on the calling thread: oneDNN fixes a
+ * primitive's thread split from the team size when the primitive is created, and a fork/join
+ * costs more than such a product gains (DeepFM at batch 1, 2 threads: 0.062 → 0.046 ms).
+ *
  * Concurrency: the node state holds a mutex guarding its MRU plan list and every refcount. Runs
  * take references on the plan and its weights under the lock and execute without it: primitives
  * are immutable, every run creates its own stream, memory objects and (user-mode) scratchpad.
  * Evicted or replaced objects are freed by whoever drops the last reference.
  */
 #include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/blas_dnnl.h"
 #include "engine/kernels/nn.h"
 #include "util/mem.h"
 
@@ -543,13 +550,39 @@ static conv_weights *state_weights(conv_state *s, conv_plan *p, const float *f, 
   return cw;
 }
 
+/* 1 when a convolution of this geometry is too small to pay for an OpenMP fork/join: the
+ * product rule of blas_dnnl.c (TD_BLAS_SERIAL_MACS multiply-adds). */
+static int serial_geometry(const td_nn_conv *g) {
+  const td_nn_window *w = &g->w;
+  double macs = (double)w->n * (double)(w->od > 0 ? w->od : 1) * (double)w->oh * (double)w->ow * (double)g->oc *
+                (double)(w->kd > 0 ? w->kd : 1) * (double)w->kh * (double)w->kw * (double)(w->ic / g->groups);
+  return macs < TD_BLAS_SERIAL_MACS;
+}
+
+static int conv_run(td_kctx *c, conv_state *s, const td_nn_conv *g, const float *in, const float *filter,
+                    const td_fusion *f, float *out);
+
 int td_nn_conv_dnnl(td_kctx *c, const td_nn_conv *g, const float *in, const float *filter,
                     const td_fusion *f, float *out) {
   pthread_once(&g_engine_once, engine_init);
   if (!g_engine) return -1;
   void *sv = NULL;
   if (td_k_state(c, state_create, state_destroy, &sv) != TD_OK || !sv) return -1;
-  conv_state *s = sv;
+  /* A small product (a dense layer at batch 1) runs on the calling thread: oneDNN sizes its
+   * primitives' thread split from this thread's team when the plan is created, so the plan of
+   * that geometry is made and run with a team of one. */
+  int team = omp_in_parallel() ? 1 : omp_get_max_threads();
+  if (team > 1 && serial_geometry(g)) {
+    omp_set_num_threads(1); /* this thread's team size only: restored right after */
+    int rc = conv_run(c, sv, g, in, filter, f, out);
+    omp_set_num_threads(team);
+    return rc;
+  }
+  return conv_run(c, sv, g, in, filter, f, out);
+}
+
+static int conv_run(td_kctx *c, conv_state *s, const td_nn_conv *g, const float *in, const float *filter,
+                    const td_fusion *f, float *out) {
   const float *bias = f && f->bias ? td_f32(f->bias) : NULL;
   conv_plan *p = state_plan(s, g, bias != NULL, f ? (int)f->act : TD_ACT_NONE);
   if (!p) return -1;

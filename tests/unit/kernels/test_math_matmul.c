@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <omp.h>
 
 #include "kernels/math_test_util.h"
 #include "engine/kernels/nn.h" /* td_nn_set_dnnl_enabled */
@@ -235,9 +236,24 @@ static void test_matmul_fused_epilogue(void **state) {
   td_tensor_release(&b);
 }
 
+/* With a team of two, a product under TD_BLAS_SERIAL_MACS runs oneDNN's inner product on the
+ * calling thread (nn_dnnl.c) and a larger one on the team: both give the reference values, and
+ * the thread's team size is the same afterwards. */
+static void test_matmul_dnnl_team(void **state) {
+  (void)state;
+  int before = omp_get_max_threads();
+  omp_set_num_threads(2);
+  check_matmul_fused(1, 300, 200, 0, "Relu", 1);   /* 60k multiply-adds: serial */
+  assert_int_equal(omp_get_max_threads(), 2);
+  check_matmul_fused(128, 128, 128, 0, "Relu", 1); /* 2M: the team */
+  assert_int_equal(omp_get_max_threads(), 2);
+  omp_set_num_threads(before);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_matmul),
+      cmocka_unit_test(test_matmul_dnnl_team),
       cmocka_unit_test(test_batch_matmul),
       cmocka_unit_test(test_matmul_fused_epilogue),
   };
