@@ -33,7 +33,9 @@ fail() { echo "container-test: FAILED: $*" >&2; exit 1; }
 
 # ---- can podman run here? ----
 need=()
-for p in podman:podman runc:runc debootstrap:debootstrap nginx:nginx-light node:nodejs npm:npm; do
+# catatonit: the pause binary `podman kube play` builds its pod's infra image from (only a
+# Recommends of Debian's podman, so --no-install-recommends leaves it out)
+for p in podman:podman runc:runc catatonit:catatonit debootstrap:debootstrap nginx:nginx-light node:nodejs npm:npm; do
   command -v "${p%%:*}" >/dev/null || [ -x "/usr/sbin/${p%%:*}" ] || need+=("${p#*:}")
 done
 if [ ${#need[@]} -gt 0 ]; then
