@@ -103,6 +103,39 @@ def _compare(where, got, exp):
                                    atol=exp.get("atol", 1e-5), rtol=0, err_msg=where)
 
 
+def _tileable(request, expected):
+    """Row requests whose expected value is one entry per row of "predictions"."""
+    rows = request.get("instances")
+    return (isinstance(rows, list) and rows and not isinstance(rows[0], dict) and expected["path"] == ["predictions"]
+            and isinstance(expected["value"], list) and len(expected["value"]) == len(rows))
+
+
+BATCH_CASES = [c for c in CASES if c.values[0] is not None and _tileable(
+    json.load(open(os.path.join(FIXTURES, "models", c.values[0], "extras", c.values[1]), encoding="utf-8")),
+    c.values[2])] or [pytest.param(None, None, None, id="no-corpus")]
+
+
+@pytest.mark.parametrize("name,req_file,expected", BATCH_CASES)
+def test_family_model_answers_at_batch_40(name, req_file, expected, fixtures_dir, model_servers):
+    """The published rows repeated (rotated) to 40 or more, on 2 intra-op threads: every row's
+    answer is its own. At this batch a recurrent layer's loop runs its rows in parallel (20+ per thread,
+    docs/engine.md), so this checks the split on real Keras loops against the same numpy
+    values."""
+    if name is None:
+        pytest.skip("no row request with per-row expected predictions under %s" % FIXTURES)
+    base = os.path.join(fixtures_dir, "models", name)
+    request = json.load(open(os.path.join(base, "extras", req_file), encoding="utf-8"))
+    rows, want = request["instances"], expected["value"]
+    n = len(rows)
+    # copy j rotated by j rows, so no two row ranges a split could take hold the same rows
+    order = [(i + j) % n for j in range(-(-40 // n)) for i in range(n)]
+    request = dict(request, instances=[rows[i] for i in order])
+    server = model_servers("m", base, ("--tensorflow_intra_op_parallelism=2",))
+    r = server.post("/v1/models/m:predict", request)
+    assert r.status == 200, "%s REST: %d %s\n%s" % (name, r.status, r.body[:2000], server.output()[-3000:])
+    _compare(name + " REST, batch %d" % len(order), r.json()["predictions"], dict(expected, value=[want[i] for i in order]))
+
+
 @pytest.mark.parametrize("name,req_file,expected", CASES)
 def test_family_model_answers(name, req_file, expected, fixtures_dir, model_servers):
     if name is None:
