@@ -60,7 +60,7 @@ td_code td_callable_run_opts(td_callable *c, const td_tensor *feeds, td_tensor *
   td_tensor small[64];
   td_tensor *slots = c->nslots <= 64 ? small : calloc((size_t)c->nslots, sizeof *slots);
   if (!slots) return td_status_set(st, TD_RESOURCE_EXHAUSTED, "out of memory");
-  memset(slots, 0, sizeof *slots * (size_t)(c->nslots < 64 ? 64 : c->nslots));
+  memset(slots, 0, sizeof *slots * (size_t)c->nslots);
   const td_tensor *inbuf[64];
   td_code code = TD_OK;
   td_run_mem mem;
@@ -94,7 +94,8 @@ td_code td_callable_run_opts(td_callable *c, const td_tensor *feeds, td_tensor *
   }
   if (code != TD_OK)
     for (int i = 0; i < done; i++) td_tensor_release(&fetched[i]);
-  for (int i = 0; i < c->nslots; i++) td_tensor_release(&slots[i]);
+  for (int i = 0; i < c->nslots; i++) /* most were released after their last reader */
+    if (slots[i].buf || slots[i].dtype != TD_DT_INVALID) td_tensor_release(&slots[i]);
   if (slots != small) free(slots);
   td_mem_end(c, &mem, code == TD_OK);
   return code;
