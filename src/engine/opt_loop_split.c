@@ -90,7 +90,6 @@ typedef struct pass {
   unsigned char *feed_cls, *slot_cls; /* TD_SPLIT_* */
   int *feed_rank, *slot_rank;         /* ROW: its rank; LIST: its items' rank; -1 unknown */
   unsigned char *feed_inv, *slot_inv; /* backward: must be INV */
-  int *slot_step;                     /* producing step per slot, -1 none */
 } pass;
 
 static int src_cls(const pass *p, td_src s) {

@@ -162,17 +162,10 @@ static void hoisted_free(td_rnn_hoisted *h) {
   free(h);
 }
 
-/* The list held by a scalar VARIANT tensor, or NULL. */
-static const td_tlist *as_list(const td_tensor *t) {
-  if (t->dtype != TD_DT_VARIANT || t->shape.rank != 0 || !t->data) return NULL;
-  const td_resource *r = td_res(t)[0];
-  return r && !strcmp(r->kind, "tensor_list") ? (const td_tlist *)r : NULL;
-}
-
 /* One site's context, or NULL when its operands do not qualify. */
 static td_rnn_hoisted *hoist_one(const td_rnn_hoist_site *s, const td_tensor *vars, int nvars, td_rnn_pool *pool) {
   if (s->list_feed >= nvars || s->w_feed >= nvars) return NULL;
-  const td_tlist *l = as_list(&vars[s->list_feed]);
+  const td_tlist *l = tl_of(&vars[s->list_feed]);
   const td_tensor *w = s->w_feed >= 0 ? &vars[s->w_feed] : s->w_const;
   if (!l || !w || l->element_dtype != TD_DT_FLOAT || l->n < 2 || w->dtype != TD_DT_FLOAT || w->shape.rank != 2)
     return NULL;

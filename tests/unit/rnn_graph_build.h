@@ -1,13 +1,14 @@
 /* rnn_graph_build.h — the Keras-shaped recurrent loop the RNN unit tests build (test_rnn_loop.c,
- * test_rnn_opt.c): h_t = tanh(x_t·W + h_{t-1}·U [+ bias]) as a StatelessWhile over TensorLists
+ * test_rnn_opt.c, test_loop_split.c): h_t = tanh(x_t·W + h_{t-1}·U [+ bias]) as a StatelessWhile over TensorLists
  * (TensorListGetItem, two MatMuls, AddV2, optional BiasAdd, Tanh, TensorListSetItem), the
  * outputs stacked by TensorListStack after the loop.
  *
  * Graph: Placeholders x [T,B,D] (float), steps (int32), h0 [B,H] (float), and W [D,H] unless it
  * is a Const; Const U [H,H]; "loop" = StatelessWhile with loop variables (i, steps, out_ta, in_ta,
  * h, W, U), so "loop:4" is the last h; "stack" = TensorListStack("loop:2") [steps,B,H].
- * The While and the stack are the graph's last two nodes. Header-only: include after
- * graph_build.h. Thread affinity: the test thread.
+ * The While and the stack are the graph's last two nodes. rnn_assert_close compares the float
+ * results these tests fetch. Header-only: include after <cmocka.h> and graph_build.h.
+ * Thread affinity: the test thread.
  */
 #ifndef TD_TESTS_UNIT_RNN_GRAPH_BUILD_H
 #define TD_TESTS_UNIT_RNN_GRAPH_BUILD_H
@@ -31,6 +32,15 @@ typedef struct rnn_loop_spec {
 static inline Tensorflow__NodeDef *rnn_float_elements(Tensorflow__NodeDef *nd) {
   td_test_attr_type(nd, "element_dtype", TD_DT_FLOAT);
   return nd;
+}
+
+/* Fails the test unless a and b are float tensors of one shape whose elements differ by at most
+ * tol (absolute). */
+static inline void rnn_assert_close(const td_tensor *a, const td_tensor *b, double tol) {
+  assert_int_equal(a->dtype, TD_DT_FLOAT);
+  assert_int_equal(b->dtype, TD_DT_FLOAT);
+  assert_true(td_shape_equal(&a->shape, &b->shape));
+  for (int64_t i = 0; i < td_tensor_num_elements(a); i++) assert_float_equal(td_f32(a)[i], td_f32(b)[i], tol);
 }
 
 /* Initializes b with the loop graph described by spec. */

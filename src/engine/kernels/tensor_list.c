@@ -124,10 +124,10 @@ td_code tl_input(td_kctx *c, int i, const td_tlist **out) {
   if (t->dtype != TD_DT_VARIANT || t->shape.rank != 0)
     return td_k_fail(c, TD_INVALID_ARGUMENT, "Input list must be a scalar saw: %s",
                      tl_shape_str(&t->shape, sb, sizeof sb));
-  td_resource *r = td_res(t)[0];
-  if (!r || strcmp(r->kind, kListKind))
+  if (!(*out = tl_of(t))) {
+    const td_resource *r = t->data ? td_res(t)[0] : NULL;
     return td_k_fail(c, TD_INVALID_ARGUMENT, "Input handle is not a list. Saw: '%s'", r ? r->kind : "");
-  *out = (const td_tlist *)r;
+  }
   return TD_OK;
 }
 

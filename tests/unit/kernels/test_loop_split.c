@@ -71,12 +71,6 @@ static long run_twice(gbuild *b, int threads, const char *const *feeds, const td
   return td_while_split_runs() - before;
 }
 
-static void assert_close(const td_tensor *a, const td_tensor *b, double tol) {
-  assert_int_equal(a->dtype, b->dtype);
-  assert_true(td_shape_equal(&a->shape, &b->shape));
-  for (int64_t i = 0; i < td_tensor_num_elements(a); i++) assert_float_equal(td_f32(a)[i], td_f32(b)[i], tol);
-}
-
 /* ---- the Keras-shaped loop ---- */
 
 static float g_u[H * H], g_bias[H];
@@ -128,7 +122,7 @@ static void keras_check(int batch, int with_bias, int threads, long want_splits)
   assert_int_equal(run_twice(&b, threads, feeds, fv, 4, fetches, split, 2), want_splits);
   assert_int_equal(run_twice(&b, 1, feeds, fv, 4, fetches, whole, 2), 0);
   gb_free(&b);
-  for (int k = 0; k < 2; k++) assert_close(&split[k], &whole[k], 1e-5);
+  for (int k = 0; k < 2; k++) rnn_assert_close(&split[k], &whole[k], 1e-5);
   assert_int_equal(split[0].shape.dim[0], steps);
   double *h = td_xmalloc(sizeof(double) * batch * H), *nh = td_xmalloc(sizeof(double) * batch * H);
   for (int i = 0; i < batch * H; i++) h[i] = h0[i];
@@ -288,7 +282,7 @@ static void test_not_row_wise_runs_whole(void **state) {
     long splits = run_twice(&b, 2, feeds, fv, 2, fetches, &two, 1);
     if (splits != cases[k].splits) fail_msg("variant %d: %ld split runs, want %ld", (int)cases[k].v, splits, cases[k].splits);
     run_twice(&b, 1, feeds, fv, 2, fetches, &one, 1);
-    if (cases[k].v != V_STATEFUL) assert_close(&two, &one, 1e-5);
+    if (cases[k].v != V_STATEFUL) rnn_assert_close(&two, &one, 1e-5);
     td_tensor_release(&two), td_tensor_release(&one);
     gb_free(&b);
   }

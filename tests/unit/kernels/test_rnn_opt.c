@@ -74,12 +74,6 @@ static int run_graph(gbuild *b, int opt, const char *const *feeds, const td_tens
   return steps;
 }
 
-static void assert_close(const td_tensor *a, const td_tensor *b, double tol) {
-  assert_int_equal(a->dtype, TD_DT_FLOAT);
-  assert_true(td_shape_equal(&a->shape, &b->shape));
-  for (int64_t i = 0; i < td_tensor_num_elements(a); i++) assert_float_equal(td_f32(a)[i], td_f32(b)[i], tol);
-}
-
 /* ---- LSTM cell ---- */
 
 /* A Keras LSTM cell on the nodes "z" (gates) and "c" (state), up to c_new, h_new. */
@@ -128,7 +122,7 @@ static void test_lstm_cell_fused(void **state) {
   lstm_run(0, 0, off, &soff);
   assert_int_equal(soff, 10); /* Split, 4 gates, 2 Mul, AddV2, Tanh, Mul */
   assert_int_equal(son, 1);   /* one fused step */
-  for (int k = 0; k < 2; k++) assert_close(&on[k], &off[k], 1e-5);
+  for (int k = 0; k < 2; k++) rnn_assert_close(&on[k], &off[k], 1e-5);
   for (int bb = 0; bb < B; bb++)
     for (int j = 0; j < H; j++) {
       const int r = bb * 4 * H;
@@ -161,7 +155,7 @@ static void test_lstm_cell_state_broadcast(void **state) {
   gb_free(&b);
   for (int k = 0; k < 2; k++) {
     assert_int_equal(on[k].shape.dim[0], B);
-    assert_close(&on[k], &off[k], 1e-5);
+    rnn_assert_close(&on[k], &off[k], 1e-5);
     td_tensor_release(&on[k]);
     td_tensor_release(&off[k]);
     td_tensor_release(&fv[k]);
@@ -176,7 +170,7 @@ static void test_lstm_cell_shared_gate_not_fused(void **state) {
   lstm_run(1, 0, off, &soff);
   assert_int_equal(son, soff); /* gate i is fetched too: the pattern is left alone */
   for (int k = 0; k < 3; k++) {
-    assert_close(&on[k], &off[k], 0);
+    rnn_assert_close(&on[k], &off[k], 0);
     td_tensor_release(&on[k]);
     td_tensor_release(&off[k]);
   }
@@ -225,7 +219,7 @@ static void test_gru_cell_fused(void **state) {
   gb_free(&b);
   assert_int_equal(soff, 13);
   assert_int_equal(son, 1);
-  assert_close(&on, &off, 1e-5);
+  rnn_assert_close(&on, &off, 1e-5);
   for (int bb = 0; bb < B; bb++)
     for (int j = 0; j < H; j++) {
       const float *x = xz + bb * 3 * H, *r = hz + bb * 3 * H;
@@ -292,7 +286,7 @@ static void loop_check(int with_bias) {
   assert_int_equal(td_rnn_cond_evals() - conds, 2 * (steps + 1));
   gb_free(&b);
   assert_int_equal(used, 2 * steps); /* two runs, every step's x_t·W precomputed */
-  for (int k = 0; k < 2; k++) assert_close(&on[k], &off[k], 1e-5);
+  for (int k = 0; k < 2; k++) rnn_assert_close(&on[k], &off[k], 1e-5);
   double h[B][H];
   for (int bb = 0; bb < B; bb++)
     for (int j = 0; j < H; j++) h[bb][j] = h0[bb * H + j];
@@ -397,7 +391,7 @@ static void test_matmul_bias_fused(void **state) {
   gb_free(&g);
   assert_int_equal(soff, 6);
   assert_int_equal(son, 2);
-  for (int k = 0; k < 2; k++) assert_close(&on[k], &off[k], 1e-5);
+  for (int k = 0; k < 2; k++) rnn_assert_close(&on[k], &off[k], 1e-5);
   for (int i = 0; i < M; i++)
     for (int j = 0; j < N; j++) {
       double p = bias[j], q;
@@ -427,8 +421,8 @@ static void compare_split(gbuild *b, const char *const *feeds, const td_tensor *
   run_graph(b, 1, feeds, fv, nfeeds, fetches, one, nfetches);
   run_threads = 0;
   for (int k = 0; k < nfetches; k++) {
-    assert_close(&split3[k], &off[k], 1e-5);
-    assert_close(&split3[k], &one[k], 0); /* rows are independent: the split changes no bit */
+    rnn_assert_close(&split3[k], &off[k], 1e-5);
+    rnn_assert_close(&split3[k], &one[k], 0); /* rows are independent: the split changes no bit */
     td_tensor_release(&split3[k]), td_tensor_release(&one[k]), td_tensor_release(&off[k]);
   }
 }
