@@ -142,8 +142,8 @@ static td_code replay_all(const replay_env *env, const char *path, const uint8_t
                           int64_t *records, td_status *st) {
   size_t pos = 0;
   for (;;) {
-    const uint8_t *rec;
-    size_t rec_len;
+    const uint8_t *rec = NULL;
+    size_t rec_len = 0;
     td_status framing = {0};
     td_code code = td_tfrecord_next(data, len, &pos, &rec, &rec_len, &framing);
     if (code == TD_OUT_OF_RANGE) return TD_OK;

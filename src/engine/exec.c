@@ -32,7 +32,7 @@ int64_t td_deadline_after_ms(int64_t ms) { return ms > 0 ? now_ns() + ms * 10000
  * numeric tensor of the same dtype and byte size that nobody else holds; moves it into *out. */
 static int recycle_fetch(td_tensor *r, const td_tensor *t, td_tensor *out) {
   size_t nb = td_tensor_nbytes(t);
-  if (!r->buf || r->dtype != t->dtype || td_dtype_holds_resources(t->dtype) || t->dtype == TD_DT_STRING ||
+  if (!r->buf || r->dtype != t->dtype || !td_dtype_is_plain(t->dtype) ||
       r->buf->release || r->data != r->buf->data || r->buf->nbytes != nb || atomic_load(&r->buf->refs) != 1)
     return 0;
   if (nb) memcpy(r->data, t->data, nb);

@@ -101,7 +101,7 @@ static int check_out(td_kctx *c, int i) {
  * storage for that fetch when it fits exactly (same dtype and bytes, sole reference, malloc'ed):
  * loop bodies then produce their loop variables without allocating. 1 if out was set. */
 static int recycled_output(td_kctx *c, int i, td_dtype dt, const td_shape *shape, size_t nbytes, int zero) {
-  if (!c->opt || !c->opt->recycle_fetches || !c->c || td_dtype_holds_resources(dt) || dt == TD_DT_STRING)
+  if (!c->opt || !c->opt->recycle_fetches || !c->c || !td_dtype_is_plain(dt))
     return 0;
   int slot = c->step->out_base + i;
   for (int k = 0; k < c->c->nfetch; k++) {

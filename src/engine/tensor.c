@@ -125,7 +125,7 @@ td_code td_tensor_external(td_tensor *t, td_dtype dtype, const td_shape *shape, 
                            void (*release)(void *ctx), void *ctx, td_status *st) {
   memset(t, 0, sizeof *t);
   size_t esize = td_dtype_size(dtype);
-  if (!esize || dtype == TD_DT_STRING || td_dtype_holds_resources(dtype) || !release)
+  if (!esize || !td_dtype_is_plain(dtype) || !release)
     return td_status_set(st, TD_INVALID_ARGUMENT, "cannot wrap external memory as a tensor of dtype %d", dtype);
   int64_t n = td_shape_num_elements(shape);
   if (n < 0 || shape->rank > TD_MAX_RANK || (uint64_t)n > TD_MAX_TENSOR_BYTES / esize)

@@ -72,6 +72,11 @@ void td_resource_unref(td_resource *r);
 static inline int td_dtype_holds_resources(td_dtype dt) {
   return dt == TD_DT_RESOURCE || dt == TD_DT_VARIANT || td_dtype_is_ref(dt);
 }
+/* 1 if elements of dt are plain bytes (neither strings nor resource references): a buffer of
+ * them may be memcpy'd, recycled or mapped from disk as it is. */
+static inline int td_dtype_is_plain(td_dtype dt) {
+  return dt != TD_DT_STRING && !td_dtype_holds_resources(dt);
+}
 
 /* ---- shapes ---- */
 td_shape td_shape_make(int rank, const int64_t *dims);

@@ -12,7 +12,7 @@
 #include "engine/kernels/array_internal.h"
 
 int td_array_dtype_is_boxed(td_dtype dt) {
-  return dt == TD_DT_STRING || td_dtype_holds_resources(dt); /* VARIANT elements are td_resource refs */
+  return !td_dtype_is_plain(dt); /* VARIANT elements are td_resource refs */
 }
 
 void td_array_copy(td_tensor *dst, int64_t dst_i, const td_tensor *src, int64_t src_i, int64_t n) {

@@ -172,7 +172,7 @@ static td_code run_loop(td_kctx *c, void *arg, td_tensor *cur, const unsigned ch
       td_tensor_release(&spare[i]); /* what the call did not reuse */
       /* a plain numeric loop variable's storage is the call after next's; lists and handles
        * are dropped now, so the body can keep updating them in place */
-      if (owned[i] && cur[i].buf && !td_dtype_holds_resources(cur[i].dtype) && cur[i].dtype != TD_DT_STRING)
+      if (owned[i] && cur[i].buf && td_dtype_is_plain(cur[i].dtype))
         spare[i] = cur[i];
       else if (owned[i])
         td_tensor_release(&cur[i]);

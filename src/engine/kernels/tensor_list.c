@@ -34,7 +34,7 @@ static void tl_destroy(td_resource *r) {
  * view of one handed out earlier (GetItem) never changes. */
 static int slab_store(td_tlist *l, int64_t i, const td_tensor *t) {
   size_t nb = td_tensor_nbytes(t);
-  if (td_dtype_holds_resources(t->dtype) || t->dtype == TD_DT_STRING || nb == 0) return 0;
+  if (!td_dtype_is_plain(t->dtype) || nb == 0) return 0;
   if (!l->slab.buf) {
     if (l->n < 2 || nb > ((size_t)64 << 20) / (size_t)l->n) return 0; /* at most 64 MiB up front */
     int64_t dims[1] = {(int64_t)nb * l->n};
@@ -314,7 +314,7 @@ td_code td_k_tl_from_tensor(td_kctx *c) {
   td_tlist *l = tl_new(t->dtype, &es, -1);
   tl_resize(l, t->shape.dim[0]);
   td_tensor owned = {0}; /* a borrowed (arena) tensor is copied once; items are views of the copy */
-  if (!t->buf && !td_dtype_holds_resources(t->dtype) && t->dtype != TD_DT_STRING && l->n > 1) {
+  if (!t->buf && td_dtype_is_plain(t->dtype) && l->n > 1) {
     td_status st;
     if (td_tensor_copy(&owned, t, &st) != TD_OK) {
       td_resource_unref(&l->base);

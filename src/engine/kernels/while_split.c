@@ -35,7 +35,7 @@ static atomic_long g_split_runs;
 long td_while_split_runs(void) { return atomic_load(&g_split_runs); }
 
 static int plain(td_dtype dt) {
-  return td_dtype_size(dt) > 0 && !td_dtype_holds_resources(dt) && dt != TD_DT_STRING;
+  return td_dtype_size(dt) > 0 && td_dtype_is_plain(dt);
 }
 
 static int agree(int64_t *b, int64_t d) {
