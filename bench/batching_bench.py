@@ -11,8 +11,9 @@ gRPC: `h2load -cC -m1` (C connections, one call in flight each — C concurrent 
 `wrk -t1 -cC`. The request bytes and the correctness check before each run are seed_bench's
 (argmax matches the labels). For the batched server the processed_batch_size histogram of
 /monitoring/prometheus/metrics is read before and after each run: batches run, mean rows per
-batch, and the bucket counts of that run. gRPC Predict replies are deferred (the waiting calls
-hold no worker thread); REST calls still block one libmicrohttpd thread each while they wait.
+batch, and the bucket counts of that run. Replies are deferred on both front ends: a waiting gRPC
+Predict holds no worker thread, and a waiting REST predict suspends its connection (MHD
+suspend/resume) instead of holding a libmicrohttpd thread.
 Output, one JSON line per run appended to --out:
   {"kind":"batching","proto":"grpc"|"rest","batching":bool,"round":r,"conns":C,"rps":..,
    "p50_ms":..,"p99_ms":..,"errors":..,"batches":..,"mean_batch":..,"hist":{"le":count,..}}

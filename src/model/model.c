@@ -279,7 +279,8 @@ td_code td_model_load(const char *dir, const char *const *tags, int ntags, const
   if (code == TD_OK) code = td_savedmodel_meta_graph(m->sm, tags, ntags, &m->mg, st);
   if (code == TD_OK) code = scan_ops(m, st);
   td_graph *g = NULL;
-  static const Tensorflow__GraphDef empty = TENSORFLOW__GRAPH_DEF__INIT;
+  Tensorflow__GraphDef empty; /* a MetaGraphDef without a graph: an empty one */
+  tensorflow__graph_def__init(&empty);
   if (code == TD_OK) code = td_graph_import(m->mg->graph_def ? m->mg->graph_def : &empty, &g, st);
   if (code == TD_OK) {
     m->bundles = td_bundle_cache_new();
