@@ -133,12 +133,18 @@ if ! skip engine; then
         n=$(iters $model $batch); w=$(( n / 10 > 3 ? n / 10 : 3 )) # the first calls of a shape build plans and oneDNN primitives
         for r in $(seq 1 "$ROUNDS"); do
           note "engine $model batch=$batch threads=$th round $r/$ROUNDS ($n iters)"
-          "$OUT/engine_bench" "$MODELS/$model/1" "$batch" "$n" "$w" "$th" | tag "$model" "$r" >> "$RAW"
+          # each driver's line goes to a file first and is tagged after the driver exits: a tagging
+          # python started beside it would share the 2 vCPUs with the timed loop (measured: a
+          # python start on the other vCPU made a 1-thread LSTM b1 run 20% slower)
+          "$OUT/engine_bench" "$MODELS/$model/1" "$batch" "$n" "$w" "$th" > "$OUT/line.json"
+          tag "$model" "$r" < "$OUT/line.json" >> "$RAW"
           if [ $HAVE_ORT = 1 ]; then
-            node bench/ort_bench.js "$MODELS/$model.onnx" "$batch" "$n" "$w" "$th" | tag "$model" "$r" >> "$RAW"
+            node bench/ort_bench.js "$MODELS/$model.onnx" "$batch" "$n" "$w" "$th" > "$OUT/line.json"
+            tag "$model" "$r" < "$OUT/line.json" >> "$RAW"
           fi
           if [ $HAVE_TORCH = 1 ]; then
-            $PY bench/torch_bench.py "$MODELS/$model.npz" "$batch" "$n" "$w" "$th" | tag "$model" "$r" >> "$RAW"
+            $PY bench/torch_bench.py "$MODELS/$model.npz" "$batch" "$n" "$w" "$th" > "$OUT/line.json"
+            tag "$model" "$r" < "$OUT/line.json" >> "$RAW"
           fi
         done
       done

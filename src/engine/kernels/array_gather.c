@@ -5,6 +5,7 @@
  * GatherV2 copies whole inner rows (memcpy for POD, deep copies for strings).
  */
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "engine/kernels/array_internal.h"
@@ -25,20 +26,36 @@ static const char *coords_str(const td_shape *s, int64_t i, char *buf, size_t n)
   return buf;
 }
 
+/* Prefetches the cache lines of the row at p (up to 4 of them: longer rows are streamed). A
+ * mapped checkpoint's table starts wherever the bundle put it, so a 64-byte row usually spans
+ * two lines; fetching only the first made DeepFM's 39k-row embedding lookup (b1000) ~30% slower,
+ * and 16 rows ahead beat 8 (paired runs, AMD EPYC). */
+static inline void prefetch_row(const char *p, size_t row) {
+  if (row <= 8) { /* an element-aligned word never straddles a line */
+    __builtin_prefetch(p);
+    return;
+  }
+  uintptr_t line = (uintptr_t)p & ~(uintptr_t)63, last = ((uintptr_t)p + row - 1) & ~(uintptr_t)63;
+  if (last - line > 3 * 64) last = line + 3 * 64;
+  for (; line <= last; line += 64) __builtin_prefetch((const void *)line);
+}
+
 /* The plain-data case of gather (indices already validated): copies whole rows of `row`
  * bytes, prefetching a few rows ahead (embedding lookups miss the cache on every row), with
  * word-sized rows (a [vocab, 1] weight column) copied without a memcpy call each. */
 static void gather_rows(void *out, const void *params, size_t row, const td_tensor *indices, int64_t batch,
                         int64_t outer, int64_t gdim, int64_t per_batch) {
-  enum { AHEAD = 8 };
+  enum { AHEAD = 16 }; /* rows ahead: DRAM latency over a row's copy */
   char *dst = out;
   const char *src = params;
   for (int64_t b = 0; b < batch; b++) {
     for (int64_t o = 0; o < outer; o++) {
       const char *base = src + (size_t)((b * outer + o) * gdim) * row;
       int64_t first = b * per_batch;
+      for (int64_t n = 0; n < per_batch && n < AHEAD; n++)
+        prefetch_row(base + (size_t)td_array_index_at(indices, first + n) * row, row);
       for (int64_t n = 0; n < per_batch; n++, dst += row) {
-        if (n + AHEAD < per_batch) __builtin_prefetch(base + (size_t)td_array_index_at(indices, first + n + AHEAD) * row);
+        if (n + AHEAD < per_batch) prefetch_row(base + (size_t)td_array_index_at(indices, first + n + AHEAD) * row, row);
         const char *from = base + (size_t)td_array_index_at(indices, first + n) * row;
         if (row == 4) memcpy(dst, from, 4);
         else if (row == 8) memcpy(dst, from, 8);
