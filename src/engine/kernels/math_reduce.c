@@ -3,7 +3,8 @@
  * Axes are normalized (negative axes, duplicates rejected like TF), size-1 dims dropped and
  * neighbouring dims merged into alternating kept/reduced groups. Each pass reduces the
  * innermost reduced group of a [O, R, I] view with a stamped loop (I == 1: 16 accumulator
- * lanes over a contiguous row; I > 1: accumulate whole rows of I, contiguous); patterns with several
+ * lanes over a contiguous row; 1 < I <= SHORT_ROWS: 16 columns at a time in accumulator lanes;
+ * wider I: accumulate whole rows of I, contiguous); patterns with several
  * reduced groups take several passes through scratch buffers. Mean divides by the total count
  * in the last pass (integer Mean truncates like TF). Empty reductions give the identity (0,
  * 1, -inf / +inf or the integer extreme, true / false; Mean of nothing is NaN for floats).
@@ -15,6 +16,12 @@
 
 #include "engine/kernels/math_internal.h"
 #include "util/mem.h"
+
+/* Inner widths up to this reduce 16 columns at a time in registers (one vector op per row of
+ * the reduced axis); wider rows accumulate whole rows into a buffer (long contiguous loops).
+ * DeepFM's [1000, 39, 16] field sums: 0.14 ms each through the buffer (a 16-element loop per
+ * row). */
+enum { SHORT_ROWS = 64 };
 
 /* Reduces x viewed as [O, R, I] into y [O, I]; divisor > 0 divides the result (Mean). */
 typedef void (*reduce_fn)(const void *x, void *y, int64_t O, int64_t R, int64_t I,
@@ -41,6 +48,24 @@ typedef void (*reduce_fn)(const void *x, void *y, int64_t O, int64_t R, int64_t 
         for (; r < R; r++) acc = ACC(acc, LD(row[r]));                                       \
         y[o] = ST(divisor > 0 ? DIV(acc, divisor) : acc);                                    \
       }                                                                                      \
+      return;                                                                                \
+    }                                                                                        \
+    if (I <= SHORT_ROWS) { /* 16 columns at a time in lanes: one vector op per row */       \
+      for (int64_t o = 0; o < O; o++)                                                        \
+        for (int64_t i = 0; i < I; i += 16) {                                                \
+          const S *col = x + o * R * I + i;                                                  \
+          int w = I - i < 16 ? (int)(I - i) : 16;                                            \
+          C lane[16];                                                                        \
+          for (int j = 0; j < 16; j++) lane[j] = INIT;                                       \
+          if (w == 16)                                                                       \
+            for (int64_t r = 0; r < R; r++)                                                  \
+              for (int j = 0; j < 16; j++) lane[j] = ACC(lane[j], LD(col[r * I + j]));      \
+          else                                                                               \
+            for (int64_t r = 0; r < R; r++)                                                  \
+              for (int j = 0; j < w; j++) lane[j] = ACC(lane[j], LD(col[r * I + j]));       \
+          S *yo = y + o * I + i;                                                             \
+          for (int j = 0; j < w; j++) yo[j] = ST(divisor > 0 ? DIV(lane[j], divisor) : lane[j]); \
+        }                                                                                    \
       return;                                                                                \
     }                                                                                        \
     C *acc = td_xmalloc((size_t)I * sizeof(C));                                              \

@@ -28,6 +28,10 @@ static const axes_case kCases[] = {
     {3, {2, 1, 3}, 1, {1}},        {4, {4, 5, 6, 3}, 2, {0, 2}},   {4, {4, 5, 6, 3}, 2, {1, 3}},
     {4, {4, 5, 6, 3}, 4, {0, 1, 2, 3}}, {5, {2, 3, 2, 3, 2}, 3, {0, 2, 4}},
     {2, {1, 1}, 1, {0}},           {2, {70, 3}, 1, {0}},
+    /* middle-axis reductions by inner width: 16 (one full lane block), 37 (two blocks and 5
+     * columns), 64 (the widest lane case), 70 (the row-buffer path), empty reduced axis */
+    {3, {3, 39, 16}, 1, {1}},      {3, {2, 5, 37}, 1, {1}},        {3, {2, 3, 64}, 1, {1}},
+    {3, {2, 4, 70}, 1, {1}},       {3, {2, 0, 20}, 1, {1}},
 };
 
 static void reduce_ref(int op, const td_tensor *x, const int *red, int keep, td_tensor *want_vals,
@@ -141,6 +145,14 @@ static void test_reduction_special(void **state) {
   MT_ASSERT_OK(mt_run("Max", in, 2, &out, 1, &st), &st);
   assert_true(out.shape.rank == 0 && isnan(td_f32(&out)[0]));
   td_tensor_release(&out);
+  /* ... also column-wise (a [3, 20] Max over axis 0: the lane path), only in its column */
+  int64_t d2[] = {3, 20};
+  td_tensor cols[2] = {mt_random(TD_DT_FLOAT, 2, d2, -1, 1, 0, 0), td_test_tensor(TD_DT_INT32, 0, NULL, (int32_t[]){0})};
+  td_f32(&cols[0])[20 + 17] = NAN;
+  MT_ASSERT_OK(mt_run("Max", cols, 2, &out, 1, &st), &st);
+  for (int j = 0; j < 20; j++) assert_true(j == 17 ? isnan(td_f32(&out)[j]) : !isnan(td_f32(&out)[j]));
+  td_tensor_release(&out);
+  mt_release(cols, 2);
   /* errors */
   td_tensor_release(&in[1]);
   in[1] = td_test_tensor(TD_DT_INT32, 0, NULL, (int32_t[]){1});
