@@ -20,8 +20,9 @@
 /* Inner widths up to this reduce 16 columns at a time in registers (one vector op per row of
  * the reduced axis); wider rows accumulate whole rows into a buffer (long contiguous loops).
  * DeepFM's [1000, 39, 16] field sums: 0.14 ms each through the buffer (a 16-element loop per
- * row). */
-enum { SHORT_ROWS = 64 };
+ * row). Only while one [R, I] slab stays in cache: a width that is not a multiple of 16 makes
+ * the column blocks read some lines twice. */
+enum { SHORT_ROWS = 64, SHORT_SLAB_BYTES = 128 << 10 };
 
 /* Reduces x viewed as [O, R, I] into y [O, I]; divisor > 0 divides the result (Mean). */
 typedef void (*reduce_fn)(const void *x, void *y, int64_t O, int64_t R, int64_t I,
@@ -50,7 +51,7 @@ typedef void (*reduce_fn)(const void *x, void *y, int64_t O, int64_t R, int64_t 
       }                                                                                      \
       return;                                                                                \
     }                                                                                        \
-    if (I <= SHORT_ROWS) { /* 16 columns at a time in lanes: one vector op per row */       \
+    if (I <= SHORT_ROWS && (size_t)(R * I) * sizeof(S) <= SHORT_SLAB_BYTES) { /* in lanes */  \
       for (int64_t o = 0; o < O; o++)                                                        \
         for (int64_t i = 0; i < I; i += 16) {                                                \
           const S *col = x + o * R * I + i;                                                  \

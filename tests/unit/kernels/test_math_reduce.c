@@ -29,9 +29,11 @@ static const axes_case kCases[] = {
     {4, {4, 5, 6, 3}, 4, {0, 1, 2, 3}}, {5, {2, 3, 2, 3, 2}, 3, {0, 2, 4}},
     {2, {1, 1}, 1, {0}},           {2, {70, 3}, 1, {0}},
     /* middle-axis reductions by inner width: 16 (one full lane block), 37 (two blocks and 5
-     * columns), 64 (the widest lane case), 70 (the row-buffer path), empty reduced axis */
+     * columns), 64 (the widest lane case), 70 (the row-buffer path), empty reduced axis, and a
+     * narrow width whose slab is too big for the lanes */
     {3, {3, 39, 16}, 1, {1}},      {3, {2, 5, 37}, 1, {1}},        {3, {2, 3, 64}, 1, {1}},
     {3, {2, 4, 70}, 1, {1}},       {3, {2, 0, 20}, 1, {1}},
+    {3, {1, 2100, 20}, 1, {1}}, /* inner width 20 but a [2100, 20] slab over 128 KiB: buffer path */
 };
 
 static void reduce_ref(int op, const td_tensor *x, const int *red, int keep, td_tensor *want_vals,
