@@ -586,9 +586,39 @@ def gen_unsupported_ops(pb, export_dir):
     _write_pb(export_dir, sm)
 
 
+# sparse_signature: TensorInfos that are not plain tensor names (their `name`, a oneof member,
+# is unset). x float [-1,1] -> y = Mul(x, 2.0); idx / shp int64 constants.
+#   serving_default (predict)  x -> y                                           (servable)
+#   sparse_out      (predict)  x -> sp = CooSparse(values y:0, indices idx:0, dense_shape shp:0)
+#   composite_in    (predict)  rt = CompositeTensor(components [x:0]) -> y
+#   no_name         (predict)  x -> o, a TensorInfo with a dtype and no encoding (name unset)
+#   The model loads, serves serving_default, and the other three answer why they are not served.
+def gen_sparse_signature(pb, export_dir):
+    sm, mg = new_saved_model(pb, "2.15.0", 1645)
+    g = GraphBuilder(mg.graph_def)
+    g.node("x", "Placeholder", dtype=Attr.type(DT_FLOAT), shape=Attr.shape([-1, 1]))
+    g.const("two", np.float32(2.0))
+    g.node("y", "Mul", ["x", "two"], T=Attr.type(DT_FLOAT))
+    g.const("idx", np.zeros((1, 2), np.int64))
+    g.const("shp", np.array([1, 1], np.int64))
+    x = [("x", "x:0", DT_FLOAT, [-1, 1])]
+    y = [("y", "y:0", DT_FLOAT, [-1, 1])]
+    add_signature(mg, "serving_default", PREDICT, x, y)
+    sp = add_signature(mg, "sparse_out", PREDICT, x, []).outputs["sp"]
+    sp.dtype = DT_FLOAT
+    sp.coo_sparse.values_tensor_name = "y:0"
+    sp.coo_sparse.indices_tensor_name = "idx:0"
+    sp.coo_sparse.dense_shape_tensor_name = "shp:0"
+    rt = add_signature(mg, "composite_in", PREDICT, [], y).inputs["rt"]
+    tensor_info(rt.composite_tensor.components.add(), "x:0", DT_FLOAT, [-1, 1])
+    add_signature(mg, "no_name", PREDICT, x, []).outputs["o"].dtype = DT_FLOAT  # no encoding at all
+    _write_pb(export_dir, sm)
+
+
 MODELS.update({
     "partial_ops": lambda pb, d, fx: gen_partial_ops(pb, d),
     "unsupported_ops": lambda pb, d, fx: gen_unsupported_ops(pb, d),
+    "sparse_signature": lambda pb, d, fx: gen_sparse_signature(pb, d),
 })
 
 

@@ -110,8 +110,7 @@ static void print_tensor_info(FILE *out, const Tensorflow__TensorInfo *ti, int i
       fprintf(out, "%s%lld", i ? ", " : "", (long long)shape->dim[i]->size);
     fputs(")\n", out);
   }
-  const char *name = ti->encoding_case == TENSORFLOW__TENSOR_INFO__ENCODING_NAME && ti->name ? ti->name : "";
-  fprintf(out, "%*s    name: %s\n", pad, "", name);
+  fprintf(out, "%*s    name: %s\n", pad, "", td_tensor_info_name(ti));
 }
 
 /* One side (inputs or outputs) of a signature: parallel key / value arrays of a map. */

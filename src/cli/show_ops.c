@@ -38,8 +38,8 @@ static td_opscan *serving_scan(const Tensorflow__MetaGraphDef *mg) {
     const Tensorflow__SignatureDef *def = mg->signature_def[i]->value;
     if (!def) continue;
     const char **outs = td_xcalloc(def->n_outputs + 1, sizeof *outs), **ins = td_xcalloc(def->n_inputs + 1, sizeof *ins);
-    for (size_t k = 0; k < def->n_outputs; k++) outs[k] = def->outputs[k]->value ? def->outputs[k]->value->name : "";
-    for (size_t k = 0; k < def->n_inputs; k++) ins[k] = def->inputs[k]->value ? def->inputs[k]->value->name : "";
+    for (size_t k = 0; k < def->n_outputs; k++) outs[k] = td_tensor_info_name(def->outputs[k]->value);
+    for (size_t k = 0; k < def->n_inputs; k++) ins[k] = td_tensor_info_name(def->inputs[k]->value);
     td_opscan_walk(o, outs, def->n_outputs, ins, def->n_inputs);
     free(outs);
     free(ins);

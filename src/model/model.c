@@ -115,20 +115,27 @@ static int cmp_sig(const void *a, const void *b) {
   return strcmp(((const td_signature *)a)->key, ((const td_signature *)b)->key);
 }
 
+/* The signature's tensors from its inputs or outputs map. A tensor that is not a plain name
+ * (sparse, composite, or no TensorInfo at all) gets tensor_name "" and sets *why (heap, the
+ * first such reason): the signature is listed but not served. Errors: a malformed shape. */
 static td_code sig_tensors(const Tensorflow__SignatureDef__InputsEntry *const *entries, size_t n,
-                           td_sig_tensor **out, const char *sig_key, td_status *st) {
+                           td_sig_tensor **out, const char *sig_key, char **why, td_status *st) {
   td_sig_tensor *t = td_xcalloc(n + 1, sizeof *t);
   *out = t;
   for (size_t i = 0; i < n; i++) {
     const Tensorflow__TensorInfo *ti = entries[i]->value;
     t[i].alias = entries[i]->key;
     t[i].shape.rank = -1;
-    if (!ti || ti->encoding_case != TENSORFLOW__TENSOR_INFO__ENCODING_NAME)
-      return td_status_set(st, TD_UNIMPLEMENTED, "Signature '%s' tensor '%s' is sparse or composite, which tensord does not serve yet",
-                           sig_key, entries[i]->key);
-    t[i].tensor_name = ti->name;
-    t[i].dtype = (td_dtype)ti->dtype;
-    if (ti->tensor_shape) TD_TRY(td_shape_from_proto(ti->tensor_shape, &t[i].shape, st));
+    t[i].tensor_name = td_tensor_info_name(ti);
+    t[i].dtype = ti ? (td_dtype)ti->dtype : TD_DT_INVALID;
+    if (!*t[i].tensor_name && !*why) {
+      int plain = !ti || ti->encoding_case == TENSORFLOW__TENSOR_INFO__ENCODING__NOT_SET ||
+                  ti->encoding_case == TENSORFLOW__TENSOR_INFO__ENCODING_NAME;
+      *why = plain ? td_xasprintf("Signature '%s' tensor '%s' has no tensor name", sig_key, entries[i]->key)
+                   : td_xasprintf("Signature '%s' tensor '%s' is sparse or composite, which tensord does not serve yet",
+                                  sig_key, entries[i]->key);
+    }
+    if (ti && ti->tensor_shape) TD_TRY(td_shape_from_proto(ti->tensor_shape, &t[i].shape, st));
   }
   qsort(t, n, sizeof *t, cmp_sig_tensor);
   return TD_OK;
@@ -200,8 +207,8 @@ static td_code scan_ops(td_model *m, td_status *st) {
     if (!def || !strcmp(key, TD_SAVED_MODEL_INIT_OP_SIGNATURE_KEY) || td_strmap_has(&m->missing, key)) continue;
     const char **outs = td_xcalloc(def->n_outputs + 1, sizeof *outs);
     const char **ins = td_xcalloc(def->n_inputs + 1, sizeof *ins);
-    for (size_t k = 0; k < def->n_outputs; k++) outs[k] = def->outputs[k]->value ? def->outputs[k]->value->name : "";
-    for (size_t k = 0; k < def->n_inputs; k++) ins[k] = def->inputs[k]->value ? def->inputs[k]->value->name : "";
+    for (size_t k = 0; k < def->n_outputs; k++) outs[k] = td_tensor_info_name(def->outputs[k]->value);
+    for (size_t k = 0; k < def->n_inputs; k++) ins[k] = td_tensor_info_name(def->inputs[k]->value);
     nsig++;
     msg = td_opscan_missing(mg, outs, def->n_outputs, ins, def->n_inputs);
     td_strmap_put(&m->missing, key, msg);
@@ -238,13 +245,18 @@ static td_code load_signatures(td_model *m, td_status *st) {
     s->num_inputs = (int)def->n_inputs;
     s->num_outputs = (int)def->n_outputs;
     td_sig_tensor *in, *out;
-    td_code code = sig_tensors((const Tensorflow__SignatureDef__InputsEntry *const *)def->inputs, def->n_inputs, &in, key, st);
+    char *why = NULL; /* a tensor that is not a plain name: this signature is not served */
+    td_code code = sig_tensors((const Tensorflow__SignatureDef__InputsEntry *const *)def->inputs, def->n_inputs, &in, key,
+                               &why, st);
     s->inputs = in;
     if (code == TD_OK)
-      code = sig_tensors((const Tensorflow__SignatureDef__InputsEntry *const *)def->outputs, def->n_outputs, &out, key, st);
+      code = sig_tensors((const Tensorflow__SignatureDef__InputsEntry *const *)def->outputs, def->n_outputs, &out, key,
+                         &why, st);
     else
       out = NULL;
     s->outputs = out;
+    if (code == TD_OK && why && !s->_error) fail_signature(m, s, why);
+    else free(why);
     if (code != TD_OK) return code;
     td_tensor *defaults = td_xcalloc((size_t)s->num_inputs + 1, sizeof *defaults);
     s->_defaults = defaults;

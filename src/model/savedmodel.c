@@ -203,6 +203,10 @@ void td_savedmodel_assets_free(char **tensor_names, char **paths, int n) {
   free(paths);
 }
 
+const char *td_tensor_info_name(const Tensorflow__TensorInfo *ti) {
+  return ti && ti->encoding_case == TENSORFLOW__TENSOR_INFO__ENCODING_NAME && ti->name ? ti->name : "";
+}
+
 /* ---- init op ---- */
 
 static const Tensorflow__TensorInfo *signature_output(const Tensorflow__SignatureDef *sig, const char *key) {

@@ -39,6 +39,9 @@ td_code td_savedmodel_meta_graph(const Tensorflow__SavedModel *sm, const char *c
 const Tensorflow__SignatureDef *td_meta_graph_signature(const Tensorflow__MetaGraphDef *mg, const char *key);
 /* The CollectionDef stored under key, or NULL. */
 const Tensorflow__CollectionDef *td_meta_graph_collection(const Tensorflow__MetaGraphDef *mg, const char *key);
+/* The tensor name a signature's TensorInfo (may be NULL) holds; "" when it has none: absent,
+ * or a sparse / composite encoding (its `name`, a oneof member, is then NULL). */
+const char *td_tensor_info_name(const Tensorflow__TensorInfo *ti);
 
 /* The assets to feed at init time: MetaGraphDef.asset_file_def if non-empty, else the
  * `saved_model_assets` collection (Any-packed tensorflow.AssetFileDef). On success *n
