@@ -20,12 +20,62 @@
 #define SAVED_MODEL_MAIN_OP_KEY "saved_model_main_op"
 #define LEGACY_INIT_OP_KEY "legacy_init_op"
 
+/* ---- attr maps without values ----
+ * A map entry may come without its value (protobuf-c then leaves the message pointer NULL);
+ * TensorFlow's protobuf reads such an entry as the default message, an AttrValue with no value
+ * set. fill_* gives every attr entry of the graph and its functions that empty AttrValue, so the
+ * rest of tensord sees what TensorFlow sees (a fuzzed model crashed graph import on one). The
+ * filled messages are malloc'd like protobuf-c's own and freed with the model. */
+
+/* Every attr map (NodeDef, FunctionDef, ArgAttrs, NameAttrList) has entries with an AttrValue
+ * `value`; a macro serves the four entry types. */
+#define FILL_ATTR_MAP(entries, n)                                                          \
+  do {                                                                                     \
+    for (size_t k_ = 0; k_ < (n); k_++) fill_value(&(entries)[k_]->value);                 \
+  } while (0)
+
+static void fill_value(Tensorflow__AttrValue **v) {
+  if (!*v) {
+    *v = td_xmalloc(sizeof **v);
+    tensorflow__attr_value__init(*v);
+    return;
+  }
+  Tensorflow__AttrValue *a = *v;
+  if (a->value_case == TENSORFLOW__ATTR_VALUE__VALUE_FUNC && a->func) FILL_ATTR_MAP(a->func->attr, a->func->n_attr);
+  if (a->value_case == TENSORFLOW__ATTR_VALUE__VALUE_LIST && a->list)
+    for (size_t i = 0; i < a->list->n_func; i++) FILL_ATTR_MAP(a->list->func[i]->attr, a->list->func[i]->n_attr);
+}
+
+static void fill_graph_attrs(Tensorflow__GraphDef *g) {
+  if (!g) return;
+  for (size_t i = 0; i < g->n_node; i++) FILL_ATTR_MAP(g->node[i]->attr, g->node[i]->n_attr);
+  const Tensorflow__FunctionDefLibrary *lib = g->library;
+  for (size_t f = 0; lib && f < lib->n_function; f++) {
+    Tensorflow__FunctionDef *fd = lib->function[f];
+    for (size_t i = 0; i < fd->n_node_def; i++) FILL_ATTR_MAP(fd->node_def[i]->attr, fd->node_def[i]->n_attr);
+    FILL_ATTR_MAP(fd->attr, fd->n_attr);
+    for (size_t i = 0; i < fd->n_arg_attr; i++) {
+      Tensorflow__FunctionDef__ArgAttrEntry *e = fd->arg_attr[i];
+      if (!e->value) {
+        e->value = td_xmalloc(sizeof *e->value);
+        tensorflow__function_def__arg_attrs__init(e->value);
+      }
+      FILL_ATTR_MAP(e->value->attr, e->value->n_attr);
+    }
+  }
+}
+
+static void fill_model_attrs(Tensorflow__SavedModel *sm) {
+  for (size_t i = 0; i < sm->n_meta_graphs; i++) fill_graph_attrs(sm->meta_graphs[i]->graph_def);
+}
+
 td_code td_savedmodel_parse(const void *data, size_t len, const char *what, Tensorflow__SavedModel **out,
                             td_status *st) {
   Tensorflow__SavedModel *sm = tensorflow__saved_model__unpack(NULL, len, data);
   if (!sm)
     return td_status_set(st, TD_DATA_LOSS, "Can't parse %s as binary proto (truncated or corrupt SavedModel)",
                          what);
+  fill_model_attrs(sm);
   *out = sm;
   return TD_OK;
 }
@@ -52,6 +102,7 @@ static td_code read_text(const char *path, Tensorflow__SavedModel **out, td_stat
     return TD_DATA_LOSS;
   }
   *out = (Tensorflow__SavedModel *)m;
+  fill_model_attrs(*out);
   return TD_OK;
 }
 

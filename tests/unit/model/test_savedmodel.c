@@ -372,6 +372,91 @@ static void test_truncated_and_flipped_pb(void **state) {
   free(data);
 }
 
+/* An attr map entry may arrive without its value (protobuf-c leaves the pointer NULL); TF reads
+ * it as an empty AttrValue, and so must every reader of the parsed model (a fuzzed model with
+ * one on a PartitionedCall's "f" crashed graph import). Binary and text SavedModels. */
+static void test_attr_entries_without_values(void **state) {
+  (void)state;
+  /* built with protobuf-c: a NULL value is simply not written */
+  Tensorflow__NodeDef__AttrEntry f_entry = TENSORFLOW__NODE_DEF__ATTR_ENTRY__INIT, t_entry = TENSORFLOW__NODE_DEF__ATTR_ENTRY__INIT;
+  f_entry.key = "f";
+  t_entry.key = "T";
+  Tensorflow__NodeDef__AttrEntry *call_attrs[] = {&f_entry}, *inner_attrs[] = {&t_entry};
+  Tensorflow__NodeDef call = TENSORFLOW__NODE_DEF__INIT, inner = TENSORFLOW__NODE_DEF__INIT, fcall = TENSORFLOW__NODE_DEF__INIT;
+  call.name = "call", call.op = "PartitionedCall", call.n_attr = 1, call.attr = call_attrs;
+  inner.name = "inner", inner.op = "Identity", inner.n_attr = 1, inner.attr = inner_attrs;
+  Tensorflow__NameAttrList__AttrEntry k_entry = TENSORFLOW__NAME_ATTR_LIST__ATTR_ENTRY__INIT;
+  k_entry.key = "k";
+  Tensorflow__NameAttrList__AttrEntry *k_attrs[] = {&k_entry};
+  Tensorflow__NameAttrList fn_ref = TENSORFLOW__NAME_ATTR_LIST__INIT;
+  fn_ref.name = "fn", fn_ref.n_attr = 1, fn_ref.attr = k_attrs;
+  Tensorflow__AttrValue fn_value;
+  tensorflow__attr_value__init(&fn_value);
+  fn_value.value_case = TENSORFLOW__ATTR_VALUE__VALUE_FUNC, fn_value.func = &fn_ref;
+  Tensorflow__NodeDef__AttrEntry g_entry = TENSORFLOW__NODE_DEF__ATTR_ENTRY__INIT;
+  g_entry.key = "f", g_entry.value = &fn_value;
+  Tensorflow__NodeDef__AttrEntry *fcall_attrs[] = {&g_entry};
+  fcall.name = "fcall", fcall.op = "PartitionedCall", fcall.n_attr = 1, fcall.attr = fcall_attrs;
+  Tensorflow__FunctionDef__AttrEntry x_entry = TENSORFLOW__FUNCTION_DEF__ATTR_ENTRY__INIT;
+  x_entry.key = "x";
+  Tensorflow__FunctionDef__AttrEntry *fn_attrs[] = {&x_entry};
+  Tensorflow__FunctionDef__ArgAttrEntry arg0 = TENSORFLOW__FUNCTION_DEF__ARG_ATTR_ENTRY__INIT;
+  arg0.key = 0;
+  Tensorflow__FunctionDef__ArgAttrEntry *arg_attrs[] = {&arg0};
+  Tensorflow__NodeDef *fn_nodes[] = {&inner};
+  Tensorflow__OpDef sig = TENSORFLOW__OP_DEF__INIT;
+  sig.name = "fn";
+  Tensorflow__FunctionDef fn = TENSORFLOW__FUNCTION_DEF__INIT;
+  fn.signature = &sig, fn.n_node_def = 1, fn.node_def = fn_nodes, fn.n_attr = 1, fn.attr = fn_attrs;
+  fn.n_arg_attr = 1, fn.arg_attr = arg_attrs;
+  Tensorflow__FunctionDef *fns[] = {&fn};
+  Tensorflow__FunctionDefLibrary lib = TENSORFLOW__FUNCTION_DEF_LIBRARY__INIT;
+  lib.n_function = 1, lib.function = fns;
+  Tensorflow__NodeDef *nodes[] = {&call, &fcall};
+  Tensorflow__GraphDef gd;
+  tensorflow__graph_def__init(&gd);
+  gd.n_node = 2, gd.node = nodes, gd.library = &lib;
+  Tensorflow__MetaGraphDef mgd = TENSORFLOW__META_GRAPH_DEF__INIT;
+  mgd.graph_def = &gd;
+  Tensorflow__MetaGraphDef *mgs[] = {&mgd};
+  Tensorflow__SavedModel in = TENSORFLOW__SAVED_MODEL__INIT;
+  in.n_meta_graphs = 1, in.meta_graphs = mgs;
+  size_t len = tensorflow__saved_model__get_packed_size(&in);
+  uint8_t *buf = td_xmalloc(len);
+  tensorflow__saved_model__pack(&in, buf);
+  Tensorflow__SavedModel *sm = NULL;
+  td_status st = {0};
+  assert_int_equal(td_savedmodel_parse(buf, len, "test", &sm, &st), TD_OK);
+  const Tensorflow__GraphDef *g = sm->meta_graphs[0]->graph_def;
+  const Tensorflow__AttrValue *v = g->node[0]->attr[0]->value; /* call's "f" */
+  assert_non_null(v);
+  assert_int_equal(v->value_case, TENSORFLOW__ATTR_VALUE__VALUE__NOT_SET);
+  v = g->node[1]->attr[0]->value->func->attr[0]->value; /* fcall's f = fn[k] */
+  assert_non_null(v);
+  assert_int_equal(v->value_case, TENSORFLOW__ATTR_VALUE__VALUE__NOT_SET);
+  const Tensorflow__FunctionDef *f = g->library->function[0];
+  assert_non_null(f->node_def[0]->attr[0]->value);
+  assert_non_null(f->attr[0]->value);
+  assert_non_null(f->arg_attr[0]->value);
+  assert_int_equal(f->arg_attr[0]->value->n_attr, 0);
+  td_savedmodel_free(sm);
+  free(buf);
+  /* the same from a pbtxt */
+  char *dir = make_temp_dir();
+  char *txt = td_path_join(dir, "saved_model.pbtxt");
+  const char *text = "meta_graphs { graph_def { node { name: 'call' op: 'PartitionedCall' attr { key: 'f' } } } }\n";
+  write_file(txt, text, strlen(text));
+  assert_int_equal(td_savedmodel_read(dir, &sm, &st), TD_OK);
+  v = sm->meta_graphs[0]->graph_def->node[0]->attr[0]->value;
+  assert_non_null(v);
+  assert_int_equal(v->value_case, TENSORFLOW__ATTR_VALUE__VALUE__NOT_SET);
+  td_savedmodel_free(sm);
+  unlink(txt);
+  rmdir(dir);
+  free(txt);
+  free(dir);
+}
+
 static void test_pbtxt_errors(void **state) {
   if (!td_is_dir(TD_FIXTURES)) skip(); /* ../shared absent: skipped, not passed */
   char *dir = make_temp_dir();
@@ -411,6 +496,7 @@ int main(void) {
       cmocka_unit_test(test_missing),
       cmocka_unit_test(test_truncated_and_flipped_pb),
       cmocka_unit_test(test_pbtxt_errors),
+      cmocka_unit_test(test_attr_entries_without_values),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
