@@ -3,7 +3,10 @@ materialize gigabytes (the per-request materialization budget, util/budget.h).
 
 Each attack is answered with an error (gRPC RESOURCE_EXHAUSTED / INVALID_ARGUMENT, REST 400
 with {"error": ...}), the server keeps serving, and its peak RSS (VmHWM in /proc/PID/status)
-stays under 100 MB. The model is generated (tools/gen_models.py half_plus_two_tf1: predict x
+grows by less than 80 MB over its peak when it came up: 2.5 times the largest attack's budget
+(32 x a ~1 MB request). An absolute limit (100 MB, once) failed now and then under AddressSanitizer
+alone: the start-up peak there is ~50 MB, one 1 MB classify attack adds ~42 MB, and which
+threads' malloc arenas keep freed memory varies from run to run. The model is generated (tools/gen_models.py half_plus_two_tf1: predict x
 [-1, 1] float → y = 0.5 x + 2, classify/regress on tf.Examples), so nothing needs ../shared.
 Everything talks to 127.0.0.1 and is bounded in time.
 """
@@ -23,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import grpc_client as gc  # noqa: E402
 from conftest import REPO  # noqa: E402
 
-RSS_LIMIT_KB = 100 * 1024
+GROWTH_LIMIT_KB = 80 * 1024
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +52,9 @@ def server(model_servers, hpt_base):
     os.environ["ASAN_OPTIONS"] = ((saved + ":") if saved else "") + \
         "quarantine_size_mb=4:thread_local_quarantine_size_kb=64"
     try:
-        return model_servers("hpt", hpt_base)
+        srv = model_servers("hpt", hpt_base)
+        srv.start_hwm_kb = proc_status(srv, "VmHWM")
+        return srv
     finally:
         if saved is None:
             del os.environ["ASAN_OPTIONS"]
@@ -86,7 +91,8 @@ def assert_small_and_alive(server, client):
     r = server.post("/v1/models/hpt:predict", {"instances": [[2.0]]})
     assert r.status == 200 and r.json() == {"predictions": [[3.0]]}, r.body
     hwm = proc_status(server, "VmHWM")
-    assert hwm < RSS_LIMIT_KB, "peak RSS %d kB (VmRSS %d kB)" % (hwm, proc_status(server, "VmRSS"))
+    assert hwm - server.start_hwm_kb < GROWTH_LIMIT_KB, "peak RSS %d kB, %d kB at start (VmRSS %d kB)" % (
+        hwm, server.start_hwm_kb, proc_status(server, "VmRSS"))
 
 
 def grpc_error(fn, req, timeout=30):
@@ -110,6 +116,7 @@ def string_bomb(pb, name, alias, signature=None):
 def test_string_fill_bomb(model_servers, models_dir):
     """On a string input: over the budget before anything is filled."""
     s = model_servers("types", str(models_dir / "json_types"))
+    start_hwm = proc_status(s, "VmHWM")
     c = gc.Client("127.0.0.1:%d" % grpc_port(s))
     try:
         pb = gc.protos()
@@ -123,7 +130,7 @@ def test_string_fill_bomb(model_servers, models_dir):
         resp = c.Predict(req, timeout=10)
         assert list(resp.outputs["str_tensor"].string_val) == [b"ab", b"c"]
         hwm = proc_status(s, "VmHWM")
-        assert hwm < RSS_LIMIT_KB, "peak RSS %d kB" % hwm
+        assert hwm - start_hwm < GROWTH_LIMIT_KB, "peak RSS %d kB, %d kB at start" % (hwm, start_hwm)
     finally:
         c.close()
 
