@@ -129,11 +129,11 @@ static td_code sig_tensors(const Tensorflow__SignatureDef__InputsEntry *const *e
     t[i].tensor_name = td_tensor_info_name(ti);
     t[i].dtype = ti ? (td_dtype)ti->dtype : TD_DT_INVALID;
     if (!*t[i].tensor_name && !*why) {
-      int plain = !ti || ti->encoding_case == TENSORFLOW__TENSOR_INFO__ENCODING__NOT_SET ||
-                  ti->encoding_case == TENSORFLOW__TENSOR_INFO__ENCODING_NAME;
-      *why = plain ? td_xasprintf("Signature '%s' tensor '%s' has no tensor name", sig_key, entries[i]->key)
-                   : td_xasprintf("Signature '%s' tensor '%s' is sparse or composite, which tensord does not serve yet",
-                                  sig_key, entries[i]->key);
+      int sparse = ti && (ti->encoding_case == TENSORFLOW__TENSOR_INFO__ENCODING_COO_SPARSE ||
+                          ti->encoding_case == TENSORFLOW__TENSOR_INFO__ENCODING_COMPOSITE_TENSOR);
+      *why = sparse ? td_xasprintf("Signature '%s' tensor '%s' is sparse or composite, which tensord does not serve yet",
+                                   sig_key, entries[i]->key)
+                    : td_xasprintf("Signature '%s' tensor '%s' has no tensor name", sig_key, entries[i]->key);
     }
     if (ti && ti->tensor_shape) TD_TRY(td_shape_from_proto(ti->tensor_shape, &t[i].shape, st));
   }

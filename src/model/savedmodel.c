@@ -182,15 +182,15 @@ const Tensorflow__CollectionDef *td_meta_graph_collection(const Tensorflow__Meta
 
 static td_code add_asset(const char *dir, const Tensorflow__AssetFileDef *a, size_t index, char **names,
                          char **paths, td_status *st) {
-  const Tensorflow__TensorInfo *ti = a->tensor_info;
-  if (!ti || ti->encoding_case != TENSORFLOW__TENSOR_INFO__ENCODING_NAME || !ti->name || !ti->name[0])
+  const char *tensor = td_tensor_info_name(a->tensor_info);
+  if (!*tensor)
     return td_status_set(st, TD_FAILED_PRECONDITION, "Asset file def #%zu (\"%s\") has no tensor name", index,
                          a->filename ? a->filename : "");
   if (!a->filename || !a->filename[0])
     return td_status_set(st, TD_FAILED_PRECONDITION, "Asset file def #%zu (tensor %s) has no filename", index,
-                         ti->name);
+                         tensor);
   char *assets_dir = td_path_join(dir, SAVED_MODEL_ASSETS_DIRECTORY);
-  names[index] = td_xstrdup(ti->name);
+  names[index] = td_xstrdup(tensor);
   paths[index] = td_path_join(assets_dir, a->filename);
   free(assets_dir);
   return TD_OK;
@@ -270,11 +270,11 @@ td_code td_meta_graph_init_op(const Tensorflow__MetaGraphDef *mg, const char **n
   *node_name = NULL;
   const Tensorflow__SignatureDef *sig = td_meta_graph_signature(mg, TD_SAVED_MODEL_INIT_OP_SIGNATURE_KEY);
   if (sig) {
-    const Tensorflow__TensorInfo *ti = signature_output(sig, TD_SAVED_MODEL_INIT_OP_SIGNATURE_KEY);
-    if (!ti || ti->encoding_case != TENSORFLOW__TENSOR_INFO__ENCODING_NAME || !ti->name || !ti->name[0])
+    const char *name = td_tensor_info_name(signature_output(sig, TD_SAVED_MODEL_INIT_OP_SIGNATURE_KEY));
+    if (!*name)
       return td_status_set(st, TD_FAILED_PRECONDITION, "Could not find output %s in the %s signature",
                            TD_SAVED_MODEL_INIT_OP_SIGNATURE_KEY, TD_SAVED_MODEL_INIT_OP_SIGNATURE_KEY);
-    *node_name = ti->name;
+    *node_name = name;
     return TD_OK;
   }
   const char *key = SAVED_MODEL_MAIN_OP_KEY;

@@ -39,8 +39,9 @@ td_code td_savedmodel_meta_graph(const Tensorflow__SavedModel *sm, const char *c
 const Tensorflow__SignatureDef *td_meta_graph_signature(const Tensorflow__MetaGraphDef *mg, const char *key);
 /* The CollectionDef stored under key, or NULL. */
 const Tensorflow__CollectionDef *td_meta_graph_collection(const Tensorflow__MetaGraphDef *mg, const char *key);
-/* The tensor name a signature's TensorInfo (may be NULL) holds; "" when it has none: absent,
- * or a sparse / composite encoding (its `name`, a oneof member, is then NULL). */
+/* The tensor name a TensorInfo (may be NULL) holds; "" when it has none: absent, no encoding,
+ * or a sparse / composite one. `name` is a oneof member (a union in protobuf-c): NULL without
+ * an encoding, and another member's pointer under a sparse or composite one. */
 const char *td_tensor_info_name(const Tensorflow__TensorInfo *ti);
 
 /* The assets to feed at init time: MetaGraphDef.asset_file_def if non-empty, else the
