@@ -216,9 +216,13 @@ static void test_unload_with_request_in_flight(void **state) {
   index_text(f, 0, idx, sizeof idx);
   assert_non_null(strstr(idx, "b:1:UNLOADING:unloaded;"));
   td_handle_release(&held); /* the manager's thread frees it */
-  for (int i = 0; i < 1000 && __atomic_load_n(&live_models, __ATOMIC_SEQ_CST) != live - 1; i++) usleep(10 * 1000);
+  /* the reaper frees the model, then marks the version END: wait for the mark */
+  for (int i = 0; i < 1000; i++) {
+    index_text(f, 0, idx, sizeof idx);
+    if (strstr(idx, "b:1:UNAVAILABLE:unloaded;")) break;
+    usleep(10 * 1000);
+  }
   assert_int_equal(__atomic_load_n(&live_models, __ATOMIC_SEQ_CST), live - 1);
-  index_text(f, 0, idx, sizeof idx);
   assert_non_null(strstr(idx, "b:1:UNAVAILABLE:unloaded;"));
 }
 

@@ -303,7 +303,14 @@ static void test_availability_preserving_and_failed_loads(void **state) {
   assert_int_equal(h.version, 1);
   assert_int_equal(r.stats.live, 2);
   td_handle_release(&h); /* the last holder: the manager's thread frees version 1, not this one */
-  for (int tries = 0; tries < 10000 && __atomic_load_n(&r.stats.live, __ATOMIC_SEQ_CST) != 1; tries++) usleep(1000);
+  /* the reaper frees the model first, then marks the version END: wait for the mark */
+  int v1_state = 0;
+  for (int tries = 0; tries < 10000 && v1_state != TD_VERSION_END; tries++) {
+    assert_int_equal(td_servables_status(r.s, "a", 1, &vs, &n, &st), TD_OK);
+    v1_state = vs[0].state;
+    free(vs);
+    if (v1_state != TD_VERSION_END) usleep(1000);
+  }
   assert_int_equal(r.stats.live, 1);
   assert_int_equal(td_servables_status(r.s, "a", 1, &vs, &n, &st), TD_OK);
   assert_int_equal(vs[0].state, TD_VERSION_END);
