@@ -10,6 +10,8 @@
  *    "min_ms":..,"checksum":..}
  * checksum = sum_i y[i] * (i % 7 + 1) over the first output (the other drivers print the same).
  * THREADS sets the engine's intra-op threads (OpenBLAS + OpenMP pools, as --tensorflow_intra_op_parallelism).
+ * EB_TRACE=PATH in the environment writes a per-op Chrome trace of the timed calls (trace.h);
+ * the timings then include the tracing's cost.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -21,6 +23,7 @@
 #include <dnnl.h>
 
 #include "engine/engine.h"
+#include "engine/trace.h"
 #include "model/model.h"
 
 static double now_ms(void) {
@@ -80,7 +83,12 @@ int main(int argc, char **argv) {
   td_tensor *out = calloc((size_t)nout, sizeof *out);
   double *t = malloc(sizeof(double) * (size_t)iters);
   double checksum = 0;
+  const char *trace = getenv("EB_TRACE");
   for (int it = -warmup; it < iters; it++) {
+    if (it == 0 && trace && *trace && td_trace_open(trace, &st) != TD_OK) {
+      fprintf(stderr, "engine_bench: %s\n", st.msg);
+      return 1;
+    }
     double s = now_ms();
     if (td_model_run(m, sig, &in, out, &st) != TD_OK) {
       fprintf(stderr, "engine_bench: run: %s\n", st.msg);
@@ -95,6 +103,7 @@ int main(int argc, char **argv) {
     }
     for (int j = 0; j < nout; j++) td_tensor_release(&out[j]);
   }
+  td_trace_close();
   double sum = 0;
   for (int i = 0; i < iters; i++) sum += t[i];
   qsort(t, (size_t)iters, sizeof(double), cmp_d);

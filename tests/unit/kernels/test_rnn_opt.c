@@ -12,7 +12,10 @@
  *   - steps with enough rows split them over the intra-op threads (an odd count over 3) and give
  *     the results of the unfused graph and of one thread;
  *   - a fused BiasAdd(MatMul(s)) step feeding a fused LSTM cell becomes one lstm_step, split over
- *     the threads by rows the same way.
+ *     the threads by rows the same way;
+ *   - a Keras-shaped LSTM While loop (W, U, bias passed through as loop variables) gives the
+ *     unrewritten loop's sequence and state with every step's x_t·W hoisted, over 1 or 3
+ *     threads, also when the body reads the same item every step.
  * Tolerances: 1e-5 between rewritten and unrewritten graphs (same functions, FMA contraction
  * and GEMM blocking may differ in the last bits), 2e-4 against the double-precision reference
  * (the engine's sigmoid/tanh are float approximations). */
@@ -491,6 +494,108 @@ static void test_lstm_step_fused(void **state) {
     }
 }
 
+/* ---- a Keras-shaped LSTM While loop: hoisted x_t·W feeding one lstm_step per iteration ---- */
+
+/* x [T,rows,D] → LSTM(H) over steps; W [D,4H], U [H,4H], bias [4H] fed and passed through the
+ * loop as Keras does. same_item: the body reads item 0 every step (not x_t). */
+static void lstm_loop_graph(gbuild *b, int units, int same_item) {
+  static const char *const args[] = {"i", "steps", "out_ta", "in_ta", "h", "c", "W", "U", "bias"};
+  static const td_dtype types[] = {TD_DT_INT32, TD_DT_INT32, TD_DT_VARIANT, TD_DT_VARIANT, TD_DT_FLOAT,
+                                   TD_DT_FLOAT, TD_DT_FLOAT, TD_DT_FLOAT, TD_DT_FLOAT};
+  enum { NARGS = 9 };
+  gb_init(b);
+  const char *feeds[] = {"x", "h0", "c0", "W", "U", "bias"};
+  for (int i = 0; i < 6; i++) placeholder(b, feeds[i], TD_DT_FLOAT);
+  placeholder(b, "steps", TD_DT_INT32);
+  int64_t two = 2;
+  int32_t in_shape[2] = {-1, D}, out_shape[2] = {-1, units}, zero = 0, one = 1, axis = -1;
+  gb_add(b, gb_const("in_shape", TD_DT_INT32, 1, &two, in_shape));
+  gb_add(b, gb_const("out_shape", TD_DT_INT32, 1, &two, out_shape));
+  gb_add(b, gb_const("zero", TD_DT_INT32, 0, NULL, &zero));
+  td_test_attr_type(rnn_float_elements(gb_add(b, gb_node("in_ta", "TensorListFromTensor", "x", "in_shape", NULL))),
+                    "shape_type", TD_DT_INT32);
+  td_test_attr_type(rnn_float_elements(gb_add(b, gb_node("out_ta", "TensorListReserve", "out_shape", "steps", NULL))),
+                    "shape_type", TD_DT_INT32);
+  Tensorflow__FunctionDef *cond = gb_fn_new(b, "lcond");
+  for (int k = 0; k < NARGS; k++) gb_fn_in(cond, args[k], types[k]);
+  gb_fn_node(cond, gb_typed(gb_node("lt", "Less", "i", "steps", NULL), TD_DT_INT32));
+  gb_fn_out(cond, "go", TD_DT_BOOL, "lt:z:0");
+  Tensorflow__FunctionDef *f = gb_fn_new(b, "lbody");
+  for (int k = 0; k < NARGS; k++) gb_fn_in(f, args[k], types[k]);
+  gb_fn_node(f, gb_const("elem_shape", TD_DT_INT32, 1, &two, in_shape));
+  gb_fn_node(f, gb_const("one", TD_DT_INT32, 0, NULL, &one));
+  gb_fn_node(f, gb_const("first", TD_DT_INT32, 0, NULL, &zero));
+  gb_fn_node(f, gb_const("axis", TD_DT_INT32, 0, NULL, &axis));
+  gb_fn_node(f, rnn_float_elements(
+                    gb_node("x_t", "TensorListGetItem", "in_ta", same_item ? "first:output:0" : "i", "elem_shape:output:0", NULL)));
+  gb_fn_node(f, gb_typed(gb_node("mx", "MatMul", "x_t:item:0", "W", NULL), TD_DT_FLOAT));
+  gb_fn_node(f, gb_typed(gb_node("mh", "MatMul", "h", "U", NULL), TD_DT_FLOAT));
+  gb_fn_node(f, gb_typed(gb_node("z", "AddV2", "mx:product:0", "mh:product:0", NULL), TD_DT_FLOAT));
+  gb_fn_node(f, gb_typed(gb_node("zb", "BiasAdd", "z:z:0", "bias", NULL), TD_DT_FLOAT));
+  td_test_attr_int(gb_fn_node(f, gb_typed(gb_node("gates", "Split", "axis:output:0", "zb:output:0", NULL), TD_DT_FLOAT)),
+                   "num_split", 4);
+  gb_fn_node(f, gb_typed(gb_node("gi", "Sigmoid", "gates:output:0", NULL), TD_DT_FLOAT));
+  gb_fn_node(f, gb_typed(gb_node("gf", "Sigmoid", "gates:output:1", NULL), TD_DT_FLOAT));
+  gb_fn_node(f, gb_typed(gb_node("gg", "Tanh", "gates:output:2", NULL), TD_DT_FLOAT));
+  gb_fn_node(f, gb_typed(gb_node("go", "Sigmoid", "gates:output:3", NULL), TD_DT_FLOAT));
+  gb_fn_node(f, gb_typed(gb_node("fc", "Mul", "gf:y:0", "c", NULL), TD_DT_FLOAT));
+  gb_fn_node(f, gb_typed(gb_node("ig", "Mul", "gi:y:0", "gg:y:0", NULL), TD_DT_FLOAT));
+  gb_fn_node(f, gb_typed(gb_node("c_new", "AddV2", "fc:z:0", "ig:z:0", NULL), TD_DT_FLOAT));
+  gb_fn_node(f, gb_typed(gb_node("tc", "Tanh", "c_new:z:0", NULL), TD_DT_FLOAT));
+  gb_fn_node(f, gb_typed(gb_node("h_new", "Mul", "go:y:0", "tc:y:0", NULL), TD_DT_FLOAT));
+  gb_fn_node(f, rnn_float_elements(gb_node("set", "TensorListSetItem", "out_ta", "i", "h_new:z:0", NULL)));
+  gb_fn_node(f, gb_typed(gb_node("i1", "AddV2", "i", "one:output:0", NULL), TD_DT_INT32));
+  const char *rets[NARGS] = {"i1:z:0", "steps", "set:output_handle:0", "in_ta", "h_new:z:0", "c_new:z:0", "W", "U", "bias"};
+  for (int k = 0; k < NARGS; k++) {
+    char name[32];
+    snprintf(name, sizeof name, "%s_out", args[k]);
+    gb_fn_out(f, name, types[k], rets[k]);
+  }
+  Tensorflow__NodeDef *w8 =
+      gb_add(b, gb_node("loop", "StatelessWhile", "zero", "steps", "out_ta", "in_ta", "h0", "c0", "W", "U", "bias", NULL));
+  td_test_attr_types(w8, "T", types, NARGS);
+  gb_attr_func(w8, "cond", "lcond");
+  gb_attr_func(w8, "body", "lbody");
+  td_test_attr_int(rnn_float_elements(gb_add(b, gb_node("stack", "TensorListStack", "loop:2", "out_shape", NULL))),
+                   "num_elements", -1);
+}
+
+static void lstm_loop_check(int rows, int units, int same_item, int threads) {
+  int32_t steps = T - 1;
+  td_tensor fv[7] = {nn_random_tensor(3, (int64_t[]){T, rows, D}), nn_random_tensor(2, (int64_t[]){rows, units}),
+                     nn_random_tensor(2, (int64_t[]){rows, units}), nn_random_tensor(2, (int64_t[]){D, 4 * units}),
+                     nn_random_tensor(2, (int64_t[]){units, 4 * units}), nn_random_tensor(1, (int64_t[]){4 * units}),
+                     td_test_tensor(TD_DT_INT32, 0, NULL, &steps)};
+  const char *feeds[7] = {"x", "h0", "c0", "W", "U", "bias", "steps"}, *fetches[2] = {"stack:0", "loop:5"};
+  gbuild b;
+  lstm_loop_graph(&b, units, same_item);
+  td_tensor on[2], off[2];
+  run_threads = threads;
+  long before = td_rnn_hoisted_uses();
+  run_graph(&b, 1, feeds, fv, 7, fetches, on, 2);
+  long used = td_rnn_hoisted_uses() - before;
+  run_graph(&b, 0, feeds, fv, 7, fetches, off, 2);
+  run_threads = 0;
+  gb_free(&b);
+  /* two runs, every step's x_t·W precomputed (a split loop hoists per part: each part counts) */
+  assert_true(used >= 2 * steps && used % (2 * steps) == 0);
+  for (int k = 0; k < 2; k++) {
+    rnn_assert_close(&on[k], &off[k], 1e-5);
+    td_tensor_release(&on[k]);
+    td_tensor_release(&off[k]);
+  }
+  for (int i = 0; i < 7; i++) td_tensor_release(&fv[i]);
+}
+
+static void test_lstm_loop_hoisted(void **state) {
+  (void)state;
+  lstm_loop_check(B, H, 0, 1);
+  lstm_loop_check(1, 16, 0, 1);    /* one row: h·U is a GEMV */
+  lstm_loop_check(100, 16, 0, 3);  /* rows over threads (a split loop or a split step) */
+  lstm_loop_check(B, H, 1, 1);     /* item 0 every step: its rows every time */
+  lstm_loop_check(100, 16, 1, 3);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_lstm_cell_fused),
@@ -503,6 +608,7 @@ int main(void) {
       cmocka_unit_test(test_loop_condition_fallback),
       cmocka_unit_test(test_steps_split_over_threads),
       cmocka_unit_test(test_lstm_step_fused),
+      cmocka_unit_test(test_lstm_loop_hoisted),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
