@@ -85,7 +85,7 @@ static void buffer_free(td_buffer *b) {
   free(b);
 }
 
-td_code td_tensor_alloc(td_tensor *t, td_dtype dtype, const td_shape *shape, td_status *st) {
+static td_code tensor_alloc(td_tensor *t, td_dtype dtype, const td_shape *shape, int zero, td_status *st) {
   memset(t, 0, sizeof *t);
   size_t esize = td_dtype_size(dtype);
   if (!esize) return td_status_set(st, TD_INVALID_ARGUMENT, "cannot allocate a tensor of dtype %d", dtype);
@@ -100,7 +100,7 @@ td_code td_tensor_alloc(td_tensor *t, td_dtype dtype, const td_shape *shape, td_
   }
   if (n > TD_MAX_TENSOR_BYTES / esize) return td_status_set(st, TD_RESOURCE_EXHAUSTED, "tensor too large");
   td_buffer *b = malloc(sizeof *b);
-  void *data = calloc(n ? n : 1, esize);
+  void *data = zero ? calloc(n ? n : 1, esize) : malloc((n ? n : 1) * esize);
   if (!b || !data) {
     free(b);
     free(data);
@@ -119,6 +119,16 @@ td_code td_tensor_alloc(td_tensor *t, td_dtype dtype, const td_shape *shape, td_
   t->data = data;
   t->buf = b;
   return TD_OK;
+}
+
+td_code td_tensor_alloc(td_tensor *t, td_dtype dtype, const td_shape *shape, td_status *st) {
+  return tensor_alloc(t, dtype, shape, 1, st);
+}
+
+td_code td_tensor_alloc_uninit(td_tensor *t, td_dtype dtype, const td_shape *shape, td_status *st) {
+  if (!td_dtype_is_plain(dtype))
+    return td_status_set(st, TD_INVALID_ARGUMENT, "uninitialized storage for a tensor of %s", td_dtype_name(dtype));
+  return tensor_alloc(t, dtype, shape, 0, st);
 }
 
 td_code td_tensor_external(td_tensor *t, td_dtype dtype, const td_shape *shape, void *data,

@@ -92,6 +92,9 @@ char *td_shape_str(const td_shape *s, char *buf, size_t n);
 /* Allocates zeroed storage for dtype/shape (shape must be fully known). RESOURCE_EXHAUSTED
  * if the allocation fails or is too large, INVALID_ARGUMENT for bad dtype/shape. */
 td_code td_tensor_alloc(td_tensor *t, td_dtype dtype, const td_shape *shape, td_status *st) TD_MUST_CHECK;
+/* The same with unspecified contents, for storage the caller writes before anyone reads it
+ * (plain numeric dtypes only: INVALID_ARGUMENT otherwise). */
+td_code td_tensor_alloc_uninit(td_tensor *t, td_dtype dtype, const td_shape *shape, td_status *st) TD_MUST_CHECK;
 /* An owned tensor over external memory (e.g. a read-only file mapping of checkpoint data):
  * refcounted like any owned tensor, but when the last reference drops, release(ctx) runs
  * instead of free(data). Only plain numeric dtypes (not STRING / RESOURCE / VARIANT, whose

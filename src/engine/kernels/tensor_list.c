@@ -39,7 +39,8 @@ static int slab_store(td_tlist *l, int64_t i, const td_tensor *t) {
     if (l->n < 2 || nb > ((size_t)64 << 20) / (size_t)l->n) return 0; /* at most 64 MiB up front */
     int64_t dims[1] = {(int64_t)nb * l->n};
     td_shape s = td_shape_make(1, dims);
-    if (td_tensor_alloc(&l->slab, TD_DT_UINT8, &s, NULL) != TD_OK) return 0;
+    /* uncleared: a region is written (below) before its item exists, and nothing reads the rest */
+    if (td_tensor_alloc_uninit(&l->slab, TD_DT_UINT8, &s, NULL) != TD_OK) return 0;
     l->slab_es = l->slab_stride = nb, l->slab_n = l->n;
     l->slab_used = td_xcalloc((size_t)l->n, 1);
   }

@@ -4,12 +4,33 @@
  *
  * Invariants: items made from a dense input are views of its buffer when it owns one (no
  * element copies), copies otherwise; every index is checked before any write; texts are TF's.
+ * Stack returns a view instead of a copy when the items already lie back to back in one buffer
+ * (a loop's write-once slab, a split loop's merged block, TensorListFromTensor's input): no
+ * item region there is ever written again, so the view stays what the list held.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "engine/kernels/array_internal.h"
 #include "engine/kernels/tensor_list_internal.h"
+
+/* 1 and *out set to a view of the items 0..count-1 as one [count] + es tensor, when they are
+ * consecutive regions of one buffer (plain dtypes only); 0 otherwise. */
+static int stacked_view(const td_tlist *l, int64_t count, const td_shape *os, const td_shape *es, td_tensor *out) {
+  if (count < 1 || count > l->n || !td_dtype_is_plain(l->element_dtype)) return 0;
+  const td_tensor *first = &l->items[0];
+  size_t nb = td_tensor_nbytes(first);
+  if (!first->buf || first->dtype != l->element_dtype || nb == 0) return 0;
+  for (int64_t k = 0; k < count; k++) {
+    const td_tensor *it = &l->items[k];
+    if (it->buf != first->buf || it->dtype != first->dtype || !td_shape_equal(&it->shape, es) ||
+        (const char *)it->data != (const char *)first->data + (size_t)k * nb)
+      return 0;
+  }
+  *out = td_tensor_ref(first);
+  out->shape = *os;
+  return 1;
+}
 
 /* Output `out` = [count] + es, rows taken from l->items[idx[k]] (idx NULL = 0..count-1). */
 static td_code stack_rows(td_kctx *c, const td_tlist *l, const td_tensor *idx, int64_t count, const td_shape *es) {
@@ -19,8 +40,20 @@ static td_code stack_rows(td_kctx *c, const td_tlist *l, const td_tensor *idx, i
   for (int k = 0; k < es->rank; k++) os.dim[k + 1] = es->dim[k];
   int64_t total;
   TD_TRY(td_array_checked_elements(c, &os, &total));
+  td_tensor view;
+  if (!idx && stacked_view(l, count, &os, es, &view)) {
+    td_k_set_output(c, 0, &view);
+    td_tensor_release(&view);
+    return TD_OK;
+  }
+  int all_set = 1; /* every row is copied in: no need to clear the output first */
+  for (int64_t k = 0; k < count && all_set; k++)
+    all_set = l->items[idx ? td_array_index_at(idx, k) : k].dtype != TD_DT_INVALID;
   td_tensor *o;
-  TD_TRY(td_k_alloc_output(c, 0, l->element_dtype, &os, &o));
+  if (all_set && td_dtype_is_plain(l->element_dtype))
+    TD_TRY(td_k_alloc_output_uninit(c, 0, l->element_dtype, &os, &o));
+  else
+    TD_TRY(td_k_alloc_output(c, 0, l->element_dtype, &os, &o));
   int64_t row = td_shape_num_elements(es);
   char s1[TL_SHAPE_BUF], s2[TL_SHAPE_BUF];
   for (int64_t k = 0; k < count; k++) {

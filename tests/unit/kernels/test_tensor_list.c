@@ -432,12 +432,60 @@ static void test_graph_value_semantics(void **state) {
   for (int i = 0; i < n; i++) td_test_node_free(nodes[i]);
 }
 
+/* Stack of items lying back to back in one buffer (here TensorListFromTensor's views of the fed
+ * x) is a view of that buffer, not a copy; a later SetItem on the list leaves it unchanged, and
+ * the list it wrote stacks with the new row. */
+static void test_stack_view_of_contiguous_items(void **state) {
+  (void)state;
+  Tensorflow__NodeDef *nodes[8];
+  int n = 0;
+  nodes[n++] = gconst("es", shape_t(1, A_DIMS(2)));
+  nodes[n++] = gconst("unknown", shape_t(-1, NULL));
+  nodes[n++] = gconst("i0", at_i32s(0));
+  nodes[n] = gnode("Placeholder", "x", 0, NULL);
+  td_test_attr_type(nodes[n++], "dtype", TD_DT_FLOAT);
+  nodes[n] = gnode("Placeholder", "b", 0, NULL);
+  td_test_attr_type(nodes[n++], "dtype", TD_DT_FLOAT);
+  nodes[n++] = gnode("TensorListFromTensor", "l", 2, (const char *[]){"x", "es"});
+  nodes[n++] = gnode("TensorListSetItem", "l2", 3, (const char *[]){"l", "i0", "b"});
+  nodes[n++] = gnode("TensorListStack", "s1", 2, (const char *[]){"l", "unknown"});
+  Tensorflow__NodeDef *s2 = gnode("TensorListStack", "s2", 2, (const char *[]){"l2", "unknown"});
+  Tensorflow__NodeDef *all[9];
+  memcpy(all, nodes, sizeof(nodes[0]) * (size_t)n);
+  all[n++] = s2;
+  Tensorflow__GraphDef gd;
+  tensorflow__graph_def__init(&gd);
+  gd.n_node = (size_t)n;
+  gd.node = all;
+  td_graph *g;
+  td_session *sess;
+  td_status st;
+  assert_int_equal(td_graph_import(&gd, &g, &st), TD_OK);
+  assert_int_equal(td_session_new(g, NULL, &sess, &st), TD_OK);
+  const char *feeds[] = {"x", "b"}, *fetches[] = {"s1", "s2"};
+  td_callable *c;
+  assert_int_equal(td_session_make_callable(sess, feeds, 2, fetches, 2, NULL, 0, &c, &st), TD_OK);
+  td_tensor in[2] = {at_tensor(TD_DT_FLOAT, 2, A_DIMS(3, 2), A_F32(1, 2, 3, 4, 5, 6)),
+                     at_tensor(TD_DT_FLOAT, 1, A_DIMS(2), A_F32(7, 8))};
+  td_tensor out[2];
+  assert_int_equal(td_callable_run(c, in, out, &st), TD_OK);
+  assert_ptr_equal(out[0].data, in[0].data); /* a view of x: nothing copied */
+  at_expect(&out[0], TD_DT_FLOAT, 2, A_DIMS(3, 2), A_F32(1, 2, 3, 4, 5, 6));
+  at_expect(&out[1], TD_DT_FLOAT, 2, A_DIMS(3, 2), A_F32(7, 8, 3, 4, 5, 6));
+  td_tensor_release(&in[0]);
+  td_tensor_release(&in[1]);
+  td_callable_free(c);
+  td_session_free(sess);
+  for (int i = 0; i < n; i++) td_test_node_free(all[i]);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_reserve_set_stack),     cmocka_unit_test(test_stack_shapes),
       cmocka_unit_test(test_from_tensor_get_item),  cmocka_unit_test(test_gather_scatter),
       cmocka_unit_test(test_split_concat),          cmocka_unit_test(test_push_pop_resize_shape),
       cmocka_unit_test(test_bad_handles),           cmocka_unit_test(test_graph_value_semantics),
+      cmocka_unit_test(test_stack_view_of_contiguous_items),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
