@@ -3,9 +3,13 @@
  * Analysis reads a body callable's plan (steps, feeds, fetches) once, when the While step's
  * per-node state is created; it never changes the plan. At run time the While kernel publishes
  * one context per qualifying site on a thread-local stack for the duration of its loop; a
- * context owns references to the list's items and to the weights and a heap buffer
- * [items * rows, n] with every item's product. Contexts are created and destroyed by the thread
- * that runs the loop and read only by that thread (the body's steps run on it). */
+ * context owns references to the list's items and to the weights and a heap buffer with the
+ * products of a chunk of consecutive items ([chunk * rows, n], at most td_rnn_hoist_chunk_bytes
+ * unless one item is bigger): the whole list when it fits, else the chunk is recomputed when a
+ * step asks for an item outside it — starting at that item going forward, ending at it going
+ * backward — so a long batch streams its products through the cache instead of writing them
+ * all to memory first. Contexts are created and destroyed by the thread that runs the loop and
+ * read only by that thread (the body's steps run on it). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -28,6 +32,7 @@ long td_rnn_hoisted_uses(void) { return atomic_load_explicit(&g_hoisted_uses, me
 /* The largest product buffer hoisted (bytes; it is kept per While node between runs); bigger
  * loops keep their per-step products. */
 enum { MAX_HOIST_BYTES = 64 << 20 };
+size_t td_rnn_hoist_chunk_bytes = 1 << 20;
 
 static int is_passthrough(const td_callable *body, int feed) {
   return feed >= 0 && feed < body->nfetch && body->fetch[feed].kind == SRC_FEED && body->fetch[feed].idx == feed;
@@ -145,9 +150,14 @@ struct td_rnn_hoisted {
   const td_node *node;
   td_tensor w;      /* a reference: its storage stays this buffer */
   int64_t nitems, rows, in, n, cursor;
+  int tb, contiguous; /* transpose_b; the items' rows lie back to back from items[0] */
+  int64_t chunk, c0, cn; /* items per chunk; the chunk held: items [c0, c0 + cn) */
+  int64_t recomputes;    /* chunks computed after the first; bounded (random access) */
   td_tensor *items; /* references to every list item */
-  float *xw;        /* [nitems * rows, n] */
+  float *xw;        /* [chunk * rows, n]: item c0 + i's rows at i * rows * n */
   size_t xw_cap;
+  float *gathered;  /* [chunk * rows, in] when the items are not contiguous */
+  size_t gcap;
   td_rnn_pool *pool;
   td_rnn_hoisted *prev;
 };
@@ -159,7 +169,22 @@ static void hoisted_free(td_rnn_hoisted *h) {
   td_tensor_release(&h->w);
   free(h->items);
   pool_give(h->pool, h->xw, h->xw_cap);
+  pool_give(h->pool, h->gathered, h->gcap);
   free(h);
+}
+
+/* Computes the products of items [start, start + chunk) (fewer at the end) into h->xw. */
+static void compute_chunk(td_rnn_hoisted *h, int64_t start) {
+  int64_t count = h->nitems - start < h->chunk ? h->nitems - start : h->chunk;
+  const float *a = td_f32(&h->items[start]);
+  if (!h->contiguous) {
+    for (int64_t i = 0; i < count; i++)
+      memcpy(h->gathered + i * h->rows * h->in, h->items[start + i].data, (size_t)(h->rows * h->in) * sizeof(float));
+    a = h->gathered;
+  }
+  td_math_sgemm_fast(0, h->tb, count * h->rows, h->n, h->in, a, h->in, td_f32(&h->w), h->w.shape.dim[1], 0.0f, h->xw,
+                     h->n);
+  h->c0 = start, h->cn = count;
 }
 
 /* One site's context, or NULL when its operands do not qualify. */
@@ -182,34 +207,28 @@ static td_rnn_hoisted *hoist_one(const td_rnn_hoist_site *s, const td_tensor *va
     if (it->dtype != TD_DT_FLOAT || !td_shape_equal(&it->shape, &it0->shape) || !it->data) return NULL;
     contiguous &= td_f32(it) == td_f32(it0) + i * rows * in;
   }
+  if (T * rows > INT32_MAX || n > INT32_MAX || in > INT32_MAX || w->shape.dim[1] > INT32_MAX) return NULL;
+  size_t item_bytes = (size_t)(rows * n) * sizeof(float);
+  int64_t chunk = (int64_t)(td_rnn_hoist_chunk_bytes / item_bytes);
+  chunk = chunk < 1 ? 1 : chunk > T ? T : chunk;
   td_rnn_hoisted *h = calloc(1, sizeof *h);
   if (!h) return NULL;
   h->items = calloc((size_t)T, sizeof *h->items);
   h->pool = pool;
-  h->xw = pool_take(pool, (size_t)(T * rows * n) * sizeof(float), &h->xw_cap);
-  size_t gcap = 0; /* items that are row ranges of longer items (a split loop's part) are gathered */
-  float *gathered = contiguous ? NULL : pool_take(pool, (size_t)(T * rows * in) * sizeof(float), &gcap);
-  if (!h->items || !h->xw || (!contiguous && !gathered)) {
-    pool_give(pool, gathered, gcap);
+  h->xw = pool_take(pool, (size_t)(chunk * rows * n) * sizeof(float), &h->xw_cap);
+  /* items that are row ranges of longer items (a split loop's part) are gathered per chunk */
+  if (!contiguous) h->gathered = pool_take(pool, (size_t)(chunk * rows * in) * sizeof(float), &h->gcap);
+  if (!h->items || !h->xw || (!contiguous && !h->gathered)) {
     hoisted_free(h);
     return NULL;
   }
-  for (int64_t i = 0; i < T; i++) {
-    h->items[i] = td_tensor_ref(&l->items[i]);
-    if (gathered) memcpy(gathered + i * rows * in, l->items[i].data, (size_t)(rows * in) * sizeof(float));
-  }
+  for (int64_t i = 0; i < T; i++) h->items[i] = td_tensor_ref(&l->items[i]);
   h->nitems = T;
   h->w = td_tensor_ref(w);
   h->node = s->matmul;
   h->rows = rows, h->in = in, h->n = n;
-  const float *a = gathered ? gathered : td_f32(it0);
-  if (T * rows > INT32_MAX || n > INT32_MAX || in > INT32_MAX || w->shape.dim[1] > INT32_MAX) {
-    pool_give(pool, gathered, gcap);
-    hoisted_free(h);
-    return NULL;
-  }
-  td_math_sgemm_fast(0, s->tb, T * rows, n, in, a, in, td_f32(w), w->shape.dim[1], 0.0f, h->xw, n);
-  pool_give(pool, gathered, gcap);
+  h->tb = s->tb, h->contiguous = contiguous, h->chunk = chunk;
+  compute_chunk(h, 0);
   return h;
 }
 
@@ -245,10 +264,16 @@ const float *td_rnn_hoisted_rows(const td_node *node, const td_tensor *a, const 
     for (int64_t i = 0; k < 0 && i < h->nitems; i++)
       if (h->items[i].data == a->data) k = i;
     if (k < 0) return NULL;
+    if (k < h->c0 || k >= h->c0 + h->cn) { /* forward: a chunk from k; backward: one ending at k */
+      /* a pass over the list computes each chunk once; far more means items are read out of
+       * order, where chunks would multiply the work: the steps multiply themselves */
+      if (++h->recomputes > 2 * (h->nitems / h->chunk + 1)) return NULL;
+      compute_chunk(h, k >= h->c0 + h->cn ? k : (k - h->chunk + 1 > 0 ? k - h->chunk + 1 : 0));
+    }
     h->cursor = k + 1;
     *n_out = h->n;
     atomic_fetch_add_explicit(&g_hoisted_uses, 1, memory_order_relaxed);
-    return h->xw + k * h->rows * h->n;
+    return h->xw + (k - h->c0) * h->rows * h->n;
   }
   return NULL;
 }

@@ -4,9 +4,11 @@
  * Input-projection hoisting: a Keras RNN body computes MatMul(TensorListGetItem(in_ta, t), W)
  * every step, with in_ta and W loop-invariant. td_rnn_hoist_analyze finds such MatMul steps in
  * a body callable (list and weights are body feeds passed through unchanged, or the weights a
- * body constant); before its first iteration the While kernel computes X·W for every item of
- * the list in one GEMM (td_rnn_hoist_begin) and publishes it on a per-thread stack; the body's
- * MatMul then copies its rows (td_rnn_hoisted_rows) instead of multiplying. The match at run
+ * body constant); before its first iteration the While kernel computes X·W for the list's
+ * items in one GEMM (td_rnn_hoist_begin) — all of them, or a chunk of consecutive items when
+ * the products would pass td_rnn_hoist_chunk_bytes (the next chunk is computed when a step asks
+ * for an item beyond it) — and publishes it on a per-thread stack; the body's MatMul then
+ * copies its rows (td_rnn_hoisted_rows) instead of multiplying. The match at run
  * time is by identity: same node, the same weight buffer, and a left operand that *is* item k
  * of the list (same data pointer, shape [rows, in]); the context holds references to every item
  * and to the weights, so their (immutable) storage cannot change or be reused while it is
@@ -25,6 +27,9 @@ extern int td_rnn_opt_enabled;
 int td_rnn_opt_active(void);
 
 enum { TD_RNN_MAX_HOIST = 4 };
+/* The most bytes of products a context holds at once (default 1 MiB; tests lower it to make
+ * every loop chunked). Read when a loop starts. */
+extern size_t td_rnn_hoist_chunk_bytes;
 
 typedef struct td_rnn_hoist_site {
   const td_node *matmul; /* the body's MatMul node */

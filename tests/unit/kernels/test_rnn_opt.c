@@ -496,9 +496,12 @@ static void test_lstm_step_fused(void **state) {
 
 /* ---- a Keras-shaped LSTM While loop: hoisted x_t·W feeding one lstm_step per iteration ---- */
 
+/* Which item step i reads: x_i, item 0 every step, or x_{steps-1-i} (go_backwards). */
+enum { ORDER_FORWARD, ORDER_SAME_ITEM, ORDER_REVERSE };
+
 /* x [T,rows,D] → LSTM(H) over steps; W [D,4H], U [H,4H], bias [4H] fed and passed through the
- * loop as Keras does. same_item: the body reads item 0 every step (not x_t). */
-static void lstm_loop_graph(gbuild *b, int units, int same_item) {
+ * loop as Keras does; the body reads items in `order`. */
+static void lstm_loop_graph(gbuild *b, int units, int order) {
   static const char *const args[] = {"i", "steps", "out_ta", "in_ta", "h", "c", "W", "U", "bias"};
   static const td_dtype types[] = {TD_DT_INT32, TD_DT_INT32, TD_DT_VARIANT, TD_DT_VARIANT, TD_DT_FLOAT,
                                    TD_DT_FLOAT, TD_DT_FLOAT, TD_DT_FLOAT, TD_DT_FLOAT};
@@ -526,8 +529,10 @@ static void lstm_loop_graph(gbuild *b, int units, int same_item) {
   gb_fn_node(f, gb_const("one", TD_DT_INT32, 0, NULL, &one));
   gb_fn_node(f, gb_const("first", TD_DT_INT32, 0, NULL, &zero));
   gb_fn_node(f, gb_const("axis", TD_DT_INT32, 0, NULL, &axis));
-  gb_fn_node(f, rnn_float_elements(
-                    gb_node("x_t", "TensorListGetItem", "in_ta", same_item ? "first:output:0" : "i", "elem_shape:output:0", NULL)));
+  gb_fn_node(f, gb_typed(gb_node("left", "Sub", "steps", "i", NULL), TD_DT_INT32));
+  gb_fn_node(f, gb_typed(gb_node("back", "Sub", "left:z:0", "one:output:0", NULL), TD_DT_INT32));
+  const char *index = order == ORDER_SAME_ITEM ? "first:output:0" : order == ORDER_REVERSE ? "back:z:0" : "i";
+  gb_fn_node(f, rnn_float_elements(gb_node("x_t", "TensorListGetItem", "in_ta", index, "elem_shape:output:0", NULL)));
   gb_fn_node(f, gb_typed(gb_node("mx", "MatMul", "x_t:item:0", "W", NULL), TD_DT_FLOAT));
   gb_fn_node(f, gb_typed(gb_node("mh", "MatMul", "h", "U", NULL), TD_DT_FLOAT));
   gb_fn_node(f, gb_typed(gb_node("z", "AddV2", "mx:product:0", "mh:product:0", NULL), TD_DT_FLOAT));
@@ -560,7 +565,7 @@ static void lstm_loop_graph(gbuild *b, int units, int same_item) {
                    "num_elements", -1);
 }
 
-static void lstm_loop_check(int rows, int units, int same_item, int threads) {
+static void lstm_loop_check(int rows, int units, int order, int threads) {
   int32_t steps = T - 1;
   td_tensor fv[7] = {nn_random_tensor(3, (int64_t[]){T, rows, D}), nn_random_tensor(2, (int64_t[]){rows, units}),
                      nn_random_tensor(2, (int64_t[]){rows, units}), nn_random_tensor(2, (int64_t[]){D, 4 * units}),
@@ -568,7 +573,7 @@ static void lstm_loop_check(int rows, int units, int same_item, int threads) {
                      td_test_tensor(TD_DT_INT32, 0, NULL, &steps)};
   const char *feeds[7] = {"x", "h0", "c0", "W", "U", "bias", "steps"}, *fetches[2] = {"stack:0", "loop:5"};
   gbuild b;
-  lstm_loop_graph(&b, units, same_item);
+  lstm_loop_graph(&b, units, order);
   td_tensor on[2], off[2];
   run_threads = threads;
   long before = td_rnn_hoisted_uses();
@@ -589,11 +594,31 @@ static void lstm_loop_check(int rows, int units, int same_item, int threads) {
 
 static void test_lstm_loop_hoisted(void **state) {
   (void)state;
-  lstm_loop_check(B, H, 0, 1);
-  lstm_loop_check(1, 16, 0, 1);    /* one row: h·U is a GEMV */
-  lstm_loop_check(100, 16, 0, 3);  /* rows over threads (a split loop or a split step) */
-  lstm_loop_check(B, H, 1, 1);     /* item 0 every step: its rows every time */
-  lstm_loop_check(100, 16, 1, 3);
+  lstm_loop_check(B, H, ORDER_FORWARD, 1);
+  lstm_loop_check(1, 16, ORDER_FORWARD, 1);    /* one row: h·U is a GEMV */
+  lstm_loop_check(100, 16, ORDER_FORWARD, 3);  /* rows over threads (a split loop or a split step) */
+  lstm_loop_check(B, H, ORDER_SAME_ITEM, 1);   /* item 0 every step: its rows every time */
+  lstm_loop_check(100, 16, ORDER_SAME_ITEM, 3);
+  lstm_loop_check(B, H, ORDER_REVERSE, 1);
+}
+
+/* Products held a chunk of items at a time (td_rnn_hoist_chunk_bytes lowered to one item, then
+ * to two of an LSTM's B x 4H items): the same values in every order — forward (a new chunk from
+ * each item past the held one), backward (a chunk ending at it), one item throughout — with a
+ * split loop's gathered parts, and the tanh loop against its double-precision reference. */
+static void test_hoisting_in_chunks(void **state) {
+  (void)state;
+  size_t saved = td_rnn_hoist_chunk_bytes;
+  size_t sizes[2] = {1, 2 * B * 4 * H * sizeof(float)};
+  for (int k = 0; k < 2; k++) {
+    td_rnn_hoist_chunk_bytes = sizes[k];
+    loop_check(1);
+    for (int order = ORDER_FORWARD; order <= ORDER_REVERSE; order++) {
+      lstm_loop_check(B, H, order, 1);
+      lstm_loop_check(100, 16, order, 3);
+    }
+  }
+  td_rnn_hoist_chunk_bytes = saved;
 }
 
 int main(void) {
@@ -609,6 +634,7 @@ int main(void) {
       cmocka_unit_test(test_steps_split_over_threads),
       cmocka_unit_test(test_lstm_step_fused),
       cmocka_unit_test(test_lstm_loop_hoisted),
+      cmocka_unit_test(test_hoisting_in_chunks),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
