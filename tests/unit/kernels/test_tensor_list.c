@@ -381,6 +381,22 @@ static Tensorflow__NodeDef *gconst(const char *name, td_tensor t) {
   return nd;
 }
 
+/* A callable over the graph of nodes[0..n) (borrowed: the caller frees them after the session). */
+static td_callable *graph_callable(Tensorflow__NodeDef **nodes, int n, const char *const *feeds, int nfeeds,
+                                   const char *const *fetches, int nfetches, td_session **sess) {
+  Tensorflow__GraphDef gd;
+  tensorflow__graph_def__init(&gd);
+  gd.n_node = (size_t)n;
+  gd.node = nodes;
+  td_graph *g;
+  td_status st;
+  assert_int_equal(td_graph_import(&gd, &g, &st), TD_OK);
+  assert_int_equal(td_session_new(g, NULL, sess, &st), TD_OK);
+  td_callable *c;
+  assert_int_equal(td_session_make_callable(*sess, feeds, nfeeds, fetches, nfetches, NULL, 0, &c, &st), TD_OK);
+  return c;
+}
+
 static void test_graph_value_semantics(void **state) {
   (void)state;
   /* l1 = set(l0, 0, a); l2 = set(l1, 1, b); l3 = set(l2, 0, b); l4 = push(l3, a): l1 and l2 are
@@ -405,18 +421,10 @@ static void test_graph_value_semantics(void **state) {
   nodes[n++] = gnode("TensorListStack", "s1", 2, (const char *[]){"l1", "unknown"});
   nodes[n++] = gnode("TensorListStack", "s2", 2, (const char *[]){"l2", "unknown"});
   nodes[n++] = gnode("TensorListStack", "s4", 2, (const char *[]){"l4", "unknown"});
-  Tensorflow__GraphDef gd;
-  tensorflow__graph_def__init(&gd);
-  gd.n_node = (size_t)n;
-  gd.node = nodes;
-  td_graph *g;
-  td_session *sess;
-  td_status st;
-  assert_int_equal(td_graph_import(&gd, &g, &st), TD_OK);
-  assert_int_equal(td_session_new(g, NULL, &sess, &st), TD_OK);
   const char *feeds[] = {"a", "b"}, *fetches[] = {"s1", "s2", "s4"};
-  td_callable *c;
-  assert_int_equal(td_session_make_callable(sess, feeds, 2, fetches, 3, NULL, 0, &c, &st), TD_OK);
+  td_session *sess;
+  td_callable *c = graph_callable(nodes, n, feeds, 2, fetches, 3, &sess);
+  td_status st;
   for (int run = 0; run < 3; run++) { /* the folded l0 constant is shared by every run */
     td_tensor in[2] = {at_tensor(TD_DT_FLOAT, 1, A_DIMS(2), A_F32(1, 2)), at_tensor(TD_DT_FLOAT, 1, A_DIMS(2), A_F32(3, 4))};
     td_tensor out[3];
@@ -437,7 +445,7 @@ static void test_graph_value_semantics(void **state) {
  * the list it wrote stacks with the new row. */
 static void test_stack_view_of_contiguous_items(void **state) {
   (void)state;
-  Tensorflow__NodeDef *nodes[8];
+  Tensorflow__NodeDef *nodes[9];
   int n = 0;
   nodes[n++] = gconst("es", shape_t(1, A_DIMS(2)));
   nodes[n++] = gconst("unknown", shape_t(-1, NULL));
@@ -449,22 +457,11 @@ static void test_stack_view_of_contiguous_items(void **state) {
   nodes[n++] = gnode("TensorListFromTensor", "l", 2, (const char *[]){"x", "es"});
   nodes[n++] = gnode("TensorListSetItem", "l2", 3, (const char *[]){"l", "i0", "b"});
   nodes[n++] = gnode("TensorListStack", "s1", 2, (const char *[]){"l", "unknown"});
-  Tensorflow__NodeDef *s2 = gnode("TensorListStack", "s2", 2, (const char *[]){"l2", "unknown"});
-  Tensorflow__NodeDef *all[9];
-  memcpy(all, nodes, sizeof(nodes[0]) * (size_t)n);
-  all[n++] = s2;
-  Tensorflow__GraphDef gd;
-  tensorflow__graph_def__init(&gd);
-  gd.n_node = (size_t)n;
-  gd.node = all;
-  td_graph *g;
-  td_session *sess;
-  td_status st;
-  assert_int_equal(td_graph_import(&gd, &g, &st), TD_OK);
-  assert_int_equal(td_session_new(g, NULL, &sess, &st), TD_OK);
+  nodes[n++] = gnode("TensorListStack", "s2", 2, (const char *[]){"l2", "unknown"});
   const char *feeds[] = {"x", "b"}, *fetches[] = {"s1", "s2"};
-  td_callable *c;
-  assert_int_equal(td_session_make_callable(sess, feeds, 2, fetches, 2, NULL, 0, &c, &st), TD_OK);
+  td_session *sess;
+  td_callable *c = graph_callable(nodes, n, feeds, 2, fetches, 2, &sess);
+  td_status st;
   td_tensor in[2] = {at_tensor(TD_DT_FLOAT, 2, A_DIMS(3, 2), A_F32(1, 2, 3, 4, 5, 6)),
                      at_tensor(TD_DT_FLOAT, 1, A_DIMS(2), A_F32(7, 8))};
   td_tensor out[2];
@@ -476,7 +473,7 @@ static void test_stack_view_of_contiguous_items(void **state) {
   td_tensor_release(&in[1]);
   td_callable_free(c);
   td_session_free(sess);
-  for (int i = 0; i < n; i++) td_test_node_free(all[i]);
+  for (int i = 0; i < n; i++) td_test_node_free(nodes[i]);
 }
 
 int main(void) {
