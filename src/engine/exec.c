@@ -38,7 +38,7 @@ static int recycle_fetch(td_tensor *r, const td_tensor *t, td_tensor *out) {
   if (nb) memcpy(r->data, t->data, nb);
   *out = *r;
   out->shape = t->shape;
-  memset(r, 0, sizeof *r);
+  td_tensor_clear(r);
   return 1;
 }
 

@@ -112,7 +112,7 @@ static int recycled_output(td_kctx *c, int i, td_dtype dt, const td_shape *shape
       return 0;
     c->out[i] = *r;
     c->out[i].shape = *shape;
-    memset(r, 0, sizeof *r);
+    td_tensor_clear(r);
     if (zero && nbytes) memset(c->out[i].data, 0, nbytes);
     return 1;
   }

@@ -86,7 +86,7 @@ static void buffer_free(td_buffer *b) {
 }
 
 static td_code tensor_alloc(td_tensor *t, td_dtype dtype, const td_shape *shape, int zero, td_status *st) {
-  memset(t, 0, sizeof *t);
+  td_tensor_clear(t);
   size_t esize = td_dtype_size(dtype);
   if (!esize) return td_status_set(st, TD_INVALID_ARGUMENT, "cannot allocate a tensor of dtype %d", dtype);
   if (shape->rank < 0 || shape->rank > TD_MAX_RANK)
@@ -165,7 +165,7 @@ td_tensor td_tensor_ref(const td_tensor *t) {
 
 void td_tensor_release(td_tensor *t) {
   if (t->buf && atomic_fetch_sub(&t->buf->refs, 1) == 1) buffer_free(t->buf);
-  memset(t, 0, sizeof *t);
+  td_tensor_clear(t);
 }
 
 int64_t td_tensor_num_elements(const td_tensor *t) { return td_shape_num_elements(&t->shape); }
