@@ -133,7 +133,7 @@ td_code td_tensor_alloc_uninit(td_tensor *t, td_dtype dtype, const td_shape *sha
 
 td_code td_tensor_external(td_tensor *t, td_dtype dtype, const td_shape *shape, void *data,
                            void (*release)(void *ctx), void *ctx, td_status *st) {
-  memset(t, 0, sizeof *t);
+  td_tensor_clear(t);
   size_t esize = td_dtype_size(dtype);
   if (!esize || !td_dtype_is_plain(dtype) || !release)
     return td_status_set(st, TD_INVALID_ARGUMENT, "cannot wrap external memory as a tensor of dtype %d", dtype);
